@@ -1,0 +1,144 @@
+"""A real kongpy node for integration tests, driven through its CLI."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.helpers.servers import free_port
+
+CLI = [sys.executable, "-c", "import sys; from kongpy.cli import main; sys.exit(main())"]
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float = 5.0) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+def control_request(prefix: Path, method: str, path: str, body: bytes | None = None):
+    conn = _UnixConnection(str(prefix / "sockets" / "control.sock"))
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, (json.loads(data) if data else None)
+    finally:
+        conn.close()
+
+
+class Gateway:
+    """One node: a prefix, a conf file, free loopback ports."""
+
+    def __init__(self, workdir: Path, workers: int = 2, extra: dict[str, str] | None = None,
+                 ports: dict[str, int] | None = None) -> None:
+        self.prefix = workdir / "prefix"
+        self.conf_path = workdir / "kongpy.conf"
+        self.ports = ports or {
+            "proxy": free_port(), "proxy_ssl": free_port(), "admin": free_port()}
+        self.settings = {
+            "prefix": str(self.prefix),
+            "database": "sqlite",
+            "proxy_listen": (f"127.0.0.1:{self.ports['proxy']}, "
+                             f"127.0.0.1:{self.ports['proxy_ssl']} ssl"),
+            "admin_listen": f"127.0.0.1:{self.ports['admin']}",
+            "nginx_worker_processes": str(workers),
+            "admin_workers": "1",
+            "log_level": "info",
+        }
+        self.settings.update(extra or {})
+        self.write_conf()
+
+    def write_conf(self) -> None:
+        lines = [f"{k} = {v}" for k, v in self.settings.items()]
+        self.conf_path.write_text("\n".join(lines) + "\n")
+
+    @property
+    def admin(self) -> str:
+        return f"http://127.0.0.1:{self.ports['admin']}"
+
+    @property
+    def proxy(self) -> str:
+        return f"http://127.0.0.1:{self.ports['proxy']}"
+
+    @property
+    def proxy_ssl(self) -> str:
+        return f"https://127.0.0.1:{self.ports['proxy_ssl']}"
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("KONG_", "KONGPY_"))}
+        proc = subprocess.run([*CLI, *args], capture_output=True, text=True,
+                              timeout=timeout, env=env)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"kongpy {' '.join(args)} exited {proc.returncode}\n"
+                f"stdout: {proc.stdout}\nstderr: {proc.stderr}\n{self.error_log_tail()}")
+        return proc
+
+    def start(self) -> "Gateway":
+        self.cli("migrations", "bootstrap", "-c", str(self.conf_path))
+        self.cli("start", "-c", str(self.conf_path), "-p", str(self.prefix))
+        return self
+
+    def stop(self) -> None:
+        self.cli("stop", "-p", str(self.prefix), check=False)
+
+    def error_log_tail(self, lines: int = 40) -> str:
+        log = self.prefix / "logs" / "error.log"
+        if not log.exists():
+            return ""
+        return "error.log tail:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+    # -- the data plane -------------------------------------------------
+
+    def dataplane_config(self) -> dict:
+        status, body = control_request(self.prefix, "GET", "/config")
+        assert status == 200, body
+        return body
+
+    def db_version(self) -> int:
+        from kongpy import conf as kconf
+        from kongpy import db as kdb
+        config = kconf.load(str(self.conf_path), env={})
+        database = kdb.open(config)
+        try:
+            return database.events.latest()
+        finally:
+            database.close()
+
+    def wait_sync(self, timeout: float = 5.0) -> int:
+        """Waits until every worker serves the datastore's latest version."""
+        wanted = self.db_version()
+        deadline = time.monotonic() + timeout
+        state: dict = {}
+        while time.monotonic() < deadline:
+            state = self.dataplane_config()
+            workers = state.get("workers") or []
+            if workers and all((w.get("version") or 0) >= wanted for w in workers):
+                return wanted
+            time.sleep(0.02)
+        raise AssertionError(f"data plane did not reach version {wanted}: {state}")
+
+    # -- Admin API shortcuts ----------------------------------------------
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return requests.post(self.admin + path, timeout=10, **kwargs)
+
+    def create(self, path: str, payload: dict) -> dict:
+        resp = self.post(path, json=payload)
+        assert resp.status_code == 201, resp.text
+        return resp.json()

@@ -1,0 +1,157 @@
+"""The node's life: restart from the kept snapshot, respawn, reload, stop."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.conftest import require_binary
+from tests.helpers.gateway import Gateway, control_request
+
+
+@pytest.fixture
+def node(tmp_path):
+    require_binary("nginx")
+    gw = Gateway(tmp_path, workers=1).start()
+    yield gw
+    gw.stop()
+
+
+def _wait_status(url: str, status: int, timeout: float = 10.0, **kwargs) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = requests.get(url, timeout=2, **kwargs)
+            if last.status_code == status:
+                return last
+        except requests.RequestException as exc:
+            last = exc
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer {status}: {last}")
+
+
+def test_bare_nginx_serves_the_kept_snapshot(node, upstream):
+    node.create("/services", {"name": "kept", "url": upstream.url})
+    node.create("/services/kept/routes", {"paths": ["/kept"]})
+    node.wait_sync()
+    snapshot = json.loads((node.prefix / "config" / "snapshot.json").read_text())
+    assert any(r["paths"] == ["/kept"] for r in snapshot["routes"])
+    node.stop()
+
+    # nginx alone, with no control plane and no datastore behind it.
+    proc = subprocess.Popen(
+        ["nginx", "-p", str(node.prefix), "-c", str(node.prefix / "nginx.conf"),
+         "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        resp = _wait_status(node.proxy + "/kept", 200)
+        assert resp.json()["path"] == "/"
+    finally:
+        proc.send_signal(signal.SIGQUIT)
+        proc.wait(timeout=10)
+
+
+def test_invalid_snapshot_is_refused_and_old_one_keeps_serving(node, upstream):
+    node.create("/services", {"name": "good", "url": upstream.url})
+    node.create("/services/good/routes", {"paths": ["/good"]})
+    version = node.wait_sync()
+    snapshot = json.loads((node.prefix / "config" / "snapshot.json").read_text())
+
+    bad = dict(snapshot, version=version + 1000)
+    bad["routes"] = [dict(snapshot["routes"][0], paths=["~/(unclosed"])]
+    status, body = control_request(node.prefix, "POST", "/config", json.dumps(bad).encode())
+    assert status == 400, body
+    status, body = control_request(node.prefix, "POST", "/config", b"{not json")
+    assert status == 400, body
+    wrong_format = dict(snapshot, snapshot_format=999, version=version + 1001)
+    status, body = control_request(node.prefix, "POST", "/config",
+                                   json.dumps(wrong_format).encode())
+    assert status == 400, body
+
+    assert node.dataplane_config()["version"] == version
+    assert requests.get(node.proxy + "/good", timeout=5).status_code == 200
+
+
+def test_supervisor_restarts_a_dead_nginx(node, upstream):
+    node.create("/services", {"name": "phoenix", "url": upstream.url})
+    node.create("/services/phoenix/routes", {"paths": ["/phoenix"]})
+    node.wait_sync()
+    pid = int((node.prefix / "pids" / "nginx.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    _wait_status(node.proxy + "/phoenix", 200, timeout=15)
+    new_pid = int((node.prefix / "pids" / "nginx.pid").read_text())
+    assert new_pid != pid
+
+
+def test_reload_applies_good_conf_and_refuses_bad_conf(node, upstream):
+    node.create("/services", {"name": "rl", "url": upstream.url})
+    node.create("/services/rl/routes", {"paths": ["/rl"]})
+    node.wait_sync()
+
+    node.settings["nginx_proxy_add_header"] = "X-Reloaded yes"
+    node.write_conf()
+    node.cli("reload", "-c", str(node.conf_path), "-p", str(node.prefix))
+    resp = _wait_status(node.proxy + "/rl", 200)
+    deadline = time.monotonic() + 10
+    while resp.headers.get("X-Reloaded") != "yes" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        resp = requests.get(node.proxy + "/rl", timeout=5)
+    assert resp.headers.get("X-Reloaded") == "yes"
+
+    before = (node.prefix / "nginx.conf").read_text()
+    node.settings["nginx_http_no_such_directive"] = "on"
+    node.write_conf()
+    proc = node.cli("reload", "-c", str(node.conf_path), "-p", str(node.prefix), check=False)
+    assert proc.returncode != 0
+    assert "Error:" in proc.stderr + proc.stdout
+    assert (node.prefix / "nginx.conf").read_text() == before
+    assert requests.get(node.proxy + "/rl", timeout=5).status_code == 200
+
+
+def test_port_in_use_gives_clear_error(tmp_path):
+    require_binary("nginx")
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        gw = Gateway(tmp_path)
+        gw.settings["proxy_listen"] = f"127.0.0.1:{busy.getsockname()[1]}"
+        gw.write_conf()
+        gw.cli("migrations", "bootstrap", "-c", str(gw.conf_path))
+        proc = gw.cli("start", "-c", str(gw.conf_path), "-p", str(gw.prefix), check=False)
+        assert proc.returncode != 0
+        output = proc.stdout + proc.stderr
+        assert "Error:" in output and "address already in use" in output
+        assert "Traceback" not in output
+    finally:
+        busy.close()
+
+
+def test_stop_lets_in_flight_requests_finish(node, upstream):
+    node.create("/services", {"name": "inflight", "url": upstream.url})
+    node.create("/services/inflight/routes", {"paths": ["/inflight"]})
+    node.wait_sync()
+    result: dict = {}
+
+    def slow() -> None:
+        try:
+            result["resp"] = requests.get(node.proxy + "/inflight?delay=1.5", timeout=10)
+        except requests.RequestException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.3)
+    node.cli("stop", "-p", str(node.prefix), "--timeout", "10")
+    thread.join(timeout=15)
+    assert "error" not in result, result
+    assert result["resp"].status_code == 200
+    proc = node.cli("health", "-p", str(node.prefix), check=False)
+    assert proc.returncode != 0

@@ -1,10 +1,8 @@
 """A real kongpy node for integration tests, driven through its CLI."""
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,24 +10,15 @@ from pathlib import Path
 
 import requests
 
+from kongpy.sync.push import UnixHTTPConnection
+
 from tests.helpers.servers import free_port
 
 CLI = [sys.executable, "-c", "import sys; from kongpy.cli import main; sys.exit(main())"]
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float = 5.0) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self._path)
-
-
 def control_request(prefix: Path, method: str, path: str, body: bytes | None = None):
-    conn = _UnixConnection(str(prefix / "sockets" / "control.sock"))
+    conn = UnixHTTPConnection(str(prefix / "sockets" / "control.sock"))
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         conn.request(method, path, body=body, headers=headers)
@@ -78,7 +67,8 @@ class Gateway:
     def proxy_ssl(self) -> str:
         return f"https://127.0.0.1:{self.ports['proxy_ssl']}"
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, check: bool = True,
+            timeout: float = 60) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("KONG_", "KONGPY_"))}
         proc = subprocess.run([*CLI, *args], capture_output=True, text=True,
@@ -101,7 +91,8 @@ class Gateway:
         log = self.prefix / "logs" / "error.log"
         if not log.exists():
             return ""
-        return "error.log tail:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        return "error.log tail:\n" + "\n".join(tail)
 
     # -- the data plane -------------------------------------------------
 

@@ -1,0 +1,101 @@
+"""The Admin API application factory."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any, Callable, Mapping
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+import kongpy.db
+from kongpy.admin import errors, info, routes, schemas as schemas_api, services, tags
+from kongpy.admin.resources import json_response
+
+log = logging.getLogger(__name__)
+
+_BLUEPRINTS = (info, services, routes, tags, schemas_api)
+
+
+class _TrailingSlash:
+    """``/services/`` is ``/services``: strip one trailing slash before routing."""
+
+    def __init__(self, wsgi_app: Callable) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        path = environ.get("PATH_INFO") or "/"
+        if len(path) > 1 and path.endswith("/"):
+            environ["PATH_INFO"] = path.rstrip("/") or "/"
+        return self.wsgi_app(environ, start_response)
+
+
+def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
+               on_change: Callable[[], None] | None = None,
+               dataplane: Callable[[], dict] | None = None) -> Flask:
+    """Build the Admin API for ``config`` (a mapping of kongpy.conf properties)."""
+    app = Flask("kongpy.admin")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    node_id = node_id or str(config.get("node_id") or uuid.uuid4())
+    db = kongpy.db.open(config, node_id=node_id)
+    if db.database == "sqlite" and db.migrations.needs_bootstrap():
+        # The embedded store bootstraps itself; server datastores need the CLI.
+        log.info("bootstrapping the sqlite datastore at %s", config.get("sqlite_path"))
+        db.migrations.bootstrap()
+    app.extensions["kongpy"] = {"db": db, "config": config, "node_id": node_id,
+                                "on_change": on_change, "dataplane": dataplane}
+    for module in _BLUEPRINTS:
+        app.register_blueprint(module.blueprint())
+    errors.install(app)
+    app.before_request(_before)
+    app.after_request(_after)
+    app.wsgi_app = _TrailingSlash(app.wsgi_app)  # type: ignore[method-assign]
+    return app
+
+
+def _allowed_methods() -> list[str] | None:
+    from flask import current_app
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(method="__none__")
+    except MethodNotAllowed as exc:
+        methods = set(exc.valid_methods or [])
+        return sorted(methods | {"HEAD", "OPTIONS"})
+    except NotFound:
+        return None
+    return None
+
+
+def _before() -> Response | None:
+    g.kongpy_started = time.monotonic()
+    if request.method != "OPTIONS":
+        return None
+    methods = _allowed_methods()
+    if methods is None:
+        return json_response({"message": "Not found"}, 404)
+    resp = Response(status=204)
+    allow = ", ".join(methods)
+    resp.headers["Allow"] = allow
+    resp.headers["Access-Control-Allow-Methods"] = allow
+    resp.headers["Access-Control-Allow-Headers"] = (
+        request.headers.get("Access-Control-Request-Headers") or "Content-Type")
+    return resp
+
+
+def _after(resp: Response) -> Response:
+    from flask import current_app
+    config = current_app.extensions["kongpy"]["config"]
+    origin = config.get("admin_gui_origin") or request.headers.get("Origin") or "*"
+    if isinstance(origin, (list, tuple)):
+        origin = ", ".join(origin)
+    resp.headers["Access-Control-Allow-Origin"] = origin
+    resp.headers["Access-Control-Allow-Credentials"] = "true"
+    if origin != "*":
+        resp.headers["Vary"] = "Origin"
+    if not resp.content_type or resp.content_type.startswith("text/html"):
+        resp.content_type = "application/json; charset=utf-8"
+    started = getattr(g, "kongpy_started", None)
+    if started is not None:
+        resp.headers["X-Kong-Admin-Latency"] = str(int((time.monotonic() - started) * 1000))
+    return resp

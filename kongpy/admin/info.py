@@ -1,0 +1,135 @@
+"""Informational endpoints: ``GET /``, ``GET /status``, ``GET /endpoints``."""
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any, Mapping
+
+from flask import Blueprint, Response, current_app, request
+
+import kongpy
+from kongpy.admin.resources import json_response, state
+
+log = logging.getLogger(__name__)
+
+REDACTED = "******"
+_SECRET_KEYS = frozenset({"pg_password", "pg_ro_password", "cassandra_password",
+                          "redis_password", "admin_gui_session_conf",
+                          "admin_gui_auth_conf", "keyring_private_key"})
+_SECRET_HINTS = ("password", "secret", "token", "credential", "private_key", "api_key")
+_UNITS = {"k": (2 ** 10, "KiB"), "m": (2 ** 20, "MiB"), "g": (2 ** 30, "GiB")}
+_SERVER_KEYS = ("connections_active", "connections_reading", "connections_writing",
+                "connections_waiting", "connections_accepted", "connections_handled",
+                "total_requests")
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def is_secret(key: str) -> bool:
+    key = key.lower()
+    return key in _SECRET_KEYS or any(hint in key for hint in _SECRET_HINTS)
+
+
+def sanitized(config: Mapping[str, Any]) -> dict:
+    out = {}
+    for key in config:
+        value = config[key]
+        out[str(key)] = REDACTED if is_secret(str(key)) and value not in (None, "") \
+            else _jsonable(value)
+    return out
+
+
+def _dataplane() -> dict:
+    probe = state().get("dataplane")
+    if probe is None:
+        return {}
+    try:
+        doc = probe()
+        return doc if isinstance(doc, dict) else {}
+    except Exception as exc:  # noqa: BLE001 - the data plane may be down; answer anyway
+        log.debug("data plane status unavailable: %s", exc)
+        return {}
+
+
+def root() -> Response:
+    st = state()
+    dp = _dataplane()
+    pids = dp.get("pids") or {"master": None, "workers": []}
+    return json_response({
+        "tagline": "Welcome to kong",
+        "version": kongpy.KONG_VERSION,
+        "kongpy_version": kongpy.__version__,
+        "edition": "community",
+        "hostname": socket.gethostname(),
+        "node_id": st["node_id"],
+        "lua_version": dp.get("lua_version"),
+        "timers": {"running": 0, "pending": 0},
+        "plugins": {"available_on_server": {}, "enabled_in_cluster": []},
+        "configuration": sanitized(st["config"]),
+        "pids": pids,
+    })
+
+
+def bytes_to_str(num: int, unit: str, scale: int) -> Any:
+    if unit == "b":
+        return int(num)
+    factor, suffix = _UNITS[unit]
+    return f"{num / factor:.{scale}f} {suffix}"
+
+
+def _memory(dp: dict, unit: str, scale: int) -> dict:
+    mem = dp.get("memory") or {}
+    vms = [{"pid": vm.get("pid"),
+            "http_allocated_gc": bytes_to_str(vm.get("http_allocated_gc") or 0, unit, scale)}
+           for vm in mem.get("workers_lua_vms") or []]
+    dicts = {name: {"allocated_slabs": bytes_to_str(d.get("allocated_slabs") or 0, unit, scale),
+                    "capacity": bytes_to_str(d.get("capacity") or 0, unit, scale)}
+             for name, d in (mem.get("lua_shared_dicts") or {}).items()}
+    return {"workers_lua_vms": vms, "lua_shared_dicts": dicts}
+
+
+def status() -> Response:
+    unit = (request.args.get("unit") or "m").lower()
+    if unit not in ("b", "k", "m", "g"):
+        return json_response({"message": f"invalid unit '{request.args.get('unit')}' "
+                              "(expected 'k/K', 'm/M', or 'g/G')"}, 400)
+    try:
+        scale = int(request.args.get("scale") or 2)
+    except ValueError:
+        return json_response({"message": "scale must be a number"}, 400)
+    dp = _dataplane()
+    server = {k: int((dp.get("server") or {}).get(k) or 0) for k in _SERVER_KEYS}
+    try:
+        reachable = state()["db"].ping()
+    except Exception:  # noqa: BLE001 - an unreachable datastore is the answer itself
+        reachable = False
+    return json_response({"server": server, "database": {"reachable": reachable},
+                          "memory": _memory(dp, unit, max(0, min(scale, 10)))})
+
+
+def endpoints() -> Response:
+    paths = set()
+    for rule in current_app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        text = rule.rule
+        for arg in rule.arguments:
+            text = text.replace(f"<{arg}>", "{" + arg + "}")
+        paths.add(text)
+    return json_response({"data": sorted(paths)})
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("info", __name__)
+    bp.add_url_rule("/", "root", root, methods=["GET"])
+    bp.add_url_rule("/status", "status", status, methods=["GET"])
+    bp.add_url_rule("/endpoints", "endpoints", endpoints, methods=["GET"])
+    return bp

@@ -1,0 +1,276 @@
+"""Generic CRUD views for any entity (a leaf: imports nothing else from kongpy.admin).
+
+Blueprints (core or plugin ``api.py``) call :func:`register_entity`,
+:func:`register_nested` and :func:`register_foreign` to get Kong's endpoints
+for an entity. The application keeps its state in
+``current_app.extensions["kongpy"]`` (a mapping with ``db`` and ``on_change``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, request
+from flask.views import MethodView
+from werkzeug.exceptions import NotFound as HTTPNotFound
+
+from kongpy.db import paging
+from kongpy.db.dao import DAO
+from kongpy.schemas import coerce
+
+log = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class BodyError(Exception):
+    """A request body we refuse before validation (415, bad JSON)."""
+
+    def __init__(self, status: int, message: str | None = None) -> None:
+        super().__init__(message or str(status))
+        self.status = status
+        self.message = message
+
+
+# -- helpers shared with other Admin API modules -------------------------------------------
+
+def state() -> dict:
+    return current_app.extensions["kongpy"]
+
+
+def dao_for(entity: str) -> DAO:
+    return state()["db"].daos[entity]
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(text, status=status, content_type=JSON_TYPE)
+
+
+def no_content() -> Response:
+    return Response(status=204)
+
+
+def not_found() -> Response:
+    return json_response({"message": "Not found"}, 404)
+
+
+def changed() -> None:
+    """Wake the sync loop after a successful write; its failures never fail the write."""
+    hook: Callable[[], None] | None = state().get("on_change")
+    if hook is None:
+        return
+    try:
+        hook()
+    except Exception:  # noqa: BLE001 - the write is committed; only log
+        log.exception("on_change hook failed")
+
+
+def read_body(target: Any) -> Any:
+    """JSON, form-urlencoded or multipart; other content types with a body -> 415.
+
+    ``target`` is a DAO or an entity schema class (form values are coerced by it).
+    """
+    mimetype = request.mimetype or ""
+    raw = request.get_data(cache=True)
+    if mimetype == "application/json" or (mimetype.endswith("+json")):
+        if not raw.strip():
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise BodyError(400, "Cannot parse JSON body") from None
+    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        pairs = list(request.form.items(multi=True))
+        pairs += [(k, v.read().decode("utf-8", "replace"))
+                  for k, v in request.files.items(multi=True)]
+        return coerce.decode(pairs, getattr(target, "schema", target).field_map())
+    if raw:
+        raise BodyError(415)
+    return {}
+
+
+def page_body(rows: list, token: str | None, path: str) -> dict:
+    body: dict[str, Any] = {"data": rows, "next": None}
+    if token:
+        body["offset"] = token
+        nxt = f"{path}?offset={quote(token, safe='')}"
+        if request.args.get("size") is not None:
+            nxt += f"&size={quote(request.args['size'], safe='')}"
+        if request.args.get("tags") is not None:
+            nxt += f"&tags={quote(request.args['tags'], safe='')}"
+        body["next"] = nxt
+    return body
+
+
+def list_entities(dao: DAO, path: str, **fk: str) -> Response:
+    tags, tags_any = None, False
+    if "tags" in request.args:
+        tags, tags_any = paging.parse_tags(request.args.get("tags"))
+    rows, token = dao.page(request.args.get("size"), request.args.get("offset") or None,
+                           tags=tags, tags_any=tags_any, **fk)
+    return json_response(page_body(rows, token, path))
+
+
+def _belongs(row: dict, fk_field: str, parent: dict) -> bool:
+    ref = row.get(fk_field)
+    return isinstance(ref, dict) and ref.get("id") == parent["id"]
+
+
+# -- views -------------------------------------------------------------------------------
+
+class CollectionView(MethodView):
+    """``/{entity}`` and ``/{parent}/{key}/{entity}``."""
+
+    init_every_request = False
+
+    def __init__(self, entity: str, parent: str | None = None,
+                 fk_field: str | None = None) -> None:
+        self.entity, self.parent, self.fk_field = entity, parent, fk_field
+
+    def _parent(self, kwargs: dict) -> dict | None:
+        if not self.parent:
+            return None
+        row = dao_for(self.parent).select_by_key(kwargs[self.parent])
+        if row is None:
+            raise HTTPNotFound()
+        return row
+
+    def get(self, **kwargs: str) -> Response:
+        parent = self._parent(kwargs)
+        fk = {self.fk_field: parent["id"]} if parent else {}
+        return list_entities(dao_for(self.entity), request.path, **fk)
+
+    def post(self, **kwargs: str) -> Response:
+        parent = self._parent(kwargs)
+        dao = dao_for(self.entity)
+        body = read_body(dao)
+        if parent and isinstance(body, dict):
+            body[self.fk_field] = {"id": parent["id"]}
+        row = dao.insert(body)
+        changed()
+        return json_response(row, 201)
+
+
+class EntityView(MethodView):
+    """``/{entity}/{key}`` and ``/{parent}/{pkey}/{entity}/{key}``."""
+
+    init_every_request = False
+
+    def __init__(self, entity: str, parent: str | None = None,
+                 fk_field: str | None = None) -> None:
+        self.entity, self.parent, self.fk_field = entity, parent, fk_field
+
+    def _scope(self, kwargs: dict, missing_ok: bool = False) -> tuple[dict | None, dict | None]:
+        parent = None
+        if self.parent:
+            parent = dao_for(self.parent).select_by_key(kwargs[self.parent])
+            if parent is None:
+                raise HTTPNotFound()
+        row = dao_for(self.entity).select_by_key(kwargs[self.entity])
+        if row is not None and parent is not None and not _belongs(row, self.fk_field, parent):
+            raise HTTPNotFound()
+        if row is None and not missing_ok:
+            raise HTTPNotFound()
+        return parent, row
+
+    def get(self, **kwargs: str) -> Response:
+        _parent, row = self._scope(kwargs)
+        return json_response(row)
+
+    def put(self, **kwargs: str) -> Response:
+        parent, _row = self._scope(kwargs, missing_ok=True)
+        dao = dao_for(self.entity)
+        body = read_body(dao)
+        if parent and isinstance(body, dict):
+            body[self.fk_field] = {"id": parent["id"]}
+        row = dao.upsert(kwargs[self.entity], body)
+        changed()
+        return json_response(row)
+
+    def patch(self, **kwargs: str) -> Response:
+        parent, _row = self._scope(kwargs, missing_ok=True)
+        dao = dao_for(self.entity)
+        body = read_body(dao)
+        if parent and isinstance(body, dict) and self.fk_field in body:
+            body[self.fk_field] = {"id": parent["id"]}
+        row = dao.update(kwargs[self.entity], body)
+        changed()
+        return json_response(row)
+
+    def delete(self, **kwargs: str) -> Response:
+        _parent, row = self._scope(kwargs, missing_ok=True)
+        if row is not None and dao_for(self.entity).delete(row["id"]):
+            changed()
+        return no_content()
+
+
+class ForeignView(MethodView):
+    """``/{child}/{key}/{fk}``: the parent an entity points at (no DELETE: 405)."""
+
+    init_every_request = False
+
+    def __init__(self, entity: str, fk_field: str, reference: str) -> None:
+        self.entity, self.fk_field, self.reference = entity, fk_field, reference
+
+    def _child(self, kwargs: dict) -> dict:
+        row = dao_for(self.entity).select_by_key(kwargs[self.entity])
+        if row is None:
+            raise HTTPNotFound()
+        return row
+
+    def get(self, **kwargs: str) -> Response:
+        ref = self._child(kwargs).get(self.fk_field)
+        parent = dao_for(self.reference).select(ref["id"]) if ref else None
+        return json_response(parent) if parent else not_found()
+
+    def patch(self, **kwargs: str) -> Response:
+        ref = self._child(kwargs).get(self.fk_field)
+        if not ref:
+            raise HTTPNotFound()
+        dao = dao_for(self.reference)
+        row = dao.update(ref["id"], read_body(dao))
+        changed()
+        return json_response(row)
+
+    def put(self, **kwargs: str) -> Response:
+        child = self._child(kwargs)
+        ref = child.get(self.fk_field)
+        dao = dao_for(self.reference)
+        body = read_body(dao)
+        if ref:
+            row = dao.upsert(ref["id"], body)
+        else:
+            db = state()["db"]
+            with db.strategy.transaction():
+                row = dao.insert(body)
+                dao_for(self.entity).update(child["id"], {self.fk_field: {"id": row["id"]}})
+        changed()
+        return json_response(row)
+
+
+# -- registration ------------------------------------------------------------------------
+
+def register_entity(bp: Blueprint, entity: str) -> None:
+    """``/{entity}`` (GET, POST) and ``/{entity}/{key}`` (GET, PUT, PATCH, DELETE)."""
+    bp.add_url_rule(f"/{entity}", view_func=CollectionView.as_view(
+        f"{entity}_collection", entity))
+    bp.add_url_rule(f"/{entity}/<{entity}>", view_func=EntityView.as_view(
+        f"{entity}_entity", entity))
+
+
+def register_nested(bp: Blueprint, parent: str, entity: str, fk_field: str) -> None:
+    """``/{parent}/{pkey}/{entity}`` and ``/{parent}/{pkey}/{entity}/{key}``."""
+    bp.add_url_rule(f"/{parent}/<{parent}>/{entity}", view_func=CollectionView.as_view(
+        f"{parent}_{entity}_collection", entity, parent, fk_field))
+    bp.add_url_rule(f"/{parent}/<{parent}>/{entity}/<{entity}>",
+                    view_func=EntityView.as_view(
+                        f"{parent}_{entity}_entity", entity, parent, fk_field))
+
+
+def register_foreign(bp: Blueprint, entity: str, fk_field: str, reference: str) -> None:
+    """``/{entity}/{key}/{fk_field}`` (GET, PUT, PATCH)."""
+    bp.add_url_rule(f"/{entity}/<{entity}>/{fk_field}", view_func=ForeignView.as_view(
+        f"{entity}_{fk_field}_foreign", entity, fk_field, reference))

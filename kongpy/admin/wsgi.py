@@ -1,0 +1,25 @@
+"""WSGI entry point of the Admin API: `gunicorn kongpy.admin.wsgi:app`.
+
+The node supervisor sets `KONGPY_PREFIX`; the app is built from the conf saved
+in that prefix, so every worker sees exactly what the node was started with.
+"""
+from __future__ import annotations
+
+import os
+
+from kongpy import conf, paths
+from kongpy.admin import create_app
+from kongpy.sync.notify import notify
+from kongpy.sync.push import ControlClient
+
+
+def build_app(prefix: str):
+    layout = paths.prefix(prefix)
+    config = conf.load(str(layout.env_file), env={})
+    root = str(layout.root)
+    client = ControlClient(str(layout.control_socket), timeout=5.0)
+    return create_app(config, node_id=paths.node_id(root),
+                      on_change=lambda: notify(root), dataplane=client.status)
+
+
+app = build_app(os.environ["KONGPY_PREFIX"])

@@ -1,0 +1,79 @@
+"""What every command shares: options, verbosity, error reporting, prefix lookup."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from kongpy import conf
+
+VERBOSITY = "kongpy.verbosity"
+
+
+def _set_verbosity(level: int) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if not value or ctx.meta.get(VERBOSITY, 0) >= level:
+            return
+        ctx.meta[VERBOSITY] = level
+        logging.basicConfig(stream=sys.stderr, force=True,
+                            level=logging.DEBUG if level >= 2 else logging.INFO,
+                            format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
+    return callback
+
+
+def verbosity(func: Callable) -> Callable:
+    func = click.option("--vv", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_set_verbosity(2),
+                        help="Debug output, with tracebacks on errors.")(func)
+    return click.option("--v", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_set_verbosity(1), help="Verbose output.")(func)
+
+
+conf_option = click.option("-c", "--conf", "conf_path", type=click.Path(dir_okay=False),
+                           help="Configuration file.")
+prefix_option = click.option("-p", "--prefix", help="Prefix (working directory) of the node.")
+
+
+def error_message(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, OSError) and exc.filename:
+        text = f"{exc.filename}: {exc.strerror}"
+    return text or exc.__class__.__name__
+
+
+class Group(click.Group):
+    """Turns any failure into `Error: <message>` and exit 1; tracebacks only with --vv."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort, click.UsageError):
+            raise
+        except click.ClickException:
+            if ctx.meta.get(VERBOSITY, 0) >= 2:
+                traceback.print_exc()
+            raise
+        except Exception as exc:  # noqa: BLE001 - this is the error boundary
+            if ctx.meta.get(VERBOSITY, 0) >= 2:
+                traceback.print_exc()
+            raise click.ClickException(error_message(exc)) from None
+
+
+def load_config(conf_path: str | None, prefix: str | None = None) -> conf.Config:
+    overrides = {"prefix": prefix} if prefix else None
+    try:
+        return conf.load(conf_path, overrides=overrides)
+    except conf.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def resolve_prefix(prefix: str | None, conf_path: str | None = None) -> str:
+    """`-p`, else KONGPY_PREFIX / KONG_PREFIX, else the conf's `prefix`."""
+    if prefix:
+        return os.path.abspath(prefix)
+    return load_config(conf_path)["prefix"]

@@ -1,0 +1,150 @@
+"""`kongpy migrations ...`: thin commands over `db.migrations`."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from kongpy.cli._common import Group, conf_option, load_config, prefix_option, verbosity
+from kongpy.conf import Config
+
+log = logging.getLogger(__name__)
+
+NEEDS_BOOTSTRAP = ("Database needs bootstrapping or is older than Kong 1.0.\n\n"
+                   "To start a new installation from scratch, run "
+                   "'kongpy migrations bootstrap'.")
+NEW_AVAILABLE = "New migrations available; run 'kongpy migrations up' to proceed"
+PENDING = "Database has pending migrations; run 'kongpy migrations finish'"
+UP_TO_DATE = "Database is up-to-date"
+
+
+@contextmanager
+def _database(config: Config) -> Iterator[Any]:
+    from kongpy import db  # only the commands that touch the datastore need it
+
+    database = db.open(config)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def require_up_to_date(config: Config) -> None:
+    """Refuses to start on a datastore that needs bootstrap or new migrations."""
+    with _database(config) as database:
+        state = database.migrations.state()
+    if not state["bootstrapped"]:
+        raise click.ClickException(NEEDS_BOOTSTRAP)
+    if state["new"]:
+        raise click.ClickException(NEW_AVAILABLE)
+    if state["pending"]:
+        log.warning(PENDING)
+
+
+def _run(conf_path: str | None, prefix: str | None, action: Callable[[Any], None]) -> None:
+    with _database(load_config(conf_path, prefix)) as database:
+        action(database)
+
+
+def _names(title: str, names: list[str]) -> None:
+    if names:
+        click.echo(f"{title}:\n  core: {', '.join(names)}")
+
+
+@click.group(cls=Group)
+def migrations() -> None:
+    """Manage the datastore schema."""
+
+
+def _common(func: Callable) -> Callable:
+    return conf_option(prefix_option(verbosity(func)))
+
+
+@migrations.command()
+@_common
+def bootstrap(conf_path: str | None, prefix: str | None) -> None:
+    """Bootstrap a fresh datastore."""
+    def action(database: Any) -> None:
+        if database.migrations.state()["bootstrapped"]:
+            click.echo("Database already bootstrapped")
+            return
+        click.echo("Bootstrapping database...")
+        ran = database.migrations.bootstrap()
+        click.echo(f"{len(ran)} migrations processed\n{UP_TO_DATE}")
+    _run(conf_path, prefix, action)
+
+
+@migrations.command()
+@_common
+def up(conf_path: str | None, prefix: str | None) -> None:
+    """Run any new migrations."""
+    def action(database: Any) -> None:
+        if not database.migrations.state()["bootstrapped"]:
+            raise click.ClickException(NEEDS_BOOTSTRAP)
+        ran = database.migrations.up()
+        if not ran:
+            click.echo("Database is already up-to-date")
+            return
+        _names("Migrations processed", ran)
+        state = database.migrations.state()
+        click.echo(PENDING if state["pending"] else UP_TO_DATE)
+    _run(conf_path, prefix, action)
+
+
+@migrations.command()
+@_common
+def finish(conf_path: str | None, prefix: str | None) -> None:
+    """Finish pending migrations."""
+    def action(database: Any) -> None:
+        if not database.migrations.state()["bootstrapped"]:
+            raise click.ClickException(NEEDS_BOOTSTRAP)
+        done = database.migrations.finish()
+        if not done:
+            click.echo("No pending migrations to finish")
+            return
+        _names("Migrations finished", done)
+        click.echo(UP_TO_DATE)
+    _run(conf_path, prefix, action)
+
+
+@migrations.command(name="list")
+@_common
+def list_(conf_path: str | None, prefix: str | None) -> None:
+    """List executed, pending and new migrations."""
+    def action(database: Any) -> None:
+        state = database.migrations.state()
+        if not state["bootstrapped"]:
+            raise click.ClickException(NEEDS_BOOTSTRAP)
+        _names("Executed migrations", state["executed"])
+        _names("Pending migrations", state["pending"])
+        _names("New migrations available", state["new"])
+        click.echo(NEW_AVAILABLE if state["new"] else PENDING if state["pending"]
+                   else UP_TO_DATE)
+    _run(conf_path, prefix, action)
+
+
+@migrations.command()
+@_common
+def status(conf_path: str | None, prefix: str | None) -> None:
+    """Print the migration state as JSON."""
+    _run(conf_path, prefix,
+         lambda database: click.echo(json.dumps(database.migrations.state(), sort_keys=True)))
+
+
+@migrations.command()
+@_common
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset(conf_path: str | None, prefix: str | None, yes: bool) -> None:
+    """Drop every table of the datastore."""
+    if not yes and not click.confirm("Are you sure? This operation is irreversible."):
+        click.echo("Canceled")
+        return
+
+    def action(database: Any) -> None:
+        database.migrations.reset()
+        click.echo("Database successfully reset")
+    _run(conf_path, prefix, action)

@@ -1,0 +1,24 @@
+"""`kongpy restart`: stop (if running), then start."""
+from __future__ import annotations
+
+import signal
+
+import click
+
+from kongpy.cli import _node
+from kongpy.cli._common import conf_option, load_config, prefix_option, verbosity
+from kongpy.cli.start import start_node
+
+
+@click.command()
+@conf_option
+@prefix_option
+@click.option("--timeout", type=float, default=60, show_default=True,
+              help="Seconds to wait for the node to answer.")
+@verbosity
+def restart(conf_path: str | None, prefix: str | None, timeout: float) -> None:
+    """Restart kongpy."""
+    config = load_config(conf_path, prefix)
+    _node.stop(config["prefix"], signal.SIGTERM, 10)
+    start_node(config, timeout)
+    click.echo("kongpy started")

@@ -1,0 +1,432 @@
+"""The node configuration: kongpy.conf + environment, typed and validated.
+
+This module is the only reader of the conf file. Defaults come from
+`templates/kongpy.conf.default`, so the documented defaults and the effective
+ones cannot drift apart.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from kongpy import paths
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATHS = ("/etc/kongpy/kongpy.conf", "/etc/kongpy.conf")
+ENV_PREFIXES = ("KONGPY_", "KONG_")
+INJECT_BLOCKS = ("main", "events", "http", "upstream", "proxy", "location")
+# Kong blocks we have no server for yet: accepted (a kong.conf keeps loading)
+# but not rendered.
+IGNORED_BLOCKS = ("admin", "status", "stream", "supstream", "sproxy", "kong", "sstream")
+LISTEN_FLAGS = ("ssl", "http2", "proxy_protocol", "deferred", "bind", "reuseport")
+LOG_LEVELS = ("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg")
+HEADER_TOKENS = ("server_tokens", "latency_tokens", "via", "server",
+                 "x-kong-proxy-latency", "x-kong-upstream-latency",
+                 "x-kong-response-latency", "x-kong-admin-latency",
+                 "x-kong-upstream-status", "x-kong-request-id")
+UPSTREAM_HEADER_TOKENS = ("x-kong-request-id",)
+SSL_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# A unix socket path must fit in sockaddr_un.sun_path (108 bytes with the NUL).
+_LONGEST_SOCKET_NAME = len("/sockets/control.sock")
+_MAX_PREFIX_LEN = 107 - _LONGEST_SOCKET_NAME
+
+_BOOL = {"on": True, "off": False, "true": True, "false": False, "yes": True, "no": False}
+_SECRET_WORDS = ("password", "secret")
+_INJECT_RE = re.compile(r"^nginx_(%s)_([a-z0-9_]+)$" % "|".join(INJECT_BLOCKS + IGNORED_BLOCKS))
+_DEFAULT_LINE_RE = re.compile(r"^#([a-z][a-z0-9_]*)\s*=\s*(.*)$")
+_LINE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.*)$")
+_SIZE_RE = re.compile(r"^\d+[kKmM]$")
+
+_TYPES: dict[str, str] = {
+    "prefix": "path", "admin_workers": "int", "db_update_frequency": "float",
+    "plugins": "list", "headers": "list", "headers_upstream": "list", "trusted_ips": "list",
+    "real_ip_recursive": "bool", "allow_debug_header": "bool",
+    "upstream_keepalive_pool_size": "int", "upstream_keepalive_max_requests": "int",
+    "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list",
+    "proxy_listen": "listeners", "admin_listen": "listeners",
+    "pg_port": "int", "pg_timeout": "int", "pg_ssl": "bool", "pg_ssl_verify": "bool",
+    "pg_max_concurrent_queries": "int", "pg_semaphore_timeout": "int",
+    "pg_pool_size": "int", "pg_backlog": "int", "pg_ro_port": "int", "pg_ro_timeout": "int",
+    "pg_ro_ssl": "bool", "pg_ro_ssl_verify": "bool",
+    "cassandra_contact_points": "list", "cassandra_port": "int", "cassandra_timeout": "int",
+    "cassandra_ssl": "bool", "cassandra_ssl_verify": "bool", "cassandra_repl_factor": "int",
+    "cassandra_data_centers": "list",
+}
+_ENUMS: dict[str, tuple[str, ...]] = {
+    "log_level": LOG_LEVELS,
+    "error_default_type": ("text/plain", "text/html", "application/json", "application/xml"),
+    "ssl_cipher_suite": ("modern", "intermediate", "old", "custom"),
+    "cassandra_consistency": ("ALL", "EACH_QUORUM", "QUORUM", "LOCAL_QUORUM", "ONE", "TWO",
+                              "THREE", "LOCAL_ONE"),
+    "cassandra_repl_strategy": ("SimpleStrategy", "NetworkTopologyStrategy"),
+}
+_NOT_YET = {"database": ("postgres", "cassandra", "off"),
+            "router_flavor": ("traditional", "expressions")}
+_AVAILABLE = {"database": "sqlite", "router_flavor": "traditional_compatible"}
+
+
+class ConfigError(ValueError):
+    """A property has a value kongpy cannot use."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"invalid value for '{name}': {message}")
+        self.property = name
+
+
+class Config(Mapping):
+    """Frozen, typed node configuration: property name → value (None = unset)."""
+
+    def __init__(self, values: Mapping[str, Any], raw: Mapping[str, str],
+                 source: str | None) -> None:
+        self._values = MappingProxyType(dict(values))
+        self._raw = MappingProxyType(dict(raw))
+        self.source = source
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("_values", "_raw", "source") and name not in self.__dict__:
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError("Config is read-only")
+
+    def __repr__(self) -> str:
+        return f"Config({self.redacted()!r})"
+
+    def injected(self) -> dict[str, list[tuple[str, str]]]:
+        """nginx directives to inject: block → [(directive, value)], sorted."""
+        blocks: dict[str, list[tuple[str, str]]] = {b: [] for b in INJECT_BLOCKS}
+        for name in sorted(self._values):
+            match = _INJECT_RE.match(name)
+            value = self._values[name]
+            if match and match.group(1) in blocks and value is not None:
+                blocks[match.group(1)].append((match.group(2), value))
+        return blocks
+
+    def redacted(self) -> dict[str, Any]:
+        """A plain copy safe to log or show: secrets replaced by `******`."""
+        return {k: ("******" if _is_secret(k) and v is not None else v)
+                for k, v in self._values.items()}
+
+    def dump(self) -> str:
+        """The configuration as a conf file that `load` reads back identically."""
+        lines = [f"{name} = {self._raw[name]}" for name in sorted(self._raw)]
+        return "\n".join(lines) + "\n"
+
+
+def _is_secret(name: str) -> bool:
+    return any(word in name for word in _SECRET_WORDS)
+
+
+def is_known(name: str) -> bool:
+    return name in _defaults() or bool(_INJECT_RE.match(name))
+
+
+def _defaults() -> dict[str, str]:
+    cached = getattr(_defaults, "_cache", None)
+    if cached is None:
+        text = (paths.templates_dir() / "kongpy.conf.default").read_text()
+        cached = {}
+        for line in text.splitlines():
+            match = _DEFAULT_LINE_RE.match(line)
+            if match:
+                cached[match.group(1)] = _strip_comment(match.group(2))
+        _defaults._cache = cached  # type: ignore[attr-defined]
+    return dict(cached)
+
+
+def _strip_comment(value: str) -> str:
+    # `#` starts a comment unless escaped as `\#`.
+    value = re.split(r"(?<!\\)#", value, maxsplit=1)[0]
+    return value.replace("\\#", "#").strip()
+
+
+def read_file(path: str) -> dict[str, str]:
+    """Raw `name = value` pairs of a conf file (names lower-cased)."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError("conf", f"cannot read {path}: {exc.strerror or exc}") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _LINE_RE.match(stripped)
+        if not match:
+            raise ConfigError("conf", f"{path}:{number}: expected 'name = value'")
+        values[match.group(1).lower()] = _strip_comment(match.group(2))
+    return values
+
+
+def find_conf_file(path: str | None) -> str | None:
+    if path:
+        return path
+    for candidate in DEFAULT_PATHS:
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def load(path: str | None = None, env: Mapping | None = None,
+         overrides: Mapping | None = None) -> Config:
+    """Loads defaults < conf file < environment < overrides into a Config."""
+    env = os.environ if env is None else env
+    source = find_conf_file(path)
+    raw = _defaults()
+    if source:
+        for name, value in read_file(source).items():
+            if is_known(name):
+                raw[name] = value
+            else:
+                log.warning("unknown property '%s' in %s ignored", name, source)
+    raw.update(_from_env(env))
+    for name, value in (overrides or {}).items():
+        raw[name] = "" if value is None else str(value)
+    values = {name: _convert(name, value) for name, value in raw.items()}
+    _validate(values)
+    if values.get("sqlite_path"):
+        values["sqlite_path"] = os.path.join(values["prefix"], values["sqlite_path"])
+    # Resolved paths are kept so the saved copy reads the same from any cwd.
+    for name in ("prefix", "ssl_cert", "ssl_cert_key", "sqlite_path"):
+        if values.get(name):
+            raw[name] = values[name]
+    return Config(values, raw, source)
+
+
+def _from_env(env: Mapping) -> dict[str, str]:
+    found: dict[str, str] = {}
+    # KONG_ first so KONGPY_ overwrites it.
+    for env_prefix in reversed(ENV_PREFIXES):
+        for key, value in env.items():
+            if not key.startswith(env_prefix):
+                continue
+            name = key[len(env_prefix):].lower()
+            if is_known(name):
+                found[name] = value
+    return found
+
+
+def _unset(value: str) -> bool:
+    return value.strip() == "" or value.strip().upper() == "NONE"
+
+
+def _convert(name: str, value: str) -> Any:
+    kind = _TYPES.get(name, "str")
+    if _unset(value):
+        return [] if kind in ("list", "listeners") else None
+    value = value.strip()
+    try:
+        return _CONVERTERS[kind](value)
+    except ValueError as exc:
+        raise ConfigError(name, str(exc)) from None
+
+
+def _to_bool(value: str) -> bool:
+    try:
+        return _BOOL[value.lower()]
+    except KeyError:
+        raise ValueError(f"'{value}' is not a boolean (on/off)") from None
+
+
+def _to_int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not an integer") from None
+
+
+def _to_float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a number") from None
+
+
+def _to_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _to_path(value: str) -> str:
+    return os.path.abspath(os.path.expanduser(value))
+
+
+def _to_listeners(value: str) -> list[dict[str, Any]]:
+    if value.lower() == "off":
+        return []
+    return [_parse_listener(item) for item in _to_list(value)]
+
+
+def _parse_listener(item: str) -> dict[str, Any]:
+    address, *flags = item.split()
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"'{address}' is not a valid address (expected host:port)")
+    if host.startswith("[") != host.endswith("]"):
+        raise ValueError(f"'{address}' is not a valid address")
+    extra: list[str] = []
+    result = {"address": address, "host": host.strip("[]"), "port": int(port),
+              "ssl": False, "http2": False}
+    for flag in flags:
+        if flag in ("ssl", "http2"):
+            result[flag] = True
+        elif flag in LISTEN_FLAGS or re.match(r"^backlog=\d+$", flag) \
+                or re.match(r"^ipv6only=(on|off)$", flag) or flag.startswith("so_keepalive="):
+            extra.append(flag)
+        else:
+            raise ValueError(f"unknown flag '{flag}' in '{item}'")
+    result["flags"] = " ".join(extra)
+    return result
+
+
+_CONVERTERS = {"str": str, "bool": _to_bool, "int": _to_int, "float": _to_float,
+               "list": _to_list, "path": _to_path, "listeners": _to_listeners}
+
+
+def _validate(values: dict[str, Any]) -> None:
+    for name, allowed in _ENUMS.items():
+        if values.get(name) is not None and values[name] not in allowed:
+            raise ConfigError(name, f"'{values[name]}' is not one of {', '.join(allowed)}")
+    for name, available in _AVAILABLE.items():
+        value = values.get(name)
+        if value in _NOT_YET[name]:
+            raise ConfigError(name, f"{value} is not available yet (only {available})")
+        if value != available:
+            raise ConfigError(name, f"'{value}' is not one of {available}, "
+                                    f"{', '.join(_NOT_YET[name])}")
+    for check in (_check_prefix, _check_numbers, _check_sizes, _check_headers,
+                  _check_addresses, _check_ssl, _check_listeners, _check_workers):
+        check(values)
+
+
+def _check_prefix(values: dict[str, Any]) -> None:
+    if values["prefix"] is None:
+        raise ConfigError("prefix", "a prefix is required")
+    if len(values["prefix"]) > _MAX_PREFIX_LEN:
+        raise ConfigError("prefix", f"path longer than {_MAX_PREFIX_LEN} characters "
+                                    "does not fit unix socket names")
+
+
+def _check_numbers(values: dict[str, Any]) -> None:
+    minimums = {"admin_workers": 1, "upstream_keepalive_pool_size": 0,
+                "upstream_keepalive_max_requests": 0, "upstream_keepalive_idle_timeout": 0,
+                "pg_port": 1, "pg_timeout": 0, "cassandra_port": 1}
+    for name, minimum in minimums.items():
+        if values.get(name) is not None and values[name] < minimum:
+            raise ConfigError(name, f"must be at least {minimum}")
+    if values["db_update_frequency"] is None or values["db_update_frequency"] <= 0:
+        raise ConfigError("db_update_frequency", "must be a positive number of seconds")
+
+
+def _check_sizes(values: dict[str, Any]) -> None:
+    for name in ("mem_cache_size", "config_cache_size"):
+        if values.get(name) is None or not _SIZE_RE.match(values[name]):
+            raise ConfigError(name, f"'{values.get(name)}' is not a size such as 128m or 512k")
+
+
+def _check_headers(values: dict[str, Any]) -> None:
+    checks = (("headers", HEADER_TOKENS), ("headers_upstream", UPSTREAM_HEADER_TOKENS))
+    for name, allowed in checks:
+        tokens = [t.lower() for t in values[name]]
+        if tokens == ["off"]:
+            values[name] = []
+            continue
+        for token in tokens:
+            if token not in allowed:
+                raise ConfigError(name, f"unknown header token '{token}'")
+    if values["log_level"] is None:
+        raise ConfigError("log_level", "must be set")
+
+
+def _check_addresses(values: dict[str, Any]) -> None:
+    for entry in values["trusted_ips"]:
+        if entry == "unix:":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError("trusted_ips", f"'{entry}' is not an IP address or CIDR "
+                                             "block") from None
+    for entry in values["dns_resolver"]:
+        host, port = _split_host_port(entry)
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ConfigError("dns_resolver", f"'{entry}' is not ip[:port]") from None
+        if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+            raise ConfigError("dns_resolver", f"'{entry}' has an invalid port")
+
+
+def _split_host_port(entry: str) -> tuple[str, str | None]:
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, rest[1:] if rest.startswith(":") else None
+    if entry.count(":") == 1:
+        host, port = entry.split(":")
+        return host, port
+    return entry, None
+
+
+def _check_ssl(values: dict[str, Any]) -> None:
+    if (values["ssl_cert"] is None) != (values["ssl_cert_key"] is None):
+        missing = "ssl_cert_key" if values["ssl_cert_key"] is None else "ssl_cert"
+        raise ConfigError(missing, "ssl_cert and ssl_cert_key must be set together")
+    for name in ("ssl_cert", "ssl_cert_key"):
+        if values[name] is not None:
+            values[name] = _to_path(values[name])
+            if not os.path.isfile(values[name]):
+                raise ConfigError(name, f"no such file: {values[name]}")
+    protocols = (values["ssl_protocols"] or "").split()
+    if not protocols or any(p not in SSL_PROTOCOLS for p in protocols):
+        raise ConfigError("ssl_protocols", f"'{values['ssl_protocols']}' must list "
+                                           f"protocols among {' '.join(SSL_PROTOCOLS)}")
+    if values["ssl_cipher_suite"] == "custom" and not values["ssl_ciphers"]:
+        raise ConfigError("ssl_ciphers", "required when ssl_cipher_suite is custom")
+
+
+def _check_listeners(values: dict[str, Any]) -> None:
+    for listener in values["admin_listen"]:
+        if listener["ssl"] or listener["http2"]:
+            raise ConfigError("admin_listen", "ssl and http2 are not available yet "
+                                              "on the Admin API")
+    seen: dict[str, str] = {}
+    for name in ("proxy_listen", "admin_listen"):
+        for listener in values[name]:
+            key = f"{listener['host']}:{listener['port']}"
+            if key in seen:
+                raise ConfigError(name, f"{listener['address']} is also in {seen[key]}")
+            seen[key] = name
+
+
+def _check_workers(values: dict[str, Any]) -> None:
+    workers = values["nginx_worker_processes"]
+    if workers != "auto" and not (workers and workers.isdigit() and int(workers) > 0):
+        raise ConfigError("nginx_worker_processes", f"'{workers}' is not 'auto' or "
+                                                    "a positive number")
+    for name in ("nginx_main_worker_rlimit_nofile", "nginx_events_worker_connections"):
+        value = values.get(name)
+        if value is not None and value != "auto" and not value.isdigit():
+            raise ConfigError(name, f"'{value}' is not 'auto' or a number")
+    plugins = values["plugins"]
+    if "off" in plugins and len(plugins) > 1:
+        raise ConfigError("plugins", "'off' cannot be combined with other plugins")

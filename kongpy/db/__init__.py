@@ -1,0 +1,131 @@
+"""The datastore layer: ``open(config) -> DB`` with one DAO per entity.
+
+No Flask here. Strategies do storage; :class:`~kongpy.db.dao.DAO` does the rest.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Iterable, Mapping
+
+from kongpy import schemas
+from kongpy.db import paging
+from kongpy.db.dao import DAO
+from kongpy.db.migrations import Migrations
+from kongpy.db.strategies.base import Strategy
+from kongpy.errors import ConfigurationError, ForeignKeyViolation
+from kongpy.schemas.base import EntitySchema
+
+log = logging.getLogger(__name__)
+
+_NOT_YET = ("postgres", "cassandra")
+
+
+class Events:
+    """Read side of the cluster events (the configuration version)."""
+
+    def __init__(self, strategy: Strategy) -> None:
+        self._strategy = strategy
+
+    def latest(self) -> int:
+        return self._strategy.latest_event()
+
+    def since(self, after: int, limit: int = 1000) -> list[dict]:
+        return self._strategy.events_since(after, limit)
+
+
+class Tags:
+    """Kong's read-only ``tags`` entity: ``{tag, entity_name, entity_id}`` rows."""
+
+    def __init__(self, strategy: Strategy) -> None:
+        self._strategy = strategy
+
+    def page(self, size: Any = None, offset: str | None = None,
+             tag: str | None = None) -> tuple[list[dict], str | None]:
+        size = paging.check_size(size)
+        after = None
+        if offset:
+            key = paging.decode_offset(offset)
+            if len(key) != 3:
+                raise paging.InvalidOffset(offset, "bad json encoding")
+            after = (key[0], key[1], key[2])
+        rows = self._strategy.page_tags(size + 1, after, tag)
+        token = None
+        if len(rows) > size:
+            rows = rows[:size]
+            last = rows[-1]
+            token = paging.encode_offset([last["tag"], last["entity_name"], last["entity_id"]])
+        return [{"entity_name": r["entity_name"], "entity_id": r["entity_id"], "tag": r["tag"]}
+                for r in rows], token
+
+
+class DB:
+    """A datastore handle: DAOs by entity name, events, tags, migrations."""
+
+    def __init__(self, strategy: Strategy, node_id: str | None = None,
+                 entities: Iterable[type[EntitySchema]] | None = None) -> None:
+        self.strategy = strategy
+        self.node_id = node_id
+        self.daos: dict[str, DAO] = {}
+        self.events = Events(strategy)
+        self.tags = Tags(strategy)
+        self.migrations = Migrations(strategy)
+        for schema in entities or schemas.CORE_ENTITIES.values():
+            self.register(schema)
+
+    def register(self, schema: type[EntitySchema]) -> DAO:
+        dao = DAO(self, schema)
+        self.daos[schema.entity_name] = dao
+        return dao
+
+    def __getattr__(self, name: str) -> DAO:
+        daos = self.__dict__.get("daos", {})
+        if name in daos:
+            return daos[name]
+        raise AttributeError(name)
+
+    @property
+    def database(self) -> str:
+        return self.strategy.name
+
+    def append_event(self, channel: str, data: str) -> int:
+        return self.strategy.append_event(channel, data, self.node_id, time.time())
+
+    def before_delete(self, parent: DAO, row: Mapping[str, Any]) -> None:
+        """Apply each child's on-delete rule: restrict raises, cascade deletes."""
+        for child in list(self.daos.values()):
+            for field, fdef in child.schema.foreign_fields().items():
+                if fdef.reference != parent.name:
+                    continue
+                if fdef.on_delete == "cascade":
+                    for item in list(child.each(**{field: row["id"]})):
+                        child.delete(item["id"])
+                elif child.count(**{field: row["id"]}) > 0:
+                    raise ForeignKeyViolation.restricted(parent.name, child.name)
+
+    def ping(self) -> bool:
+        return self.strategy.ping()
+
+    def close(self) -> None:
+        self.strategy.close()
+
+
+def open(config: Mapping[str, Any], node_id: str | None = None) -> DB:  # noqa: A001
+    """Open the datastore named by ``config["database"]`` (``sqlite`` for now)."""
+    database = str(config.get("database") or "sqlite").lower()
+    if database == "sqlite":
+        from kongpy.db.strategies.sqlite import SQLiteStrategy
+        path = config.get("sqlite_path")
+        if not path:
+            raise ConfigurationError("sqlite_path is required when database = sqlite")
+        return DB(SQLiteStrategy(str(path)), node_id=node_id)
+    if database in _NOT_YET:
+        raise ConfigurationError(
+            f"database = {database} is not available yet in this version of kongpy; "
+            "use database = sqlite")
+    if database == "off":
+        raise ConfigurationError("database = off (DB-less mode) is not available yet")
+    raise ConfigurationError(f"unknown database: {database!r} (expected sqlite)")
+
+
+__all__ = ["DB", "DAO", "open"]

@@ -1,0 +1,252 @@
+"""The DAO: one per entity, the same for every datastore.
+
+Validation, defaults, timestamps, foreign-key checks (restrict / cascade),
+uniqueness errors, the tag index, page tokens and cluster events live here;
+the strategy only stores rows. Every write is one transaction that also
+appends a cluster event, so the event id is the configuration version.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+from kongpy.db import paging
+from kongpy.db.entities import table_for
+from kongpy.db.strategies.base import Conflict
+from kongpy.errors import (ForeignKeysUnresolved, ForeignKeyViolation, InvalidOptions,
+                           NotFound, PrimaryKeyViolation, UniqueViolation)
+from kongpy.schemas.base import EntitySchema
+from kongpy.schemas.fields import Foreign, Record
+from kongpy.schemas.typedefs import is_uuid
+
+if TYPE_CHECKING:
+    from kongpy.db import DB
+
+EVENT_CHANNEL = "invalidations"
+
+
+class DAO:
+    def __init__(self, db: "DB", schema: type[EntitySchema]) -> None:
+        self.db = db
+        self.schema = schema
+        self.name = schema.entity_name
+        self.table = table_for(schema)
+
+    @property
+    def _strategy(self):  # noqa: ANN202 - the strategy type is internal
+        return self.db.strategy
+
+    # -- reads ---------------------------------------------------------------------
+
+    def select(self, pk: str) -> dict | None:
+        if not isinstance(pk, str) or not is_uuid(pk):
+            return None
+        row = self._strategy.select(self.table, pk)
+        return self.schema.to_output(row) if row else None
+
+    def select_by(self, field: str, value: Any) -> dict | None:
+        row = self._strategy.select_by(self.table, field, value)
+        return self.schema.to_output(row) if row else None
+
+    def select_by_key(self, key: str) -> dict | None:
+        """By id when ``key`` is a UUID, otherwise by the endpoint key."""
+        if is_uuid(key):
+            return self.select(key)
+        if self.schema.endpoint_key:
+            return self.select_by(self.schema.endpoint_key, key)
+        return None
+
+    def page(self, size: Any = None, offset: str | None = None, tags: Any = None,
+             tags_any: bool = False, **fk: str) -> tuple[list[dict], str | None]:
+        """One page ordered by id; returns (rows, next offset token or None)."""
+        size = paging.check_size(size)
+        tag_list = self._tag_filter(tags)
+        after = paging.decode_offset(offset)[0] if offset else None
+        rows = self._strategy.page(self.table, size + 1, after, self._where(fk),
+                                   tag_list, tags_any)
+        token = None
+        if len(rows) > size:
+            rows = rows[:size]
+            token = paging.encode_offset([rows[-1][self.table.primary_key]])
+        return [self.schema.to_output(r) for r in rows], token
+
+    def each(self, page_size: int = paging.MAX_PAGE_SIZE, **fk: str) -> Iterator[dict]:
+        offset = None
+        while True:
+            rows, offset = self.page(page_size, offset, **fk)
+            yield from rows
+            if offset is None:
+                return
+
+    def count(self, **fk: str) -> int:
+        (field, value), = fk.items()
+        return self._strategy.count_by(self.table, self.table.foreign[field], value)
+
+    def _tag_filter(self, tags: Any) -> list[str] | None:
+        if tags is None:
+            return None
+        if not self.schema.has_tags():
+            raise InvalidOptions({"tags": f"cannot be used with '{self.name}'"})
+        if isinstance(tags, str):
+            tags = [tags]
+        paging.check_tags(list(tags))
+        return list(tags)
+
+    def _where(self, fk: Mapping[str, str]) -> dict:
+        where = {}
+        for field, value in fk.items():
+            if field not in self.table.foreign:
+                raise InvalidOptions({field: "unknown foreign key"})
+            where[self.table.foreign[field]] = value
+        return where
+
+    # -- writes ---------------------------------------------------------------------
+
+    def insert(self, entity: Mapping[str, Any]) -> dict:
+        data = self.schema.validate(self._resolve_foreign(entity))
+        now = int(time.time())
+        data["id"] = data.get("id") or str(uuid.uuid4())
+        data["created_at"] = data.get("created_at") or now
+        data["updated_at"] = now
+        with self._strategy.transaction():
+            self._check_foreign(data)
+            self._store(data, None)
+            self._event("create", data)
+        return self.schema.to_output(data)
+
+    def update(self, key: str, patch: Mapping[str, Any]) -> dict:
+        """PATCH: merge into the stored entity, validate the whole, store."""
+        with self._strategy.transaction():
+            current = self._must_find(key)
+            merged = _merge(self.schema, current, self._resolve_foreign(patch))
+            merged["id"] = current["id"]
+            data = self.schema.validate(merged)
+            data["created_at"] = current["created_at"]
+            data["updated_at"] = max(int(time.time()), current.get("updated_at") or 0)
+            self._check_foreign(data)
+            self._store(data, current)
+            self._event("update", data)
+        return self.schema.to_output(data)
+
+    def upsert(self, key: str, entity: Mapping[str, Any]) -> dict:
+        """PUT: full replacement; ``key`` (id or endpoint key) wins over the body."""
+        entity = dict(self._resolve_foreign(entity))
+        if is_uuid(key):
+            entity["id"] = key
+        elif self.schema.endpoint_key:
+            entity[self.schema.endpoint_key] = key
+        with self._strategy.transaction():
+            current = self.select_by_key(key)
+            if current is not None:
+                entity["id"] = current["id"]
+            data = self.schema.validate(entity)
+            now = int(time.time())
+            data["id"] = data.get("id") or str(uuid.uuid4())
+            data["created_at"] = (current or {}).get("created_at") or data.get("created_at") or now
+            data["updated_at"] = now
+            self._check_foreign(data)
+            self._store(data, current)
+            self._event("update" if current else "create", data)
+        return self.schema.to_output(data)
+
+    def delete(self, key: str) -> bool:
+        """False when there was nothing to delete (the Admin API still answers 204)."""
+        with self._strategy.transaction():
+            current = self.select_by_key(key)
+            if current is None:
+                return False
+            self.db.before_delete(self, current)
+            self._strategy.delete(self.table, current["id"])
+            if self.schema.has_tags():
+                self._strategy.set_tags(self.name, current["id"], [])
+            self._event("delete", current)
+        return True
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _must_find(self, key: str) -> dict:
+        current = self.select_by_key(key)
+        if current is None:
+            if is_uuid(key) or not self.schema.endpoint_key:
+                raise NotFound({"id": key})
+            raise NotFound({self.schema.endpoint_key: key}, by_primary_key=False)
+        return current
+
+    def _store(self, data: dict, current: dict | None) -> None:
+        try:
+            if current is None:
+                self._strategy.insert(self.table, data)
+            else:
+                self._strategy.update(self.table, current["id"], data)
+        except Conflict as exc:
+            if exc.column == self.table.primary_key:
+                raise PrimaryKeyViolation({"id": data["id"]}) from None
+            raise UniqueViolation({exc.column: data.get(exc.column)}) from None
+        if self.schema.has_tags():
+            self._strategy.set_tags(self.name, data["id"], data.get("tags") or [])
+
+    def _event(self, op: str, data: Mapping[str, Any]) -> None:
+        self.db.append_event(EVENT_CHANNEL, f"{self.name}:{op}:{data['id']}")
+
+    def _resolve_foreign(self, entity: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``{"service": {"name": "s1"}}`` -> ``{"service": {"id": "<uuid>"}}``."""
+        if not isinstance(entity, Mapping):
+            return entity
+        out = dict(entity)
+        unresolved: dict[str, dict[str, str]] = {}
+        for field, fdef in self.schema.foreign_fields().items():
+            ref = out.get(field)
+            if not isinstance(ref, Mapping) or "id" in ref or len(ref) != 1:
+                continue
+            (ukey, uval), = ref.items()
+            parent = self.db.daos.get(fdef.reference)
+            if parent is None or ukey not in parent.schema.unique_fields:
+                continue
+            found = parent.select_by(ukey, uval) if isinstance(uval, str) else None
+            if found is None:
+                unresolved[field] = {ukey: (
+                    f"the foreign key cannot be resolved with '{{{ukey}=\"{uval}\"}}' "
+                    f"for an existing '{fdef.reference}' entity")}
+            else:
+                out[field] = {"id": found["id"]}
+        if unresolved:
+            raise ForeignKeysUnresolved(unresolved)
+        return out
+
+    def _check_foreign(self, data: Mapping[str, Any]) -> None:
+        for field, fdef in self.schema.foreign_fields().items():
+            ref = data.get(field)
+            if not ref:
+                continue
+            parent = self.db.daos.get(fdef.reference)
+            if parent is None or parent.select(ref["id"]) is None:
+                raise ForeignKeyViolation.invalid_reference(
+                    {"id": ref["id"]}, field, fdef.reference)
+
+
+def _merge(schema: type[EntitySchema], current: Mapping[str, Any],
+           patch: Mapping[str, Any]) -> dict:
+    """Records merge key by key; arrays, sets, maps and foreign keys are replaced."""
+    if not isinstance(patch, Mapping):
+        return patch  # type: ignore[return-value] - validation reports the bad type
+    fields = schema.field_map()
+    out = dict(current)
+    for key, value in patch.items():
+        fdef, old = fields.get(key), out.get(key)
+        if isinstance(fdef, Record) and not isinstance(fdef, Foreign) \
+                and isinstance(value, Mapping) and isinstance(old, Mapping):
+            out[key] = _merge_record(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _merge_record(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict:
+    out = dict(old)
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge_record(out[key], value)
+        else:
+            out[key] = value
+    return out

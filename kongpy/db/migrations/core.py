@@ -1,0 +1,31 @@
+"""Core migrations, a versioned list per datastore.
+
+Each step is ``(name, up, teardown)``; ``up`` runs on ``bootstrap``/``up``,
+``teardown`` (optional) on ``finish``, as with Kong's two-phase migrations.
+Steps receive the strategy and speak to it through its interface or, when a
+datastore needs it, its own dialect.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+from kongpy.db.entities import table_for
+from kongpy.db.strategies.base import Strategy
+from kongpy.schemas import RouteSchema, ServiceSchema
+
+
+class Migration(NamedTuple):
+    name: str
+    up: Callable[[Strategy], None]
+    teardown: Callable[[Strategy], None] | None = None
+
+
+def _base(strategy: Strategy) -> None:
+    strategy.create_core_tables()
+    strategy.create_table(table_for(ServiceSchema))
+    strategy.create_table(table_for(RouteSchema))
+
+
+MIGRATIONS: dict[str, list[Migration]] = {
+    "sqlite": [Migration("000_base", _base)],
+}

@@ -1,0 +1,67 @@
+"""Page sizes, opaque offset tokens and tag filters (shared by every DAO)."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from kongpy.errors import InvalidOffset, InvalidOptions, InvalidSize
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+MAX_TAGS = 5
+_TAGS_RE = re.compile(r"^([^,/]+)((,[^,/]+)*|(/[^,/]+)*)$")
+
+
+def check_size(size: Any) -> int:
+    if size is None:
+        return DEFAULT_PAGE_SIZE
+    if isinstance(size, str):
+        try:
+            size = float(size)
+        except ValueError:
+            raise InvalidSize("size must be a number") from None
+    if isinstance(size, bool) or not isinstance(size, (int, float)):
+        raise InvalidSize("size must be a number")
+    if size != int(size) or not 1 <= size <= MAX_PAGE_SIZE:
+        raise InvalidSize(f"size must be an integer between 1 and {MAX_PAGE_SIZE}")
+    return int(size)
+
+
+def encode_offset(key: list) -> str:
+    raw = json.dumps(key, separators=(",", ":")).encode()
+    return base64.b64encode(raw).decode().rstrip("=")
+
+
+def decode_offset(token: str) -> list:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidOffset(token, "bad base64 encoding") from None
+    try:
+        key = json.loads(raw)
+    except ValueError:
+        raise InvalidOffset(token, "bad json encoding") from None
+    if not isinstance(key, list) or not key or not all(isinstance(k, str) for k in key):
+        raise InvalidOffset(token, "bad json encoding")
+    return key
+
+
+def parse_tags(value: str | None) -> tuple[list[str], bool]:
+    """``a,b`` -> (["a","b"], any=False); ``a/b`` -> (["a","b"], any=True)."""
+    if value is None or value == "":
+        raise InvalidOptions({"tags": "cannot be null"})
+    if not _TAGS_RE.match(value):
+        raise InvalidOptions({"tags": "invalid filter syntax"})
+    any_of = "/" in value
+    tags = re.split(r"[,/]", value)
+    check_tags(tags)
+    return tags, any_of
+
+
+def check_tags(tags: list[str]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise InvalidOptions({"tags": f"cannot query more than {MAX_TAGS} tags"})

@@ -1,0 +1,1 @@
+"""Datastore strategies: storage only (no validation, no defaults, no HTTP)."""

@@ -1,0 +1,113 @@
+"""The strategy interface every datastore implements.
+
+A strategy stores and fetches rows; it knows nothing about validation,
+defaults, foreign-key rules or error bodies (that is the DAO's job). Rows go in
+and come out as the entity's output dict. The interface is kept small so that
+PostgreSQL and Cassandra strategies can implement it without surprises.
+"""
+from __future__ import annotations
+
+import abc
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """What a strategy needs to know about an entity table."""
+
+    name: str
+    primary_key: str = "id"
+    # Single-column unique constraints (composite ones come later as tuples).
+    unique: tuple[str, ...] = ()
+    # Foreign key field name -> stored column (``service`` -> ``service_id``).
+    foreign: Mapping[str, str] = field(default_factory=dict)
+
+
+class Conflict(Exception):
+    """A unique or primary-key constraint rejected a write."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
+class Strategy(abc.ABC):
+    """Storage for entity rows, the tag index, cluster events and migration state."""
+
+    name = "abstract"
+
+    # -- lifecycle -------------------------------------------------------------------
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager:
+        """A write transaction; nested calls join the outer one."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def ping(self) -> bool: ...
+
+    # -- schema ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_table(self, table: TableDef) -> None: ...
+
+    @abc.abstractmethod
+    def create_core_tables(self) -> None:
+        """Tags index, cluster events and migration bookkeeping."""
+
+    @abc.abstractmethod
+    def drop_everything(self) -> None: ...
+
+    # -- rows ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def insert(self, table: TableDef, row: Mapping[str, Any]) -> None:
+        """Raise :class:`Conflict` on a unique or primary key clash."""
+
+    @abc.abstractmethod
+    def update(self, table: TableDef, pk: str, row: Mapping[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def delete(self, table: TableDef, pk: str) -> bool: ...
+
+    @abc.abstractmethod
+    def select(self, table: TableDef, pk: str) -> dict | None: ...
+
+    @abc.abstractmethod
+    def select_by(self, table: TableDef, column: str, value: Any) -> dict | None: ...
+
+    @abc.abstractmethod
+    def page(self, table: TableDef, size: int, after: str | None,
+             where: Mapping[str, Any], tags: Iterable[str] | None = None,
+             tags_any: bool = False) -> list[dict]:
+        """Rows ordered by primary key, strictly after ``after``, at most ``size``."""
+
+    @abc.abstractmethod
+    def count_by(self, table: TableDef, column: str, value: Any) -> int: ...
+
+    # -- tags ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def set_tags(self, entity_name: str, entity_id: str, tags: Iterable[str]) -> None: ...
+
+    @abc.abstractmethod
+    def page_tags(self, size: int, after: tuple[str, str, str] | None,
+                  tag: str | None) -> list[dict]:
+        """``{tag, entity_name, entity_id}`` rows ordered by (tag, entity_name, entity_id)."""
+
+    # -- cluster events ----------------------------------------------------------------
+    @abc.abstractmethod
+    def append_event(self, channel: str, data: str, node_id: str | None, at: float) -> int: ...
+
+    @abc.abstractmethod
+    def latest_event(self) -> int: ...
+
+    @abc.abstractmethod
+    def events_since(self, after: int, limit: int = 1000) -> list[dict]: ...
+
+    # -- migration bookkeeping -------------------------------------------------------------
+    @abc.abstractmethod
+    def meta_get(self, subsystem: str) -> dict | None: ...
+
+    @abc.abstractmethod
+    def meta_set(self, subsystem: str, executed: list[str], pending: list[str]) -> None: ...

@@ -1,0 +1,159 @@
+"""Where things are: the shipped roots (templates, lua, plugins) and a node's prefix."""
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import sysconfig
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+_SHARE_NAME = "kongpy"
+_ROOT_MARKER = "templates"
+
+
+def share_root() -> Path:
+    """The folder holding templates/, lua/ and plugins/.
+
+    A checkout (the repository root beside the `kongpy` package) wins over an
+    installed share dir, so an editable install always uses the tree it runs.
+    """
+    override = os.environ.get("KONGPY_SHARE_DIR")
+    candidates = [Path(override)] if override else []
+    candidates.append(Path(__file__).resolve().parent.parent)
+    candidates += [Path(sys.prefix) / "share" / _SHARE_NAME,
+                   Path("/usr/local/share") / _SHARE_NAME, Path("/usr/share") / _SHARE_NAME]
+    for candidate in candidates:
+        if (candidate / _ROOT_MARKER).is_dir():
+            return candidate
+    return candidates[0]
+
+
+def templates_dir() -> Path:
+    return share_root() / "templates"
+
+
+def lua_dir() -> Path:
+    return share_root() / "lua"
+
+
+def plugins_dir() -> Path:
+    return share_root() / "plugins"
+
+
+def nginx_dir() -> Path:
+    return share_root() / "nginx"
+
+
+def _multiarch() -> str:
+    arch = sysconfig.get_config_var("MULTIARCH")
+    if arch and os.path.isdir(f"/usr/lib/{arch}"):
+        return arch
+    found = sorted(glob.glob("/usr/lib/*-linux-gnu*/lua/5.1"))
+    if found:
+        return found[0].split("/")[3]
+    return "x86_64-linux-gnu"
+
+
+def system_lua_path() -> list[str]:
+    """Debian's Lua 5.1 module paths (lua-resty-*, lua-cjson's Lua side, ...)."""
+    return ["/usr/share/lua/5.1/?.lua", "/usr/share/lua/5.1/?/init.lua"]
+
+
+def system_lua_cpath() -> list[str]:
+    return [f"/usr/lib/{_multiarch()}/lua/5.1/?.so"]
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """The runtime layout of one node's prefix."""
+
+    root: Path
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.root / "pids"
+
+    @property
+    def sockets(self) -> Path:
+        return self.root / "sockets"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def ssl(self) -> Path:
+        return self.root / "ssl"
+
+    @property
+    def nginx_conf(self) -> Path:
+        return self.root / "nginx.conf"
+
+    @property
+    def dataplane_file(self) -> Path:
+        return self.root / "dataplane.json"
+
+    @property
+    def env_file(self) -> Path:
+        return self.root / ".kongpy_env"
+
+    @property
+    def control_socket(self) -> Path:
+        return self.sockets / "control.sock"
+
+    @property
+    def sync_socket(self) -> Path:
+        return self.sockets / "sync.sock"
+
+    @property
+    def snapshot_file(self) -> Path:
+        return self.config / "snapshot.json"
+
+    @property
+    def node_id_file(self) -> Path:
+        return self.root / "node_id"
+
+    def pid_file(self, name: str) -> Path:
+        """`supervisor`, `nginx` or `admin`."""
+        return self.pids / f"{name}.pid"
+
+    def dirs(self) -> list[Path]:
+        return [self.root, self.logs, self.pids, self.sockets, self.config, self.ssl]
+
+    def make_dirs(self) -> None:
+        for directory in self.dirs():
+            directory.mkdir(parents=True, exist_ok=True)
+
+
+def prefix(root: str | os.PathLike) -> Prefix:
+    return Prefix(Path(os.path.abspath(root)))
+
+
+def node_id(root: str | os.PathLike) -> str:
+    """The node's id: created once, then kept in the prefix across restarts."""
+    path = prefix(root).node_id_file
+    try:
+        value = path.read_text().strip()
+        return str(uuid.UUID(value))
+    except OSError:
+        pass
+    except ValueError:
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = str(uuid.uuid4())
+    tmp = path.with_name(f".node_id.{os.getpid()}")
+    tmp.write_text(value + "\n")
+    try:
+        # link() fails if another process created the id first; keep theirs.
+        os.link(tmp, path)
+    except FileExistsError:
+        value = path.read_text().strip()
+    finally:
+        tmp.unlink()
+    return value

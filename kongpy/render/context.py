@@ -1,0 +1,226 @@
+"""Config → the plain values templates and the data plane consume.
+
+Every decision about nginx.conf is made here, so the templates stay dumb
+(docs/contracts.md §3 and §4).
+"""
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import resource
+from pathlib import Path
+from typing import Any
+
+import kongpy
+from kongpy import paths
+from kongpy.conf import Config
+
+RESOLV_CONF = "/etc/resolv.conf"
+DEFAULT_CERT = "kongpy-default.crt"
+DEFAULT_CERT_KEY = "kongpy-default.key"
+_AUTO_LIMIT = 16384
+_FALLBACK_RESOLVER = "127.0.0.1:53"
+
+# Mozilla's server-side TLS recommendations, which Kong's suites follow.
+CIPHER_SUITES = {
+    "modern": ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+               "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"),
+    "intermediate": ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"),
+    "old": ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+            "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"
+            "ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:"
+            "ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:"
+            "ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:"
+            "AES256-GCM-SHA384:AES128-SHA256:AES256-SHA256:AES128-SHA:AES256-SHA:"
+            "DES-CBC3-SHA"),
+}
+# Rendered from dedicated context names rather than injected as-is.
+_CONTEXT_DIRECTIVES = {("http", "client_body_buffer_size"), ("main", "worker_rlimit_nofile"),
+                       ("events", "worker_connections")}
+
+
+def _in_prefix(config: Config, value: str) -> str:
+    return value if os.path.isabs(value) else os.path.join(config["prefix"], value)
+
+
+def _lua_paths(extra: str | None, own: list[str], system: list[str]) -> str:
+    entries = [e for e in (extra or "").split(";") if e] + own + system
+    return ";".join(entries) + ";;"
+
+
+def lua_package_path(config: Config) -> str:
+    lua, plugins = str(paths.lua_dir()), str(paths.plugins_dir())
+    own = [f"{lua}/?.lua", f"{lua}/?/init.lua", f"{plugins}/?.lua", f"{plugins}/?/init.lua"]
+    return _lua_paths(config["lua_package_path"], own, paths.system_lua_path())
+
+
+def lua_package_cpath(config: Config) -> str:
+    return _lua_paths(config["lua_package_cpath"], [], paths.system_lua_cpath())
+
+
+def enabled_plugins(config: Config) -> list[str]:
+    names: list[str] = []
+    for name in config["plugins"]:
+        if name == "off":
+            return []
+        if name == "bundled":
+            names += bundled_plugins()
+        elif name not in names:
+            names.append(name)
+    return sorted(set(names))
+
+
+def bundled_plugins() -> list[str]:
+    root = paths.plugins_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "handler.lua").is_file())
+
+
+def system_resolvers(resolv_conf: str = RESOLV_CONF) -> list[str]:
+    """Nameservers of resolv.conf as `ip:port` (never empty)."""
+    found: list[str] = []
+    try:
+        lines = Path(resolv_conf).read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "nameserver":
+            address = parts[1].split("%")[0]
+            found.append(f"[{address}]:53" if ":" in address else f"{address}:53")
+    return found or [_FALLBACK_RESOLVER]
+
+
+def dns_resolvers(config: Config) -> list[str]:
+    if not config["dns_resolver"]:
+        return system_resolvers()
+    result = []
+    for entry in config["dns_resolver"]:
+        bracketed = entry.startswith("[")
+        has_port = entry.rsplit("]", 1)[-1].count(":") == 1 if bracketed \
+            else entry.count(":") == 1
+        if has_port:
+            result.append(entry)
+        else:
+            result.append(f"{entry}:53" if ":" not in entry else f"[{entry}]:53")
+    return result
+
+
+def _auto_limit(value: str) -> str:
+    if value != "auto":
+        return value
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return str(_AUTO_LIMIT)
+    return str(max(1024, min(soft, _AUTO_LIMIT)))
+
+
+def injected(config: Config) -> dict[str, list[dict[str, str]]]:
+    blocks: dict[str, list[dict[str, str]]] = {}
+    for block, directives in config.injected().items():
+        blocks[block] = [{"name": name, "value": value} for name, value in directives
+                         if (block, name) not in _CONTEXT_DIRECTIVES]
+    return blocks
+
+
+def ssl_files(config: Config) -> tuple[str, str]:
+    if config["ssl_cert"]:
+        return config["ssl_cert"], config["ssl_cert_key"]
+    ssl_dir = paths.prefix(config["prefix"]).ssl
+    return str(ssl_dir / DEFAULT_CERT), str(ssl_dir / DEFAULT_CERT_KEY)
+
+
+def _listeners(listeners: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"address": item["address"], "ssl": item["ssl"], "http2": item["http2"],
+             "flags": item["flags"]} for item in listeners]
+
+
+def nginx_user(config: Config) -> str | None:
+    """The `user` directive's value, or None to leave it out.
+
+    nginx started as root drops its workers to `nobody` unless told otherwise,
+    and `nobody` can rarely read a checkout under /root or write temp files in
+    a private prefix. Unset, the workers keep the identity of whoever started
+    the node; production installs set a dedicated user.
+    """
+    if config.get("nginx_user"):
+        return config["nginx_user"]
+    if os.geteuid() != 0:
+        return None
+    entry = pwd.getpwuid(0)
+    return f"{entry.pw_name} {grp.getgrgid(entry.pw_gid).gr_name}"
+
+
+def template_context(config: Config, node_id: str,
+                     dataplane_file: str | None = None) -> dict[str, Any]:
+    """The template context of contracts.md §4 (plain values only)."""
+    prefix = paths.prefix(config["prefix"])
+    cert, key = ssl_files(config)
+    access_log = config["proxy_access_log"] or "off"
+    suite = config["ssl_cipher_suite"]
+    return {
+        "prefix": str(prefix.root),
+        "worker_processes": config["nginx_worker_processes"],
+        "nginx_user": nginx_user(config),
+        "log_level": config["log_level"],
+        "error_log": _in_prefix(config, config["proxy_error_log"] or "logs/error.log"),
+        "access_log": "off" if access_log == "off" else _in_prefix(config, access_log),
+        "pid_file": str(prefix.pid_file("nginx")),
+        "lua_package_path": lua_package_path(config),
+        "lua_package_cpath": lua_package_cpath(config),
+        "dataplane_file": dataplane_file or str(prefix.dataplane_file),
+        "control_socket": str(prefix.control_socket),
+        "proxy_listeners": _listeners(config["proxy_listen"]),
+        "ssl_cert": cert,
+        "ssl_cert_key": key,
+        "ssl_protocols": config["ssl_protocols"],
+        "ssl_ciphers": config["ssl_ciphers"] if suite == "custom" else CIPHER_SUITES[suite],
+        "shared_dicts": [{"name": "kongpy_config", "size": config["config_cache_size"]},
+                         {"name": "kongpy_cache", "size": config["mem_cache_size"]}],
+        "upstream_keepalive_pool_size": config["upstream_keepalive_pool_size"],
+        "upstream_keepalive_max_requests": config["upstream_keepalive_max_requests"],
+        "upstream_keepalive_idle_timeout": config["upstream_keepalive_idle_timeout"],
+        "real_ip_from": list(config["trusted_ips"]),
+        "real_ip_header": config["real_ip_header"] or "X-Real-IP",
+        "real_ip_recursive": config["real_ip_recursive"],
+        "client_body_buffer_size": config.get("nginx_http_client_body_buffer_size") or "8k",
+        "injected": injected(config),
+        "worker_rlimit_nofile": _auto_limit(
+            config.get("nginx_main_worker_rlimit_nofile") or "auto"),
+        "worker_connections": _auto_limit(
+            config.get("nginx_events_worker_connections") or "auto"),
+        "node_id": node_id,
+        "kong_version": kongpy.KONG_VERSION,
+        "kongpy_version": kongpy.__version__,
+        "plugins": enabled_plugins(config),
+    }
+
+
+def dataplane(config: Config, node_id: str) -> dict[str, Any]:
+    """The data-plane settings file of contracts.md §3."""
+    prefix = paths.prefix(config["prefix"])
+    return {
+        "kong_version": kongpy.KONG_VERSION,
+        "kongpy_version": kongpy.__version__,
+        "node_id": node_id,
+        "prefix": str(prefix.root),
+        "snapshot_path": str(prefix.snapshot_file),
+        "headers": [h.lower() for h in config["headers"]],
+        "headers_upstream": [h.lower() for h in config["headers_upstream"]],
+        "trusted_ips": list(config["trusted_ips"]),
+        "real_ip_header": config["real_ip_header"] or "X-Real-IP",
+        "error_default_type": config["error_default_type"],
+        "router_flavor": config["router_flavor"],
+        "allow_debug_header": config["allow_debug_header"],
+        "dns_resolver": dns_resolvers(config),
+        "dns_hostsfile": config["dns_hostsfile"] or "/etc/hosts",
+        "plugins": enabled_plugins(config),
+    }

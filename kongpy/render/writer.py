@@ -1,0 +1,168 @@
+"""Prepare a prefix: render to temp files, `nginx -t`, swap atomically if changed.
+
+A configuration that fails `nginx -t` never replaces the one in place, so a
+running node is never left with a conf it cannot reload.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from kongpy import paths
+from kongpy.conf import Config
+from kongpy.render import context
+from kongpy.render.env import environment
+
+log = logging.getLogger(__name__)
+
+MAIN_TEMPLATE = "nginx.conf.j2"
+_NGINX_TEST_TIMEOUT = 60
+_OPENSSL_TIMEOUT = 60
+
+
+class RenderError(Exception):
+    """The prefix could not be rendered."""
+
+
+class NginxTestError(RenderError):
+    """`nginx -t` refused the rendered configuration."""
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    nginx_conf: Path
+    nginx_conf_changed: bool
+    dataplane_changed: bool
+
+    @property
+    def changed(self) -> bool:
+        """Whether nginx must reload to apply the new files."""
+        return self.nginx_conf_changed or self.dataplane_changed
+
+
+def nginx_binary() -> str:
+    return os.environ.get("KONGPY_NGINX_BIN") or shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def render_nginx_conf(config: Config, node_id: str | None = None,
+                      dataplane_file: str | None = None,
+                      templates: str | Path | None = None) -> str:
+    """The nginx.conf text for `config` (nothing is written)."""
+    node = node_id or paths.node_id(config["prefix"])
+    ctx = context.template_context(config, node, dataplane_file)
+    try:
+        return environment(templates).get_template(MAIN_TEMPLATE).render(ctx)
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"template not found: {exc.name}") from None
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"cannot render {MAIN_TEMPLATE}: {exc}") from None
+
+
+def nginx_test(prefix: str | Path, conf_file: str | Path) -> None:
+    """Runs `nginx -t` on `conf_file`; raises NginxTestError with nginx's words."""
+    cmd = [nginx_binary(), "-t", "-q", "-e", "stderr", "-p", f"{prefix}/", "-c", str(conf_file)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_NGINX_TEST_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise NginxTestError(f"cannot run nginx -t: {exc}") from None
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines()
+                 if "[emerg]" in ln or "[alert]" in ln or "[crit]" in ln or "error" in ln]
+        detail = "\n".join(lines) or proc.stderr.strip() or f"exit code {proc.returncode}"
+        raise NginxTestError(f"nginx configuration is invalid: {detail}")
+
+
+def ensure_default_cert(config: Config) -> None:
+    """A self-signed pair for the TLS listeners when `ssl_cert` is unset."""
+    if config["ssl_cert"]:
+        return
+    cert, key = context.ssl_files(config)
+    if os.path.isfile(cert) and os.path.isfile(key):
+        return
+    cmd = ["openssl", "req", "-x509", "-nodes", "-newkey", "ec",
+           "-pkeyopt", "ec_paramgen_curve:prime256v1", "-sha256", "-days", "3650",
+           "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+           "-keyout", key, "-out", cert]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_OPENSSL_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RenderError(f"cannot generate the default certificate: {exc}") from None
+    if proc.returncode != 0:
+        raise RenderError(f"cannot generate the default certificate: {proc.stderr.strip()}")
+    os.chmod(key, 0o600)
+
+
+def _copy_static(prefix: paths.Prefix) -> None:
+    target = prefix.root / "mime.types"
+    for source in (paths.nginx_dir() / "mime.types", Path("/etc/nginx/mime.types")):
+        if source.is_file():
+            if not target.is_file() or target.read_bytes() != source.read_bytes():
+                shutil.copyfile(source, target)
+            return
+
+
+def _write_temp(directory: Path, name: str, text: str) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    return Path(tmp)
+
+
+def _swap_if_changed(tmp: Path, target: Path) -> bool:
+    try:
+        same = target.read_text() == tmp.read_text()
+    except OSError:
+        same = False
+    if same:
+        return False
+    os.replace(tmp, target)
+    return True
+
+
+def _dataplane_text(config: Config, node_id: str) -> str:
+    return json.dumps(context.dataplane(config, node_id), indent=2, sort_keys=True) + "\n"
+
+
+def prepare(config: Config, *, swap: bool = True, test: bool = True,
+            templates: str | Path | None = None) -> RenderResult:
+    """Renders the prefix of `config`; with `swap=False` only validates it."""
+    prefix = paths.prefix(config["prefix"])
+    prefix.make_dirs()
+    node = paths.node_id(prefix.root)
+    ensure_default_cert(config)
+    _copy_static(prefix)
+    tmp_files: list[Path] = []
+    try:
+        tmp_dp = _write_temp(prefix.root, "dataplane.json", _dataplane_text(config, node))
+        tmp_files.append(tmp_dp)
+        # The tested conf points at the new dataplane.json, the installed one
+        # at its final name: they differ only in that path.
+        tested = render_nginx_conf(config, node, str(tmp_dp), templates)
+        tmp_test = _write_temp(prefix.root, "nginx.conf.test", tested)
+        tmp_files.append(tmp_test)
+        if test:
+            nginx_test(prefix.root, tmp_test)
+        if not swap:
+            return RenderResult(prefix.nginx_conf, False, False)
+        final = _write_temp(prefix.root, "nginx.conf", render_nginx_conf(
+            config, node, None, templates))
+        tmp_files.append(final)
+        dp_changed = _swap_if_changed(tmp_dp, prefix.dataplane_file)
+        conf_changed = _swap_if_changed(final, prefix.nginx_conf)
+    finally:
+        for tmp in tmp_files:
+            tmp.unlink(missing_ok=True)
+    if conf_changed or dp_changed:
+        log.info("prefix %s rendered (nginx.conf %s, dataplane.json %s)", prefix.root,
+                 "changed" if conf_changed else "unchanged",
+                 "changed" if dp_changed else "unchanged")
+    return RenderResult(prefix.nginx_conf, conf_changed, dp_changed)

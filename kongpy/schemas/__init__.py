@@ -1,0 +1,36 @@
+"""Entity schemas: the single source of truth for fields, defaults and validation.
+
+Pure: imports only marshmallow and :mod:`kongpy.errors`.
+"""
+from __future__ import annotations
+
+from kongpy.schemas.base import EntitySchema
+from kongpy.schemas.routes import RouteSchema
+from kongpy.schemas.services import ServiceSchema
+
+# Core entities in dependency order (parents before children). Later entities
+# (consumers, plugins, upstreams, ...) and plugin-owned ones are appended here or
+# registered at run time through :func:`register`.
+CORE_ENTITIES: dict[str, type[EntitySchema]] = {
+    "services": ServiceSchema,
+    "routes": RouteSchema,
+}
+
+_registry: dict[str, type[EntitySchema]] = dict(CORE_ENTITIES)
+
+
+def register(schema: type[EntitySchema]) -> None:
+    """Make an entity schema known (plugin-owned entities use this)."""
+    _registry[schema.entity_name] = schema
+
+
+def get(name: str) -> type[EntitySchema] | None:
+    return _registry.get(name)
+
+
+def all_entities() -> dict[str, type[EntitySchema]]:
+    return dict(_registry)
+
+
+__all__ = ["EntitySchema", "ServiceSchema", "RouteSchema", "CORE_ENTITIES",
+           "register", "get", "all_entities"]

@@ -1,0 +1,119 @@
+"""The entity schema base: metadata for the DAO, validation, output, description.
+
+An entity schema is a marshmallow schema of Kong-typed fields plus class-level
+metadata (primary key, endpoint key, unique fields, foreign keys) that the DAO
+and the Admin API read. Validation always sees a complete entity: the DAO
+merges PATCH bodies into the stored row first, as Kong validates the merged
+result.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar, Mapping
+
+from marshmallow import RAISE, Schema, ValidationError
+
+from kongpy.errors import SchemaViolation
+from kongpy.schemas import fields as f
+
+Shorthand = Callable[[Any], dict]
+
+
+class EntitySchema(Schema):
+    """Base class of every entity schema."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"unknown": f.UNKNOWN, "type": "expected a record"}
+
+    entity_name: ClassVar[str] = ""
+    primary_key: ClassVar[tuple[str, ...]] = ("id",)
+    endpoint_key: ClassVar[str | None] = None
+    unique_fields: ClassVar[tuple[str, ...]] = ()
+    # Write-only input sugar expanded before validation (e.g. services.url).
+    shorthands: ClassVar[dict[str, Shorthand]] = {}
+    describe_checks: ClassVar[list] = []
+
+    # -- metadata ------------------------------------------------------------------
+
+    @classmethod
+    def field_map(cls) -> dict[str, f.KongField]:
+        return dict(cls._declared_fields)  # type: ignore[attr-defined]
+
+    @classmethod
+    def foreign_fields(cls) -> dict[str, f.Foreign]:
+        return {n: fld for n, fld in cls.field_map().items() if isinstance(fld, f.Foreign)}
+
+    @classmethod
+    def has_tags(cls) -> bool:
+        return "tags" in cls.field_map()
+
+    # -- validation ------------------------------------------------------------------
+
+    @classmethod
+    def validate(cls, raw: Any) -> dict:
+        """Return the entity with defaults filled in, or raise SchemaViolation."""
+        if not isinstance(raw, Mapping):
+            raise SchemaViolation({"@entity": ["expected a record"]})
+        raw = dict(raw)
+        errors: dict[str, Any] = {}
+        for name, expand in cls.shorthands.items():
+            if name in raw:
+                value = raw.pop(name)
+                if value is None:
+                    continue
+                try:
+                    raw.update(expand(value))
+                except ValueError as exc:
+                    errors[name] = str(exc)
+        schema = cls()
+        try:
+            data = schema.load(raw)
+        except ValidationError as exc:
+            data = dict(exc.valid_data or {})
+            errors.update(f.first_error(exc.messages))
+        schema.check_entity(data, raw, errors)
+        if errors:
+            raise SchemaViolation(errors)
+        return data
+
+    def check_entity(self, data: dict, raw: Mapping, errors: dict) -> None:
+        """Entity-level checks; add messages to ``errors`` (``@entity`` for the entity)."""
+
+    # -- output and description ------------------------------------------------------
+
+    @classmethod
+    def to_output(cls, row: Mapping) -> dict:
+        """Every field, unset ones as null, in declaration order."""
+        return {name: row.get(name) for name in cls.field_map()}
+
+    @classmethod
+    def describe(cls) -> dict:
+        return {
+            "fields": [{name: fld.describe()} for name, fld in cls.field_map().items()],
+            "entity_checks": list(cls.describe_checks),
+        }
+
+
+# -- entity-check helpers shared by entity schemas -------------------------------------
+
+def entity_error(errors: dict, message: str) -> None:
+    errors.setdefault("@entity", []).append(message)
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def quoted(names: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def conditional_null(data: Mapping, errors: dict, if_field: str,
+                     when: Callable[[Any], bool], then_field: str) -> None:
+    """Kong's ``conditional`` check with ``then_match = { eq = null }``."""
+    if if_field in errors or if_field not in data or then_field in errors:
+        return
+    if when(data[if_field]) and data.get(then_field) is not None:
+        errors[then_field] = "value must be null"
+        entity_error(errors, f"failed conditional validation given value of field '{if_field}'")

@@ -1,0 +1,1 @@
+"""Process control of a node: nginx, the Admin API, the sync loop."""

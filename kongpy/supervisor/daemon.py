@@ -1,0 +1,306 @@
+"""The node supervisor: nginx + Admin API children, the sync loop, signals.
+
+SIGHUP re-reads `<prefix>/.kongpy_env` and reloads what changed; SIGTERM,
+SIGQUIT and SIGINT stop the node gracefully (in-flight requests finish).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from kongpy import conf, paths
+from kongpy.render import writer
+from kongpy.render.context import enabled_plugins
+from kongpy.supervisor import pidfile
+from kongpy.supervisor.process import (Child, become_subreaper, children_of, reap,
+                                       threads_children)
+from kongpy.sync.loop import SyncLoop
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_FILE = "stop_timeout"
+DEFAULT_STOP_TIMEOUT = 10.0
+_TICK = 0.1
+_REAP_EVERY = 10
+_ADMIN_KEYS = ("admin_listen", "admin_workers", "admin_access_log", "admin_error_log",
+               "log_level")
+_GUNICORN_LEVELS = {"debug": "debug", "info": "info", "notice": "info", "warn": "warning",
+                    "error": "error", "crit": "critical", "alert": "critical",
+                    "emerg": "critical"}
+_PY_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO,
+              "warn": logging.WARNING, "error": logging.ERROR}
+_DAEMON_RE = re.compile(r"^\s*daemon\s", re.MULTILINE)
+
+
+def load_saved(prefix: str | Path) -> conf.Config:
+    """The conf the node was started (or last reloaded) with."""
+    return conf.load(str(paths.prefix(prefix).env_file), env={})
+
+
+def _in_prefix(config: conf.Config, value: str) -> str:
+    return value if os.path.isabs(value) else os.path.join(config["prefix"], value)
+
+
+def _remove_stale_socket(path: Path) -> None:
+    """A killed nginx leaves its unix socket file behind; binding it again fails."""
+    if not path.exists():
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+        return  # someone still listens: leave it
+    except OSError:
+        pass
+    finally:
+        probe.close()
+    path.unlink(missing_ok=True)
+
+
+class Supervisor:
+    def __init__(self, prefix: str | Path) -> None:
+        self.prefix = paths.prefix(prefix)
+        self.config = load_saved(self.prefix.root)
+        self._log_file: IO | None = None
+        self._stop_signal: int | None = None
+        self._reload_requested = False
+        self.loop: SyncLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self.nginx: Child | None = None
+        self.admin: Child | None = None
+        self._ticks = 0
+        self._nginx_workers: list[int] = []
+
+    # -- set-up ----------------------------------------------------------
+
+    def _setup_logging(self) -> None:
+        path = _in_prefix(self.config, self.config["proxy_error_log"] or "logs/error.log")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = open(path, "a", buffering=1)
+        handler = logging.StreamHandler(self._log_file)
+        handler.setFormatter(logging.Formatter(
+            f"%(asctime)s [%(levelname)s] supervisor[{os.getpid()}]: %(message)s",
+            "%Y/%m/%d %H:%M:%S"))
+        root = logging.getLogger()
+        root.handlers[:] = [handler]
+        root.setLevel(_PY_LEVELS.get(self.config["log_level"], logging.ERROR))
+
+    def _install_signals(self) -> None:
+        def stop(signum: int, _frame: object) -> None:
+            self._stop_signal = signum
+
+        def hup(_signum: int, _frame: object) -> None:
+            self._reload_requested = True
+
+        for sig in (signal.SIGTERM, signal.SIGQUIT, signal.SIGINT):
+            signal.signal(sig, stop)
+        signal.signal(signal.SIGHUP, hup)
+        signal.signal(signal.SIGCHLD, self._on_sigchld)
+
+    def _on_sigchld(self, _signum: int, _frame: object) -> None:
+        # Workers of a killed master keep serving the old configuration; they
+        # are told to quit at once (not at the next tick) so that every new
+        # connection reaches the respawned nginx.
+        pid = self.nginx.pid if self.nginx else None
+        if pid and self._nginx_workers and not pidfile.alive(pid):
+            for worker in self._nginx_workers:
+                try:
+                    os.kill(worker, signal.SIGQUIT)
+                except ProcessLookupError:
+                    pass
+            self._nginx_workers = []
+
+    def _nginx_argv(self) -> list[str]:
+        argv = [writer.nginx_binary(), "-p", f"{self.prefix.root}/", "-c",
+                str(self.prefix.nginx_conf)]
+        try:
+            has_daemon = bool(_DAEMON_RE.search(self.prefix.nginx_conf.read_text()))
+        except OSError:
+            has_daemon = False
+        return argv if has_daemon else argv + ["-g", "daemon off;"]
+
+    def _admin_argv(self) -> list[str]:
+        config = self.config
+        argv = [sys.executable, "-m", "gunicorn"]
+        for listener in config["admin_listen"]:
+            argv += ["--bind", listener["address"]]
+        argv += ["--workers", str(config["admin_workers"]), "--graceful-timeout", "10",
+                 "--log-level", _GUNICORN_LEVELS.get(config["log_level"], "info"),
+                 "--error-logfile", _in_prefix(config, config["admin_error_log"]
+                                               or "logs/error.log")]
+        access = config["admin_access_log"]
+        if access and access != "off":
+            argv += ["--access-logfile", _in_prefix(config, access)]
+        return argv + ["kongpy.admin.wsgi:app"]
+
+    def _make_children(self) -> None:
+        env = dict(os.environ, KONGPY_PREFIX=str(self.prefix.root))
+        self.nginx = Child("nginx", self._nginx_argv, log_file=self._log_file)
+        if self.config["admin_listen"]:
+            self.admin = Child("admin", self._admin_argv, log_file=self._log_file, env=env,
+                               pid_file=self.prefix.pid_file("admin"))
+
+    def _children(self) -> list[Child]:
+        return [c for c in (self.nginx, self.admin) if c is not None]
+
+    # -- running ---------------------------------------------------------
+
+    def run(self) -> int:
+        self.prefix.make_dirs()
+        self._setup_logging()
+        self._install_signals()
+        pidfile.write(self.prefix.pid_file("supervisor"), os.getpid())
+        become_subreaper()
+        try:
+            writer.prepare(self.config)
+        except writer.RenderError as exc:
+            log.error("cannot start: %s", exc)
+            pidfile.remove(self.prefix.pid_file("supervisor"))
+            return 1
+        log.info("starting node in %s (plugins: %s)", self.prefix.root,
+                 ", ".join(enabled_plugins(self.config)) or "none")
+        self._start_loop()
+        self._make_children()
+        for child in self._children():
+            self._start_child(child)
+        try:
+            while self._stop_signal is None:
+                self._step()
+                time.sleep(_TICK)
+        finally:
+            self._shutdown()
+        return 0
+
+    def _start_loop(self) -> None:
+        self.loop = SyncLoop(self.config)
+        self.loop.bind()
+        self._loop_thread = threading.Thread(target=self.loop.run, name="sync", daemon=True)
+        self._loop_thread.start()
+
+    def _step(self) -> None:
+        if self._reload_requested:
+            self._reload_requested = False
+            self.reload()
+        for child in self._children():
+            code = child.exited()
+            if code is not None and child.restart_at is None:
+                self._on_death(child, code)
+            elif child.due():
+                self._start_child(child)
+        self._ticks += 1
+        if self._ticks % _REAP_EVERY == 0:
+            known = {c.pid for c in self._children()}
+            reap([pid for pid in children_of(os.getpid()) if pid not in known])
+        self._track_nginx_workers()
+
+    def _track_nginx_workers(self) -> None:
+        nginx = self.nginx.pid if self.nginx and self.nginx.exited() is None else None
+        if nginx is None:
+            return
+        workers = threads_children(nginx)
+        if workers is None and self._ticks % _REAP_EVERY == 0:
+            workers = children_of(nginx)
+        if workers is not None:
+            self._nginx_workers = workers
+
+    def _start_child(self, child: Child) -> None:
+        if child is self.nginx:
+            _remove_stale_socket(self.prefix.control_socket)
+        child.start()
+        if child is self.nginx and self.loop:
+            self.loop.wake()
+
+    def _on_death(self, child: Child, code: int) -> None:
+        delay = child.schedule_restart()
+        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        log.error("%s exited unexpectedly (%s); restarting in %.1fs", child.name, how, delay)
+        if child is self.nginx:
+            pidfile.remove(self.prefix.pid_file("nginx"))
+            self._stop_orphans()
+
+    def _stop_orphans(self) -> None:
+        """Workers of a killed nginx master keep the listening sockets; they must
+        go (finishing their requests) before a new master can bind."""
+        known = {c.pid for c in self._children()}
+        orphans = [pid for pid in children_of(os.getpid()) if pid not in known]
+        for pid in orphans:
+            try:
+                os.kill(pid, signal.SIGQUIT)
+            except ProcessLookupError:
+                pass
+        if orphans:
+            log.warning("stopping %d orphaned process(es): %s", len(orphans), orphans)
+
+    # -- reload ------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Applies the saved conf; a conf nginx refuses leaves everything as is."""
+        try:
+            new = load_saved(self.prefix.root)
+            if new["prefix"] != self.config["prefix"]:
+                raise conf.ConfigError("prefix", "cannot change on reload")
+            result = writer.prepare(new)
+        except (conf.ConfigError, writer.RenderError) as exc:
+            log.error("reload refused, the node keeps its configuration: %s", exc)
+            return False
+        old, self.config = self.config, new
+        if result.changed and self.nginx:
+            log.info("configuration changed; reloading nginx")
+            self.nginx.signal(signal.SIGHUP)
+        self._reload_admin(old)
+        if self.loop:
+            self.loop.config = new
+            self.loop.wake()
+        log.info("reload complete")
+        return True
+
+    def _reload_admin(self, old: conf.Config) -> None:
+        if self.admin is None:
+            return
+        if any(old[k] != self.config[k] for k in _ADMIN_KEYS):
+            # Binds and worker count are gunicorn arguments: only a restart changes them.
+            self.admin.stop(signal.SIGTERM, DEFAULT_STOP_TIMEOUT)
+            self.admin.start()
+        else:
+            self.admin.signal(signal.SIGHUP)
+
+    # -- stop ------------------------------------------------------------------
+
+    def _stop_timeout(self) -> float:
+        path = self.prefix.pids / STOP_TIMEOUT_FILE
+        try:
+            return max(0.0, float(path.read_text().strip()))
+        except (OSError, ValueError):
+            return DEFAULT_STOP_TIMEOUT
+        finally:
+            path.unlink(missing_ok=True)
+
+    def _shutdown(self) -> None:
+        timeout = self._stop_timeout()
+        log.info("stopping (signal %s, timeout %ss)", self._stop_signal, timeout)
+        if self.loop:
+            self.loop.stop()
+        stoppers = []
+        if self.nginx:
+            stoppers.append(threading.Thread(
+                target=self.nginx.stop, args=(signal.SIGQUIT, timeout)))
+        if self.admin:
+            stoppers.append(threading.Thread(
+                target=self.admin.stop, args=(signal.SIGTERM, timeout)))
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join()
+        self._stop_orphans()
+        if self._loop_thread:
+            self._loop_thread.join(timeout=5)
+        pidfile.remove(self.prefix.pid_file("nginx"))
+        pidfile.remove(self.prefix.pid_file("supervisor"))
+        log.info("stopped")

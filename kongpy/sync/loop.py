@@ -1,0 +1,180 @@
+"""The per-node sync loop: datastore version → snapshot → local data plane.
+
+It wakes on a nudge (a datagram on `<prefix>/sockets/sync.sock`, sent by this
+node's Admin API after a write) or every `db_update_frequency` seconds (to see
+changes made through other nodes), and pushes whenever the data plane serves
+another version than the datastore's latest. Comparing with what the data plane
+reports, rather than with what was last sent, also covers an nginx that
+restarted or reloaded behind our back.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kongpy import paths
+from kongpy.conf import Config
+from kongpy.sync import snapshot
+from kongpy.sync.notify import notify
+from kongpy.sync.push import ControlClient, DataPlaneError
+
+log = logging.getLogger(__name__)
+
+# While nginx is (re)starting, look again soon rather than after a full period.
+_UNREACHABLE_RETRY = 0.2
+
+
+def _open_db(config: Config) -> Any:
+    from kongpy import db  # the datastore layer is only needed once we run
+
+    return db.open(config)
+
+
+class SyncLoop:
+    def __init__(self, config: Config, *, open_db: Callable[[Config], Any] | None = None,
+                 client: ControlClient | None = None) -> None:
+        self.config = config
+        self.prefix = paths.prefix(config["prefix"])
+        self._client = client or ControlClient(str(self.prefix.control_socket))
+        self._open_db = open_db or _open_db
+        self._db: Any = None
+        self._sock: socket.socket | None = None
+        self._stopping = threading.Event()
+        self._refused: tuple[int, str] | None = None
+        self._dp_reachable = False
+        self.pushed_version: int | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def bind(self) -> None:
+        path = str(self.prefix.sync_socket)
+        self.prefix.sockets.mkdir(parents=True, exist_ok=True)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        # Admin API workers may run as another user than the supervisor.
+        os.chmod(path, 0o666)
+        self._sock = sock
+
+    def run(self) -> None:
+        """Runs until stop(); never raises for datastore or data-plane failures."""
+        if self._sock is None:
+            self.bind()
+        log.info("sync loop started (every %ss)", self.config["db_update_frequency"])
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self.tick()
+                except Exception:  # noqa: BLE001 - the loop must outlive any bug
+                    log.exception("sync loop iteration failed")
+                if not self._stopping.is_set():
+                    self.wait()
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.wake()
+
+    def wake(self) -> None:
+        notify(self.prefix.root)
+
+    def wait(self) -> None:
+        """Blocks until a nudge arrives or the period ends; drains queued nudges."""
+        assert self._sock is not None
+        period = float(self.config["db_update_frequency"])
+        if not self._dp_reachable:
+            period = min(period, _UNREACHABLE_RETRY)
+        self._sock.settimeout(period)
+        try:
+            self._sock.recv(64)
+        except (socket.timeout, InterruptedError):
+            return
+        self._sock.setblocking(False)
+        try:
+            while True:
+                self._sock.recv(64)
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def _close(self) -> None:
+        self._close_db()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            try:
+                os.unlink(self.prefix.sync_socket)
+            except OSError:
+                pass
+
+    def _close_db(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except Exception:  # noqa: BLE001 - it is being dropped anyway
+                pass
+            self._db = None
+
+    def _restore(self, previous: bytes | None) -> None:
+        if previous is None:
+            self.prefix.snapshot_file.unlink(missing_ok=True)
+        else:
+            snapshot.write(self.prefix.snapshot_file, previous)
+
+    # -- one round ---------------------------------------------------------
+
+    def tick(self) -> bool:
+        """One comparison (and push if needed). Returns whether it pushed."""
+        try:
+            state = self._client.config_state()
+        except DataPlaneError as exc:
+            if self._dp_reachable:
+                log.warning("data plane unreachable: %s", exc)
+            self._dp_reachable = False
+            return False
+        self._dp_reachable = True
+        try:
+            if self._db is None:
+                self._db = self._open_db(self.config)
+            latest = self._db.events.latest()
+            if state.get("version") == latest:
+                return False
+            snap = snapshot.build(self._db)
+        except Exception as exc:  # noqa: BLE001 - any datastore failure
+            log.error("datastore unavailable, keeping the running configuration: %s", exc)
+            self._close_db()
+            return False
+        return self._push(snap)
+
+    def _push(self, snap: dict[str, Any]) -> bool:
+        key = (snap["version"], snap["hash"])
+        if key == self._refused:
+            return False
+        body = snapshot.dumps(snap)
+        path = self.prefix.snapshot_file
+        previous = path.read_bytes() if path.is_file() else None
+        # Written before the push: a reader who sees the data plane at this
+        # version must find it on disk too. Rolled back unless it was applied.
+        snapshot.write(path, body)
+        try:
+            result = self._client.push(body)
+        except DataPlaneError as exc:
+            self._restore(previous)
+            log.warning("cannot push configuration version %s: %s", snap["version"], exc)
+            return False
+        if not result.applied:
+            self._restore(previous)
+            self._refused = key
+            log.error("data plane refused configuration version %s: %s", snap["version"],
+                      result.body.get("message"))
+            return False
+        self.pushed_version = snap["version"]
+        log.info("configuration version %s applied", snap["version"])
+        return True

@@ -1,0 +1,83 @@
+"""HTTP over the node's control socket (docs/contracts.md §2)."""
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+
+class DataPlaneError(Exception):
+    """The data plane could not be reached or answered something unexpected."""
+
+
+@dataclass(frozen=True)
+class PushResult:
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def applied(self) -> bool:
+        return self.status in (200, 201)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class ControlClient:
+    """Talks to `lua/kongpy/control.lua` on `<prefix>/sockets/control.sock`."""
+
+    def __init__(self, socket_path: str, timeout: float = 10.0) -> None:
+        self.socket_path = socket_path
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str,
+                 body: bytes | None = None) -> tuple[int, dict[str, Any]]:
+        conn = UnixHTTPConnection(self.socket_path, self.timeout)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise DataPlaneError(f"control socket {self.socket_path}: {exc}") from None
+        finally:
+            conn.close()
+        try:
+            decoded = json.loads(data) if data else {}
+        except ValueError:
+            raise DataPlaneError(f"{method} {path}: answer is not JSON "
+                                 f"(status {resp.status})") from None
+        return resp.status, decoded if isinstance(decoded, dict) else {}
+
+    def push(self, body: bytes) -> PushResult:
+        status, decoded = self._request("POST", "/config", body)
+        if status not in (200, 201, 400):
+            raise DataPlaneError(f"POST /config answered {status}: {decoded}")
+        return PushResult(status, decoded)
+
+    def config_state(self) -> dict[str, Any]:
+        return self._get("/config")
+
+    def status(self) -> dict[str, Any]:
+        return self._get("/status")
+
+    def _get(self, path: str) -> dict[str, Any]:
+        status, decoded = self._request("GET", path)
+        if status != 200:
+            raise DataPlaneError(f"GET {path} answered {status}")
+        return decoded

@@ -1,0 +1,79 @@
+"""The configuration snapshot pushed to the data plane (docs/contracts.md §1)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+# Declared once here and once in lua/kongpy/config.lua; bump both together.
+SNAPSHOT_FORMAT = 1
+
+# Always present; later entity arrays join when their DAO exists.
+CORE_ENTITIES = ("services", "routes")
+OPTIONAL_ENTITIES = ("consumers", "plugins", "upstreams", "targets", "certificates", "snis")
+
+
+def canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode()
+
+
+def entity_names(db: Any) -> list[str]:
+    return list(CORE_ENTITIES) + [n for n in OPTIONAL_ENTITIES if hasattr(db, n)]
+
+
+def build(db: Any) -> dict[str, Any]:
+    """Reads the whole configuration from `db` into one snapshot.
+
+    The version is read first: a write landing while the entities are read
+    makes the snapshot newer than its label, so the next round pushes again;
+    the reverse order could label old data with a new version for good.
+    """
+    version = db.events.latest()
+    arrays = {name: list(getattr(db, name).each()) for name in entity_names(db)}
+    return assemble(version, arrays)
+
+
+def assemble(version: int, arrays: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    snapshot: dict[str, Any] = {
+        "snapshot_format": SNAPSHOT_FORMAT,
+        "version": version,
+        "hash": content_hash(arrays),
+    }
+    snapshot.update(arrays)
+    return snapshot
+
+
+def content_hash(arrays: dict[str, list[dict[str, Any]]]) -> str:
+    return hashlib.sha256(canonical(arrays)).hexdigest()
+
+
+def dumps(snapshot: dict[str, Any]) -> bytes:
+    return canonical(snapshot)
+
+
+def write(path: str | Path, body: bytes) -> None:
+    """Writes atomically: nginx may read the file at any moment on restart."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".snapshot.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read(path: str | Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,146 @@
+-- The control socket (unix:<prefix>/sockets/control.sock): snapshot pushes,
+-- applied versions per worker, and node status.
+local cjson = require("cjson.safe")
+local process = require("ngx.process")
+local config = require("kongpy.config")
+
+local ngx = ngx
+local var = ngx.var
+local say = ngx.say
+local exit = ngx.exit
+local header = ngx.header
+local req = ngx.req
+local capture = ngx.location.capture
+local worker_count = ngx.worker.count
+local null = ngx.null
+
+local io_open = io.open
+local pairs = pairs
+local tonumber = tonumber
+local match = string.match
+local jit_version = jit.version
+
+local ERR_NO_BODY = "invalid snapshot: empty body"
+local ERR_NOT_FOUND = "Not found"
+local ERR_METHOD = "Method not allowed"
+
+local _M = {}
+
+local function respond(status, body)
+    ngx.status = status
+    header["Content-Type"] = "application/json; charset=utf-8"
+    say(cjson.encode(body))
+    return exit(status)
+end
+
+local function read_body()
+    req.read_body()
+    local body = req.get_body_data()
+    if body then
+        return body
+    end
+    local file = req.get_body_file()
+    if not file then
+        return nil
+    end
+    local f = io_open(file, "rb")
+    if not f then
+        return nil
+    end
+    body = f:read("*a")
+    f:close()
+    return body
+end
+
+local function post_config()
+    local body = read_body()
+    if not body or body == "" then
+        return respond(400, { message = ERR_NO_BODY })
+    end
+    local status, res = config.push(body)
+    return respond(status, res)
+end
+
+local function get_config()
+    local dict = ngx.shared.kongpy_config
+    local workers = {}
+    for id = 0, worker_count() - 1 do
+        local v = dict:get("worker_version:" .. id)
+        workers[#workers + 1] = {
+            id = id,
+            pid = dict:get("worker_pid:" .. id) or null,
+            version = (v and v >= 0) and v or null,
+        }
+    end
+    local hash = dict:get("hash")
+    return respond(200, {
+        version = dict:get("version") or null,
+        hash = (hash and hash ~= "") and hash or null,
+        workers = workers,
+    })
+end
+
+local function server_status()
+    local res = capture("/nginx_status")
+    local out = {
+        connections_active = tonumber(var.connections_active) or 0,
+        connections_reading = tonumber(var.connections_reading) or 0,
+        connections_writing = tonumber(var.connections_writing) or 0,
+        connections_waiting = tonumber(var.connections_waiting) or 0,
+        connections_accepted = 0,
+        connections_handled = 0,
+        total_requests = 0,
+    }
+    if res and res.status == 200 then
+        local a, h, t = match(res.body, "\n%s*(%d+)%s+(%d+)%s+(%d+)")
+        out.connections_accepted = tonumber(a) or 0
+        out.connections_handled = tonumber(h) or 0
+        out.total_requests = tonumber(t) or 0
+    end
+    return out
+end
+
+local function get_status()
+    local dict = ngx.shared.kongpy_config
+    local vms, pids = {}, {}
+    for id = 0, worker_count() - 1 do
+        local pid = dict:get("worker_pid:" .. id)
+        if pid then
+            pids[#pids + 1] = pid
+            vms[#vms + 1] = {
+                pid = pid,
+                http_allocated_gc = dict:get("worker_mem:" .. id) or 0,
+            }
+        end
+    end
+    local dicts = {}
+    for name, d in pairs(ngx.shared) do
+        local cap = d:capacity()
+        dicts[name] = { capacity = cap, allocated_slabs = cap - d:free_space() }
+    end
+    return respond(200, {
+        server = server_status(),
+        memory = { workers_lua_vms = vms, lua_shared_dicts = dicts },
+        pids = { master = process.get_master_pid() or null, workers = pids },
+        lua_version = jit_version,
+    })
+end
+
+local ROUTES = {
+    ["/config"] = { GET = get_config, POST = post_config },
+    ["/status"] = { GET = get_status },
+}
+
+function _M.serve()
+    local handlers = ROUTES[var.uri]
+    if not handlers then
+        return respond(404, { message = ERR_NOT_FOUND })
+    end
+    local handler = handlers[req.get_method()]
+    if not handler then
+        return respond(405, { message = ERR_METHOD })
+    end
+    return handler()
+end
+
+return _M

@@ -1,0 +1,171 @@
+-- Gateway-generated error responses: Kong's messages, templates and content
+-- negotiation (Accept for router/gateway errors; Accept, then Content-Type,
+-- then error_default_type for nginx-level error pages).
+local settings = require("kongpy.settings")
+
+local ngx = ngx
+local re_match = ngx.re.match
+local header = ngx.header
+local print = ngx.print
+local exit = ngx.exit
+local now = ngx.now
+local update_time = ngx.update_time
+local req_start_time = ngx.req.start_time
+local get_headers = ngx.req.get_headers
+
+local type = type
+local tonumber = tonumber
+local format = string.format
+local gmatch = string.gmatch
+local lower = string.lower
+local match = string.match
+local floor = math.floor
+local concat = table.concat
+
+local _M = {}
+
+local JSON = "application/json; charset=utf-8"
+local HTML = "text/html; charset=utf-8"
+local PLAIN = "text/plain; charset=utf-8"
+local XML = "application/xml; charset=utf-8"
+
+local MIME = {
+    ["application/json"] = JSON,
+    ["text/html"] = HTML,
+    ["text/plain"] = PLAIN,
+    ["application/xml"] = XML,
+    ["application/*"] = JSON,
+    ["text/*"] = PLAIN,
+    ["*/*"] = JSON,
+}
+
+local TEMPLATES = {
+    [JSON] = '{\n  "message":"%s",\n  "request_id":"%s"\n}',
+    [HTML] = '<!doctype html>\n<html>\n  <head>\n    <meta charset="utf-8">\n'
+             .. '    <title>Error</title>\n  </head>\n  <body>\n    <h1>Error</h1>\n'
+             .. '    <p>%s.</p>\n    <p>request_id: %s</p>\n  </body>\n</html>\n',
+    [PLAIN] = "%s\nrequest_id: %s\n",
+    [XML] = '<?xml version="1.0" encoding="UTF-8"?>\n<error>\n  <message>%s</message>\n'
+            .. '  <requestid>%s</requestid>\n</error>\n',
+}
+
+local MESSAGES = {
+    [400] = "Bad request",
+    [401] = "Unauthorized",
+    [403] = "Forbidden",
+    [404] = "Not found",
+    [405] = "Method not allowed",
+    [408] = "Request timeout",
+    [409] = "Conflict",
+    [411] = "Length required",
+    [412] = "Precondition failed",
+    [413] = "Payload too large",
+    [414] = "URI too long",
+    [415] = "Unsupported media type",
+    [417] = "Expectation failed",
+    [429] = "Too many requests",
+    [494] = "Request header or cookie too large",
+    [500] = "An unexpected error occurred",
+    [502] = "An invalid response was received from the upstream server",
+    [503] = "The upstream server is currently unavailable",
+    [504] = "The upstream server is timing out",
+}
+_M.MESSAGES = MESSAGES
+
+local ACCEPT_RX = [[^((?:[a-z0-9][a-z0-9-!#$&^_+.]+|\*)/(?:[a-z0-9][a-z0-9-!#$&^_+.]+|\*))]]
+                  .. [[(?:\s*;\s*q\s*=\s*(1(?:\.0{0,3})?|0(?:\.\d{0,3})?)|\s*;[^;]*)*$]]
+
+-- Highest q wins, first listed wins ties; unknown types keep the default.
+function _M.response_type(accept)
+    if type(accept) == "table" then
+        accept = concat(accept, ",")
+    end
+    local ctype = JSON
+    if not accept then
+        return ctype
+    end
+    local best = 0
+    for item in gmatch(accept, "[^,]+") do
+        item = match(item, "^%s*(.-)%s*$")
+        local m = re_match(item, ACCEPT_RX, "joi")
+        if m then
+            local q = tonumber(m[2]) or 1
+            if q > best then
+                best = q
+                ctype = MIME[lower(m[1])] or ctype
+            end
+        end
+    end
+    return ctype
+end
+
+local function json_escape(s)
+    return (s:gsub('[%c"\\]', function(c)
+        if c == '"' then return '\\"' end
+        if c == "\\" then return "\\\\" end
+        return format("\\u%04x", c:byte())
+    end))
+end
+
+function _M.body(ctype, message, request_id)
+    if ctype == JSON then
+        message = json_escape(message)
+    end
+    return format(TEMPLATES[ctype] or TEMPLATES[JSON], message, request_id or "")
+end
+
+local function latency_ms()
+    update_time()
+    return floor((now() - req_start_time()) * 1000 + 0.5)
+end
+_M.latency_ms = latency_ms
+
+-- Gateway headers for responses we generate outside the proxied location
+-- (the proxy location's header_filter adds them otherwise).
+function _M.gateway_headers(request_id)
+    local enabled = settings.enabled_headers
+    if enabled["server"] then
+        header["Server"] = settings.server_header
+    end
+    if enabled["x-kong-response-latency"] then
+        header["X-Kong-Response-Latency"] = latency_ms()
+    end
+    if enabled["x-kong-request-id"] and request_id then
+        header["X-Kong-Request-Id"] = request_id
+    end
+end
+
+-- kong.response.error: negotiated on Accept only, JSON by default.
+function _M.exit(status, message, request_id, extra_headers)
+    local ctype = _M.response_type(get_headers()["accept"])
+    local body = _M.body(ctype, message or MESSAGES[status] or "", request_id)
+    ngx.status = status
+    header["Content-Type"] = ctype
+    header["Content-Length"] = #body
+    if extra_headers then
+        for k, v in pairs(extra_headers) do header[k] = v end
+    end
+    print(body)
+    return exit(status)
+end
+
+-- The nginx error_page handler.
+function _M.error_page(request_id)
+    local status = ngx.status
+    local headers = get_headers()
+    local accept = headers["accept"] or headers["content-type"] or settings.error_default_type
+    local ctype = _M.response_type(accept)
+    local message = MESSAGES[status] or format("The upstream server responded with %d", status)
+    if status == 494 then
+        status = 400
+    end
+    local body = _M.body(ctype, message, request_id)
+    ngx.status = status
+    header["Content-Type"] = ctype
+    header["Content-Length"] = #body
+    _M.gateway_headers(request_id)
+    print(body)
+    return exit(status)
+end
+
+return _M

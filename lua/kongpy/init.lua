@@ -1,0 +1,206 @@
+-- Phase entry points of the data plane. Everything that can be computed once
+-- per configuration version lives in the router's compiled entries and its
+-- match cache; a proxied request reads a few variables and writes a few.
+local settings = require("kongpy.settings")
+local config = require("kongpy.config")
+local router = require("kongpy.router")
+local balancer = require("kongpy.balancer")
+local errors = require("kongpy.errors")
+local dns = require("kongpy.dns")
+local ip = require("kongpy.ip")
+
+local ngx = ngx
+local var = ngx.var
+local header = ngx.header
+local now = ngx.now
+local update_time = ngx.update_time
+local exit = ngx.exit
+local http_version = ngx.req.http_version
+local req_start_time = ngx.req.start_time
+
+local error = error
+local tostring = tostring
+local tonumber = tonumber
+local floor = math.floor
+local sub = string.sub
+local lower = string.lower
+local find = string.find
+
+local ERR_NO_ROUTE = "no Route matched with those values"
+local ERR_NO_SERVICE = "no Service found with those values"
+local ERR_HTTPS = "Please use HTTPS protocol"
+local HTTPS_HEADERS = { Connection = "Upgrade", Upgrade = "TLS/1.2, HTTP/1.1" }
+
+local _M = {}
+
+local is_trusted = function() return false end
+local enabled = {}
+local upstream_request_id = false
+local server_header = "kongpy"
+local via_in = {}
+local via_out = ""
+
+function _M.init(dataplane_file)
+    local ok, err = settings.load(dataplane_file)
+    if not ok then
+        error(err)
+    end
+    enabled = settings.enabled_headers
+    upstream_request_id = settings.enabled_headers_upstream["x-kong-request-id"] or false
+    server_header = settings.server_header
+    for _, v in ipairs({ 1.0, 1.1, 2.0, 3.0 }) do
+        via_in[v] = tostring(v) .. " " .. server_header
+    end
+    via_out = "1.1 " .. server_header
+    dns.init()
+    config.init(settings.snapshot_path)
+end
+
+function _M.init_worker()
+    is_trusted = ip.matcher(settings.trusted_ips)
+    config.init_worker()
+end
+
+local function set_forwarded(res, scheme, request_uri, qpos)
+    local realip = var.realip_remote_addr
+    local xff = var.http_x_forwarded_for
+    if xff then
+        var.upstream_x_forwarded_for = xff .. ", " .. realip
+    end
+    local fproto, fhost, fprefix, fpath = scheme, nil, nil, nil
+    if is_trusted(realip) then
+        fproto = var.http_x_forwarded_proto
+        if fproto then
+            var.upstream_x_forwarded_proto = fproto
+        else
+            fproto = scheme
+        end
+        fhost = var.http_x_forwarded_host
+        if fhost then var.upstream_x_forwarded_host = fhost end
+        local fport = var.http_x_forwarded_port
+        if fport then var.upstream_x_forwarded_port = fport end
+        fpath = var.http_x_forwarded_path
+        fprefix = var.http_x_forwarded_prefix
+    end
+    var.upstream_x_forwarded_path = fpath or (qpos and sub(request_uri, 1, qpos - 1))
+                                    or request_uri
+    fprefix = fprefix or res.prefix
+    if fprefix then
+        var.upstream_x_forwarded_prefix = fprefix
+    end
+    return fproto, fhost
+end
+
+local function https_required(entry, fhost, request_uri, request_id)
+    local code = entry.redirect_code
+    if code == 426 then
+        return errors.exit(426, ERR_HTTPS, request_id, HTTPS_HEADERS)
+    end
+    header["Location"] = "https://" .. (fhost or var.host) .. request_uri
+    ngx.status = code
+    return exit(code)
+end
+
+function _M.access()
+    local ctx = ngx.ctx
+    local request_id = var.request_id
+    local rt = config.state.router
+    local scheme = var.scheme
+    local res, qpos, request_uri
+    if rt then
+        res, qpos, request_uri = router.exec(rt, var, scheme)
+    end
+    if not res then
+        return errors.exit(404, ERR_NO_ROUTE, request_id)
+    end
+    local entry = res.entry
+    local fproto, fhost = set_forwarded(res, scheme, request_uri, qpos)
+    if entry.https_only and fproto ~= "https" then
+        return https_required(entry, fhost, request_uri, request_id)
+    end
+    local service = entry.service
+    if not service then
+        return errors.exit(503, ERR_NO_SERVICE, request_id)
+    end
+    local ok, status, msg = balancer.prepare(ctx, service)
+    if not ok then
+        return errors.exit(status, msg, request_id)
+    end
+    ctx.kongpy_service = service
+    ctx.kongpy_route = entry.route
+    if service.scheme == "https" then
+        var.upstream_scheme = "https"
+        var.upstream_ssl_name = service.ssl_name
+    end
+    local upath = res.upstream_path
+    var.upstream_uri = qpos and upath .. sub(request_uri, qpos) or upath
+    if entry.preserve_host then
+        var.upstream_host = var.http_host or service.host_header
+    else
+        var.upstream_host = service.host_header
+    end
+    local upgrade = var.http_upgrade
+    if upgrade and lower(upgrade) == "websocket" then
+        var.upstream_connection = "keep-alive, Upgrade"
+        var.upstream_upgrade = "websocket"
+    end
+    local te = var.http_te
+    if te and find(lower(te), "trailers", 1, true) then
+        var.upstream_te = "trailers"
+    end
+    local via = var.http_via
+    local own_via = via_in[http_version()] or via_out
+    var.upstream_via = via and via .. ", " .. own_via or own_via
+    if upstream_request_id then
+        var.upstream_x_kong_request_id = request_id
+    end
+    update_time()
+    local t = now()
+    ctx.kongpy_proxied = true
+    ctx.kongpy_access_end = t
+    ctx.kongpy_proxy_latency = floor((t - req_start_time()) * 1000 + 0.5)
+end
+
+function _M.balancer()
+    return balancer.execute()
+end
+
+function _M.header_filter()
+    local ctx = ngx.ctx
+    if ctx.kongpy_proxied then
+        if enabled["x-kong-upstream-latency"] then
+            update_time()
+            header["X-Kong-Upstream-Latency"] = floor((now() - ctx.kongpy_access_end) * 1000
+                                                      + 0.5)
+        end
+        if enabled["x-kong-proxy-latency"] then
+            header["X-Kong-Proxy-Latency"] = ctx.kongpy_proxy_latency
+        end
+        if enabled["via"] then
+            local resp_via = var.upstream_http_via
+            header["Via"] = resp_via and resp_via .. ", " .. via_out or via_out
+        end
+        if enabled["server"] and not header["Server"] then
+            header["Server"] = server_header
+        end
+        if enabled["x-kong-upstream-status"] then
+            header["X-Kong-Upstream-Status"] = tonumber(sub(var.upstream_status or "", -3))
+        end
+    else
+        if enabled["x-kong-response-latency"] then
+            header["X-Kong-Response-Latency"] = errors.latency_ms()
+        end
+        if not (enabled["via"] and header["Via"] == server_header) then
+            header["Server"] = enabled["server"] and server_header or nil
+        end
+    end
+    if enabled["x-kong-request-id"] then
+        header["X-Kong-Request-Id"] = var.request_id
+    end
+end
+
+function _M.error_page()
+    return errors.error_page(var.request_id)
+end
+
+return _M

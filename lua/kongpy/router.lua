@@ -1,0 +1,185 @@
+-- traditional_compatible matching over the compiled virtual routes, with a
+-- per-worker LRU of results keyed by the request attributes routes use.
+local lrucache = require("resty.lrucache")
+local build = require("kongpy.router_build")
+local path = require("kongpy.path")
+
+local re_match = ngx.re.match
+local re_find = ngx.re.find
+local get_method = ngx.req.get_method
+local get_headers = ngx.req.get_headers
+
+local type = type
+local ipairs = ipairs
+local concat = table.concat
+local lower = string.lower
+local sub = string.sub
+local find = string.find
+local tonumber = tonumber
+
+local HOST_EXACT, HOST_SUFFIX = build.HOST_EXACT, build.HOST_SUFFIX
+local CACHE_SIZE = 10000
+local SEP = "\0"
+
+local _M = {}
+
+local function match_hosts(hosts, host, port)
+    for _, h in ipairs(hosts) do
+        if not h.port or h.port == port then
+            local kind, value = h.kind, h.value
+            if kind == HOST_EXACT then
+                if host == value then return true end
+            elseif kind == HOST_SUFFIX then
+                if #host > #value and sub(host, -#value) == value then return true end
+            elseif #host > #value and sub(host, 1, #value) == value then
+                return true
+            end
+        end
+    end
+    return false
+end
+
+local function header_matches(h, value)
+    if type(value) == "table" then
+        for _, v in ipairs(value) do
+            if header_matches(h, v) then return true end
+        end
+        return false
+    end
+    value = lower(value)
+    if h.values[value] then
+        return true
+    end
+    if h.regexes then
+        for _, rx in ipairs(h.regexes) do
+            if re_find(value, rx, "jo") then return true end
+        end
+    end
+    return false
+end
+
+local function match_headers(headers, req_headers)
+    for _, h in ipairs(headers) do
+        local value = req_headers[h.name]
+        if value == nil or not header_matches(h, value) then
+            return false
+        end
+    end
+    return true
+end
+
+-- Returns the matched prefix ("" when the route has no paths) and captures.
+local function match_vroute(vr, req)
+    if vr.methods and not vr.methods[req.method] then return nil end
+    if vr.hosts and not match_hosts(vr.hosts, req.host, req.port) then return nil end
+    local prefix, captures = "", nil
+    if vr.prefixes then
+        local p = req.path
+        prefix = nil
+        for _, pre in ipairs(vr.prefixes) do
+            if sub(p, 1, #pre) == pre then
+                prefix = pre
+                break
+            end
+        end
+        if not prefix then return nil end
+    elseif vr.regexes then
+        for _, rx in ipairs(vr.regexes) do
+            local m = re_match(req.path, rx, "ajo")
+            if m then
+                prefix, captures = m[0], m
+                break
+            end
+        end
+        if not captures then return nil end
+    end
+    if vr.headers and not match_headers(vr.headers, req.headers) then return nil end
+    -- snis only constrain TLS requests (plain HTTP ignores them, as Kong does).
+    if vr.snis and req.https and not vr.snis[req.sni or ""] then return nil end
+    return prefix, captures
+end
+
+-- Pure matching: req = {method, host, port, path (normalised), headers, sni, https}.
+function _M.find(rt, req)
+    for _, vr in ipairs(rt.vroutes) do
+        local prefix, captures = match_vroute(vr, req)
+        if prefix then
+            return vr.entry, prefix, captures
+        end
+    end
+    return nil
+end
+
+local function result_for(entry, prefix, captures, npath)
+    local service = entry.service
+    local strip = entry.strip_path and prefix ~= ""
+    local res = {
+        entry = entry,
+        route = entry.route,
+        service = service,
+        captures = captures,
+        path = npath,
+        -- X-Forwarded-Prefix: what strip_path removed, unless that was "/".
+        prefix = (strip and prefix ~= "/") and prefix or nil,
+    }
+    if service then
+        local up = path.upstream_path(entry.path_handling, service.path, strip, prefix, npath)
+        res.upstream_path = path.escape(up)
+    end
+    return res
+end
+_M.result_for = result_for
+
+function _M.new(routes, services_by_id, disabled)
+    local rt, err = build.build(routes, services_by_id, disabled)
+    if not rt then
+        return nil, err
+    end
+    rt.cache = lrucache.new(CACHE_SIZE)
+    return rt
+end
+
+-- The request's cache key holds only attributes some route looks at.
+function _M.exec(rt, var, scheme)
+    local method = get_method()
+    local host = var.host
+    local request_uri = var.request_uri
+    local qpos = find(request_uri, "?", 2, true)
+    local raw_path = qpos and sub(request_uri, 1, qpos - 1) or request_uri
+    local key = method .. SEP .. host .. SEP .. raw_path
+    local port, headers, sni
+    if rt.uses_port then
+        port = tonumber(var.server_port)
+        key = key .. SEP .. port
+    end
+    if rt.uses_headers then
+        headers = get_headers()
+        local parts = { key }
+        for i, name in ipairs(rt.header_names) do
+            local v = headers[name]
+            if type(v) == "table" then v = concat(v, SEP) end
+            parts[i + 1] = v or ""
+        end
+        key = concat(parts, SEP .. SEP)
+    end
+    local https = scheme == "https"
+    if rt.uses_snis and https then
+        sni = var.ssl_server_name
+        key = key .. SEP .. "sni=" .. (sni or "")
+    end
+    local cache = rt.cache
+    local res = cache:get(key)
+    if res ~= nil then
+        return res or nil, qpos, request_uri
+    end
+    local npath = path.normalize(raw_path)
+    local entry, prefix, captures = _M.find(rt, {
+        method = method, host = host, port = port, path = npath,
+        headers = headers, sni = sni and lower(sni), https = https,
+    })
+    res = entry and result_for(entry, prefix, captures, npath) or false
+    cache:set(key, res)
+    return res or nil, qpos, request_uri
+end
+
+return _M

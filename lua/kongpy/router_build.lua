@@ -1,0 +1,295 @@
+-- Compiles snapshot routes into the ordered list of "virtual routes" that
+-- traditional_compatible evaluates: one per regex group and per prefix length
+-- of each route, ordered by the 64-bit priority of Kong's compatible flavor.
+local re_match = ngx.re.match
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local next = next
+local tostring = tostring
+local byte = string.byte
+local sub = string.sub
+local lower = string.lower
+local find = string.find
+local sort = table.sort
+local null = ngx.null
+
+local ERR_ROUTE = "route %s: %s"
+local ERR_REGEX = "invalid regex path '%s': %s"
+
+local _M = {}
+
+local TILDE, ASTERISK = byte("~"), byte("*")
+local HOST_EXACT, HOST_SUFFIX, HOST_PREFIX = 1, 2, 3
+_M.HOST_EXACT, _M.HOST_SUFFIX, _M.HOST_PREFIX = HOST_EXACT, HOST_SUFFIX, HOST_PREFIX
+
+local HTTP_PROTOCOLS = { http = true, https = true, grpc = true, grpcs = true }
+
+local function is_set(v)
+    return v ~= nil and v ~= null and (type(v) ~= "table" or next(v) ~= nil)
+end
+_M.is_set = is_set
+
+local function string_list(v, what)
+    if not is_set(v) then
+        return nil
+    end
+    if type(v) ~= "table" then
+        return nil, what .. " must be an array"
+    end
+    for _, s in ipairs(v) do
+        if type(s) ~= "string" then
+            return nil, what .. " must hold strings"
+        end
+    end
+    return v
+end
+
+local function compile_hosts(hosts)
+    local out = {}
+    local plain = true
+    for i, h in ipairs(hosts) do
+        h = lower(h)
+        local port
+        local colon = find(h, ":", 1, true)
+        if colon and not find(h, ":", colon + 1, true) then
+            port = tonumber(sub(h, colon + 1))
+            if port then
+                h = sub(h, 1, colon - 1)
+            end
+        end
+        local kind, value = HOST_EXACT, h
+        if byte(h, 1) == ASTERISK then
+            kind, value, plain = HOST_SUFFIX, sub(h, 2), false
+        elseif byte(h, -1) == ASTERISK then
+            kind, value, plain = HOST_PREFIX, sub(h, 1, -2), false
+        end
+        out[i] = { kind = kind, value = value, port = port }
+    end
+    return out, plain
+end
+
+local function compile_headers(headers)
+    if not is_set(headers) then
+        return nil, 0
+    end
+    if type(headers) ~= "table" then
+        return nil, 0, "headers must be an object"
+    end
+    local out, n = {}, 0
+    for name, values in pairs(headers) do
+        if type(name) ~= "string" or type(values) ~= "table" then
+            return nil, 0, "headers must map names to arrays of strings"
+        end
+        local h = { name = lower(name), values = {}, regexes = nil }
+        for _, v in ipairs(values) do
+            if type(v) ~= "string" then
+                return nil, 0, "header values must be strings"
+            end
+            if byte(v, 1) == TILDE and byte(v, 2) == ASTERISK then
+                local rx = lower(sub(v, 3))
+                local _, err = re_match("", rx, "jo")
+                if err then
+                    return nil, 0, "invalid header regex '" .. v .. "': " .. err
+                end
+                h.regexes = h.regexes or {}
+                h.regexes[#h.regexes + 1] = rx
+            else
+                h.values[lower(v)] = true
+            end
+        end
+        n = n + 1
+        out[n] = h
+    end
+    sort(out, function(a, b) return a.name < b.name end)
+    return out, n
+end
+
+-- One group for all regex paths, one group per distinct prefix length.
+local function group_paths(paths)
+    local regexes, by_len, lens = {}, {}, {}
+    for _, p in ipairs(paths) do
+        if byte(p, 1) == TILDE then
+            local rx = sub(p, 2)
+            local _, err = re_match("", rx, "ajo")
+            if err then
+                return nil, ERR_REGEX:format(p, err)
+            end
+            regexes[#regexes + 1] = rx
+        else
+            local l = #p
+            if not by_len[l] then
+                by_len[l] = {}
+                lens[#lens + 1] = l
+            end
+            local g = by_len[l]
+            g[#g + 1] = p
+        end
+    end
+    local groups = {}
+    if #regexes > 0 then
+        groups[1] = { regexes = regexes }
+    end
+    for _, l in ipairs(lens) do
+        groups[#groups + 1] = { prefixes = by_len[l], length = l }
+    end
+    return groups
+end
+
+local function route_entry(route, service)
+    local protocols = {}
+    if type(route.protocols) == "table" then
+        for _, p in ipairs(route.protocols) do
+            protocols[p] = true
+        end
+    else
+        protocols.http, protocols.https = true, true
+    end
+    return {
+        route = route,
+        id = route.id,
+        service = service,
+        strip_path = route.strip_path ~= false,
+        path_handling = route.path_handling == "v1" and "v1" or "v0",
+        preserve_host = route.preserve_host == true,
+        https_only = protocols.https and not protocols.http or false,
+        redirect_code = tonumber(route.https_redirect_status_code) or 426,
+        protocols = protocols,
+    }
+end
+
+local function add_route(vroutes, route, service, stats)
+    local methods, err = string_list(route.methods, "methods")
+    if err then return err end
+    local hosts
+    hosts, err = string_list(route.hosts, "hosts")
+    if err then return err end
+    local paths
+    paths, err = string_list(route.paths, "paths")
+    if err then return err end
+    local snis
+    snis, err = string_list(route.snis, "snis")
+    if err then return err end
+    local headers, header_count
+    headers, header_count, err = compile_headers(route.headers)
+    if err then return err end
+
+    local entry = route_entry(route, service)
+    local weight = (methods and 1 or 0) + (hosts and 1 or 0) + (header_count > 0 and 1 or 0)
+                   + (snis and 1 or 0) + (paths and 1 or 0)
+    local base = {
+        entry = entry,
+        weight = weight,
+        header_count = header_count,
+        headers = headers,
+        plain_hosts = false,
+    }
+    if methods then
+        base.methods = {}
+        for _, m in ipairs(methods) do base.methods[m] = true end
+    end
+    if hosts then
+        base.hosts, base.plain_hosts = compile_hosts(hosts)
+        for _, h in ipairs(base.hosts) do
+            if h.port then stats.uses_port = true end
+        end
+    end
+    if snis then
+        base.snis = {}
+        for _, s in ipairs(snis) do
+            if byte(s, -1) == byte(".") and #s > 1 then s = sub(s, 1, -2) end
+            base.snis[lower(s)] = true
+        end
+        stats.uses_snis = true
+    end
+    if headers then
+        stats.uses_headers = true
+        for _, h in ipairs(headers) do stats.header_names[h.name] = true end
+    end
+
+    local groups = { false }
+    if paths then
+        groups, err = group_paths(paths)
+        if not groups then return err end
+    end
+    for i, g in ipairs(groups) do
+        local vr = setmetatable({ seq = stats.seq + i }, { __index = base })
+        if g then
+            vr.regexes, vr.prefixes = g.regexes, g.prefixes
+            vr.is_regex = g.regexes ~= nil
+            vr.length = g.length or 0
+            vr.regex_priority = vr.is_regex and (tonumber(route.regex_priority) or 0) or 0
+        else
+            vr.is_regex, vr.length, vr.regex_priority = false, 0, 0
+        end
+        vroutes[#vroutes + 1] = vr
+    end
+    stats.seq = stats.seq + #groups
+end
+
+-- Higher priority first; exact ties fall back to route id (ATC iterates its
+-- matchers in descending key order), then to path order within a route.
+local function before(a, b)
+    if a.weight ~= b.weight then return a.weight > b.weight end
+    if a.plain_hosts ~= b.plain_hosts then return a.plain_hosts end
+    if a.header_count ~= b.header_count then return a.header_count > b.header_count end
+    if a.is_regex ~= b.is_regex then return a.is_regex end
+    if a.regex_priority ~= b.regex_priority then return a.regex_priority > b.regex_priority end
+    if a.length ~= b.length then return a.length > b.length end
+    local ida, idb = tostring(a.entry.id), tostring(b.entry.id)
+    if ida ~= idb then return ida > idb end
+    return a.seq < b.seq
+end
+
+-- services_by_id: id -> compiled service (nil for disabled ones).
+function _M.build(routes, services_by_id, disabled)
+    local vroutes = {}
+    local stats = { seq = 0, header_names = {} }
+    for _, route in ipairs(routes) do
+        if type(route) ~= "table" then
+            return nil, "routes must hold objects"
+        end
+        local protocols = route.protocols
+        local http = true
+        if type(protocols) == "table" then
+            http = false
+            for _, p in ipairs(protocols) do
+                if HTTP_PROTOCOLS[p] then http = true end
+            end
+        end
+        local service, skip
+        local sref = route.service
+        if type(sref) == "table" then
+            local sid = sref.id
+            if disabled[sid] then
+                skip = true
+            else
+                service = services_by_id[sid]
+                if not service then
+                    return nil, ERR_ROUTE:format(tostring(route.id),
+                                                 "references an unknown service")
+                end
+            end
+        end
+        if http and not skip then
+            local err = add_route(vroutes, route, service, stats)
+            if err then
+                return nil, ERR_ROUTE:format(tostring(route.id), err)
+            end
+        end
+    end
+    sort(vroutes, before)
+    local names = {}
+    for name in pairs(stats.header_names) do names[#names + 1] = name end
+    sort(names)
+    return {
+        vroutes = vroutes,
+        uses_port = stats.uses_port or false,
+        uses_snis = stats.uses_snis or false,
+        uses_headers = stats.uses_headers or false,
+        header_names = names,
+    }
+end
+
+return _M

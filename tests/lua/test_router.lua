@@ -1,0 +1,250 @@
+-- The traditional_compatible router (kong-reference 3.2, 3.3): each scenario
+-- is a route set and requests with the route id each must select.
+local router = require("kongpy.router")
+local eq = require("runner").eq
+
+local SERVICES = {
+    s1 = { id = "s1", path = "/" },
+    s2 = { id = "s2", path = "/base" },
+}
+
+local function R(id, fields)
+    fields.id = id
+    if fields.service == nil then
+        fields.service = { id = "s1" }
+    elseif fields.service == false then
+        fields.service = nil
+    end
+    return fields
+end
+
+local function Q(fields)
+    return {
+        method = fields.method or "GET",
+        host = fields.host or "example.com",
+        port = fields.port or 8000,
+        path = fields.path or "/",
+        headers = fields.headers or {},
+        sni = fields.sni,
+        https = fields.https or false,
+    }
+end
+
+local SCENARIOS = {
+    { "more attribute kinds win", {
+        R("r1", { paths = { "/" } }),
+        R("r2", { paths = { "/" }, methods = { "GET" } }),
+    }, {
+        { Q { path = "/x" }, "r2" },
+        { Q { path = "/x", method = "POST" }, "r1" },
+    } },
+    { "plain hosts beat wildcard hosts", {
+        R("r1", { hosts = { "*.x.com" }, paths = { "/a" } }),
+        R("r2", { hosts = { "a.x.com" }, paths = { "/a" } }),
+    }, {
+        { Q { host = "a.x.com", path = "/a" }, "r2" },
+        { Q { host = "b.x.com", path = "/a" }, "r1" },
+    } },
+    { "plain host bit outranks header count and regex", {
+        R("r1", { hosts = { "*.x.com" }, paths = { "~/a" } }),
+        R("r2", { hosts = { "a.x.com" }, paths = { "/a" } }),
+    }, {
+        { Q { host = "a.x.com", path = "/a" }, "r2" },
+    } },
+    { "more headers win", {
+        R("r1", { headers = { a = { "1" } }, paths = { "/" } }),
+        R("r2", { headers = { a = { "1" }, b = { "2" } }, paths = { "/" } }),
+    }, {
+        { Q { headers = { a = "1", b = "2" } }, "r2" },
+        { Q { headers = { a = "1" } }, "r1" },
+    } },
+    { "header count outranks the regex bit (compatible flavor)", {
+        R("r1", { headers = { h = { "v" } }, paths = { "~/x" } }),
+        R("r2", { headers = { h = { "v" }, g = { "w" } }, paths = { "/x" } }),
+    }, {
+        { Q { path = "/x", headers = { h = "v", g = "w" } }, "r2" },
+    } },
+    { "regex paths beat prefix paths", {
+        R("r1", { paths = { "/foo/bar" } }),
+        R("r2", { paths = { "~/foo" } }),
+    }, {
+        { Q { path = "/foo/bar" }, "r2" },
+    } },
+    { "regex_priority orders regex routes", {
+        R("r1", { paths = { "~/a" }, regex_priority = 0 }),
+        R("r2", { paths = { "~/a.*" }, regex_priority = 5 }),
+        R("r3", { paths = { "~/b" }, regex_priority = -1 }),
+        R("r4", { paths = { "~/b.*" }, regex_priority = 0 }),
+    }, {
+        { Q { path = "/abc" }, "r2" },
+        { Q { path = "/bcd" }, "r4" },
+    } },
+    { "regex_priority is ignored for prefix paths", {
+        R("r1", { paths = { "/a" }, regex_priority = 100 }),
+        R("r2", { paths = { "/ab" }, regex_priority = 0 }),
+    }, {
+        { Q { path = "/abc" }, "r2" },
+        { Q { path = "/ac" }, "r1" },
+    } },
+    { "longer prefix wins", {
+        R("r1", { paths = { "/a" } }),
+        R("r2", { paths = { "/ab" } }),
+        R("r3", { paths = { "/" } }),
+    }, {
+        { Q { path = "/abc" }, "r2" },
+        { Q { path = "/ac" }, "r1" },
+        { Q { path = "/zz" }, "r3" },
+    } },
+    { "a route competes once per prefix length", {
+        R("r1", { paths = { "/a", "/abcd" } }),
+        R("r2", { paths = { "/abc" } }),
+    }, {
+        { Q { path = "/abcde" }, "r1" },
+        { Q { path = "/abcX" }, "r2" },
+        { Q { path = "/aX" }, "r1" },
+    } },
+    { "prefix paths are plain string prefixes", {
+        R("r1", { paths = { "/foo" } }),
+    }, {
+        { Q { path = "/foobar" }, "r1" },
+        { Q { path = "/fo" }, nil },
+    } },
+    { "regex paths are anchored at the start only", {
+        R("r1", { paths = { "~/b" } }),
+        R("r2", { paths = { [[~/items/\d+$]] } }),
+    }, {
+        { Q { path = "/a/b" }, nil },
+        { Q { path = "/bcd" }, "r1" },
+        { Q { path = "/items/12" }, "r2" },
+        { Q { path = "/items/12/x" }, nil },
+    } },
+    { "wildcard hosts", {
+        R("r1", { hosts = { "*.x.com" } }),
+        R("r2", { hosts = { "x.*" } }),
+    }, {
+        { Q { host = "a.x.com" }, "r1" },
+        { Q { host = "a.b.x.com" }, "r1" },
+        { Q { host = "x.com" }, "r2" },
+        { Q { host = "x.org" }, "r2" },
+        { Q { host = "x.co.uk" }, "r2" },
+        { Q { host = "y.x.org" }, nil },
+    } },
+    { "hosts with ports match the listening port", {
+        R("r1", { hosts = { "x.com:8000" } }),
+        R("r2", { hosts = { "*.y.com:9000" } }),
+        R("r3", { hosts = { "X.Com" }, paths = { "/case" } }),
+    }, {
+        { Q { host = "x.com", port = 8000 }, "r1" },
+        { Q { host = "x.com", port = 9000 }, nil },
+        { Q { host = "a.y.com", port = 9000 }, "r2" },
+        { Q { host = "a.y.com", port = 8000 }, nil },
+        { Q { host = "x.com", path = "/case", port = 1 }, "r3" },
+    } },
+    { "methods are exact", {
+        R("r1", { methods = { "GET", "POST" } }),
+    }, {
+        { Q { method = "POST" }, "r1" },
+        { Q { method = "PUT" }, nil },
+    } },
+    { "headers: names and values case-insensitive, any value, regex", {
+        R("r1", { headers = { ["X-Version"] = { "V1", "v2" } } }),
+        R("r2", { headers = { ["x-re"] = { "~*^ab+c$" } } }),
+    }, {
+        { Q { headers = { ["x-version"] = "v1" } }, "r1" },
+        { Q { headers = { ["x-version"] = "V2" } }, "r1" },
+        { Q { headers = { ["x-version"] = { "v9", "v2" } } }, "r1" },
+        { Q { headers = { ["x-version"] = "v3" } }, nil },
+        { Q { headers = { ["x-re"] = "ABBC" } }, "r2" },
+        { Q { headers = { ["x-re"] = "abd" } }, nil },
+        { Q {}, nil },
+    } },
+    { "snis only constrain TLS requests", {
+        R("r1", { snis = { "s.com" }, paths = { "/" } }),
+        R("r2", { paths = { "/" } }),
+    }, {
+        { Q { https = true, sni = "s.com" }, "r1" },
+        { Q { https = true, sni = "t.com" }, "r2" },
+        { Q { https = false }, "r1" },
+    } },
+    { "routes of disabled services leave the router", {
+        R("r1", { paths = { "/a" }, service = { id = "off" } }),
+        R("r2", { paths = { "/" }, service = false }),
+    }, {
+        { Q { path = "/a" }, "r2" },
+    } },
+    { "exact ties are deterministic", {
+        R("aaa", { paths = { "/t" } }),
+        R("bbb", { paths = { "/t" } }),
+    }, {
+        { Q { path = "/t" }, "bbb" },
+    } },
+    { "no paths and no hosts: methods only", {
+        R("r1", { methods = { "DELETE" } }),
+    }, {
+        { Q { method = "DELETE", path = "/anything" }, "r1" },
+    } },
+}
+
+local cases = {}
+for _, sc in ipairs(SCENARIOS) do
+    local name, routes, requests = sc[1], sc[2], sc[3]
+    cases[#cases + 1] = { name, function()
+        local rt, err = router.new(routes, SERVICES, { off = true })
+        assert(rt, err)
+        for i, rq in ipairs(requests) do
+            local entry = router.find(rt, rq[1])
+            eq(entry and entry.id, rq[2], ("request %d (%s %s%s)"):format(
+                i, rq[1].method, rq[1].host, rq[1].path))
+        end
+    end }
+end
+
+cases[#cases + 1] = { "invalid regex refuses the route set", function()
+    local rt, err = router.new({ R("r1", { paths = { "~/(a" } }) }, SERVICES, {})
+    eq(rt, nil, "router")
+    assert(err and err:find("invalid regex path", 1, true), err)
+end }
+
+cases[#cases + 1] = { "unknown service refuses the route set", function()
+    local rt = router.new({ R("r1", { paths = { "/" }, service = { id = "nope" } }) },
+                          SERVICES, {})
+    eq(rt, nil, "router")
+end }
+
+cases[#cases + 1] = { "regex captures and regex strip", function()
+    local rt = assert(router.new({
+        R("r1", { paths = { [[~/users/(?<id>\d+)]] }, service = { id = "s2" } }),
+    }, SERVICES, {}))
+    local entry, prefix, captures = router.find(rt, Q { path = "/users/42/x" })
+    eq(entry.id, "r1")
+    eq(prefix, "/users/42")
+    eq(captures.id, "42")
+    eq(captures[1], "42")
+    local res = router.result_for(entry, prefix, captures, "/users/42/x")
+    eq(res.upstream_path, "/base/x")
+    eq(res.prefix, "/users/42")
+end }
+
+cases[#cases + 1] = { "strip_path false and hosts-only routes keep the path", function()
+    local rt = assert(router.new({
+        R("r1", { paths = { "/r" }, strip_path = false, service = { id = "s2" } }),
+        R("r2", { hosts = { "h.com" }, service = { id = "s2" } }),
+    }, SERVICES, {}))
+    local entry, prefix = router.find(rt, Q { path = "/r/x" })
+    local res = router.result_for(entry, prefix, nil, "/r/x")
+    eq(res.upstream_path, "/base/r/x")
+    eq(res.prefix, nil)
+    entry, prefix = router.find(rt, Q { host = "h.com", path = "/y" })
+    res = router.result_for(entry, prefix, nil, "/y")
+    eq(res.upstream_path, "/base/y")
+end }
+
+cases[#cases + 1] = { "upstream path is escaped after normalisation", function()
+    local rt = assert(router.new({ R("r1", { paths = { "/r" } }) }, SERVICES, {}))
+    local entry, prefix = router.find(rt, Q { path = "/r/a b" })
+    local res = router.result_for(entry, prefix, nil, "/r/a b")
+    eq(res.upstream_path, "/a%20b")
+    eq(res.prefix, "/r")
+end }
+
+return cases

@@ -1,0 +1,90 @@
+import kongpy
+from kongpy.admin import create_app
+
+
+def test_root(client):
+    body = client.get("/").get_json()
+    assert body["tagline"] == "Welcome to kong"
+    assert body["version"] == kongpy.KONG_VERSION
+    assert body["kongpy_version"] == kongpy.__version__
+    assert body["edition"] == "community"
+    assert body["node_id"] == "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10"
+    assert body["configuration"]["pg_password"] == "******"
+    assert body["configuration"]["database"] == "sqlite"
+    assert body["plugins"] == {"available_on_server": {}, "enabled_in_cluster": []}
+
+
+def test_root_and_status_with_dataplane(tmp_path):
+    doc = {"server": {"connections_active": 3, "total_requests": 9},
+           "memory": {"workers_lua_vms": [{"pid": 7, "http_allocated_gc": 2 * 2 ** 20}],
+                      "lua_shared_dicts": {"kongpy_config": {"allocated_slabs": 1024,
+                                                             "capacity": 5 * 2 ** 20}}},
+           "pids": {"master": 6, "workers": [7]}, "lua_version": "LuaJIT 2.1"}
+    app = create_app({"database": "sqlite", "sqlite_path": str(tmp_path / "d.db")},
+                     dataplane=lambda: doc)
+    client = app.test_client()
+    root = client.get("/").get_json()
+    assert root["pids"] == {"master": 6, "workers": [7]} and root["lua_version"] == "LuaJIT 2.1"
+    status = client.get("/status").get_json()
+    assert status["server"]["connections_active"] == 3
+    assert status["database"] == {"reachable": True}
+    assert status["memory"]["workers_lua_vms"] == [{"pid": 7, "http_allocated_gc": "2.00 MiB"}]
+    raw = client.get("/status?unit=b").get_json()["memory"]["lua_shared_dicts"]
+    assert raw == {"kongpy_config": {"allocated_slabs": 1024, "capacity": 5 * 2 ** 20}}
+    assert client.get("/status?unit=k&scale=1").get_json()["memory"]["lua_shared_dicts"][
+        "kongpy_config"]["allocated_slabs"] == "1.0 KiB"
+    assert client.get("/status?unit=x").status_code == 400
+
+
+def test_dataplane_failure_is_not_500(tmp_path):
+    def broken():
+        raise OSError("no socket")
+    app = create_app({"database": "sqlite", "sqlite_path": str(tmp_path / "d.db")},
+                     dataplane=broken)
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/status").get_json()["server"]["total_requests"] == 0
+
+
+def test_not_found_and_methods(client):
+    resp = client.get("/nope")
+    assert resp.status_code == 404 and resp.get_json() == {"message": "Not found"}
+    resp = client.delete("/services")
+    assert resp.status_code == 405 and resp.get_json() == {"message": "Method not allowed"}
+
+
+def test_options_and_cors(client):
+    resp = client.options("/services/x", headers={"Origin": "http://ui.local"})
+    assert resp.status_code == 204
+    assert resp.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
+    assert resp.headers["Access-Control-Allow-Methods"] == resp.headers["Allow"]
+    assert resp.headers["Access-Control-Allow-Origin"] == "http://ui.local"
+    assert resp.headers["Access-Control-Allow-Credentials"] == "true"
+    assert client.get("/").headers["Access-Control-Allow-Origin"] == "*"
+    assert client.head("/services").status_code == 200
+
+
+def test_endpoints(client):
+    data = client.get("/endpoints").get_json()["data"]
+    assert data == sorted(data)
+    for path in ("/services/{services}/routes", "/routes/{routes}/service", "/tags/{tags}"):
+        assert path in data
+
+
+def test_schemas(client):
+    body = client.get("/schemas/routes").get_json()
+    names = [next(iter(f)) for f in body["fields"]]
+    assert "protocols" in names and "service" in names
+    assert client.get("/schemas/nope").get_json() == {"message": "No entity named 'nope'"}
+    resp = client.post("/schemas/services/validate", json={"host": "x"})
+    assert resp.get_json() == {"message": "schema validation successful"}
+    resp = client.post("/schemas/services/validate", json={})
+    assert resp.status_code == 400 and resp.get_json()["code"] == 2
+    assert client.get("/services").get_json()["data"] == []
+
+
+def test_database_errors_are_generic(client, app):
+    app.extensions["kongpy"]["db"].strategy.drop_everything()
+    resp = client.get("/services")
+    assert resp.status_code == 500
+    assert resp.get_json() == {"message": "An unexpected error occurred"}

@@ -1,0 +1,163 @@
+import threading
+
+import pytest
+
+import kongpy.db
+from kongpy.db import paging
+from kongpy.errors import (ConfigurationError, ForeignKeysUnresolved, ForeignKeyViolation,
+                           InvalidOffset, InvalidOptions, InvalidSize, NotFound,
+                           PrimaryKeyViolation, SchemaViolation, UniqueViolation)
+
+SID = "5a0c1d39-1b2f-4a3e-9a27-7f0f8e3d8a11"
+
+
+def test_open_rejects_unknown_databases(tmp_path):
+    for name in ("postgres", "cassandra"):
+        with pytest.raises(ConfigurationError, match="not available yet"):
+            kongpy.db.open({"database": name})
+    with pytest.raises(ConfigurationError, match="unknown database"):
+        kongpy.db.open({"database": "mysql"})
+
+
+def test_migrations_state(tmp_path):
+    db = kongpy.db.open({"database": "sqlite", "sqlite_path": str(tmp_path / "m.db")})
+    assert db.migrations.state()["bootstrapped"] is False
+    assert db.migrations.bootstrap() == ["000_base"]
+    state = db.migrations.state()
+    assert state == {"bootstrapped": True, "executed": ["000_base"], "pending": [], "new": []}
+    assert db.migrations.up() == [] and db.migrations.finish() == []
+    db.migrations.reset()
+    assert db.migrations.state()["bootstrapped"] is False
+
+
+def test_crud_and_events(db):
+    assert db.events.latest() == 0
+    svc = db.services.insert({"name": "s1", "host": "example.com", "tags": ["a"]})
+    assert svc["created_at"] == svc["updated_at"] and db.events.latest() == 1
+    assert db.services.select(svc["id"]) == svc
+    assert db.services.select_by_key("s1") == svc
+    updated = db.services.update("s1", {"port": 8080})
+    assert updated["port"] == 8080 and updated["host"] == "example.com"
+    assert db.events.latest() == 2
+    replaced = db.services.upsert("s1", {"host": "other"})
+    assert replaced["id"] == svc["id"] and replaced["port"] == 80 and replaced["tags"] is None
+    assert db.services.delete(svc["id"]) is True
+    assert db.services.delete(svc["id"]) is False
+    assert db.events.latest() == 4
+    events = db.events.since(0)
+    assert [e["data"].split(":")[1] for e in events] == ["create", "update", "update", "delete"]
+
+
+def test_upsert_by_id_creates(db):
+    row = db.services.upsert(SID, {"host": "x"})
+    assert row["id"] == SID and db.services.select(SID)["host"] == "x"
+
+
+def test_update_missing(db):
+    with pytest.raises(NotFound) as info:
+        db.services.update(SID, {"host": "x"})
+    assert info.value.message == f"could not find the entity with primary key '{{id=\"{SID}\"}}'"
+
+
+def test_unique_and_primary_key(db):
+    db.services.insert({"id": SID, "name": "s1", "host": "x"})
+    with pytest.raises(UniqueViolation) as info:
+        db.services.insert({"name": "s1", "host": "y"})
+    assert info.value.to_body()["message"] == "UNIQUE violation detected on '{name=\"s1\"}'"
+    with pytest.raises(PrimaryKeyViolation):
+        db.services.insert({"id": SID, "host": "y"})
+    assert db.events.latest() == 1
+
+
+def test_restrict_delete_and_fk(db):
+    svc = db.services.insert({"name": "s1", "host": "x"})
+    route = db.routes.insert({"paths": ["/"], "service": {"name": "s1"}})
+    assert route["service"] == {"id": svc["id"]}
+    with pytest.raises(ForeignKeyViolation) as info:
+        db.services.delete("s1")
+    assert info.value.fields == {"@referenced_by": "routes"}
+    with pytest.raises(ForeignKeyViolation):
+        db.routes.insert({"paths": ["/"], "service": {"id": SID}})
+    with pytest.raises(ForeignKeysUnresolved):
+        db.routes.insert({"paths": ["/"], "service": {"name": "missing"}})
+    assert db.routes.count(service=svc["id"]) == 1
+
+
+def test_failing_write_leaves_nothing(db):
+    with pytest.raises(SchemaViolation):
+        db.services.insert({"host": "bad host"})
+    with pytest.raises(RuntimeError):
+        with db.strategy.transaction():
+            db.services.insert({"name": "tx", "host": "x"})
+            raise RuntimeError("boom")
+    assert db.services.select_by_key("tx") is None
+    assert db.events.latest() == 0
+
+
+def test_pagination_tokens(db):
+    ids = sorted(db.services.insert({"host": f"h{i}"})["id"] for i in range(5))
+    rows, token = db.services.page(2)
+    assert [r["id"] for r in rows] == ids[:2] and token
+    assert paging.decode_offset(token) == [ids[1]]
+    rows, token = db.services.page(2, token)
+    rows3, token3 = db.services.page(2, token)
+    assert [r["id"] for r in rows + rows3] == ids[2:] and token3 is None
+    assert [r["id"] for r in db.services.each()] == ids
+
+
+def test_page_errors(db):
+    with pytest.raises(InvalidSize, match="between 1 and 1000"):
+        db.services.page(0)
+    with pytest.raises(InvalidSize, match="must be a number"):
+        db.services.page("abc")
+    with pytest.raises(InvalidOffset) as info:
+        db.services.page(1, "!!!")
+    assert info.value.message == "'!!!' is not a valid offset: bad base64 encoding"
+
+
+def test_tags_and_or(db):
+    a = db.services.insert({"host": "a", "tags": ["x", "y"]})
+    b = db.services.insert({"host": "b", "tags": ["x"]})
+    c = db.services.insert({"host": "c", "tags": ["z"]})
+    assert {r["id"] for r in db.services.page(tags=["x", "y"])[0]} == {a["id"]}
+    assert {r["id"] for r in db.services.page(tags=["y", "z"], tags_any=True)[0]} == \
+        {a["id"], c["id"]}
+    assert {r["id"] for r in db.services.page(tags=["x"])[0]} == {a["id"], b["id"]}
+    rows, _ = db.tags.page()
+    assert {(r["tag"], r["entity_id"]) for r in rows} == {
+        ("x", a["id"]), ("y", a["id"]), ("x", b["id"]), ("z", c["id"])}
+    db.services.delete(a["id"])
+    assert len(db.tags.page(tag="x")[0]) == 1
+
+
+def test_parse_tags():
+    assert paging.parse_tags("a,b") == (["a", "b"], False)
+    assert paging.parse_tags("a/b") == (["a", "b"], True)
+    with pytest.raises(InvalidOptions, match="invalid filter syntax"):
+        paging.parse_tags("a,b/c")
+    with pytest.raises(InvalidOptions, match="cannot query more than 5 tags"):
+        paging.parse_tags("a,b,c,d,e,f")
+
+
+def test_concurrent_writers(tmp_path):
+    path = str(tmp_path / "c.db")
+    first = kongpy.db.open({"database": "sqlite", "sqlite_path": path})
+    first.migrations.bootstrap()
+    errors = []
+
+    def work(n):
+        handle = kongpy.db.open({"database": "sqlite", "sqlite_path": path})
+        try:
+            for i in range(10):
+                handle.services.insert({"host": f"h{n}-{i}"})
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert first.events.latest() == 40
+    assert len(list(first.services.each())) == 40

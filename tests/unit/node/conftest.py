@@ -1,0 +1,46 @@
+"""Fixtures of the node-layer unit tests: short temp prefixes, conf files, a clean env."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    """Settings from the developer's shell must not leak into conf loading."""
+    for key in list(os.environ):
+        if key.startswith(("KONG_", "KONGPY_")):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def workdir():
+    # Unix socket paths are limited to 107 bytes: keep prefixes short.
+    path = Path(tempfile.mkdtemp(prefix="kpn", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def make_conf(workdir):
+    def write(**settings: str) -> str:
+        values = {"prefix": str(workdir / "prefix")}
+        values.update(settings)
+        path = workdir / "kongpy.conf"
+        path.write_text("".join(f"{k} = {v}\n" for k, v in values.items()))
+        return str(path)
+    return write
+
+
+@pytest.fixture
+def nginx_bin():
+    path = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(path):
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("nginx is not installed")
+        pytest.skip("nginx is not installed")
+    return path

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import socket
+
+import pytest
+from click.testing import CliRunner
+
+import kongpy
+from kongpy import paths
+from kongpy.cli import main
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+    return invoke
+
+
+def test_version(run):
+    result = run("version", "--all")
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [f"kongpy {kongpy.__version__}",
+                                          f"kong_version: {kongpy.KONG_VERSION}"]
+
+
+def test_check_valid(run, make_conf):
+    path = make_conf(log_level="debug")
+    result = run("check", path)
+    assert result.exit_code == 0
+    assert result.output == f"configuration at {path} is valid\n"
+
+
+def test_check_invalid_names_the_property(run, make_conf):
+    result = run("check", make_conf(proxy_listen="127.0.0.1:8000 bogus"))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: invalid value for 'proxy_listen': ")
+    assert "Traceback" not in result.output
+
+
+def test_check_env_override_is_validated(run, make_conf, monkeypatch):
+    monkeypatch.setenv("KONG_DATABASE", "postgres")
+    result = run("check", make_conf())
+    assert result.exit_code == 1
+    assert "invalid value for 'database': postgres is not available yet" in result.output
+
+
+def test_traceback_only_with_vv(run, make_conf):
+    path = make_conf(admin_workers="x")
+    quiet = run("check", path)
+    loud = run("check", path, "--vv")
+    assert "Traceback" not in quiet.output
+    assert quiet.exit_code == loud.exit_code == 1
+    assert "Traceback" in loud.output and "Error: invalid value for 'admin_workers'" in loud.output
+
+
+def test_unexpected_errors_are_reported_cleanly(run, make_conf, workdir):
+    # The prefix is a file: rendering fails with an OSError deep inside.
+    (workdir / "blocker").write_text("")
+    result = run("prepare", "-c", make_conf(), "-p", str(workdir / "blocker"))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert "Traceback" not in result.output
+
+
+def test_health_when_not_running(run, workdir):
+    result = run("health", "-p", str(workdir / "nowhere"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: kongpy is not running at {workdir / 'nowhere'}\n"
+
+
+def test_health_prefix_from_env(run, workdir, monkeypatch):
+    monkeypatch.setenv("KONGPY_PREFIX", str(workdir / "viaenv"))
+    result = run("health")
+    assert f"kongpy is not running at {workdir / 'viaenv'}" in result.output
+
+
+def test_stop_quit_reload_when_not_running(run, workdir, make_conf):
+    prefix = str(workdir / "idle")
+    for args in (("stop", "-p", prefix), ("quit", "-p", prefix, "-t", "1"),
+                 ("reload", "-c", make_conf(), "-p", prefix)):
+        result = run(*args)
+        assert result.exit_code == 1, args
+        assert result.output == f"Error: kongpy is not running at {prefix}\n", args
+
+
+def test_stale_pid_file_is_not_a_running_node(run, workdir):
+    layout = paths.prefix(workdir / "stale")
+    layout.make_dirs()
+    # pid 1 exists but is not a kongpy supervisor.
+    layout.pid_file("supervisor").write_text("1\n")
+    assert run("health", "-p", str(layout.root)).exit_code == 1
+
+
+def test_prepare_builds_the_prefix(run, make_conf, workdir, nginx_bin):
+    result = run("prepare", "-c", make_conf(proxy_listen="127.0.0.1:18100",
+                                            admin_listen="127.0.0.1:18101"))
+    assert result.exit_code == 0, result.output
+    layout = paths.prefix(workdir / "prefix")
+    assert layout.nginx_conf.is_file() and layout.dataplane_file.is_file()
+    assert (layout.ssl / "kongpy-default.crt").is_file()
+    assert "proxy_listen = 127.0.0.1:18100" in layout.env_file.read_text()
+
+
+def test_config_render_prints_without_writing(run, make_conf, workdir):
+    result = run("config", "render", "-c", make_conf(
+        proxy_listen="127.0.0.1:18200", nginx_http_lua_regex_cache_max_entries="8192"))
+    assert result.exit_code == 0, result.output
+    assert "listen 127.0.0.1:18200" in result.output
+    assert "lua_regex_cache_max_entries 8192;" in result.output
+    assert not (workdir / "prefix").exists()
+
+
+def test_migrations_lifecycle(run, make_conf, workdir):
+    path = make_conf()
+    result = run("migrations", "list", "-c", path)
+    assert result.exit_code == 1 and "kongpy migrations bootstrap" in result.output
+    result = run("migrations", "bootstrap", "-c", path)
+    assert result.exit_code == 0 and "Database is up-to-date" in result.output
+    assert run("migrations", "bootstrap", "-c", path).output == "Database already bootstrapped\n"
+    result = run("migrations", "list", "-c", path)
+    assert "Executed migrations:" in result.output and "Database is up-to-date" in result.output
+    assert run("migrations", "up", "-c", path).output == "Database is already up-to-date\n"
+    assert run("migrations", "finish", "-c", path).output == "No pending migrations to finish\n"
+    result = run("migrations", "reset", "-c", path, "--yes")
+    assert result.output == "Database successfully reset\n"
+    assert run("migrations", "list", "-c", path).exit_code == 1
+
+
+def test_migrations_reset_asks(make_conf):
+    path = make_conf()
+    runner = CliRunner()
+    runner.invoke(main, ["migrations", "bootstrap", "-c", path])
+    result = runner.invoke(main, ["migrations", "reset", "-c", path], input="n\n")
+    assert "Canceled" in result.output
+    assert "Database is up-to-date" in runner.invoke(
+        main, ["migrations", "list", "-c", path]).output
+
+
+def test_start_refuses_a_datastore_needing_bootstrap(run, make_conf, workdir):
+    result = run("start", "-c", make_conf(proxy_listen="127.0.0.1:18300",
+                                          admin_listen="127.0.0.1:18301"))
+    assert result.exit_code == 1
+    assert "kongpy migrations bootstrap" in result.output
+    assert not paths.prefix(workdir / "prefix").pid_file("supervisor").exists()
+
+
+def test_start_refuses_a_busy_port(run, make_conf):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        address = f"127.0.0.1:{busy.getsockname()[1]}"
+        result = run("start", "-c", make_conf(admin_listen=address,
+                                              proxy_listen="127.0.0.1:18400"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: admin_listen {address}: address already in use\n"

@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from kongpy import conf, paths
+
+
+def test_defaults_match_kong(workdir, monkeypatch):
+    monkeypatch.chdir(workdir)
+    c = conf.load(None, env={})
+    assert c["prefix"] == str(workdir / "servroot")
+    assert c["log_level"] == "notice"
+    assert [(li["address"], li["ssl"], li["http2"], li["flags"]) for li in c["proxy_listen"]] == [
+        ("0.0.0.0:8000", False, False, "reuseport backlog=16384"),
+        ("0.0.0.0:8443", True, True, "reuseport backlog=16384")]
+    assert [li["address"] for li in c["admin_listen"]] == ["127.0.0.1:8001"]
+    assert c["admin_workers"] == 2
+    assert c["nginx_worker_processes"] == "auto"
+    assert c["database"] == "sqlite"
+    assert c["sqlite_path"] == str(workdir / "servroot" / "kongpy.db")
+    assert c["db_update_frequency"] == 1.0
+    assert c["plugins"] == ["bundled"]
+    assert c["router_flavor"] == "traditional_compatible"
+    assert c["headers"] == ["server_tokens", "latency_tokens", "X-Kong-Request-Id"]
+    assert c["headers_upstream"] == ["X-Kong-Request-Id"]
+    assert c["trusted_ips"] == []
+    assert c["real_ip_header"] == "X-Real-IP"
+    assert c["real_ip_recursive"] is False
+    assert c["error_default_type"] == "text/plain"
+    assert (c["upstream_keepalive_pool_size"], c["upstream_keepalive_max_requests"],
+            c["upstream_keepalive_idle_timeout"]) == (512, 10000, 60)
+    assert c["ssl_cert"] is None and c["ssl_cert_key"] is None
+    assert c["ssl_cipher_suite"] == "intermediate"
+    assert c["ssl_protocols"] == "TLSv1.2 TLSv1.3"
+    assert c["dns_resolver"] == [] and c["dns_hostsfile"] == "/etc/hosts"
+    assert c["mem_cache_size"] == "128m" and c["config_cache_size"] == "64m"
+    assert c["proxy_access_log"] == "logs/access.log"
+    assert c["proxy_error_log"] == "logs/error.log"
+    assert c["allow_debug_header"] is False
+    assert c["nginx_http_client_max_body_size"] == "0"
+    assert (c["pg_host"], c["pg_port"], c["pg_user"], c["pg_database"], c["pg_password"],
+            c["pg_timeout"], c["pg_ssl"]) == ("127.0.0.1", 5432, "kong", "kong", None, 5000,
+                                              False)
+    assert (c["cassandra_contact_points"], c["cassandra_port"], c["cassandra_keyspace"],
+            c["cassandra_consistency"]) == (["127.0.0.1"], 9042, "kong", "ONE")
+
+
+def test_every_typed_property_is_documented_in_the_default_file():
+    text = (paths.templates_dir() / "kongpy.conf.default").read_text()
+    documented = set(re.findall(r"^#([a-z][a-z0-9_]*) *=", text, re.MULTILINE))
+    assert set(conf._TYPES) <= documented
+    assert {"prefix", "proxy_listen", "database", "pg_password", "sqlite_path"} <= documented
+
+
+def test_file_env_and_overrides_in_order(make_conf):
+    path = make_conf(log_level="info", admin_workers="3", mem_cache_size="64m")
+    env = {"KONG_LOG_LEVEL": "warn", "KONG_ADMIN_WORKERS": "5", "KONGPY_ADMIN_WORKERS": "4"}
+    c = conf.load(path, env=env, overrides={"mem_cache_size": "32m"})
+    assert c["log_level"] == "warn"          # KONG_ beats the file
+    assert c["admin_workers"] == 4           # KONGPY_ beats KONG_
+    assert c["mem_cache_size"] == "32m"      # overrides beat everything
+    assert c.source == path
+
+
+def test_env_names_that_are_not_properties_are_ignored(make_conf):
+    c = conf.load(make_conf(), env={"KONG_VERSION": "x", "KONGPY_NOPE": "1"})
+    assert "version" not in c and "nope" not in c
+
+
+def test_types_and_unset_values(make_conf):
+    c = conf.load(make_conf(real_ip_recursive="on", allow_debug_header="off",
+                            trusted_ips="10.0.0.0/8, 127.0.0.1", pg_password="NONE",
+                            ssl_ciphers="", db_update_frequency="0.5"), env={})
+    assert c["real_ip_recursive"] is True and c["allow_debug_header"] is False
+    assert c["trusted_ips"] == ["10.0.0.0/8", "127.0.0.1"]
+    assert c["pg_password"] is None and c["ssl_ciphers"] is None
+    assert c["db_update_frequency"] == 0.5
+
+
+def test_comments_in_values(make_conf, workdir):
+    path = workdir / "c.conf"
+    path.write_text(f"prefix = {workdir}/p   # the prefix\n"
+                    "real_ip_header = X-Real\\#IP\n# a comment line\n\n")
+    c = conf.load(str(path), env={})
+    assert c["prefix"] == f"{workdir}/p"
+    assert c["real_ip_header"] == "X-Real#IP"
+
+
+def test_listeners_parse_flags_and_off(make_conf):
+    c = conf.load(make_conf(
+        proxy_listen="127.0.0.1:9000 deferred backlog=10, [::1]:9443 ssl http2 reuseport",
+        admin_listen="off"), env={})
+    first, second = c["proxy_listen"]
+    assert first == {"address": "127.0.0.1:9000", "host": "127.0.0.1", "port": 9000,
+                     "ssl": False, "http2": False, "flags": "deferred backlog=10"}
+    assert (second["host"], second["port"], second["ssl"], second["http2"],
+            second["flags"]) == ("::1", 9443, True, True, "reuseport")
+    assert c["admin_listen"] == []
+
+
+@pytest.mark.parametrize("name,value,fragment", [
+    ("proxy_listen", "127.0.0.1:80 sslx", "unknown flag 'sslx'"),
+    ("proxy_listen", "localhost", "not a valid address"),
+    ("proxy_listen", "127.0.0.1:70000", "not a valid address"),
+    ("admin_listen", "127.0.0.1:8444 ssl", "not available yet"),
+    ("admin_workers", "two", "not an integer"),
+    ("admin_workers", "0", "at least 1"),
+    ("log_level", "loud", "not one of"),
+    ("database", "postgres", "postgres is not available yet"),
+    ("database", "cassandra", "cassandra is not available yet"),
+    ("database", "mysql", "'mysql' is not one of"),
+    ("router_flavor", "expressions", "not available yet"),
+    ("real_ip_recursive", "maybe", "not a boolean"),
+    ("trusted_ips", "10.0.0.300", "not an IP address"),
+    ("dns_resolver", "dns.example", "not ip[:port]"),
+    ("headers", "server_tokens, X-Nope", "unknown header token 'x-nope'"),
+    ("headers_upstream", "via", "unknown header token"),
+    ("mem_cache_size", "lots", "not a size"),
+    ("config_cache_size", "64", "not a size"),
+    ("db_update_frequency", "0", "positive"),
+    ("error_default_type", "text/csv", "not one of"),
+    ("ssl_protocols", "SSLv3", "must list protocols"),
+    ("ssl_cipher_suite", "fancy", "not one of"),
+    ("ssl_cert", "/nonexistent.crt", "must be set together"),
+    ("nginx_worker_processes", "many", "not 'auto' or a positive number"),
+    ("upstream_keepalive_pool_size", "-1", "at least 0"),
+    ("pg_port", "x", "not an integer"),
+    ("plugins", "off, key-auth", "cannot be combined"),
+])
+def test_validation_names_the_property(make_conf, name, value, fragment):
+    with pytest.raises(conf.ConfigError) as info:
+        conf.load(make_conf(**{name: value}), env={})
+    message = str(info.value)
+    assert message.startswith(f"invalid value for '{name}': ") or \
+        message.startswith("invalid value for 'ssl_cert")
+    assert fragment in message
+
+
+def test_validation_from_env_names_the_property(make_conf):
+    with pytest.raises(conf.ConfigError, match="invalid value for 'admin_workers'"):
+        conf.load(make_conf(), env={"KONGPY_ADMIN_WORKERS": "lots"})
+
+
+def test_ssl_cert_must_exist(make_conf, workdir):
+    key = workdir / "k.pem"
+    key.write_text("x")
+    with pytest.raises(conf.ConfigError, match="invalid value for 'ssl_cert': no such file"):
+        conf.load(make_conf(ssl_cert=str(workdir / "missing.pem"), ssl_cert_key=str(key)),
+                  env={})
+
+
+def test_custom_cipher_suite_needs_ciphers(make_conf):
+    with pytest.raises(conf.ConfigError, match="invalid value for 'ssl_ciphers'"):
+        conf.load(make_conf(ssl_cipher_suite="custom"), env={})
+
+
+def test_prefix_too_long_for_sockets(make_conf):
+    with pytest.raises(conf.ConfigError, match="invalid value for 'prefix'"):
+        conf.load(make_conf(prefix="/tmp/" + "x" * 120), env={})
+
+
+def test_duplicate_listen_address(make_conf):
+    with pytest.raises(conf.ConfigError, match="invalid value for 'admin_listen': "
+                                               "127.0.0.1:9000 is also in proxy_listen"):
+        conf.load(make_conf(proxy_listen="127.0.0.1:9000", admin_listen="127.0.0.1:9000"),
+                  env={})
+
+
+def test_injected_directives_from_file_and_env(make_conf):
+    c = conf.load(make_conf(nginx_proxy_large_client_header_buffers="8 24k",
+                            nginx_admin_client_max_body_size="10m"),
+                  env={"KONGPY_NGINX_HTTP_LUA_REGEX_CACHE_MAX_ENTRIES": "8192",
+                       "KONG_NGINX_LOCATION_PROXY_BUFFERING": "off"})
+    blocks = c.injected()
+    assert ("large_client_header_buffers", "8 24k") in blocks["proxy"]
+    assert ("lua_regex_cache_max_entries", "8192") in blocks["http"]
+    assert ("client_max_body_size", "0") in blocks["http"]
+    assert ("proxy_buffering", "off") in blocks["location"]
+    assert set(blocks) == set(conf.INJECT_BLOCKS)  # admin block accepted, not rendered
+
+
+def test_unknown_property_in_file_is_ignored(make_conf, caplog):
+    c = conf.load(make_conf(no_such_thing="1"), env={})
+    assert "no_such_thing" not in c
+    assert "no_such_thing" in caplog.text
+
+
+def test_missing_conf_file_is_an_error(workdir):
+    with pytest.raises(conf.ConfigError, match="cannot read"):
+        conf.load(str(workdir / "missing.conf"), env={})
+
+
+def test_default_search_path(workdir, monkeypatch):
+    second = workdir / "etc-kongpy.conf"
+    second.write_text(f"prefix = {workdir}/found\n")
+    monkeypatch.setattr(conf, "DEFAULT_PATHS", (str(workdir / "absent.conf"), str(second)))
+    assert conf.load(None, env={})["prefix"] == f"{workdir}/found"
+
+
+def test_redacted_hides_secrets(make_conf):
+    c = conf.load(make_conf(pg_password="hunter2", cassandra_password="s3cret"), env={})
+    shown = c.redacted()
+    assert shown["pg_password"] == "******" and shown["cassandra_password"] == "******"
+    assert shown["pg_ro_password"] is None
+    assert "hunter2" not in repr(c)
+    assert c["pg_password"] == "hunter2"
+
+
+def test_config_is_a_frozen_mapping(make_conf):
+    c = conf.load(make_conf(), env={})
+    assert dict(c)["log_level"] == c.log_level == "notice"
+    with pytest.raises(TypeError):
+        c["log_level"] = "debug"  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        c.log_level = "debug"
+
+
+def test_dump_reads_back_identically(make_conf, workdir, monkeypatch):
+    c = conf.load(make_conf(trusted_ips="10.0.0.0/8", real_ip_recursive="on",
+                            nginx_proxy_add_header="X-A b"),
+                  env={"KONGPY_LOG_LEVEL": "debug"})
+    saved = workdir / "saved.conf"
+    saved.write_text(c.dump())
+    monkeypatch.chdir("/")
+    again = conf.load(str(saved), env={})
+    assert dict(again) == dict(c)
+    assert os.path.isabs(again["sqlite_path"])

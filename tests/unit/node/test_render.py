@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from kongpy import conf, paths
+from kongpy.render import context, writer
+
+# A small main template: enough for nginx -t to judge the injected directives,
+# independent of the Lua data plane.
+MINI_TEMPLATE = """\
+worker_processes {{ worker_processes }};
+pid {{ pid_file }};
+error_log {{ error_log }} {{ log_level }};
+{% for d in injected.main %}{{ d.name }} {{ d.value }};
+{% endfor %}
+events { worker_connections {{ worker_connections }}; }
+http {
+    access_log {{ access_log }};
+    client_body_temp_path {{ prefix }}/client_body_temp;
+    proxy_temp_path {{ prefix }}/proxy_temp;
+    fastcgi_temp_path {{ prefix }}/fastcgi_temp;
+    uwsgi_temp_path {{ prefix }}/uwsgi_temp;
+    scgi_temp_path {{ prefix }}/scgi_temp;
+{% for d in injected.http %}    {{ d.name }} {{ d.value }};
+{% endfor %}
+    server {
+{% for l in proxy_listeners %}        listen {{ l.address }}{% if l.ssl %} ssl{% endif %};
+{% endfor %}
+        ssl_certificate {{ ssl_cert }};
+        ssl_certificate_key {{ ssl_cert_key }};
+        # {{ dataplane_file }}
+    }
+}
+"""
+
+
+@pytest.fixture
+def mini_templates(workdir):
+    root = workdir / "templates"
+    root.mkdir()
+    (root / writer.MAIN_TEMPLATE).write_text(MINI_TEMPLATE)
+    return root
+
+
+def _load(make_conf, **settings):
+    settings.setdefault("proxy_listen", "127.0.0.1:18000, 127.0.0.1:18443 ssl http2")
+    settings.setdefault("admin_listen", "127.0.0.1:18001")
+    return conf.load(make_conf(**settings), env={})
+
+
+def test_template_context_values(make_conf, workdir):
+    c = _load(make_conf, trusted_ips="10.0.0.0/8", proxy_access_log="off",
+              lua_package_path="/opt/lua/?.lua", nginx_http_client_body_buffer_size="16k",
+              nginx_proxy_add_header="X-A b", nginx_main_worker_rlimit_nofile="4096")
+    ctx = context.template_context(c, "node-1")
+    prefix = str(workdir / "prefix")
+    assert ctx["prefix"] == prefix
+    assert ctx["error_log"] == f"{prefix}/logs/error.log"
+    assert ctx["access_log"] == "off"
+    assert ctx["pid_file"] == f"{prefix}/pids/nginx.pid"
+    assert ctx["dataplane_file"] == f"{prefix}/dataplane.json"
+    assert ctx["control_socket"] == f"{prefix}/sockets/control.sock"
+    assert ctx["proxy_listeners"][1] == {"address": "127.0.0.1:18443", "ssl": True,
+                                         "http2": True, "flags": ""}
+    assert (ctx["ssl_cert"], ctx["ssl_cert_key"]) == (f"{prefix}/ssl/kongpy-default.crt",
+                                                      f"{prefix}/ssl/kongpy-default.key")
+    assert ctx["ssl_ciphers"] == context.CIPHER_SUITES["intermediate"]
+    assert {"name": "kongpy_config", "size": "64m"} in ctx["shared_dicts"]
+    assert {"name": "kongpy_cache", "size": "128m"} in ctx["shared_dicts"]
+    assert ctx["real_ip_from"] == ["10.0.0.0/8"]
+    assert ctx["client_body_buffer_size"] == "16k"
+    assert ctx["worker_rlimit_nofile"] == "4096"
+    assert {"name": "add_header", "value": "X-A b"} in ctx["injected"]["proxy"]
+    http = [d["name"] for d in ctx["injected"]["http"]]
+    assert "client_max_body_size" in http and "client_body_buffer_size" not in http
+    lua_path = ctx["lua_package_path"]
+    assert lua_path.startswith("/opt/lua/?.lua;") and lua_path.endswith(";;")
+    assert f"{paths.lua_dir()}/?.lua" in lua_path
+    assert "/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua" in lua_path
+    assert ctx["lua_package_cpath"].endswith("/lua/5.1/?.so;;")
+    assert all(isinstance(v, (str, int, bool, list, dict)) for v in ctx.values())
+
+
+def test_auto_worker_limits_are_numbers(make_conf):
+    ctx = context.template_context(_load(make_conf), "n")
+    assert ctx["worker_connections"].isdigit() and int(ctx["worker_connections"]) <= 16384
+    assert ctx["worker_rlimit_nofile"].isdigit()
+
+
+def test_custom_ciphers(make_conf):
+    c = _load(make_conf, ssl_cipher_suite="custom", ssl_ciphers="HIGH:!aNULL")
+    assert context.template_context(c, "n")["ssl_ciphers"] == "HIGH:!aNULL"
+
+
+def test_dataplane_settings(make_conf, workdir):
+    c = _load(make_conf, headers="Server_Tokens, X-Kong-Upstream-Status",
+              headers_upstream="off", dns_resolver="10.0.0.2, 10.0.0.3:5353, [::1]:53",
+              allow_debug_header="on")
+    dp = context.dataplane(c, "node-1")
+    assert dp["node_id"] == "node-1"
+    assert dp["snapshot_path"] == f"{workdir}/prefix/config/snapshot.json"
+    assert dp["headers"] == ["server_tokens", "x-kong-upstream-status"]
+    assert dp["headers_upstream"] == []
+    assert dp["dns_resolver"] == ["10.0.0.2:53", "10.0.0.3:5353", "[::1]:53"]
+    assert dp["allow_debug_header"] is True
+    assert dp["router_flavor"] == "traditional_compatible"
+    assert dp["kong_version"].startswith("3.9.")
+
+
+def test_resolvers_from_resolv_conf(workdir):
+    resolv = workdir / "resolv.conf"
+    resolv.write_text("# comment\nsearch example\nnameserver 10.1.1.1\nnameserver fe80::1%eth0\n")
+    assert context.system_resolvers(str(resolv)) == ["10.1.1.1:53", "[fe80::1]:53"]
+    assert context.system_resolvers(str(workdir / "missing")) == ["127.0.0.1:53"]
+
+
+def test_dataplane_resolvers_never_empty(make_conf):
+    assert context.dataplane(_load(make_conf), "n")["dns_resolver"]
+
+
+def test_prepare_writes_prefix_and_reports_changes(make_conf, mini_templates, nginx_bin):
+    c = _load(make_conf)
+    first = writer.prepare(c, templates=mini_templates)
+    layout = paths.prefix(c["prefix"])
+    assert first.changed and first.nginx_conf_changed and first.dataplane_changed
+    for directory in layout.dirs():
+        assert directory.is_dir()
+    assert "listen 127.0.0.1:18443 ssl;" in layout.nginx_conf.read_text()
+    assert f"# {layout.dataplane_file}" in layout.nginx_conf.read_text()
+    dp = json.loads(layout.dataplane_file.read_text())
+    assert dp["node_id"] == paths.node_id(c["prefix"])
+    out = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in",
+                          str(layout.ssl / "kongpy-default.crt")], capture_output=True, text=True)
+    assert "localhost" in out.stdout
+    assert oct(os.stat(layout.ssl / "kongpy-default.key").st_mode & 0o777) == "0o600"
+    again = writer.prepare(c, templates=mini_templates)
+    assert not again.changed
+    assert [p.name for p in layout.root.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_bad_injected_directive_keeps_previous_files(make_conf, mini_templates, nginx_bin):
+    c = _load(make_conf)
+    writer.prepare(c, templates=mini_templates)
+    layout = paths.prefix(c["prefix"])
+    conf_before = layout.nginx_conf.read_text()
+    dp_before = layout.dataplane_file.read_text()
+    bad = _load(make_conf, nginx_http_no_such_directive="on", headers="off")
+    with pytest.raises(writer.NginxTestError, match="no_such_directive"):
+        writer.prepare(bad, templates=mini_templates)
+    assert layout.nginx_conf.read_text() == conf_before
+    assert layout.dataplane_file.read_text() == dp_before
+    assert [p.name for p in layout.root.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_validate_only_does_not_swap(make_conf, mini_templates, nginx_bin):
+    c = _load(make_conf)
+    writer.prepare(c, templates=mini_templates)
+    layout = paths.prefix(c["prefix"])
+    before = layout.nginx_conf.read_text()
+    changed = _load(make_conf, nginx_main_worker_priority="5")
+    result = writer.prepare(changed, swap=False, templates=mini_templates)
+    assert not result.changed
+    assert layout.nginx_conf.read_text() == before
+    assert writer.prepare(changed, templates=mini_templates).nginx_conf_changed
+    assert "worker_priority 5;" in layout.nginx_conf.read_text()
+
+
+def test_missing_template_is_a_render_error(make_conf, workdir):
+    with pytest.raises(writer.RenderError, match="template not found"):
+        writer.render_nginx_conf(_load(make_conf), "n", templates=workdir)
+
+
+# -- the real templates ----------------------------------------------------------
+
+
+def test_real_templates_render_the_context(make_conf):
+    c = _load(make_conf, nginx_proxy_large_client_header_buffers="8 24k",
+              nginx_worker_processes="3", trusted_ips="10.0.0.0/8")
+    text = writer.render_nginx_conf(c, "node-1")
+    prefix = c["prefix"]
+    assert "worker_processes 3;" in text
+    assert "listen 127.0.0.1:18000" in text
+    assert "listen 127.0.0.1:18443 ssl http2" in text
+    assert "lua_shared_dict kongpy_config 64m;" in text
+    assert "lua_shared_dict kongpy_cache 128m;" in text
+    assert "large_client_header_buffers 8 24k;" in text
+    assert "client_max_body_size 0;" in text
+    assert "set_real_ip_from 10.0.0.0/8;" in text
+    assert f"unix:{prefix}/sockets/control.sock" in text
+    assert f"{prefix}/dataplane.json" in text
+    assert "{{" not in text and "{%" not in text
+
+
+def test_real_templates_pass_nginx_test(make_conf, nginx_bin):
+    c = _load(make_conf)
+    result = writer.prepare(c)
+    assert result.changed
+    writer.nginx_test(c["prefix"], result.nginx_conf)
+
+
+def test_real_templates_refuse_bad_directive(make_conf, nginx_bin):
+    c = _load(make_conf)
+    writer.prepare(c)
+    before = paths.prefix(c["prefix"]).nginx_conf.read_text()
+    with pytest.raises(writer.NginxTestError):
+        writer.prepare(_load(make_conf, nginx_proxy_no_such_directive="1"))
+    assert paths.prefix(c["prefix"]).nginx_conf.read_text() == before

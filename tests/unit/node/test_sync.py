@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from kongpy import conf, paths
+from kongpy.sync import notify, snapshot
+from kongpy.sync.loop import SyncLoop
+from kongpy.sync.push import ControlClient, DataPlaneError
+
+
+@pytest.fixture
+def config(make_conf):
+    return conf.load(make_conf(db_update_frequency="30"), env={})
+
+
+@pytest.fixture
+def database(config):
+    from kongpy import db
+
+    handle = db.open(config)
+    handle.migrations.bootstrap()
+    yield handle
+    handle.close()
+
+
+def test_snapshot_of_an_empty_datastore(database):
+    snap = snapshot.build(database)
+    assert snap["snapshot_format"] == snapshot.SNAPSHOT_FORMAT == 1
+    assert snap["version"] == database.events.latest()
+    assert snap["services"] == [] and snap["routes"] == []
+    arrays = {k: v for k, v in snap.items() if k not in ("snapshot_format", "version", "hash")}
+    expected = hashlib.sha256(json.dumps(arrays, sort_keys=True, separators=(",", ":"))
+                              .encode()).hexdigest()
+    assert snap["hash"] == expected
+
+
+def test_snapshot_holds_entities_as_the_admin_api_returns_them(database):
+    before = snapshot.build(database)
+    service = database.services.insert({"name": "svc", "host": "example.test"})
+    route = database.routes.insert({"name": "r", "paths": ["/a"],
+                                    "service": {"id": service["id"]}})
+    snap = snapshot.build(database)
+    assert snap["version"] > before["version"]
+    assert snap["hash"] != before["hash"]
+    assert snap["services"] == [database.services.select(service["id"])]
+    (got,) = snap["routes"]
+    assert got["id"] == route["id"] and got["service"] == {"id": service["id"]}
+    assert "hosts" in got  # unset fields are present, as null
+    assert snapshot.build(database)["hash"] == snap["hash"]
+    # What is pushed is canonical JSON that reads back identically.
+    assert json.loads(snapshot.dumps(snap)) == snap
+
+
+def test_snapshot_file_is_written_atomically(workdir):
+    path = workdir / "config" / "snapshot.json"
+    snapshot.write(path, b'{"version": 1}')
+    snapshot.write(path, b'{"version": 2}')
+    assert snapshot.read(path) == {"version": 2}
+    assert [p.name for p in path.parent.iterdir()] == ["snapshot.json"]
+    assert snapshot.read(workdir / "missing.json") is None
+
+
+def test_notify_never_raises(workdir):
+    notify(workdir / "no-such-prefix")
+    notify("/")
+
+
+def test_notify_wakes_the_loop(config):
+    loop = SyncLoop(config)
+    loop.bind()
+    try:
+        layout = paths.prefix(config["prefix"])
+        assert layout.sync_socket.exists()
+        loop._dp_reachable = True  # wait the full (30 s) period unless nudged
+        timer = threading.Timer(0.05, notify, args=(config["prefix"],))
+        started = time.monotonic()
+        timer.start()
+        loop.wait()
+        assert time.monotonic() - started < 5
+        # Several queued nudges make one wake-up, not several.
+        for _ in range(5):
+            notify(config["prefix"])
+        loop.wait()
+        loop._sock.settimeout(0.05)
+        with pytest.raises(socket.timeout):
+            loop._sock.recv(64)
+    finally:
+        loop._close()
+    assert not paths.prefix(config["prefix"]).sync_socket.exists()
+
+
+def test_control_client_without_data_plane(workdir):
+    client = ControlClient(str(workdir / "absent.sock"), timeout=1)
+    with pytest.raises(DataPlaneError, match="absent.sock"):
+        client.config_state()
+
+
+def test_tick_without_data_plane_keeps_the_snapshot_file(config, database):
+    layout = paths.prefix(config["prefix"])
+    snapshot.write(layout.snapshot_file, b'{"version": 7}')
+    loop = SyncLoop(config)
+    assert loop.tick() is False
+    assert snapshot.read(layout.snapshot_file) == {"version": 7}
+
+
+def test_loop_stops_promptly(config):
+    loop = SyncLoop(config)
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    time.sleep(0.1)
+    loop.stop()
+    thread.join(timeout=5)
+    assert not thread.is_alive()

@@ -8,7 +8,9 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.http import HTTP_STATUS_CODES
 
+import kongpy
 import kongpy.db
 from kongpy.admin import errors, info, routes, schemas as schemas_api, services, tags
 from kongpy.admin.resources import json_response
@@ -95,6 +97,9 @@ def _after(resp: Response) -> Response:
         resp.headers["Vary"] = "Origin"
     if not resp.content_type or resp.content_type.startswith("text/html"):
         resp.content_type = "application/json; charset=utf-8"
+    # Kong's reason phrases ("201 Created"), not Werkzeug's upper-cased ones.
+    resp.status = f"{resp.status_code} {HTTP_STATUS_CODES.get(resp.status_code, '')}".rstrip()
+    resp.headers["Server"] = f"kongpy/{kongpy.__version__}"
     started = getattr(g, "kongpy_started", None)
     if started is not None:
         resp.headers["X-Kong-Admin-Latency"] = str(int((time.monotonic() - started) * 1000))

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 
+from gunicorn.http import wsgi as gunicorn_wsgi
+
+import kongpy
 from kongpy import conf, paths
 from kongpy.admin import create_app
 from kongpy.sync.notify import notify
@@ -21,5 +24,9 @@ def build_app(prefix: str):
     return create_app(config, node_id=paths.node_id(root),
                       on_change=lambda: notify(root), dataplane=client.status)
 
+
+# gunicorn announces itself in every response unless told otherwise; the Admin
+# API answers as kongpy, the way Kong's answers as kong.
+gunicorn_wsgi.SERVER = f"kongpy/{kongpy.__version__}"
 
 app = build_app(os.environ["KONGPY_PREFIX"])

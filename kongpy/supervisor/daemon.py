@@ -131,7 +131,10 @@ class Supervisor:
         argv = [sys.executable, "-m", "gunicorn"]
         for listener in config["admin_listen"]:
             argv += ["--bind", listener["address"]]
-        argv += ["--workers", str(config["admin_workers"]), "--graceful-timeout", "10",
+        # gthread keeps client connections alive, as Kong's Admin API does:
+        # decK and go-kong issue thousands of small requests in a row.
+        argv += ["--workers", str(config["admin_workers"]), "--worker-class", "gthread",
+                 "--threads", "4", "--keep-alive", "60", "--graceful-timeout", "10",
                  "--log-level", _GUNICORN_LEVELS.get(config["log_level"], "info"),
                  "--error-logfile", _in_prefix(config, config["admin_error_log"]
                                                or "logs/error.log")]

@@ -67,4 +67,8 @@ install_python() {
 
 install_system_packages
 install_python
+if [[ $DEV -eq 1 ]]; then
+    # Cassandra's jars come from Maven Central; fetch them now, not mid-test.
+    "$ROOT/scripts/servers/cassandra.sh" fetch
+fi
 log "ready: $VENV/bin/kongpy"

@@ -2,6 +2,7 @@
 -- per-worker LRU of results keyed by the request attributes routes use.
 local lrucache = require("resty.lrucache")
 local build = require("kongpy.router_build")
+local router_index = require("kongpy.router_index")
 local path = require("kongpy.path")
 
 local re_match = ngx.re.match
@@ -101,7 +102,8 @@ end
 
 -- Pure matching: req = {method, host, port, path (normalised), headers, sni, https}.
 function _M.find(rt, req)
-    for _, vr in ipairs(rt.vroutes) do
+    local candidates = router_index.candidates(rt.index, req.path or "", req.host)
+    for _, vr in ipairs(candidates) do
         local prefix, captures = match_vroute(vr, req)
         if prefix then
             return vr.entry, prefix, captures

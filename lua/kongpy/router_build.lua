@@ -1,6 +1,8 @@
 -- Compiles snapshot routes into the ordered list of "virtual routes" that
 -- traditional_compatible evaluates: one per regex group and per prefix length
 -- of each route, ordered by the 64-bit priority of Kong's compatible flavor.
+local router_index = require("kongpy.router_index")
+
 local re_match = ngx.re.match
 
 local type = type
@@ -285,6 +287,7 @@ function _M.build(routes, services_by_id, disabled)
     sort(names)
     return {
         vroutes = vroutes,
+        index = router_index.build(vroutes),
         uses_port = stats.uses_port or false,
         uses_snis = stats.uses_snis or false,
         uses_headers = stats.uses_headers or false,

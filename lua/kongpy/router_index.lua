@@ -1,0 +1,148 @@
+-- Narrows a request down to the few virtual routes that could match it, so a
+-- router cache miss costs a handful of hash lookups instead of a scan over
+-- every route (10,000 routes must cost about what one does).
+--
+-- Each virtual route lands in exactly one family:
+--   * keyed by a literal path prefix: its prefix paths, or the literal head of
+--     each of its regexes (`~/users/(\d+)` is keyed by `/users/`);
+--   * keyed by exact host, for routes without paths whose hosts are all plain;
+--   * "always": everything else (wildcard hosts, regexes without a literal head,
+--     routes with neither paths nor plain hosts), checked on every miss.
+-- Candidates are then checked in priority order with the full matcher.
+local byte = string.byte
+local sub = string.sub
+local find = string.find
+local sort = table.sort
+local ipairs = ipairs
+
+local _M = {}
+
+local HOST_EXACT = 1
+
+-- Characters that end the literal head of a regex.
+local META = {}
+for c in ("\\.^$|?*+()[]{}"):gmatch(".") do
+    META[byte(c)] = true
+end
+-- Quantifiers that make the character before them optional.
+local OPTIONAL = { [byte("?")] = true, [byte("*")] = true, [byte("{")] = true }
+
+-- The literal text every match of `rx` starts with ("" when unknown).
+local function literal_head(rx)
+    if find(rx, "|", 1, true) then
+        -- an alternation anywhere may start with something else entirely
+        return ""
+    end
+    local i, n = 1, #rx
+    while i <= n and not META[byte(rx, i)] do
+        i = i + 1
+    end
+    local head = sub(rx, 1, i - 1)
+    if i <= n and OPTIONAL[byte(rx, i)] and #head > 0 then
+        head = sub(head, 1, -2)
+    end
+    return head
+end
+_M.literal_head = literal_head
+
+local function push(t, key, vr)
+    local list = t[key]
+    if not list then
+        list = {}
+        t[key] = list
+    end
+    list[#list + 1] = vr
+end
+
+local function path_keys(vr)
+    if vr.prefixes then
+        return vr.prefixes
+    end
+    local keys = {}
+    for i, rx in ipairs(vr.regexes) do
+        local head = literal_head(rx)
+        if head == "" then
+            return nil
+        end
+        keys[i] = head
+    end
+    return keys
+end
+
+local function plain_hosts(vr)
+    if not vr.hosts then
+        return nil
+    end
+    for _, h in ipairs(vr.hosts) do
+        if h.kind ~= HOST_EXACT then
+            return nil
+        end
+    end
+    return vr.hosts
+end
+
+-- vroutes: sorted by priority; each gets its rank.
+function _M.build(vroutes)
+    local by_len, lens, by_host, always = {}, {}, {}, {}
+    for rank, vr in ipairs(vroutes) do
+        vr.rank = rank
+        local keys = (vr.prefixes or vr.regexes) and path_keys(vr)
+        local hosts = not keys and not vr.regexes and plain_hosts(vr)
+        if keys then
+            for _, key in ipairs(keys) do
+                local l = #key
+                if not by_len[l] then
+                    by_len[l] = {}
+                    lens[#lens + 1] = l
+                end
+                push(by_len[l], key, vr)
+            end
+        elseif hosts then
+            for _, h in ipairs(hosts) do
+                push(by_host, h.value, vr)
+            end
+        else
+            always[#always + 1] = vr
+        end
+    end
+    sort(lens)
+    return { by_len = by_len, lens = lens, by_host = by_host, always = always }
+end
+
+local function by_rank(a, b)
+    return a.rank < b.rank
+end
+
+local function append(out, n, list)
+    for i = 1, #list do
+        out[n + i] = list[i]
+    end
+    return n + #list
+end
+
+-- The candidate virtual routes for (path, host), in priority order.
+function _M.candidates(index, path, host)
+    local out, n = {}, 0
+    local plen = #path
+    local by_len = index.by_len
+    for _, l in ipairs(index.lens) do
+        if l > plen then
+            break
+        end
+        local list = by_len[l][sub(path, 1, l)]
+        if list then
+            n = append(out, n, list)
+        end
+    end
+    local list = index.by_host[host]
+    if list then
+        n = append(out, n, list)
+    end
+    n = append(out, n, index.always)
+    if n > 1 then
+        sort(out, by_rank)
+    end
+    return out
+end
+
+return _M

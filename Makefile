@@ -14,3 +14,10 @@ stop:
 lint:
 	luacheck -q lua/ plugins/
 	.venv/bin/python -m flake8 kongpy tests
+
+# Benchmarks, as ratios to bare nginx in the same run; results in bench/results/.
+#   make bench                       full mode (the committed figures)
+#   make bench ARGS="--quick"        a few seconds per run (what CI runs)
+bench:
+	scripts/setup.sh --dev
+	.venv/bin/python -m bench "$(ARGS)"

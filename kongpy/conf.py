@@ -67,9 +67,10 @@ _ENUMS: dict[str, tuple[str, ...]] = {
                               "THREE", "LOCAL_ONE"),
     "cassandra_repl_strategy": ("SimpleStrategy", "NetworkTopologyStrategy"),
 }
-_NOT_YET = {"database": ("postgres", "cassandra", "off"),
+_NOT_YET = {"database": ("off",),
             "router_flavor": ("traditional", "expressions")}
-_AVAILABLE = {"database": "sqlite", "router_flavor": "traditional_compatible"}
+_AVAILABLE = {"database": ("sqlite", "postgres", "cassandra"),
+              "router_flavor": ("traditional_compatible",)}
 
 
 class ConfigError(ValueError):
@@ -310,10 +311,11 @@ def _validate(values: dict[str, Any]) -> None:
     for name, available in _AVAILABLE.items():
         value = values.get(name)
         if value in _NOT_YET[name]:
-            raise ConfigError(name, f"{value} is not available yet (only {available})")
-        if value != available:
-            raise ConfigError(name, f"'{value}' is not one of {available}, "
-                                    f"{', '.join(_NOT_YET[name])}")
+            raise ConfigError(name, f"{value} is not available yet "
+                                    f"(only {', '.join(available)})")
+        if value not in available:
+            raise ConfigError(name, f"'{value}' is not one of "
+                                    f"{', '.join(available + _NOT_YET[name])}")
     for check in (_check_prefix, _check_numbers, _check_sizes, _check_headers,
                   _check_addresses, _check_ssl, _check_listeners, _check_workers):
         check(values)
@@ -330,7 +332,8 @@ def _check_prefix(values: dict[str, Any]) -> None:
 def _check_numbers(values: dict[str, Any]) -> None:
     minimums = {"admin_workers": 1, "upstream_keepalive_pool_size": 0,
                 "upstream_keepalive_max_requests": 0, "upstream_keepalive_idle_timeout": 0,
-                "pg_port": 1, "pg_timeout": 0, "cassandra_port": 1}
+                "pg_port": 1, "pg_timeout": 1, "cassandra_port": 1, "cassandra_timeout": 1,
+                "cassandra_repl_factor": 1}
     for name, minimum in minimums.items():
         if values.get(name) is not None and values[name] < minimum:
             raise ConfigError(name, f"must be at least {minimum}")

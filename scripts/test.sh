@@ -6,6 +6,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${KONGPY_VENV:-$ROOT/.venv}/bin/python"
 cd "$ROOT"
 luacheck -q lua/ plugins/ tests/lua/
+# The datastore servers the suite runs against (Redis joins when a test uses it).
+# Their `env` output tells the tests where they listen.
+for s in postgres cassandra; do
+    "$ROOT/scripts/servers/$s.sh" start
+    eval "$("$ROOT/scripts/servers/$s.sh" env)"
+done
 "$PY" -m flake8 kongpy tests
 # Unit tests and integration tests; integration tests start their own nginx
 # and upstream servers on free loopback ports.

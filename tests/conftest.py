@@ -32,3 +32,13 @@ def echo():
     server = EchoServer("echo").start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def datastore_pool(tmp_path_factory):
+    """One bootstrapped PostgreSQL schema and Cassandra keyspace per test process."""
+    from tests.helpers.datastores import Pool
+
+    pool = Pool(tmp_path_factory.mktemp("datastores"))
+    yield pool
+    pool.close()

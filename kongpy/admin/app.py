@@ -12,12 +12,13 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 import kongpy
 import kongpy.db
-from kongpy.admin import errors, info, routes, schemas as schemas_api, services, tags
+from kongpy.admin import (consumers, errors, info, plugins, routes, schemas as schemas_api,
+                          services, tags)
 from kongpy.admin.resources import json_response
 
 log = logging.getLogger(__name__)
 
-_BLUEPRINTS = (info, services, routes, tags, schemas_api)
+_BLUEPRINTS = (info, services, routes, consumers, plugins, tags, schemas_api)
 
 
 class _TrailingSlash:
@@ -47,8 +48,9 @@ def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
         db.migrations.bootstrap()
     app.extensions["kongpy"] = {"db": db, "config": config, "node_id": node_id,
                                 "on_change": on_change, "dataplane": dataplane}
-    for module in _BLUEPRINTS:
-        app.register_blueprint(module.blueprint())
+    with app.app_context():  # plugin endpoints depend on the node's enabled plugins
+        for module in _BLUEPRINTS:
+            app.register_blueprint(module.blueprint())
     errors.install(app)
     app.before_request(_before)
     app.after_request(_after)

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from flask import Blueprint, Response, current_app, request
 
 import kongpy
+from kongpy.admin import plugins
 from kongpy.admin.resources import json_response, state
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,8 @@ def root() -> Response:
         "node_id": st["node_id"],
         "lua_version": dp.get("lua_version"),
         "timers": {"running": 0, "pending": 0},
-        "plugins": {"available_on_server": {}, "enabled_in_cluster": []},
+        "plugins": {"available_on_server": plugins.available_on_server(),
+                    "enabled_in_cluster": plugins.enabled_in_cluster()},
         "configuration": sanitized(st["config"]),
         "pids": pids,
     })

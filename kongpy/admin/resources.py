@@ -86,7 +86,10 @@ def read_body(target: Any) -> Any:
         pairs = list(request.form.items(multi=True))
         pairs += [(k, v.read().decode("utf-8", "replace"))
                   for k, v in request.files.items(multi=True)]
-        return coerce.decode(pairs, getattr(target, "schema", target).field_map())
+        schema = getattr(target, "schema", target)
+        data = coerce.decode(pairs, schema.field_map())
+        hook = getattr(schema, "coerce_form", None)
+        return hook(data) if hook else data
     if raw:
         raise BodyError(415)
     return {}
@@ -165,11 +168,13 @@ class EntityView(MethodView):
 
     def _scope(self, kwargs: dict, missing_ok: bool = False) -> tuple[dict | None, dict | None]:
         parent = None
+        within = None
         if self.parent:
             parent = dao_for(self.parent).select_by_key(kwargs[self.parent])
             if parent is None:
                 raise HTTPNotFound()
-        row = dao_for(self.entity).select_by_key(kwargs[self.entity])
+            within = {self.fk_field: {"id": parent["id"]}}
+        row = dao_for(self.entity).select_by_key(kwargs[self.entity], within)
         if row is not None and parent is not None and not _belongs(row, self.fk_field, parent):
             raise HTTPNotFound()
         if row is None and not missing_ok:
@@ -191,12 +196,12 @@ class EntityView(MethodView):
         return json_response(row)
 
     def patch(self, **kwargs: str) -> Response:
-        parent, _row = self._scope(kwargs, missing_ok=True)
+        parent, row = self._scope(kwargs, missing_ok=True)
         dao = dao_for(self.entity)
         body = read_body(dao)
         if parent and isinstance(body, dict) and self.fk_field in body:
             body[self.fk_field] = {"id": parent["id"]}
-        row = dao.update(kwargs[self.entity], body)
+        row = dao.update(row["id"] if row else kwargs[self.entity], body)
         changed()
         return json_response(row)
 
@@ -253,24 +258,36 @@ class ForeignView(MethodView):
 
 # -- registration ------------------------------------------------------------------------
 
-def register_entity(bp: Blueprint, entity: str) -> None:
-    """``/{entity}`` (GET, POST) and ``/{entity}/{key}`` (GET, PUT, PATCH, DELETE)."""
-    bp.add_url_rule(f"/{entity}", view_func=CollectionView.as_view(
-        f"{entity}_collection", entity))
-    bp.add_url_rule(f"/{entity}/<{entity}>", view_func=EntityView.as_view(
-        f"{entity}_entity", entity))
+def register_entity(bp: Blueprint, entity: str, path: str | None = None,
+                    collection: bool = True) -> None:
+    """``/{path}`` (GET, POST) and ``/{path}/{key}`` (GET, PUT, PATCH, DELETE).
+
+    ``path`` is the URL segment when it differs from the entity name
+    (``/key-auths`` for ``keyauth_credentials``); ``collection=False`` leaves
+    ``/{path}`` to a view of the caller's own.
+    """
+    path = path or entity
+    if collection:
+        bp.add_url_rule(f"/{path}", view_func=CollectionView.as_view(
+            f"{path}_collection", entity))
+    bp.add_url_rule(f"/{path}/<{entity}>", view_func=EntityView.as_view(
+        f"{path}_entity", entity))
 
 
-def register_nested(bp: Blueprint, parent: str, entity: str, fk_field: str) -> None:
-    """``/{parent}/{pkey}/{entity}`` and ``/{parent}/{pkey}/{entity}/{key}``."""
-    bp.add_url_rule(f"/{parent}/<{parent}>/{entity}", view_func=CollectionView.as_view(
-        f"{parent}_{entity}_collection", entity, parent, fk_field))
-    bp.add_url_rule(f"/{parent}/<{parent}>/{entity}/<{entity}>",
+def register_nested(bp: Blueprint, parent: str, entity: str, fk_field: str,
+                    path: str | None = None) -> None:
+    """``/{parent}/{pkey}/{path}`` and ``/{parent}/{pkey}/{path}/{key}``."""
+    path = path or entity
+    bp.add_url_rule(f"/{parent}/<{parent}>/{path}", view_func=CollectionView.as_view(
+        f"{parent}_{path}_collection", entity, parent, fk_field))
+    bp.add_url_rule(f"/{parent}/<{parent}>/{path}/<{entity}>",
                     view_func=EntityView.as_view(
-                        f"{parent}_{entity}_entity", entity, parent, fk_field))
+                        f"{parent}_{path}_entity", entity, parent, fk_field))
 
 
-def register_foreign(bp: Blueprint, entity: str, fk_field: str, reference: str) -> None:
-    """``/{entity}/{key}/{fk_field}`` (GET, PUT, PATCH)."""
-    bp.add_url_rule(f"/{entity}/<{entity}>/{fk_field}", view_func=ForeignView.as_view(
-        f"{entity}_{fk_field}_foreign", entity, fk_field, reference))
+def register_foreign(bp: Blueprint, entity: str, fk_field: str, reference: str,
+                     path: str | None = None) -> None:
+    """``/{path}/{key}/{fk_field}`` (GET, PUT, PATCH)."""
+    path = path or entity
+    bp.add_url_rule(f"/{path}/<{entity}>/{fk_field}", view_func=ForeignView.as_view(
+        f"{path}_{fk_field}_foreign", entity, fk_field, reference))

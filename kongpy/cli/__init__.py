@@ -8,6 +8,7 @@ from kongpy.cli.check import check
 from kongpy.cli.config import config
 from kongpy.cli.health import health
 from kongpy.cli.migrations import migrations
+from kongpy.cli.plugin import plugin
 from kongpy.cli.prepare import prepare
 from kongpy.cli.reload import reload
 from kongpy.cli.restart import restart
@@ -22,5 +23,5 @@ def main() -> None:
 
 
 for _command in (start, stop, quit, reload, restart, health, check, prepare, config,
-                 migrations, version):
+                 migrations, plugin, version):
     main.add_command(_command)

@@ -51,8 +51,16 @@ def _run(conf_path: str | None, prefix: str | None, action: Callable[[Any], None
 
 
 def _names(title: str, names: list[str]) -> None:
-    if names:
-        click.echo(f"{title}:\n  core: {', '.join(names)}")
+    """One line per subsystem: core, then each plugin (``<plugin>:<step>`` names)."""
+    if not names:
+        return
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        subsystem, _, step = name.rpartition(":")
+        groups.setdefault(subsystem or "core", []).append(step)
+    width = max(len(g) for g in groups)
+    lines = [f"  {g.rjust(width)}: {', '.join(steps)}" for g, steps in groups.items()]
+    click.echo(f"{title}:\n" + "\n".join(lines))
 
 
 @click.group(cls=Group)
@@ -69,8 +77,11 @@ def _common(func: Callable) -> Callable:
 def bootstrap(conf_path: str | None, prefix: str | None) -> None:
     """Bootstrap a fresh datastore."""
     def action(database: Any) -> None:
-        if database.migrations.state()["bootstrapped"]:
+        state = database.migrations.state()
+        if state["bootstrapped"]:
             click.echo("Database already bootstrapped")
+            if state["new"]:  # e.g. a bootstrap that failed midway
+                click.echo(NEW_AVAILABLE)
             return
         click.echo("Bootstrapping database...")
         ran = database.migrations.bootstrap()

@@ -18,8 +18,6 @@ from kongpy.schemas.base import EntitySchema
 
 log = logging.getLogger(__name__)
 
-_NOT_YET = ("postgres", "cassandra")
-
 
 class Events:
     """Read side of the cluster events (the configuration version)."""
@@ -70,6 +68,7 @@ class DB:
         self.events = Events(strategy)
         self.tags = Tags(strategy)
         self.migrations = Migrations(strategy)
+        self.loaded_plugins: dict[str, Any] = {}  # name -> kongpy.plugins.Plugin
         for schema in entities or schemas.CORE_ENTITIES.values():
             self.register(schema)
 
@@ -110,22 +109,44 @@ class DB:
         self.strategy.close()
 
 
+def with_plugins(db: DB, config: Mapping[str, Any]) -> DB:
+    """Attach the node's enabled plugins: their entities (DAOs) and migrations.
+
+    Plugins are discovered by folder (kongpy/plugins.py); their ``daos.py`` and
+    ``migrations.py`` speak only the generic entity and strategy interfaces.
+    """
+    from kongpy import plugins  # plugin files are loaded only once a datastore opens
+    plugins.attach(db, config)
+    return db
+
+
 def open(config: Mapping[str, Any], node_id: str | None = None) -> DB:  # noqa: A001
-    """Open the datastore named by ``config["database"]`` (``sqlite`` for now)."""
+    """Open the datastore named by ``config["database"]``.
+
+    Server datastores connect lazily: opening never blocks on the network, and
+    an unreachable server surfaces as DatastoreUnavailable at the first query.
+    """
     database = str(config.get("database") or "sqlite").lower()
+    return with_plugins(DB(_strategy(database, config), node_id=node_id), config)
+
+
+def _strategy(database: str, config: Mapping[str, Any]) -> Strategy:
     if database == "sqlite":
         from kongpy.db.strategies.sqlite import SQLiteStrategy
         path = config.get("sqlite_path")
         if not path:
             raise ConfigurationError("sqlite_path is required when database = sqlite")
-        return DB(SQLiteStrategy(str(path)), node_id=node_id)
-    if database in _NOT_YET:
-        raise ConfigurationError(
-            f"database = {database} is not available yet in this version of kongpy; "
-            "use database = sqlite")
+        return SQLiteStrategy(str(path))
+    if database == "postgres":
+        from kongpy.db.strategies.postgres import PostgresStrategy
+        return PostgresStrategy(config)
+    if database == "cassandra":
+        from kongpy.db.strategies.cassandra import CassandraStrategy
+        return CassandraStrategy(config)
     if database == "off":
         raise ConfigurationError("database = off (DB-less mode) is not available yet")
-    raise ConfigurationError(f"unknown database: {database!r} (expected sqlite)")
+    raise ConfigurationError(f"unknown database: {database!r} "
+                             "(expected sqlite, postgres or cassandra)")
 
 
 __all__ = ["DB", "DAO", "open"]

@@ -11,11 +11,11 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from kongpy.db import paging
-from kongpy.db.entities import table_for
-from kongpy.db.strategies.base import Conflict
-from kongpy.errors import (ForeignKeysUnresolved, ForeignKeyViolation, InvalidOptions,
-                           NotFound, PrimaryKeyViolation, UniqueViolation)
+from kongpy.db import paging, rows as rowlib
+from kongpy.db.entities import CACHE_KEY, table_for
+from kongpy.db.strategies.base import BadCursor, Conflict
+from kongpy.errors import (ForeignKeysUnresolved, ForeignKeyViolation, InvalidOffset,
+                           InvalidOptions, NotFound, PrimaryKeyViolation, UniqueViolation)
 from kongpy.schemas.base import EntitySchema
 from kongpy.schemas.fields import Foreign, Record
 from kongpy.schemas.typedefs import is_uuid
@@ -39,22 +39,34 @@ class DAO:
 
     # -- reads ---------------------------------------------------------------------
 
+    def _out(self, row: Mapping[str, Any] | None) -> dict | None:
+        return rowlib.to_output(self.schema, row, time.time())
+
     def select(self, pk: str) -> dict | None:
         if not isinstance(pk, str) or not is_uuid(pk):
             return None
-        row = self._strategy.select(self.table, pk)
-        return self.schema.to_output(row) if row else None
+        return self._out(self._strategy.select(self.table, pk))
 
     def select_by(self, field: str, value: Any) -> dict | None:
-        row = self._strategy.select_by(self.table, field, value)
-        return self.schema.to_output(row) if row else None
+        return self._out(self._strategy.select_by(self.table, field, value))
 
-    def select_by_key(self, key: str) -> dict | None:
-        """By id when ``key`` is a UUID, otherwise by the endpoint key."""
+    def select_by_key(self, key: str, within: Mapping[str, Any] | None = None) -> dict | None:
+        """By id when ``key`` is a UUID, otherwise by the endpoint key.
+
+        An endpoint key that is unique only together with a parent (acls:
+        ``group`` within a consumer) needs ``within``, e.g. ``{"consumer": {"id": c}}``.
+        """
         if is_uuid(key):
             return self.select(key)
-        if self.schema.endpoint_key:
-            return self.select_by(self.schema.endpoint_key, key)
+        ekey = self.schema.endpoint_key
+        if not ekey:
+            return None
+        if ekey in self.schema.unique_fields:
+            return self.select_by(ekey, key)
+        if ekey in self.schema.cache_key and within is not None:
+            data = dict(within)
+            data[ekey] = key
+            return self.select_by(CACHE_KEY, rowlib.cache_key(self.schema, data))
         return None
 
     def page(self, size: Any = None, offset: str | None = None, tags: Any = None,
@@ -62,14 +74,33 @@ class DAO:
         """One page ordered by id; returns (rows, next offset token or None)."""
         size = paging.check_size(size)
         tag_list = self._tag_filter(tags)
-        after = paging.decode_offset(offset)[0] if offset else None
-        rows = self._strategy.page(self.table, size + 1, after, self._where(fk),
-                                   tag_list, tags_any)
-        token = None
-        if len(rows) > size:
-            rows = rows[:size]
-            token = paging.encode_offset([rows[-1][self.table.primary_key]])
-        return [self.schema.to_output(r) for r in rows], token
+        cursor = paging.decode_offset(offset)[0] if offset else None
+        try:
+            rows, after = self._strategy.page(self.table, size, cursor, self._where(fk),
+                                              tag_list, tags_any)
+        except BadCursor:
+            raise InvalidOffset(offset, "bad paging state") from None
+        # The strategy's own cursor (last id, or Cassandra's paging state) inside
+        # Kong's opaque token.
+        token = paging.encode_offset([after]) if after is not None else None
+        now = time.time()
+        out = (rowlib.to_output(self.schema, r, now) for r in rows)
+        return [r for r in out if r is not None], token
+
+    def each_with_expiry(self, page_size: int = paging.MAX_PAGE_SIZE) -> Iterator[dict]:
+        """Every visible row; ttl rows also carry ``expires_at`` (epoch seconds)."""
+        after = None
+        while True:
+            rows, after = self._strategy.page(self.table, page_size, after, {}, None, False)
+            now = time.time()
+            for row in rows:
+                out = rowlib.to_output(self.schema, row, now)
+                if out is not None:
+                    if row.get(rowlib.EXPIRE_AT) is not None:
+                        out["expires_at"] = row[rowlib.EXPIRE_AT]
+                    yield out
+            if after is None:
+                return
 
     def each(self, page_size: int = paging.MAX_PAGE_SIZE, **fk: str) -> Iterator[dict]:
         offset = None
@@ -105,6 +136,7 @@ class DAO:
 
     def insert(self, entity: Mapping[str, Any]) -> dict:
         data = self.schema.validate(self._resolve_foreign(entity))
+        data = self.schema.on_write(data, entity if isinstance(entity, Mapping) else {})
         now = int(time.time())
         data["id"] = data.get("id") or str(uuid.uuid4())
         data["created_at"] = data.get("created_at") or now
@@ -122,6 +154,7 @@ class DAO:
             merged = _merge(self.schema, current, self._resolve_foreign(patch))
             merged["id"] = current["id"]
             data = self.schema.validate(merged)
+            data = self.schema.on_write(data, patch if isinstance(patch, Mapping) else {})
             data["created_at"] = current["created_at"]
             data["updated_at"] = max(int(time.time()), current.get("updated_at") or 0)
             self._check_foreign(data)
@@ -137,10 +170,11 @@ class DAO:
         elif self.schema.endpoint_key:
             entity[self.schema.endpoint_key] = key
         with self._strategy.transaction():
-            current = self.select_by_key(key)
+            current = self.select_by_key(key, within=entity)
             if current is not None:
                 entity["id"] = current["id"]
             data = self.schema.validate(entity)
+            data = self.schema.on_write(data, entity)
             now = int(time.time())
             data["id"] = data.get("id") or str(uuid.uuid4())
             data["created_at"] = (current or {}).get("created_at") or data.get("created_at") or now
@@ -174,17 +208,41 @@ class DAO:
         return current
 
     def _store(self, data: dict, current: dict | None) -> None:
+        row = rowlib.to_stored(self.schema, data, time.time())
         try:
-            if current is None:
-                self._strategy.insert(self.table, data)
-            else:
-                self._strategy.update(self.table, current["id"], data)
+            self._write(row, current)
         except Conflict as exc:
-            if exc.column == self.table.primary_key:
-                raise PrimaryKeyViolation({"id": data["id"]}) from None
-            raise UniqueViolation({exc.column: data.get(exc.column)}) from None
+            if not self._purge_expired(exc.column, row.get(exc.column)):
+                self._conflict(exc.column, data)
+            try:
+                self._write(row, current)
+            except Conflict as again:
+                self._conflict(again.column, data)
         if self.schema.has_tags():
             self._strategy.set_tags(self.name, data["id"], data.get("tags") or [])
+
+    def _write(self, row: dict, current: dict | None) -> None:
+        if current is None:
+            self._strategy.insert(self.table, row)
+        else:
+            self._strategy.update(self.table, current["id"], row)
+
+    def _purge_expired(self, column: str, value: Any) -> bool:
+        """An expired ttl row still holds its unique values until removed."""
+        if not self.schema.uses_ttl or column == self.table.primary_key:
+            return False
+        old = self._strategy.select_by(self.table, column, value)
+        if old is None or not rowlib.expired(old, time.time()):
+            return False
+        self._strategy.delete(self.table, old[self.table.primary_key])
+        return True
+
+    def _conflict(self, column: str, data: Mapping[str, Any]) -> None:
+        if column == self.table.primary_key:
+            raise PrimaryKeyViolation({"id": data["id"]}) from None
+        if column == CACHE_KEY:
+            raise UniqueViolation(rowlib.cache_key_fields(self.schema, data)) from None
+        raise UniqueViolation({column: data.get(column)}) from None
 
     def _event(self, op: str, data: Mapping[str, Any]) -> None:
         self.db.append_event(EVENT_CHANNEL, f"{self.name}:{op}:{data['id']}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import kongpy
-from kongpy import paths
+from kongpy import paths, plugins
 from kongpy.conf import Config
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -56,8 +56,15 @@ def _lua_paths(extra: str | None, own: list[str], system: list[str]) -> str:
 
 
 def lua_package_path(config: Config) -> str:
-    lua, plugins = str(paths.lua_dir()), str(paths.plugins_dir())
-    own = [f"{lua}/?.lua", f"{lua}/?/init.lua", f"{plugins}/?.lua", f"{plugins}/?/init.lua"]
+    """kongpy's Lua, then the plugin folders: `<name>.handler` is `<dir>/<name>/handler.lua`.
+
+    Hyphenated plugin names need no loader: `require("key-auth.handler")`
+    maps to `<dir>/key-auth/handler.lua` through the `<dir>/?.lua` pattern.
+    """
+    lua = str(paths.lua_dir())
+    own = [f"{lua}/?.lua", f"{lua}/?/init.lua"]
+    for directory in plugins.search_dirs(config):
+        own += [f"{directory}/?.lua", f"{directory}/?/init.lua"]
     return _lua_paths(config["lua_package_path"], own, paths.system_lua_path())
 
 
@@ -66,22 +73,25 @@ def lua_package_cpath(config: Config) -> str:
 
 
 def enabled_plugins(config: Config) -> list[str]:
-    names: list[str] = []
-    for name in config["plugins"]:
-        if name == "off":
-            return []
-        if name == "bundled":
-            names += bundled_plugins()
-        elif name not in names:
-            names.append(name)
-    return sorted(set(names))
+    return plugins.enabled_names(config)
 
 
 def bundled_plugins() -> list[str]:
-    root = paths.plugins_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / "handler.lua").is_file())
+    return plugins.bundled_names()
+
+
+def plugin_phases(config: Config) -> list[str]:
+    """The phases some enabled plugin's handler.lua defines (read from its source).
+
+    nginx.conf installs a phase handler only for these, so a node without
+    plugins keeps the plugin-free request path.
+    """
+    found: set[str] = set()
+    for name in enabled_plugins(config):
+        folder = plugins.find(name, config)
+        if folder is not None:
+            found.update(plugins.handler_phases(folder / "handler.lua"))
+    return [p for p in plugins.PHASES if p in found]
 
 
 def system_resolvers(resolv_conf: str = RESOLV_CONF) -> list[str]:
@@ -201,6 +211,7 @@ def template_context(config: Config, node_id: str,
         "kong_version": kongpy.KONG_VERSION,
         "kongpy_version": kongpy.__version__,
         "plugins": enabled_plugins(config),
+        "plugin_phases": plugin_phases(config),
     }
 
 

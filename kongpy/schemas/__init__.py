@@ -5,6 +5,8 @@ Pure: imports only marshmallow and :mod:`kongpy.errors`.
 from __future__ import annotations
 
 from kongpy.schemas.base import EntitySchema
+from kongpy.schemas.consumers import ConsumerSchema
+from kongpy.schemas.plugins import PluginSchema
 from kongpy.schemas.routes import RouteSchema
 from kongpy.schemas.services import ServiceSchema
 
@@ -14,6 +16,8 @@ from kongpy.schemas.services import ServiceSchema
 CORE_ENTITIES: dict[str, type[EntitySchema]] = {
     "services": ServiceSchema,
     "routes": RouteSchema,
+    "consumers": ConsumerSchema,
+    "plugins": PluginSchema,
 }
 
 _registry: dict[str, type[EntitySchema]] = dict(CORE_ENTITIES)
@@ -32,5 +36,6 @@ def all_entities() -> dict[str, type[EntitySchema]]:
     return dict(_registry)
 
 
-__all__ = ["EntitySchema", "ServiceSchema", "RouteSchema", "CORE_ENTITIES",
+__all__ = ["EntitySchema", "ServiceSchema", "RouteSchema", "ConsumerSchema",
+           "PluginSchema", "CORE_ENTITIES",
            "register", "get", "all_entities"]

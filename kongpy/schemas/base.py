@@ -30,6 +30,10 @@ class EntitySchema(Schema):
     primary_key: ClassVar[tuple[str, ...]] = ("id",)
     endpoint_key: ClassVar[str | None] = None
     unique_fields: ClassVar[tuple[str, ...]] = ()
+    # Composite uniqueness (Kong's ``cache_key``): stored as one unique column.
+    cache_key: ClassVar[tuple[str, ...]] = ()
+    # Rows may carry a ``ttl`` (seconds): expired rows are invisible.
+    uses_ttl: ClassVar[bool] = False
     # Write-only input sugar expanded before validation (e.g. services.url).
     shorthands: ClassVar[dict[str, Shorthand]] = {}
     describe_checks: ClassVar[list] = []
@@ -79,6 +83,15 @@ class EntitySchema(Schema):
 
     def check_entity(self, data: dict, raw: Mapping, errors: dict) -> None:
         """Entity-level checks; add messages to ``errors`` (``@entity`` for the entity)."""
+
+    @classmethod
+    def on_write(cls, data: dict, supplied: Mapping) -> dict:
+        """Transform a validated entity before it is stored (``supplied``: the input).
+
+        Kong's write transformations (e.g. hashing a password) run only when
+        their input fields were part of the request, hence ``supplied``.
+        """
+        return data
 
     # -- output and description ------------------------------------------------------
 

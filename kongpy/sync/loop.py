@@ -1,16 +1,23 @@
 """The per-node sync loop: datastore version → snapshot → local data plane.
 
 It wakes on a nudge (a datagram on `<prefix>/sockets/sync.sock`, sent by this
-node's Admin API after a write) or every `db_update_frequency` seconds (to see
-changes made through other nodes), and pushes whenever the data plane serves
+node's Admin API after a write), on a PostgreSQL notification (every write
+NOTIFYs in its transaction, so other nodes' changes arrive at once), or every
+`db_update_frequency` seconds (SQLite, Cassandra, and as a safety net), and
+pushes whenever the data plane serves
 another version than the datastore's latest. Comparing with what the data plane
 reports, rather than with what was last sent, also covers an nginx that
 restarted or reloaded behind our back.
+
+While the datastore is unreachable the data plane keeps what it serves (and
+the prefix keeps the snapshot); the loop keeps trying every period and
+re-syncs as soon as the datastore answers.
 """
 from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import threading
 from collections.abc import Callable
@@ -18,6 +25,7 @@ from typing import Any
 
 from kongpy import paths
 from kongpy.conf import Config
+from kongpy.errors import DatastoreUnavailable
 from kongpy.sync import snapshot
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient, DataPlaneError
@@ -42,6 +50,8 @@ class SyncLoop:
         self._client = client or ControlClient(str(self.prefix.control_socket))
         self._open_db = open_db or _open_db
         self._db: Any = None
+        self._listener: Any = None
+        self._db_down = False
         self._sock: socket.socket | None = None
         self._stopping = threading.Event()
         self._refused: tuple[int, str] | None = None
@@ -87,16 +97,28 @@ class SyncLoop:
         notify(self.prefix.root)
 
     def wait(self) -> None:
-        """Blocks until a nudge arrives or the period ends; drains queued nudges."""
+        """Blocks until a nudge or a notification arrives or the period ends."""
         assert self._sock is not None
         period = float(self.config["db_update_frequency"])
         if not self._dp_reachable:
             period = min(period, _UNREACHABLE_RETRY)
-        self._sock.settimeout(period)
+        waiting: list[Any] = [self._sock] + ([self._listener] if self._listener else [])
         try:
-            self._sock.recv(64)
-        except (socket.timeout, InterruptedError):
+            ready, _, _ = select.select(waiting, [], [], period)
+        except (OSError, ValueError):  # a listener whose connection just died
+            self._close_listener()
             return
+        if self._listener is not None and self._listener in ready:
+            try:
+                self._listener.drain()
+            except Exception as exc:  # noqa: BLE001 - reopened at the next round
+                log.warning("lost the datastore notification channel: %s", exc)
+                self._close_listener()
+        if self._sock in ready:
+            self._drain_nudges()
+
+    def _drain_nudges(self) -> None:
+        assert self._sock is not None
         self._sock.setblocking(False)
         try:
             while True:
@@ -114,7 +136,16 @@ class SyncLoop:
             except OSError:
                 pass
 
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            except Exception:  # noqa: BLE001 - it is being dropped anyway
+                pass
+            self._listener = None
+
     def _close_db(self) -> None:
+        self._close_listener()
         if self._db is not None:
             try:
                 self._db.close()
@@ -143,15 +174,36 @@ class SyncLoop:
         try:
             if self._db is None:
                 self._db = self._open_db(self.config)
+            self._listen()
             latest = self._db.events.latest()
             if state.get("version") == latest:
+                self._up_again()
                 return False
             snap = snapshot.build(self._db)
-        except Exception as exc:  # noqa: BLE001 - any datastore failure
-            log.error("datastore unavailable, keeping the running configuration: %s", exc)
+        except DatastoreUnavailable as exc:
+            # The strategy reconnects by itself: keep the handle, drop the listener.
+            if not self._db_down:
+                log.error("%s; the node keeps serving its last configuration", exc.message)
+            self._db_down = True
+            self._close_listener()
+            return False
+        except Exception as exc:  # noqa: BLE001 - any other datastore failure
+            log.error("datastore error, keeping the running configuration: %s", exc)
             self._close_db()
             return False
+        self._up_again()
         return self._push(snap)
+
+    def _up_again(self) -> None:
+        if self._db_down:
+            log.warning("datastore reachable again; configuration re-synced")
+            self._db_down = False
+
+    def _listen(self) -> None:
+        """Opens the push channel (PostgreSQL LISTEN) when the datastore has one."""
+        if self._listener is None:
+            make = getattr(getattr(self._db, "strategy", None), "listener", None)
+            self._listener = make() if make else None
 
     def _push(self, snap: dict[str, Any]) -> bool:
         key = (snap["version"], snap["hash"])

@@ -21,8 +21,30 @@ def canonical(value: Any) -> bytes:
                       ensure_ascii=False).encode()
 
 
+def plugin_entity_names(db: Any) -> list[str]:
+    """Entities owned by the node's plugins (credentials, acls, ...)."""
+    names: list[str] = []
+    for plugin in getattr(db, "loaded_plugins", {}).values():
+        names += [schema.entity_name for schema in plugin.entities]
+    return names
+
+
 def entity_names(db: Any) -> list[str]:
-    return list(CORE_ENTITIES) + [n for n in OPTIONAL_ENTITIES if hasattr(db, n)]
+    return (list(CORE_ENTITIES) + [n for n in OPTIONAL_ENTITIES if hasattr(db, n)]
+            + plugin_entity_names(db))
+
+
+def _rows(db: Any, name: str) -> list[dict[str, Any]]:
+    dao = getattr(db, name)
+    if name == "plugins":
+        # Instances of plugins this node does not run never reach the data plane.
+        enabled = set(getattr(db, "loaded_plugins", {}))
+        return [p for p in dao.each() if p.get("enabled") and p.get("name") in enabled]
+    if getattr(dao.schema, "uses_ttl", False):
+        # Expired rows are left out; live ones carry `expires_at` so the data
+        # plane stops honouring them on time between two pushes.
+        return list(dao.each_with_expiry())
+    return list(dao.each())
 
 
 def build(db: Any) -> dict[str, Any]:
@@ -33,7 +55,7 @@ def build(db: Any) -> dict[str, Any]:
     the reverse order could label old data with a new version for good.
     """
     version = db.events.latest()
-    arrays = {name: list(getattr(db, name).each()) for name in entity_names(db)}
+    arrays = {name: _rows(db, name) for name in entity_names(db)}
     return assemble(version, arrays)
 
 

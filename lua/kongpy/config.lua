@@ -3,6 +3,7 @@
 local cjson = require("cjson.safe")
 local router = require("kongpy.router")
 local build = require("kongpy.router_build")
+local plugins_iterator = require("kongpy.plugins_iterator")
 
 local ngx = ngx
 local log = ngx.log
@@ -122,10 +123,15 @@ function _M.build(blob)
     if not rt then
         return nil, rerr
     end
+    local ps, perr = plugins_iterator.build(snap)
+    if not ps then
+        return nil, perr
+    end
     return {
         version = snap.version,
         hash = build.is_set(snap.hash) and snap.hash or nil,
         router = rt,
+        plugins = ps,
         generation = 0,
     }
 end

@@ -8,6 +8,7 @@ local balancer = require("kongpy.balancer")
 local errors = require("kongpy.errors")
 local dns = require("kongpy.dns")
 local ip = require("kongpy.ip")
+local plugins = require("kongpy.plugins_iterator")
 
 local ngx = ngx
 local var = ngx.var
@@ -39,6 +40,8 @@ local upstream_request_id = false
 local server_header = "kongpy"
 local via_in = {}
 local via_out = ""
+-- false unless the node enabled a plugin: the plugin-free path stays as it was
+local plugins_on = false
 
 function _M.init(dataplane_file)
     local ok, err = settings.load(dataplane_file)
@@ -53,6 +56,8 @@ function _M.init(dataplane_file)
     end
     via_out = "1.1 " .. server_header
     dns.init()
+    plugins.init(settings.plugins)
+    plugins_on = plugins.enabled()
     config.init(settings.snapshot_path)
 end
 
@@ -101,33 +106,14 @@ local function https_required(entry, fhost, request_uri, request_id)
     return exit(code)
 end
 
-function _M.access()
-    local ctx = ngx.ctx
-    local request_id = var.request_id
-    local rt = config.state.router
-    local scheme = var.scheme
-    local res, qpos, request_uri
-    if rt then
-        res, qpos, request_uri = router.exec(rt, var, scheme)
+function _M.rewrite()
+    local ps = config.state.plugins
+    if ps then
+        plugins.run_global("rewrite", ps, var.scheme)
     end
-    if not res then
-        return errors.exit(404, ERR_NO_ROUTE, request_id)
-    end
-    local entry = res.entry
-    local fproto, fhost = set_forwarded(res, scheme, request_uri, qpos)
-    if entry.https_only and fproto ~= "https" then
-        return https_required(entry, fhost, request_uri, request_id)
-    end
-    local service = entry.service
-    if not service then
-        return errors.exit(503, ERR_NO_SERVICE, request_id)
-    end
-    local ok, status, msg = balancer.prepare(ctx, service)
-    if not ok then
-        return errors.exit(status, msg, request_id)
-    end
-    ctx.kongpy_service = service
-    ctx.kongpy_route = entry.route
+end
+
+local function set_upstream(entry, service, res, qpos, request_uri, request_id)
     if service.scheme == "https" then
         var.upstream_scheme = "https"
         var.upstream_ssl_name = service.ssl_name
@@ -153,6 +139,43 @@ function _M.access()
     var.upstream_via = via and via .. ", " .. own_via or own_via
     if upstream_request_id then
         var.upstream_x_kong_request_id = request_id
+    end
+end
+
+function _M.access()
+    local ctx = ngx.ctx
+    local request_id = var.request_id
+    local state = config.state
+    local rt = state.router
+    local scheme = var.scheme
+    local res, qpos, request_uri
+    if rt then
+        res, qpos, request_uri = router.exec(rt, var, scheme)
+    end
+    if not res then
+        return errors.exit(404, ERR_NO_ROUTE, request_id)
+    end
+    local entry = res.entry
+    local fproto, fhost = set_forwarded(res, scheme, request_uri, qpos)
+    if entry.https_only and fproto ~= "https" then
+        return https_required(entry, fhost, request_uri, request_id)
+    end
+    local service = entry.service
+    ctx.kongpy_service = service
+    ctx.kongpy_route = entry.route
+    if service then
+        set_upstream(entry, service, res, qpos, request_uri, request_id)
+    end
+    -- Kong runs the plugins before it looks for the service or a peer.
+    if plugins_on then
+        plugins.access(ctx, state.plugins, scheme, entry.route.id, service and service.id)
+    end
+    if not service then
+        return errors.exit(503, ERR_NO_SERVICE, request_id)
+    end
+    local ok, status, msg = balancer.prepare(ctx, service)
+    if not ok then
+        return errors.exit(status, msg, request_id)
     end
     update_time()
     local t = now()
@@ -197,6 +220,17 @@ function _M.header_filter()
     if enabled["x-kong-request-id"] then
         header["X-Kong-Request-Id"] = var.request_id
     end
+    if plugins_on then
+        plugins.run_collected("header_filter", ctx)
+    end
+end
+
+function _M.body_filter()
+    plugins.run_collected("body_filter", ngx.ctx)
+end
+
+function _M.log()
+    plugins.run_collected("log", ngx.ctx)
 end
 
 function _M.error_page()

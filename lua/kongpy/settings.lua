@@ -20,6 +20,7 @@ local _M = {
     dns_hostsfile = "/etc/hosts",
     snapshot_path = nil,
     prefix = nil,
+    plugins = {},
 }
 
 -- Kong's header tokens expand to the individual header names they govern.
@@ -77,6 +78,7 @@ function _M.load(path)
     _M.prefix = t.prefix
     _M.snapshot_path = t.snapshot_path
     _M.allow_debug_header = t.allow_debug_header == true
+    _M.plugins = type(t.plugins) == "table" and t.plugins or {}
     return true
 end
 

@@ -86,6 +86,7 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "real_ip_recursive": False,
         "client_body_buffer_size": "8k",
         "injected": {"http": [{"name": "client_max_body_size", "value": "0"}]},
+        "plugin_phases": [],
     }
     ctx.update(overrides)
     return ctx
@@ -155,7 +156,7 @@ class DataPlane:
 
     def control(self, method: str, path: str, body: bytes | str | None = None
                 ) -> tuple[int, Any]:
-        conn = UnixHTTPConnection(self.socket)
+        conn = UnixHTTPConnection(self.socket, timeout=10.0)
         try:
             headers = {"Content-Type": "application/json"} if body is not None else {}
             conn.request(method, path, body=body, headers=headers)

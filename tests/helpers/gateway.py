@@ -18,7 +18,7 @@ CLI = [sys.executable, "-c", "import sys; from kongpy.cli import main; sys.exit(
 
 
 def control_request(prefix: Path, method: str, path: str, body: bytes | None = None):
-    conn = UnixHTTPConnection(str(prefix / "sockets" / "control.sock"))
+    conn = UnixHTTPConnection(str(prefix / "sockets" / "control.sock"), timeout=10.0)
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         conn.request(method, path, body=body, headers=headers)

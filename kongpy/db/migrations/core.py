@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 
 from kongpy.db.entities import table_for
 from kongpy.db.strategies.base import Strategy
-from kongpy.schemas import RouteSchema, ServiceSchema
+from kongpy.schemas import ConsumerSchema, PluginSchema, RouteSchema, ServiceSchema
 
 
 class Migration(NamedTuple):
@@ -26,10 +26,20 @@ def _base(strategy: Strategy) -> None:
     strategy.create_table(table_for(RouteSchema))
 
 
+def _consumers_plugins(strategy: Strategy) -> None:
+    strategy.create_table(table_for(ConsumerSchema))
+    strategy.create_table(table_for(PluginSchema))
+
+
 # Steps that speak only through the strategy interface serve every datastore;
 # a datastore that needs its own dialect for a step gets a list of its own.
-GENERIC: list[Migration] = [Migration("000_base", _base)]
+GENERIC: list[Migration] = [
+    Migration("000_base", _base),
+    Migration("001_consumers_plugins", _consumers_plugins),
+]
 
 MIGRATIONS: dict[str, list[Migration]] = {
     "sqlite": GENERIC,
+    "postgres": GENERIC,
+    "cassandra": GENERIC,
 }

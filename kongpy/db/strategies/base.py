@@ -23,6 +23,10 @@ class TableDef:
     unique: tuple[str, ...] = ()
     # Foreign key field name -> stored column (``service`` -> ``service_id``).
     foreign: Mapping[str, str] = field(default_factory=dict)
+    # Rows may expire (Kong's ``ttl = true`` entities, e.g. keyauth_credentials):
+    # the DAO puts an ``expire_at`` epoch into such rows and hides expired ones;
+    # a strategy with native expiry (Cassandra's TTL) also removes them itself.
+    ttl: bool = False
 
 
 class Conflict(Exception):
@@ -31,6 +35,24 @@ class Conflict(Exception):
     def __init__(self, column: str) -> None:
         super().__init__(column)
         self.column = column
+
+
+class BadCursor(Exception):
+    """A page cursor this strategy cannot resume from (the DAO answers 400)."""
+
+
+class Listener(abc.ABC):
+    """A push channel for new cluster events (PostgreSQL LISTEN): pollable by select()."""
+
+    @abc.abstractmethod
+    def fileno(self) -> int: ...
+
+    @abc.abstractmethod
+    def drain(self) -> int:
+        """Consumes what arrived; returns how many notifications."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
 
 
 class Strategy(abc.ABC):
@@ -49,6 +71,14 @@ class Strategy(abc.ABC):
     @abc.abstractmethod
     def ping(self) -> bool: ...
 
+    def describe(self) -> str:
+        """Where the data lives, for messages (``postgres at 127.0.0.1:5432``)."""
+        return self.name
+
+    def listener(self) -> Listener | None:
+        """A push channel for new events, or None when the datastore has none (poll)."""
+        return None
+
     # -- schema ---------------------------------------------------------------------
     @abc.abstractmethod
     def create_table(self, table: TableDef) -> None: ...
@@ -60,13 +90,18 @@ class Strategy(abc.ABC):
     @abc.abstractmethod
     def drop_everything(self) -> None: ...
 
+    @abc.abstractmethod
+    def truncate_everything(self) -> None:
+        """Empties every table and restarts the event version at 0; keeps the schema."""
+
     # -- rows ------------------------------------------------------------------------
     @abc.abstractmethod
     def insert(self, table: TableDef, row: Mapping[str, Any]) -> None:
         """Raise :class:`Conflict` on a unique or primary key clash."""
 
     @abc.abstractmethod
-    def update(self, table: TableDef, pk: str, row: Mapping[str, Any]) -> None: ...
+    def update(self, table: TableDef, pk: str, row: Mapping[str, Any]) -> None:
+        """Raise :class:`Conflict` on a unique clash."""
 
     @abc.abstractmethod
     def delete(self, table: TableDef, pk: str) -> bool: ...
@@ -78,10 +113,16 @@ class Strategy(abc.ABC):
     def select_by(self, table: TableDef, column: str, value: Any) -> dict | None: ...
 
     @abc.abstractmethod
-    def page(self, table: TableDef, size: int, after: str | None,
+    def page(self, table: TableDef, size: int, cursor: str | None,
              where: Mapping[str, Any], tags: Iterable[str] | None = None,
-             tags_any: bool = False) -> list[dict]:
-        """Rows ordered by primary key, strictly after ``after``, at most ``size``."""
+             tags_any: bool = False) -> tuple[list[dict], str | None]:
+        """At most ``size`` rows from ``cursor`` on, and the cursor of the next page.
+
+        The cursor is the strategy's own string (the last primary key for SQL
+        stores, a paging state for Cassandra); the DAO wraps it in Kong's
+        opaque offset token. None means there is no next page. Raises
+        :class:`BadCursor` for a cursor it cannot use.
+        """
 
     @abc.abstractmethod
     def count_by(self, table: TableDef, column: str, value: Any) -> int: ...

@@ -143,11 +143,22 @@ class SQLiteStrategy(Strategy):
         self._exec('CREATE TABLE IF NOT EXISTS "schema_meta" ("subsystem" TEXT PRIMARY KEY, '
                    '"executed" TEXT NOT NULL, "pending" TEXT NOT NULL)')
 
-    def drop_everything(self) -> None:
+    def _tables(self) -> list[str]:
         rows = self._exec("SELECT name FROM sqlite_master WHERE type = 'table' "
                           "AND name NOT LIKE 'sqlite_%'").fetchall()
-        for row in rows:
-            self._exec(f"DROP TABLE IF EXISTS {_ident(row['name'])}")
+        return [row["name"] for row in rows]
+
+    def drop_everything(self) -> None:
+        for name in self._tables():
+            self._exec(f"DROP TABLE IF EXISTS {_ident(name)}")
+
+    def truncate_everything(self) -> None:
+        with self.transaction():
+            for name in self._tables():
+                if name != "schema_meta":
+                    self._exec(f"DELETE FROM {_ident(name)}")
+            # AUTOINCREMENT remembers the highest id here; the version restarts at 0.
+            self._exec("DELETE FROM sqlite_sequence")
 
     # -- rows ------------------------------------------------------------------------------
 
@@ -187,14 +198,14 @@ class SQLiteStrategy(Strategy):
                          (value,)).fetchone()
         return json.loads(row["entity"]) if row else None
 
-    def page(self, table: TableDef, size: int, after: str | None,
+    def page(self, table: TableDef, size: int, cursor: str | None,
              where: Mapping[str, Any], tags: Iterable[str] | None = None,
-             tags_any: bool = False) -> list[dict]:
+             tags_any: bool = False) -> tuple[list[dict], str | None]:
         pk = _ident(table.primary_key)
         clauses, params = [], []
-        if after is not None:
+        if cursor is not None:
             clauses.append(f"{pk} > ?")
-            params.append(after)
+            params.append(cursor)
         for col, value in where.items():
             clauses.append(f"{_ident(col)} = ?")
             params.append(value)
@@ -209,8 +220,11 @@ class SQLiteStrategy(Strategy):
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += f" ORDER BY {pk} LIMIT ?"
-        rows = self._exec(sql, params + [size]).fetchall()
-        return [json.loads(r["entity"]) for r in rows]
+        rows = [json.loads(r["entity"]) for r in self._exec(sql, params + [size + 1]).fetchall()]
+        if len(rows) <= size:
+            return rows, None
+        rows = rows[:size]
+        return rows, rows[-1][table.primary_key]
 
     def count_by(self, table: TableDef, column: str, value: Any) -> int:
         row = self._exec(f"SELECT COUNT(*) AS n FROM {_ident(table.name)} "

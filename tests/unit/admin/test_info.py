@@ -2,7 +2,7 @@ import kongpy
 from kongpy.admin import create_app
 
 
-def test_root(client):
+def test_root(client, backend):
     body = client.get("/").get_json()
     assert body["tagline"] == "Welcome to kong"
     assert body["version"] == kongpy.KONG_VERSION
@@ -10,8 +10,10 @@ def test_root(client):
     assert body["edition"] == "community"
     assert body["node_id"] == "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10"
     assert body["configuration"]["pg_password"] == "******"
-    assert body["configuration"]["database"] == "sqlite"
-    assert body["plugins"] == {"available_on_server": {}, "enabled_in_cluster": []}
+    assert body["configuration"]["database"] == backend["database"]
+    assert body["plugins"]["enabled_in_cluster"] == []
+    assert body["plugins"]["available_on_server"]["key-auth"] == {
+        "version": "3.9.1", "priority": 1250}
 
 
 def test_root_and_status_with_dataplane(tmp_path):

@@ -1,11 +1,19 @@
+"""The DAO contract suite runs once per datastore (Kong's ``each_strategy``)."""
 import pytest
 
 import kongpy.db
+from tests.helpers.datastores import BACKENDS, clean
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request, datastore_pool):
+    """Settings of an empty, bootstrapped datastore of each kind."""
+    return datastore_pool.get(request.param)
 
 
 @pytest.fixture
-def db(tmp_path):
-    handle = kongpy.db.open({"database": "sqlite", "sqlite_path": str(tmp_path / "k.db")})
-    handle.migrations.bootstrap()
+def db(backend):
+    handle = kongpy.db.open(backend)
+    clean(handle)
     yield handle
     handle.close()

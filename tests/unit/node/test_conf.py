@@ -109,8 +109,9 @@ def test_listeners_parse_flags_and_off(make_conf):
     ("admin_workers", "two", "not an integer"),
     ("admin_workers", "0", "at least 1"),
     ("log_level", "loud", "not one of"),
-    ("database", "postgres", "postgres is not available yet"),
-    ("database", "cassandra", "cassandra is not available yet"),
+    ("database", "off", "off is not available yet (only sqlite, postgres, cassandra)"),
+    ("pg_timeout", "0", "at least 1"),
+    ("cassandra_consistency", "MOST", "not one of"),
     ("database", "mysql", "'mysql' is not one of"),
     ("router_flavor", "expressions", "not available yet"),
     ("real_ip_recursive", "maybe", "not a boolean"),
@@ -228,3 +229,13 @@ def test_dump_reads_back_identically(make_conf, workdir, monkeypatch):
     again = conf.load(str(saved), env={})
     assert dict(again) == dict(c)
     assert os.path.isabs(again["sqlite_path"])
+
+
+def test_server_datastores_are_accepted(make_conf):
+    c = conf.load(make_conf(database="postgres", pg_schema="kp", pg_timeout="2500"), env={})
+    assert (c["database"], c["pg_schema"], c["pg_timeout"]) == ("postgres", "kp", 2500)
+    c = conf.load(make_conf(database="cassandra", cassandra_contact_points="10.0.0.1, 10.0.0.2",
+                            cassandra_consistency="QUORUM"), env={})
+    assert c["cassandra_contact_points"] == ["10.0.0.1", "10.0.0.2"]
+    assert (c["database"], c["cassandra_consistency"]) == ("cassandra", "QUORUM")
+    assert c["db_update_frequency"] == 1

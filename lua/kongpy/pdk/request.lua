@@ -1,0 +1,139 @@
+-- kong.request: read-only views of the client request.
+local cjson = require("cjson.safe")
+
+local ngx = ngx
+local var = ngx.var
+local req = ngx.req
+local get_headers = ngx.req.get_headers
+local get_uri_args = ngx.req.get_uri_args
+local get_post_args = ngx.req.get_post_args
+local get_method = ngx.req.get_method
+local re_match = ngx.re.match
+local re_gmatch = ngx.re.gmatch
+
+local type = type
+local find = string.find
+local sub = string.sub
+local lower = string.lower
+local io_open = io.open
+
+local MAX_HEADERS = 100
+local MAX_ARGS = 100
+local ERR_NO_BODY = "missing body"
+local ERR_MIME = "unsupported content type"
+local ERR_JSON = "invalid json body"
+
+local _M = {}
+
+function _M.get_header(name)
+    return get_headers(MAX_HEADERS)[name]
+end
+
+function _M.get_headers(max)
+    return get_headers(max or MAX_HEADERS)
+end
+
+function _M.get_query(max)
+    return get_uri_args(max or MAX_ARGS)
+end
+
+function _M.get_query_arg(name)
+    return get_uri_args(MAX_ARGS)[name]
+end
+
+function _M.get_method()
+    return get_method()
+end
+
+function _M.get_scheme()
+    return var.scheme
+end
+
+function _M.get_host()
+    return var.host
+end
+
+function _M.get_port()
+    return var.server_port
+end
+
+function _M.get_path()
+    local uri = var.request_uri
+    local q = find(uri, "?", 1, true)
+    return q and sub(uri, 1, q - 1) or uri
+end
+
+function _M.get_raw_query()
+    return var.args or ""
+end
+
+-- The whole body, from memory or from the temp file nginx spooled it to.
+function _M.get_raw_body()
+    req.read_body()
+    local body = req.get_body_data()
+    if body then
+        return body
+    end
+    local file = req.get_body_file()
+    if not file then
+        return ""
+    end
+    local f = io_open(file, "rb")
+    if not f then
+        return nil, ERR_NO_BODY
+    end
+    body = f:read("*a")
+    f:close()
+    return body
+end
+
+local function multipart(body, ctype)
+    local m = re_match(ctype, [[boundary="?([^";]+)"?]], "jo")
+    if not m then
+        return nil, ERR_MIME
+    end
+    local args = {}
+    local rx = "--" .. m[1] .. [[\r\n((?:[^\r\n]+\r\n)*)\r\n(.*?)\r\n(?=--)]]
+    local it = re_gmatch(body, rx, "jos")
+    if not it then
+        return args
+    end
+    while true do
+        local part = it()
+        if not part then
+            break
+        end
+        local name = re_match(part[1], [[content-disposition:[^\r\n]*\bname="([^"]*)"]], "joi")
+        if name then
+            args[name[1]] = part[2]
+        end
+    end
+    return args
+end
+
+-- Form, JSON or multipart bodies as a table; returns nil, err otherwise.
+function _M.get_body()
+    local ctype = lower(var.content_type or "")
+    if find(ctype, "application/x-www-form-urlencoded", 1, true) then
+        req.read_body()
+        return get_post_args(MAX_ARGS), nil, "application/x-www-form-urlencoded"
+    end
+    local body, err = _M.get_raw_body()
+    if not body then
+        return nil, err
+    end
+    if find(ctype, "application/json", 1, true) then
+        local t = cjson.decode(body)
+        if type(t) ~= "table" then
+            return nil, ERR_JSON
+        end
+        return t, nil, "application/json"
+    end
+    if find(ctype, "multipart/form-data", 1, true) then
+        local t, merr = multipart(body, ctype)
+        return t, merr, "multipart/form-data"
+    end
+    return nil, ERR_MIME
+end
+
+return _M

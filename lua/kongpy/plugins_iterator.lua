@@ -1,0 +1,243 @@
+-- The plugin runner: compiles the plugin instances of a configuration version
+-- and runs them by PRIORITY. For each request it resolves, per plugin name,
+-- the one instance that applies (Kong's precedence, kong-reference §5.3); the
+-- resolved list is cached per (scheme, route, service, consumer) and version.
+local lrucache = require("resty.lrucache")
+local store = require("kongpy.pdk.store")
+
+local ngx = ngx
+local null = ngx.null
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local pcall = pcall
+local error = error
+local tostring = tostring
+local sort = table.sort
+
+local CACHE_SIZE = 2000
+local SEP = "|"
+local ERR_SHAPE = "plugins must be objects with a name"
+local ERR_LOAD = "cannot load plugin handler "
+
+local _M = {}
+
+local handlers = {}   -- name -> handler table, loaded once in init
+local EMPTY = {}
+
+-- Loads `<name>.handler` for every plugin enabled on the node.
+function _M.init(names)
+    for _, name in ipairs(names or EMPTY) do
+        local ok, h = pcall(require, name .. ".handler")
+        if not ok or type(h) ~= "table" then
+            -- an enabled plugin that cannot run must not leave routes open
+            error(ERR_LOAD .. name .. ": " .. tostring(h))
+        end
+        handlers[name] = h
+    end
+end
+
+function _M.enabled()
+    return next(handlers) ~= nil
+end
+
+local function id_of(ref)
+    return type(ref) == "table" and ref.id or nil
+end
+
+local function scope_key(r, s, c)
+    return (r or "") .. ":" .. (s or "") .. ":" .. (c or "")
+end
+
+-- Kong: higher PRIORITY first; equal priorities in reverse name order.
+local function by_priority(a, b)
+    local pa, pb = handlers[a].PRIORITY or 0, handlers[b].PRIORITY or 0
+    if pa == pb then
+        return a > b
+    end
+    return pa > pb
+end
+
+-- JSON nulls (ngx.null) become nil, so plugin code tests fields with `if conf.x`.
+local function strip_nulls(t)
+    for k, v in pairs(t) do
+        if v == null then
+            t[k] = nil
+        elseif type(v) == "table" then
+            strip_nulls(v)
+        end
+    end
+    return t
+end
+
+local function compile(p)
+    local protocols = {}
+    for _, proto in ipairs(type(p.protocols) == "table" and p.protocols or EMPTY) do
+        protocols[proto] = true
+    end
+    local conf = type(p.config) == "table" and strip_nulls(p.config) or {}
+    return { name = p.name, handler = handlers[p.name], conf = conf,
+             protocols = protocols, id = p.id }
+end
+
+local function prebuild(state)
+    local indexes = state.indexes
+    indexes["consumers:id"] = store.build_index(state.entities.consumers, "id")
+    indexes["consumers:username"] = store.build_index(state.entities.consumers, "username")
+    for _, h in pairs(handlers) do
+        for _, spec in ipairs(h.INDEXES or EMPTY) do
+            local entity, field, multi = spec[1], spec[2], spec[3]
+            local name = entity .. (multi and "*" or ":") .. field
+            if not indexes[name] then
+                indexes[name] = store.build_index(state.entities[entity], field, multi)
+            end
+        end
+    end
+end
+
+-- Compiles the plugins of a snapshot; returns the runner state or nil, err.
+function _M.build(snap)
+    local state = { version = snap.version, n = 0, names = {}, scopes = {},
+                    entities = {}, indexes = {}, consumer_scoped = false }
+    if not next(handlers) then
+        return state
+    end
+    local plugins = snap.plugins or EMPTY
+    if type(plugins) ~= "table" then
+        return nil, ERR_SHAPE
+    end
+    for _, p in ipairs(plugins) do
+        if type(p) ~= "table" or type(p.name) ~= "string" then
+            return nil, ERR_SHAPE
+        end
+        if handlers[p.name] and p.enabled ~= false then
+            local scopes = state.scopes[p.name]
+            if not scopes then
+                scopes = {}
+                state.scopes[p.name] = scopes
+                state.names[#state.names + 1] = p.name
+            end
+            local c = id_of(p.consumer)
+            scopes[scope_key(id_of(p.route), id_of(p.service), c)] = compile(p)
+            state.consumer_scoped = state.consumer_scoped or c ~= nil
+        end
+    end
+    sort(state.names, by_priority)
+    state.n = #state.names
+    for k, v in pairs(snap) do
+        if type(v) == "table" then
+            state.entities[k] = v
+        end
+    end
+    prebuild(state)
+    state.cache = lrucache.new(CACHE_SIZE)
+    return state
+end
+
+local function try(scopes, scheme, key)
+    local inst = scopes[key]
+    if inst and inst.protocols[scheme] then
+        return inst
+    end
+end
+
+-- Most specific first: route+service+consumer, route+consumer, service+consumer,
+-- route+service, consumer, route, service, global.
+local function pick(scopes, scheme, r, s, c)
+    local rs = r and s
+    if c then
+        return (rs and try(scopes, scheme, scope_key(r, s, c)))
+            or (r and try(scopes, scheme, scope_key(r, nil, c)))
+            or (s and try(scopes, scheme, scope_key(nil, s, c)))
+            or (rs and try(scopes, scheme, scope_key(r, s, nil)))
+            or try(scopes, scheme, scope_key(nil, nil, c))
+            or (r and try(scopes, scheme, scope_key(r, nil, nil)))
+            or (s and try(scopes, scheme, scope_key(nil, s, nil)))
+            or try(scopes, scheme, "::") or false
+    end
+    return (rs and try(scopes, scheme, scope_key(r, s, nil)))
+        or (r and try(scopes, scheme, scope_key(r, nil, nil)))
+        or (s and try(scopes, scheme, scope_key(nil, s, nil)))
+        or try(scopes, scheme, "::") or false
+end
+
+-- The instance of each plugin name (false when none) for this request shape.
+local function resolved(ps, scheme, r, s, c)
+    local key = scheme .. SEP .. (r or "") .. SEP .. (s or "") .. SEP .. (c or "")
+    local list = ps.cache:get(key)
+    if list then
+        return list
+    end
+    list = {}
+    for i, name in ipairs(ps.names) do
+        list[i] = pick(ps.scopes[name], scheme, r, s, c)
+    end
+    ps.cache:set(key, list)
+    return list
+end
+
+local function wants_later(h)
+    return h.header_filter or h.body_filter or h.log
+end
+
+-- Runs the access phase; instances with later phases are collected in ctx.
+function _M.access(ctx, ps, scheme, route_id, service_id)
+    store.current = ps
+    local n = ps.n
+    if n == 0 then
+        return
+    end
+    local list = resolved(ps, scheme, route_id, service_id, nil)
+    local consumer_id
+    local collected
+    for i = 1, n do
+        local inst = list[i]
+        if inst then
+            local h = inst.handler
+            if wants_later(h) then
+                collected = collected or {}
+                collected[#collected + 1] = inst
+                ctx.kongpy_collected = collected
+            end
+            if h.access then
+                h:access(inst.conf)
+                local consumer = ps.consumer_scoped and ctx.authenticated_consumer
+                if consumer and consumer.id ~= consumer_id then
+                    consumer_id = consumer.id
+                    list = resolved(ps, scheme, route_id, service_id, consumer_id)
+                end
+            end
+        end
+    end
+end
+
+-- certificate / rewrite: global instances only (routing has not happened).
+function _M.run_global(phase, ps, scheme)
+    store.current = ps
+    for _, name in ipairs(ps.names) do
+        local inst = ps.scopes[name]["::"]
+        local h = inst and inst.handler
+        if h and h[phase] and inst.protocols[scheme] then
+            h[phase](h, inst.conf)
+        end
+    end
+end
+
+-- header_filter / body_filter / log for the instances collected in access.
+function _M.run_collected(phase, ctx)
+    local collected = ctx.kongpy_collected
+    if not collected then
+        return
+    end
+    for i = 1, #collected do
+        local inst = collected[i]
+        local h = inst.handler
+        local fn = h[phase]
+        if fn then
+            fn(h, inst.conf)
+        end
+    end
+end
+
+return _M

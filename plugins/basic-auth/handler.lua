@@ -1,0 +1,90 @@
+-- basic-auth (Kong 3.9): `[Proxy-]Authorization: Basic base64(user:pass)`.
+local kong = require("kongpy.pdk")
+local tools = require("kongpy.tools.string")
+
+local ngx = ngx
+local decode_base64 = ngx.decode_base64
+local sha1_bin = ngx.sha1_bin
+local re_match = ngx.re.match
+local to_hex = tools.to_hex
+
+local request = kong.request
+local store = kong.store
+local auth = kong.auth
+
+local ERR_UNAUTHORIZED = "Unauthorized"
+
+local BasicAuthHandler = {
+    PRIORITY = 1100,
+    VERSION = "3.9.1",
+    INDEXES = { { "basicauth_credentials", "username" } },
+}
+
+local function unauthorized(www_authenticate)
+    return { status = 401, message = ERR_UNAUTHORIZED,
+             headers = { ["WWW-Authenticate"] = www_authenticate } }
+end
+
+-- username, password from one header; nothing (never an error) when malformed.
+local function retrieve(header_name, conf)
+    local value = request.get_header(header_name)
+    local username, password
+    if type(value) == "string" then
+        local m = re_match(value, [[^\s*[Bb]asic\s*(.+)]], "jo")
+        local decoded = m and decode_base64(m[1])
+        local parts = decoded and re_match(decoded, "^([^:]+):(.*)$", "jos")
+        if parts then
+            username, password = parts[1], parts[2]
+        end
+    end
+    if conf.hide_credentials then
+        kong.service.request.clear_header(header_name)
+    end
+    return username, password
+end
+
+local function load_credential(username)
+    local credential = username and store.index("basicauth_credentials", "username")[username]
+    if credential and not store.expired(credential) then
+        return credential
+    end
+end
+
+-- Kong's format: SHA1 hex of password .. consumer id.
+local function valid_password(credential, password)
+    return credential.password == to_hex(sha1_bin(password .. credential.consumer.id))
+end
+
+local function authenticate(conf)
+    local www_authenticate = 'Basic realm="' .. conf.realm .. '"'
+    if not (request.get_header("authorization") or request.get_header("proxy-authorization")) then
+        return false, unauthorized(www_authenticate)
+    end
+    local credential
+    local username, password = retrieve("proxy-authorization", conf)
+    if username and password then
+        credential = load_credential(username)
+    end
+    if not credential then
+        username, password = retrieve("authorization", conf)
+        if not (username and password) then
+            return false, unauthorized(www_authenticate)
+        end
+        credential = load_credential(username)
+    end
+    if not credential or not valid_password(credential, password) then
+        return false, unauthorized(www_authenticate)
+    end
+    local consumer = kong.client.load_consumer(credential.consumer.id)
+    if not consumer then
+        return false, unauthorized(www_authenticate)
+    end
+    auth.set_consumer(consumer, credential, credential.username)
+    return true
+end
+
+function BasicAuthHandler:access(conf)
+    return auth.run(conf, authenticate)
+end
+
+return BasicAuthHandler

@@ -1,0 +1,15 @@
+"""basic-auth: the plugin's configuration (Kong 3.9)."""
+from kongpy.schemas import fields as f
+from kongpy.schemas.plugins import HTTP_PROTOCOLS, PluginConfig
+
+NAME = "basic-auth"
+PRIORITY = 1100
+VERSION = "3.9.1"
+PROTOCOLS = HTTP_PROTOCOLS
+NO_CONSUMER = True
+
+
+class Config(PluginConfig):
+    anonymous = f.String(default=None)
+    hide_credentials = f.Boolean(required=True, default=False)
+    realm = f.String(required=True, default="service")

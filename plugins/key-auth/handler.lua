@@ -1,0 +1,102 @@
+-- key-auth (Kong 3.9): an API key in a header, the query string or the body.
+local kong = require("kongpy.pdk")
+
+local type = type
+local ipairs = ipairs
+
+local request = kong.request
+local store = kong.store
+local auth = kong.auth
+
+local ERR_NO_KEY = "No API key found in request"
+local ERR_DUPLICATE = "Duplicate API key found"
+local ERR_INVALID = "Unauthorized"
+local ERR_CONF = "Invalid plugin configuration"
+
+local KeyAuthHandler = {
+    PRIORITY = 1250,
+    VERSION = "3.9.1",
+    INDEXES = { { "keyauth_credentials", "key" } },
+}
+
+local function unauthorized(message, www_authenticate)
+    return { status = 401, message = message,
+             headers = { ["WWW-Authenticate"] = www_authenticate } }
+end
+
+local function hide(conf, name, query, body)
+    query[name] = nil
+    kong.service.request.set_query(query)
+    kong.service.request.clear_header(name)
+    if conf.key_in_body and body then
+        body[name] = nil
+        kong.service.request.set_body(body)
+    end
+end
+
+local function find_key(conf, www_authenticate)
+    local headers = request.get_headers()
+    local query = request.get_query()
+    local body
+    for _, name in ipairs(conf.key_names) do
+        local v
+        if conf.key_in_header then
+            v = headers[name]
+        end
+        if v == nil and conf.key_in_query then
+            v = query[name]
+        end
+        if v == nil and conf.key_in_body then
+            if not body then
+                local err
+                body, err = request.get_body()
+                if not body then
+                    kong.log.err("cannot read request body: ", err)
+                    body = {}
+                end
+            end
+            v = body[name]
+        end
+        if type(v) == "string" then
+            if conf.hide_credentials then
+                hide(conf, name, query, body)
+            end
+            return v
+        elseif type(v) == "table" then
+            return nil, unauthorized(ERR_DUPLICATE, www_authenticate)
+        end
+    end
+end
+
+local function authenticate(conf)
+    if type(conf.key_names) ~= "table" then
+        return nil, { status = 500, message = ERR_CONF }
+    end
+    local www_authenticate = conf.realm and ('Key realm="' .. conf.realm .. '"') or "Key"
+    local key, err = find_key(conf, www_authenticate)
+    if err then
+        return nil, err
+    end
+    if not key or key == "" then
+        return nil, unauthorized(ERR_NO_KEY, www_authenticate)
+    end
+    local credential = store.index("keyauth_credentials", "key")[key]
+    if not credential or store.expired(credential) then
+        return nil, unauthorized(ERR_INVALID, www_authenticate)
+    end
+    local consumer = kong.client.load_consumer(credential.consumer.id)
+    if not consumer then
+        return nil, unauthorized(ERR_INVALID, www_authenticate)
+    end
+    auth.set_consumer(consumer, credential, credential.id)
+    return true
+end
+
+function KeyAuthHandler:access(conf)
+    if not conf.run_on_preflight and request.get_method() == "OPTIONS" then
+        return
+    end
+    return auth.run(conf, authenticate)
+end
+
+return KeyAuthHandler

@@ -1,0 +1,105 @@
+"""Consumers, plugins and credentials through the Admin API (create_app test client)."""
+from __future__ import annotations
+
+UUID = "5a0c1d39-1b2f-4a3e-9a27-7f0f8e3d8a11"
+
+
+def _post(client, path, body, status=201):
+    resp = client.post(path, json=body)
+    assert resp.status_code == status, resp.get_json()
+    return resp.get_json()
+
+
+def test_consumers(client):
+    body = _post(client, "/consumers", {}, 400)
+    assert body["fields"] == {"@entity": [
+        "at least one of these fields must be non-empty: 'custom_id', 'username'"]}
+    bob = _post(client, "/consumers", {"username": "bob", "custom_id": "b-1"})
+    assert client.get("/consumers/bob").get_json() == bob
+    assert client.get("/consumers?custom_id=b-1").get_json() == {"data": [bob], "next": None}
+    assert client.get("/consumers?custom_id=zz").get_json() == {"data": [], "next": None}
+    dup = _post(client, "/consumers", {"username": "bob"}, 409)
+    assert dup["message"] == "UNIQUE violation detected on '{username=\"bob\"}'"
+    assert client.put("/consumers/al", json={"custom_id": "a"}).get_json()["username"] == "al"
+
+
+def test_plugin_errors(client):
+    body = _post(client, "/plugins", {"name": "nope"}, 400)
+    assert body["fields"] == {"name": "plugin 'nope' not enabled; add it to the "
+                                      "'plugins' configuration property"}
+    body = _post(client, "/plugins", {"name": "key-auth", "config": {"foo": 1}}, 400)
+    assert body == {"code": 2, "name": "schema violation",
+                    "message": "schema violation (config.foo: unknown field)",
+                    "fields": {"config": {"foo": "unknown field"}}}
+    _post(client, "/consumers", {"username": "bob"})
+    body = _post(client, "/plugins", {"name": "basic-auth", "consumer": {"username": "bob"}},
+                 400)
+    assert body["fields"] == {"consumer": "value must be null"}
+    body = _post(client, "/plugins", {"name": "acl", "config": {}}, 400)
+    assert body["fields"] == {"@entity": [
+        "at least one of these fields must be non-empty: 'config.allow', 'config.deny'"]}
+
+
+def test_plugin_defaults_unique_and_patch(client):
+    svc = _post(client, "/services", {"name": "s", "host": "example.com"})
+    plugin = _post(client, "/services/s/plugins", {"name": "key-auth"})
+    assert plugin["service"] == {"id": svc["id"]}
+    assert plugin["protocols"] == ["grpc", "grpcs", "http", "https"]
+    assert plugin["config"]["key_names"] == ["apikey"] and plugin["enabled"] is True
+    dup = _post(client, "/plugins", {"name": "key-auth", "service": {"id": svc["id"]}}, 409)
+    assert dup["fields"] == {"name": "key-auth", "route": None,
+                             "service": {"id": svc["id"]}, "consumer": None}
+    resp = client.patch(f"/plugins/{plugin['id']}", json={"config": {"realm": "kong"}})
+    assert resp.get_json()["config"]["realm"] == "kong"
+    assert resp.get_json()["config"]["key_names"] == ["apikey"]
+    assert client.get(f"/services/s/plugins/{plugin['id']}").status_code == 200
+    assert client.get(f"/plugins/{plugin['id']}/service").get_json()["id"] == svc["id"]
+    form = client.post("/plugins", data={"name": "acl", "config.allow": "g",
+                                         "config.hide_groups_header": "true",
+                                         "instance_name": "acl-1"})
+    assert form.status_code == 201, form.get_json()
+    assert form.get_json()["config"]["hide_groups_header"] is True
+    assert client.get("/plugins/acl-1").get_json()["name"] == "acl"
+    root = client.get("/").get_json()["plugins"]
+    assert root["enabled_in_cluster"] == ["acl", "key-auth"]
+    assert client.delete("/services/s").status_code == 204
+    assert [p["name"] for p in client.get("/plugins").get_json()["data"]] == ["acl"]
+
+
+def test_plugin_schemas_and_enabled(client):
+    assert client.get("/plugins/enabled").get_json() == {
+        "enabled_plugins": ["acl", "basic-auth", "key-auth"]}
+    schema = client.get("/schemas/plugins/basic-auth").get_json()
+    config = [fld for fld in schema["fields"] if "config" in fld][0]["config"]
+    assert {"realm": {"type": "string", "required": True, "default": "service"}} \
+        in config["fields"]
+    assert client.get("/plugins/schema/basic-auth").get_json() == schema
+    assert client.get("/schemas/plugins/x").get_json() == {"message": "No plugin named 'x'"}
+    ok = client.post("/schemas/plugins/validate", json={"name": "key-auth"})
+    assert ok.get_json() == {"message": "schema validation successful"}
+    bad = client.post("/schemas/plugins/validate",
+                      json={"name": "key-auth", "config": {"x": 1}})
+    assert bad.status_code == 400
+
+
+def test_credentials(client):
+    bob = _post(client, "/consumers", {"username": "bob"})
+    key = _post(client, "/consumers/bob/key-auth", {})
+    assert len(key["key"]) == 32 and key["consumer"] == {"id": bob["id"]}
+    assert client.get(f"/consumers/bob/key-auth/{key['key']}").get_json() == key
+    assert client.get(f"/key-auths/{key['key']}/consumer").get_json() == bob
+    basic = _post(client, "/consumers/bob/basic-auth", {"username": "b", "password": "pw"})
+    assert basic["password"] != "pw" and len(basic["password"]) == 40
+    again = client.patch("/basic-auths/b", json={"tags": ["t"]}).get_json()
+    assert again["password"] == basic["password"]
+    changed = client.patch("/basic-auths/b", json={"password": "new"}).get_json()
+    assert changed["password"] not in (basic["password"], "new")
+    acl = _post(client, "/consumers/bob/acls", {"group": "gold"})
+    assert client.get("/consumers/bob/acls/gold").get_json() == acl
+    dup = _post(client, "/consumers/bob/acls", {"group": "gold"}, 409)
+    assert dup["fields"] == {"consumer": {"id": bob["id"]}, "group": "gold"}
+    assert client.get("/acls").get_json()["data"] == [acl]
+    assert client.delete("/consumers/bob").status_code == 204
+    for path in ("/key-auths", "/basic-auths", "/acls"):
+        assert client.get(path).get_json() == {"data": [], "next": None}
+    assert client.get("/consumers/nobody/key-auth").status_code == 404

@@ -1,0 +1,55 @@
+"""Custom plugins: the `plugin new` skeleton, plugins_path discovery, rendered phases."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import kongpy.db
+from kongpy import conf, plugins
+from kongpy.cli import main
+from kongpy.errors import ConfigurationError
+from kongpy.render import context
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "plugins"
+
+
+def test_plugin_new_renders_a_working_plugin(tmp_path):
+    result = CliRunner().invoke(main, ["plugin", "new", "my-thing", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "my-thing"
+    assert plugins.is_plugin_folder(folder)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(folder / "test_my_thing.py")], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    config = {"database": "sqlite", "sqlite_path": str(tmp_path / "c.db"),
+              "plugins": "bundled, my-thing", "plugins_path": str(tmp_path)}
+    db = kongpy.db.open(config)
+    db.migrations.bootstrap()
+    row = db.plugins.insert({"name": "my-thing", "config": {"header_name": "X-Hi"}})
+    assert row["config"] == {"header_name": "X-Hi", "header_value": "hello"}
+    db.close()
+    again = CliRunner().invoke(main, ["plugin", "new", "my-thing", "--dir", str(tmp_path)])
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_enabled_but_missing_plugin_is_an_error(tmp_path):
+    with pytest.raises(ConfigurationError, match="plugin 'ghost' is enabled but not installed"):
+        kongpy.db.open({"database": "sqlite", "sqlite_path": str(tmp_path / "g.db"),
+                        "plugins": "ghost"})
+
+
+def test_render_installs_only_needed_phases(tmp_path):
+    def ctx(**settings):
+        config = conf.load(None, env={}, overrides={"prefix": str(tmp_path), **settings})
+        return context.template_context(config, "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")
+    assert ctx(plugins="off")["plugin_phases"] == []
+    assert ctx()["plugin_phases"] == ["access"]
+    custom = ctx(plugins="bundled,test-tag", plugins_path=str(FIXTURES))
+    assert custom["plugin_phases"] == ["access", "header_filter", "log"]
+    assert f"{FIXTURES}/?.lua" in custom["lua_package_path"]
+    assert "test-tag" in custom["plugins"]

@@ -87,6 +87,14 @@ class DAO:
         out = (rowlib.to_output(self.schema, r, now) for r in rows)
         return [r for r in out if r is not None], token
 
+    def select_with_expiry(self, pk: str) -> dict | None:
+        """One visible row as :meth:`each_with_expiry` yields it."""
+        row = self._strategy.select(self.table, pk) if is_uuid(pk) else None
+        out = rowlib.to_output(self.schema, row, time.time()) if row else None
+        if out is not None and row.get(rowlib.EXPIRE_AT) is not None:
+            out["expires_at"] = row[rowlib.EXPIRE_AT]
+        return out
+
     def each_with_expiry(self, page_size: int = paging.MAX_PAGE_SIZE) -> Iterator[dict]:
         """Every visible row; ttl rows also carry ``expires_at`` (epoch seconds)."""
         after = None

@@ -27,6 +27,7 @@ from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
 from kongpy.sync import snapshot
+from kongpy.sync.model import ConfigModel
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient, DataPlaneError
 
@@ -57,6 +58,7 @@ class SyncLoop:
         self._refused: tuple[int, str] | None = None
         self._dp_reachable = False
         self.pushed_version: int | None = None
+        self._model = ConfigModel()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -179,8 +181,10 @@ class SyncLoop:
             if state.get("version") == latest:
                 self._up_again()
                 return False
-            snap = snapshot.build(self._db)
+            self._model.sync(self._db)
+            body, digest = self._model.encode()
         except DatastoreUnavailable as exc:
+            self._model.invalidate()
             # The strategy reconnects by itself: keep the handle, drop the listener.
             if not self._db_down:
                 log.error("%s; the node keeps serving its last configuration", exc.message)
@@ -189,10 +193,11 @@ class SyncLoop:
             return False
         except Exception as exc:  # noqa: BLE001 - any other datastore failure
             log.error("datastore error, keeping the running configuration: %s", exc)
+            self._model.invalidate()
             self._close_db()
             return False
         self._up_again()
-        return self._push(snap)
+        return self._push(self._model.version, digest, body)
 
     def _up_again(self) -> None:
         if self._db_down:
@@ -205,11 +210,10 @@ class SyncLoop:
             make = getattr(getattr(self._db, "strategy", None), "listener", None)
             self._listener = make() if make else None
 
-    def _push(self, snap: dict[str, Any]) -> bool:
-        key = (snap["version"], snap["hash"])
+    def _push(self, version: int | None, digest: str, body: bytes) -> bool:
+        key = (version, digest)
         if key == self._refused:
             return False
-        body = snapshot.dumps(snap)
         path = self.prefix.snapshot_file
         previous = path.read_bytes() if path.is_file() else None
         # Written before the push: a reader who sees the data plane at this
@@ -219,14 +223,14 @@ class SyncLoop:
             result = self._client.push(body)
         except DataPlaneError as exc:
             self._restore(previous)
-            log.warning("cannot push configuration version %s: %s", snap["version"], exc)
+            log.warning("cannot push configuration version %s: %s", version, exc)
             return False
         if not result.applied:
             self._restore(previous)
             self._refused = key
-            log.error("data plane refused configuration version %s: %s", snap["version"],
+            log.error("data plane refused configuration version %s: %s", version,
                       result.body.get("message"))
             return False
-        self.pushed_version = snap["version"]
-        log.info("configuration version %s applied", snap["version"])
+        self.pushed_version = version
+        log.info("configuration version %s applied", version)
         return True

@@ -98,7 +98,7 @@ def test_node_survives_a_datastore_outage(own_postgres, upstream, tmp_path):
             resp = node.post("/services/kept/routes", json={"paths": ["/after"]})
             assert resp.status_code == 201, resp.text
         _eventually(add_route, timeout=10)
-        _eventually(lambda: _expect(node.proxy + "/after", 200), timeout=5)
+        _eventually(lambda: _expect(node.proxy + "/after", 200), timeout=10)
         assert _all_ok(node.proxy + "/kept", 50) == []
     finally:
         node.stop()

@@ -48,8 +48,8 @@ def test_render_installs_only_needed_phases(tmp_path):
         config = conf.load(None, env={}, overrides={"prefix": str(tmp_path), **settings})
         return context.template_context(config, "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")
     assert ctx(plugins="off")["plugin_phases"] == []
-    assert ctx()["plugin_phases"] == ["access"]
-    custom = ctx(plugins="bundled,test-tag", plugins_path=str(FIXTURES))
+    assert ctx(plugins="key-auth")["plugin_phases"] == ["access"]
+    custom = ctx(plugins="key-auth,test-tag", plugins_path=str(FIXTURES))
     assert custom["plugin_phases"] == ["access", "header_filter", "log"]
     assert f"{FIXTURES}/?.lua" in custom["lua_package_path"]
     assert "test-tag" in custom["plugins"]

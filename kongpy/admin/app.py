@@ -12,13 +12,13 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 import kongpy
 import kongpy.db
-from kongpy.admin import (consumers, errors, info, plugins, routes, schemas as schemas_api,
-                          services, tags)
+from kongpy.admin import (consumers, errors, info, plugins, ratelimiting, routes,
+                          schemas as schemas_api, services, tags)
 from kongpy.admin.resources import json_response
 
 log = logging.getLogger(__name__)
 
-_BLUEPRINTS = (info, services, routes, consumers, plugins, tags, schemas_api)
+_BLUEPRINTS = (info, services, routes, consumers, plugins, tags, schemas_api, ratelimiting)
 
 
 class _TrailingSlash:

@@ -169,6 +169,32 @@ def nginx_user(config: Config) -> str | None:
     return f"{entry.pw_name} {grp.getgrgid(entry.pw_gid).gr_name}"
 
 
+RATELIMIT_PLUGINS = ("rate-limiting", "response-ratelimiting")
+RATELIMIT_DICT_SIZE = "12m"
+
+
+def ratelimit_dicts(config: Config) -> list[dict[str, str]]:
+    """``kongpy_ratelimit``: the counters of the rate-limiting plugins' local policy."""
+    if not set(RATELIMIT_PLUGINS) & set(enabled_plugins(config)):
+        return []
+    return [{"name": "kongpy_ratelimit", "size": RATELIMIT_DICT_SIZE}]
+
+
+def ratelimit_admin_address(config: Config) -> str:
+    """``host:port`` the cluster rate-limiting policy syncs through (the Admin API), or ""."""
+    for listener in config["admin_listen"] or []:
+        address = str(listener.get("address") or "")
+        host, _, port = address.rpartition(":")
+        if not port.isdigit() or address.startswith("unix:"):
+            continue
+        if host in ("0.0.0.0", "*", ""):
+            host = "127.0.0.1"
+        elif host in ("[::]", "::"):
+            host = "[::1]"
+        return f"{host}:{port}"
+    return ""
+
+
 def template_context(config: Config, node_id: str,
                      dataplane_file: str | None = None) -> dict[str, Any]:
     """The template context of contracts.md §4 (plain values only)."""
@@ -194,7 +220,9 @@ def template_context(config: Config, node_id: str,
         "ssl_protocols": config["ssl_protocols"],
         "ssl_ciphers": config["ssl_ciphers"] if suite == "custom" else CIPHER_SUITES[suite],
         "shared_dicts": [{"name": "kongpy_config", "size": config["config_cache_size"]},
-                         {"name": "kongpy_cache", "size": config["mem_cache_size"]}],
+                         {"name": "kongpy_cache", "size": config["mem_cache_size"]},
+                         *ratelimit_dicts(config)],
+        "ratelimit_admin_address": ratelimit_admin_address(config),
         "upstream_keepalive_pool_size": config["upstream_keepalive_pool_size"],
         "upstream_keepalive_max_requests": config["upstream_keepalive_max_requests"],
         "upstream_keepalive_idle_timeout": config["upstream_keepalive_idle_timeout"],

@@ -43,6 +43,11 @@ class PluginConfig(Schema):
     def check(cls, config: Mapping[str, Any]) -> list[str]:
         return []
 
+    @classmethod
+    def custom_validator(cls, config: Mapping[str, Any]) -> str | None:
+        """Kong's record-level ``custom_validator``: a message reported on ``config`` itself."""
+        return None
+
 
 def only_one_of(config: Mapping[str, Any], names: tuple[str, ...]) -> list[str]:
     """Kong's ``only_one_of`` + ``at_least_one_of`` pair on ``config.<name>`` fields."""
@@ -80,6 +85,9 @@ class PluginSpec:
             value = self.record().validate_value({} if raw is None else raw)
         except ValidationError as exc:
             return None, f.first_error(exc.messages)
+        message = self.config.custom_validator(value)
+        if message is not None:
+            return None, message
         return value, None
 
     def describe(self) -> dict:

@@ -9,6 +9,15 @@ another version than the datastore's latest. Comparing with what the data plane
 reports, rather than with what was last sent, also covers an nginx that
 restarted or reloaded behind our back.
 
+A change of at most ``DELTA_MAX_ROWS`` rows is pushed as a delta when the data
+plane serves exactly the version the model last settled at; anything else
+(or a delta the data plane refuses) is pushed as the full snapshot in the same
+round. The data plane keeps its last full snapshot plus the deltas after it
+for workers that start later, so that chain is bounded: after
+``COMPACT_AFTER_DELTAS`` deltas, or ``COMPACT_AFTER_SECONDS`` after the first
+delta since the last full push, the full snapshot of the version already
+served is pushed again (the data plane only stores it as the new base).
+
 While the datastore is unreachable the data plane keeps what it serves (and
 the prefix keeps the snapshot); the loop keeps trying every period and
 re-syncs as soon as the datastore answers.
@@ -20,6 +29,7 @@ import os
 import select
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +45,9 @@ log = logging.getLogger(__name__)
 
 # While nginx is (re)starting, look again soon rather than after a full period.
 _UNREACHABLE_RETRY = 0.2
+DELTA_MAX_ROWS = 1000
+COMPACT_AFTER_DELTAS = 100
+COMPACT_AFTER_SECONDS = 60.0
 
 
 def _open_db(config: Config) -> Any:
@@ -45,7 +58,8 @@ def _open_db(config: Config) -> Any:
 
 class SyncLoop:
     def __init__(self, config: Config, *, open_db: Callable[[Config], Any] | None = None,
-                 client: ControlClient | None = None) -> None:
+                 client: ControlClient | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.prefix = paths.prefix(config["prefix"])
         self._client = client or ControlClient(str(self.prefix.control_socket))
@@ -59,6 +73,11 @@ class SyncLoop:
         self._dp_reachable = False
         self.pushed_version: int | None = None
         self._model = ConfigModel()
+        self._clock = clock
+        # deltas the data plane applied since its last full snapshot, and when
+        # the first of them was
+        self._chain = 0
+        self._chain_since = 0.0
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -178,11 +197,14 @@ class SyncLoop:
                 self._db = self._open_db(self.config)
             self._listen()
             latest = self._db.events.latest()
-            if state.get("version") == latest:
+            served = state.get("version")
+            if served == latest:
                 self._up_again()
+                self._compact(served)
                 return False
             self._model.sync(self._db)
             body, digest = self._model.encode()
+            changes = self._model.changes_since(served, DELTA_MAX_ROWS)
         except DatastoreUnavailable as exc:
             self._model.invalidate()
             # The strategy reconnects by itself: keep the handle, drop the listener.
@@ -197,7 +219,7 @@ class SyncLoop:
             self._close_db()
             return False
         self._up_again()
-        return self._push(self._model.version, digest, body)
+        return self._push(self._model.version, digest, body, served, changes)
 
     def _up_again(self) -> None:
         if self._db_down:
@@ -210,7 +232,8 @@ class SyncLoop:
             make = getattr(getattr(self._db, "strategy", None), "listener", None)
             self._listener = make() if make else None
 
-    def _push(self, version: int | None, digest: str, body: bytes) -> bool:
+    def _push(self, version: int | None, digest: str, body: bytes, served: Any = None,
+              changes: dict[str, Any] | None = None) -> bool:
         key = (version, digest)
         if key == self._refused:
             return False
@@ -219,6 +242,8 @@ class SyncLoop:
         # Written before the push: a reader who sees the data plane at this
         # version must find it on disk too. Rolled back unless it was applied.
         snapshot.write(path, body)
+        if changes is not None and self._push_delta(served, digest, changes):
+            return True
         try:
             result = self._client.push(body)
         except DataPlaneError as exc:
@@ -232,5 +257,48 @@ class SyncLoop:
                       result.body.get("message"))
             return False
         self.pushed_version = version
+        self._model.settle()
+        self._chain = 0
         log.info("configuration version %s applied", version)
         return True
+
+    def _push_delta(self, base: int, digest: str, changes: dict[str, Any]) -> bool:
+        """Pushes the change since ``base``; False when the full snapshot must follow."""
+        version = self._model.version
+        try:
+            result = self._client.push_delta(self._model.encode_delta(base, digest, changes))
+        except DataPlaneError as exc:
+            log.warning("cannot push configuration delta %s -> %s: %s", base, version, exc)
+            return False
+        if result.status != 201:
+            log.info("data plane answered %s to delta %s -> %s (%s); pushing it in full",
+                     result.status, base, version, result.body.get("message"))
+            return False
+        self.pushed_version = version
+        self._model.settle()
+        if self._chain == 0:
+            self._chain_since = self._clock()
+        self._chain += 1
+        log.info("configuration version %s applied (delta from %s)", version, base)
+        self._compact(version)
+        return True
+
+    def _compact(self, served: Any) -> None:
+        """Pushes the full snapshot of the version served once the delta chain is long."""
+        if self._chain == 0 or served != self._model.version or (
+                self._chain < COMPACT_AFTER_DELTAS
+                and self._clock() - self._chain_since < COMPACT_AFTER_SECONDS):
+            return
+        body, _ = self._model.encode()
+        try:
+            result = self._client.push(body)
+        except DataPlaneError as exc:
+            log.warning("cannot push the full snapshot of version %s: %s", served, exc)
+            return
+        if result.applied:
+            log.info("full snapshot of version %s stored after %s deltas", served, self._chain)
+            self._chain = 0
+        else:
+            self._chain_since = self._clock()  # not again before the period ends
+            log.error("data plane refused the full snapshot of version %s: %s", served,
+                      result.body.get("message"))

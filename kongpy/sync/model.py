@@ -8,6 +8,11 @@ A full reload still happens when the model cannot trust its history: first
 use, a datastore error, events it cannot parse, or every ``FULL_RELOAD_EVERY``
 seconds as hygiene (expired ttl rows leave the arrays then; the data plane
 already ignores them from their ``expires_at`` on).
+
+The model also remembers which rows changed since the version the data plane
+was last known to serve (``settle``), so a small change can be pushed as a
+delta (docs/contracts.md §1) instead of the whole document. A full load
+forgets that history: the next push is a full snapshot.
 """
 from __future__ import annotations
 
@@ -42,6 +47,9 @@ class ConfigModel:
         self._plugin_names: frozenset[str] = frozenset()
         self._clock = clock
         self._loaded_at = 0.0
+        # The version the pending changes are relative to (None: unknown).
+        self._since: int | None = None
+        self._pending: dict[str, set[str]] = {}
 
     # -- keeping current ---------------------------------------------------
 
@@ -70,6 +78,8 @@ class ConfigModel:
         self._encoded = {}
         self.version = version
         self._loaded_at = self._clock()
+        self._since = None
+        self._pending = {}
 
     def _catch_up(self, db: Any) -> bool:
         """Applies the events after ``version``; False when a full load is needed."""
@@ -90,6 +100,7 @@ class ConfigModel:
                     touched[parsed] = None
             for name, pk in touched:
                 self._refresh(db, name, pk)
+                self._pending.setdefault(name, set()).add(pk)
             self.version = max(int(e["id"]) for e in events)
         return True
 
@@ -102,6 +113,49 @@ class ConfigModel:
         else:
             shards.setdefault(key, {})[pk] = row
         self._encoded.get(name, {}).pop(key, None)
+
+    # -- what changed ------------------------------------------------------
+
+    def settle(self) -> None:
+        """Records that the data plane now serves ``version``."""
+        self._since = self.version
+        self._pending = {}
+
+    def pending_count(self) -> int:
+        return sum(len(ids) for ids in self._pending.values())
+
+    def changes_since(self, base: Any, limit: int) -> dict[str, dict[str, list]] | None:
+        """The rows changed since ``base``, as the ``changes`` of a delta.
+
+        None when the model cannot tell (it was reloaded since, or ``base`` is
+        not the version it settled at) or when more than ``limit`` rows changed.
+        """
+        if (self._since is None or base != self._since or self.version == base
+                or self.pending_count() > limit):
+            return None
+        changes: dict[str, dict[str, list]] = {}
+        for name in sorted(self._pending):
+            upsert: list[dict[str, Any]] = []
+            delete: list[str] = []
+            shards = self._rows.get(name, {})
+            for pk in sorted(self._pending[name]):
+                row = shards.get(_shard(pk), {}).get(pk)
+                if row is not None and self._shipped(name, row):
+                    upsert.append(row)
+                else:
+                    delete.append(pk)
+            changes[name] = {"upsert": upsert, "delete": delete}
+        return changes
+
+    def encode_delta(self, base: int, digest: str,
+                     changes: dict[str, dict[str, list]]) -> bytes:
+        return _encode({"snapshot_format": snapshot.SNAPSHOT_FORMAT, "base_version": base,
+                        "version": self.version, "hash": digest, "changes": changes})
+
+    def _shipped(self, name: str, row: dict[str, Any]) -> bool:
+        # Instances of plugins this node does not run never reach the data plane.
+        return name != "plugins" or bool(row.get("enabled")
+                                         and row.get("name") in self._plugin_names)
 
     # -- the document ------------------------------------------------------
 
@@ -135,11 +189,7 @@ class ConfigModel:
             piece = encoded.get(key)
             if piece is None:
                 rows = shards[key]
-                items = [rows[pk] for pk in sorted(rows)]
-                if name == "plugins":
-                    # Instances of plugins this node does not run never reach the data plane.
-                    items = [p for p in items
-                             if p.get("enabled") and p.get("name") in self._plugin_names]
+                items = [rows[pk] for pk in sorted(rows) if self._shipped(name, rows[pk])]
                 piece = _encode(items)[1:-1]
                 encoded[key] = piece
             if piece:

@@ -70,6 +70,11 @@ class ControlClient:
             raise DataPlaneError(f"POST /config answered {status}: {decoded}")
         return PushResult(status, decoded)
 
+    def push_delta(self, body: bytes) -> PushResult:
+        """POST /config/delta; any answer but 201 means: push the full snapshot."""
+        status, decoded = self._request("POST", "/config/delta", body)
+        return PushResult(status, decoded)
+
     def config_state(self) -> dict[str, Any]:
         return self._get("/config")
 

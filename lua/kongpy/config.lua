@@ -1,9 +1,16 @@
--- The configuration snapshot: validation, storage in the kongpy_config shared
--- dict, and the per-worker rebuild when another worker applied a new one.
+-- The configuration of the node: full snapshots and deltas pushed over the
+-- control socket, shared with every worker through the kongpy_config dict,
+-- and applied by each worker to its own kongpy.state.
+--
+-- The dict holds one full snapshot (`snapshot`) and the chain of deltas after
+-- it: `chain` lists the full snapshot's version then each delta's version,
+-- and `delta:<version>` holds that delta's body. The full snapshot plus the
+-- chain always reconstruct the node's `version`. `epoch` moves whenever a full
+-- snapshot replaces the content (not when it only compacts the chain), so a
+-- worker of the current epoch may follow the chain from its own version; any
+-- other worker (fresh, or behind a compaction) loads the full snapshot first.
 local cjson = require("cjson.safe")
-local router = require("kongpy.router")
-local build = require("kongpy.router_build")
-local plugins_iterator = require("kongpy.plugins_iterator")
+local state = require("kongpy.state")
 
 local ngx = ngx
 local log = ngx.log
@@ -12,25 +19,32 @@ local INFO = ngx.INFO
 local timer_every = ngx.timer.every
 local worker_id = ngx.worker.id
 local worker_pid = ngx.worker.pid
+local worker_exiting = ngx.worker.exiting
 local null = ngx.null
 
 local type = type
 local ipairs = ipairs
 local tostring = tostring
+local tonumber = tonumber
 local io_open = io.open
 local floor = math.floor
-local find = string.find
 local match = string.match
-local sub = string.sub
+local gmatch = string.gmatch
 local collectgarbage = collectgarbage
 
 local SNAPSHOT_FORMAT = 1
 local SYNC_INTERVAL = 0.1
 local MEM_EVERY = 10
+-- deltas kept after a full snapshot; the control plane compacts long before
+local MAX_CHAIN = 1000
+local HEAD = '^{"hash":"(%x+)","snapshot_format":1,"version":(%d+)[,}]'
 
 local ERR_JSON = "invalid JSON: "
 local ERR_FORMAT = "unsupported snapshot_format: "
 local ERR_SHAPE = "snapshot must be a JSON object"
+local ERR_DELTA = "delta must be an object with integer base_version < version"
+local ERR_BASE = "base version mismatch"
+local ERR_CHAIN = "too many deltas since the last full snapshot"
 
 local _M = {
     -- the configuration this worker serves
@@ -43,119 +57,141 @@ local function is_int(v)
     return type(v) == "number" and v == floor(v)
 end
 
-local function is_ip(host)
-    if match(host, "^%d+%.%d+%.%d+%.%d+$") then
-        return host
-    end
-    if find(host, ":", 1, true) then
-        if sub(host, 1, 1) == "[" then return sub(host, 2, -2) end
-        return host
-    end
-end
-
-local function compile_service(s)
-    if type(s) ~= "table" or type(s.id) ~= "string" then
-        return nil, "services must be objects with an id"
-    end
-    if type(s.host) ~= "string" or not is_int(s.port) then
-        return nil, "service " .. s.id .. ": host and port are required"
-    end
-    local protocol = type(s.protocol) == "string" and s.protocol or "http"
-    local scheme = (protocol == "https" or protocol == "grpcs") and "https" or "http"
-    local default_port = scheme == "https" and 443 or 80
-    local ip = is_ip(s.host)
-    local host = ip and find(ip, ":", 1, true) and "[" .. ip .. "]" or s.host
-    local function ms(v)
-        return (is_int(v) and v > 0 and v or 60000) / 1000
-    end
-    return {
-        raw = s,
-        id = s.id,
-        scheme = scheme,
-        host = s.host,
-        ip = ip,
-        port = s.port,
-        path = type(s.path) == "string" and s.path or "/",
-        retries = is_int(s.retries) and s.retries or 5,
-        connect_timeout = ms(s.connect_timeout),
-        write_timeout = ms(s.write_timeout),
-        read_timeout = ms(s.read_timeout),
-        host_header = s.port == default_port and host or host .. ":" .. s.port,
-        ssl_name = host,
-    }
-end
-
--- Decodes, validates and compiles a snapshot; returns a new state or nil, err.
-function _M.build(blob)
-    local snap, err = cjson.decode(blob)
-    if snap == nil then
+local function decode(blob)
+    local doc, err = cjson.decode(blob)
+    if doc == nil then
         return nil, ERR_JSON .. tostring(err)
     end
-    if type(snap) ~= "table" then
+    if type(doc) ~= "table" then
         return nil, ERR_SHAPE
     end
-    if snap.snapshot_format ~= SNAPSHOT_FORMAT then
-        return nil, ERR_FORMAT .. tostring(snap.snapshot_format)
+    if doc.snapshot_format ~= SNAPSHOT_FORMAT then
+        return nil, ERR_FORMAT .. tostring(doc.snapshot_format)
+    end
+    return doc
+end
+
+-- Decodes, validates and compiles a full snapshot; returns a new state or nil, err.
+function _M.build(blob)
+    local snap, err = decode(blob)
+    if not snap then
+        return nil, err
     end
     if not is_int(snap.version) then
         return nil, "version must be an integer"
     end
-    if snap.hash ~= nil and snap.hash ~= null and type(snap.hash) ~= "string" then
-        return nil, "hash must be a string"
+    return state.full(snap)
+end
+
+local function decode_delta(body)
+    local d, err = decode(body)
+    if not d then
+        return nil, err
     end
-    local services, routes = snap.services or {}, snap.routes or {}
-    if type(services) ~= "table" or type(routes) ~= "table" then
-        return nil, "services and routes must be arrays"
+    if not is_int(d.base_version) or not is_int(d.version) or d.version <= d.base_version
+            or (d.hash ~= nil and d.hash ~= null and type(d.hash) ~= "string") then
+        return nil, ERR_DELTA
     end
-    local by_id, disabled = {}, {}
-    for _, s in ipairs(services) do
-        local svc, serr = compile_service(s)
-        if not svc then
-            return nil, serr
+    return d
+end
+
+local function chain_list()
+    local out = {}
+    for v in gmatch(dict:get("chain") or "", "%d+") do
+        out[#out + 1] = tonumber(v)
+    end
+    return out
+end
+
+-- Applies the deltas of the chain after st.version; false when it cannot.
+local function advance(st)
+    local list = chain_list()
+    local from
+    for i, v in ipairs(list) do
+        if v == st.version then
+            from = i + 1
         end
-        if s.enabled == false then
-            disabled[s.id] = true
-        else
-            by_id[s.id] = svc
+    end
+    if not from then
+        return false
+    end
+    for i = from, #list do
+        local body = dict:get("delta:" .. list[i])
+        local d = body and decode_delta(body)
+        if not d or d.base_version ~= st.version then
+            return false
         end
+        local plan, err = state.prepare(st, d.changes, d.version, d.hash)
+        if not plan then
+            log(ERR, "cannot apply stored delta ", d.version, ": ", err)
+            return false
+        end
+        state.commit(st, plan)
     end
-    local rt, rerr = router.new(routes, by_id, disabled)
-    if not rt then
-        return nil, rerr
-    end
-    local ps, perr = plugins_iterator.build(snap)
-    if not ps then
-        return nil, perr
-    end
-    return {
-        version = snap.version,
-        hash = build.is_set(snap.hash) and snap.hash or nil,
-        router = rt,
-        plugins = ps,
-        generation = 0,
-    }
+    return true
 end
 
 local function report()
     local id = worker_id()
-    if id then
+    -- a worker replaced by a reload must not overwrite its successor's slot
+    if id and not worker_exiting() then
         dict:set("worker_version:" .. id, _M.state.version or -1)
         dict:set("worker_pid:" .. id, worker_pid())
     end
 end
 
--- Stores a validated snapshot for all workers. The blob is written before the
--- generation moves, so a worker that sees the new generation reads the new
--- blob (or a later one, which it will also apply).
-local function store(blob, state)
+-- Makes `blob` (version, hash) the full snapshot of the chain. With `replace`
+-- the content changes: a new epoch, and every worker moves to it.
+local function store_full(blob, version, hash, replace)
     local ok, err = dict:set("snapshot", blob)
     if not ok then
         return nil, "cannot store snapshot: " .. tostring(err)
     end
-    dict:set("version", state.version)
-    dict:set("hash", state.hash or "")
-    state.generation = dict:incr("generation", 1, 0)
-    return true
+    for _, v in ipairs(chain_list()) do
+        dict:delete("delta:" .. v)
+    end
+    dict:set("chain", tostring(version))
+    if not replace then
+        return true
+    end
+    local epoch = dict:incr("epoch", 1, 0)
+    dict:set("version", version)
+    dict:set("hash", hash or "")
+    return epoch, dict:incr("generation", 1, 0)
+end
+
+-- Loads the full snapshot of the dict and the chain after it.
+local function load_full(gen)
+    local epoch = dict:get("epoch")
+    local st, err = _M.build(dict:get("snapshot") or "")
+    if not st then
+        -- only validated snapshots reach the dict; this is a bug, not input
+        log(ERR, "cannot rebuild stored snapshot: ", err)
+        _M.state.generation = gen
+        return
+    end
+    if dict:get("epoch") ~= epoch or not advance(st) then
+        return -- a push is being stored: next tick
+    end
+    st.epoch, st.generation = epoch, gen
+    _M.state = st
+    report()
+    collectgarbage()
+end
+
+local function sync()
+    local gen = dict:get("generation")
+    local st = _M.state
+    if not gen or gen == st.generation then
+        return
+    end
+    if st.version and st.epoch == dict:get("epoch")
+            and (st.version == dict:get("version") or advance(st)) then
+        st.generation = gen
+        report()
+        return
+    end
+    load_full(gen)
 end
 
 function _M.init(snapshot_path)
@@ -168,35 +204,18 @@ function _M.init(snapshot_path)
     end
     local blob = f:read("*a")
     f:close()
-    local state, err = _M.build(blob)
-    if not state then
+    local st, err = _M.build(blob)
+    if not st then
         log(ERR, "ignoring stored snapshot ", snapshot_path, ": ", err)
         return
     end
-    local ok, serr = store(blob, state)
-    if not ok then
-        log(ERR, serr)
+    local epoch, gen = store_full(blob, st.version, st.hash, true)
+    if not epoch then
+        log(ERR, gen)
         return
     end
-    _M.state = state
-end
-
-local function sync()
-    local gen = dict:get("generation")
-    if not gen or gen == _M.state.generation then
-        return
-    end
-    local blob = dict:get("snapshot")
-    local state, err = _M.build(blob or "")
-    if not state then
-        -- only validated snapshots reach the dict; this is a bug, not input
-        log(ERR, "cannot rebuild stored snapshot: ", err)
-        _M.state.generation = gen
-        return
-    end
-    state.generation = gen
-    _M.state = state
-    report()
+    st.epoch, st.generation = epoch, gen
+    _M.state = st
 end
 
 local ticks = 0
@@ -223,24 +242,72 @@ end
 -- POST /config: returns status, table body.
 -- The control plane keeps the snapshot file: workers may not write the prefix.
 function _M.push(blob)
-    local state, err = _M.build(blob)
-    if not state then
+    local cur_version, cur_hash = dict:get("version"), dict:get("hash")
+    local hash, version = match(blob, HEAD)
+    version = tonumber(version)
+    if version and version == cur_version and hash == cur_hash then
+        -- the content the node serves (same hash): it only becomes the new
+        -- base of the chain, so new workers need no deltas
+        if dict:get("chain") ~= tostring(version) then
+            local ok, err = store_full(blob, version, hash, false)
+            if not ok then
+                return 400, { message = "invalid snapshot: " .. err }
+            end
+        end
+        return 200, { version = version }
+    end
+    local st, err = _M.build(blob)
+    if not st then
         return 400, { message = "invalid snapshot: " .. err }
     end
-    local cur_version, cur_hash = dict:get("version"), dict:get("hash")
     -- the shared dict is the node's truth; a worker still behind catches up
     -- from its timer
-    if cur_version == state.version and cur_hash == (state.hash or "") then
-        return 200, { version = state.version }
+    if cur_version == st.version and cur_hash == (st.hash or "") then
+        return 200, { version = st.version }
     end
-    local ok, serr = store(blob, state)
-    if not ok then
-        return 400, { message = "invalid snapshot: " .. serr }
+    local epoch, gen = store_full(blob, st.version, st.hash, true)
+    if not epoch then
+        return 400, { message = "invalid snapshot: " .. gen }
     end
-    _M.state = state
+    st.epoch, st.generation = epoch, gen
+    _M.state = st
     report()
-    log(INFO, "applied configuration version ", state.version)
-    return 201, { version = state.version }
+    collectgarbage()
+    log(INFO, "applied configuration version ", st.version)
+    return 201, { version = st.version }
+end
+
+-- POST /config/delta: returns status, table body.
+function _M.push_delta(body)
+    local d, err = decode_delta(body)
+    if not d then
+        return 400, { message = "invalid delta: " .. err }
+    end
+    sync()
+    local st, cur = _M.state, dict:get("version")
+    if d.base_version ~= cur or st.version ~= cur or st.epoch ~= dict:get("epoch") then
+        return 409, { message = ERR_BASE, version = cur or null }
+    end
+    local list = chain_list()
+    if #list > MAX_CHAIN or list[#list] ~= cur then
+        return 409, { message = ERR_CHAIN, version = cur }
+    end
+    local plan, perr = state.prepare(st, d.changes, d.version, d.hash)
+    if not plan then
+        return 400, { message = "invalid delta: " .. perr }
+    end
+    local ok, serr = dict:safe_set("delta:" .. d.version, body)
+    if not ok then
+        return 409, { message = "cannot store delta: " .. tostring(serr), version = cur }
+    end
+    dict:set("chain", dict:get("chain") .. " " .. d.version)
+    dict:set("version", d.version)
+    dict:set("hash", type(d.hash) == "string" and d.hash or "")
+    state.commit(st, plan)
+    st.generation = dict:incr("generation", 1, 0)
+    report()
+    log(INFO, "applied configuration delta ", d.base_version, " -> ", d.version)
+    return 201, { version = d.version }
 end
 
 return _M

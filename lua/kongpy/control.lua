@@ -1,4 +1,4 @@
--- The control socket (unix:<prefix>/sockets/control.sock): snapshot pushes,
+-- The control socket (unix:<prefix>/sockets/control.sock): snapshot and delta pushes,
 -- applied versions per worker, and node status.
 local cjson = require("cjson.safe")
 local process = require("ngx.process")
@@ -21,6 +21,7 @@ local match = string.match
 local jit_version = jit.version
 
 local ERR_NO_BODY = "invalid snapshot: empty body"
+local ERR_NO_DELTA = "invalid delta: empty body"
 local ERR_NOT_FOUND = "Not found"
 local ERR_METHOD = "Method not allowed"
 
@@ -58,6 +59,15 @@ local function post_config()
         return respond(400, { message = ERR_NO_BODY })
     end
     local status, res = config.push(body)
+    return respond(status, res)
+end
+
+local function post_delta()
+    local body = read_body()
+    if not body or body == "" then
+        return respond(400, { message = ERR_NO_DELTA })
+    end
+    local status, res = config.push_delta(body)
     return respond(status, res)
 end
 
@@ -128,6 +138,7 @@ end
 
 local ROUTES = {
     ["/config"] = { GET = get_config, POST = post_config },
+    ["/config/delta"] = { POST = post_delta },
     ["/status"] = { GET = get_status },
 }
 

@@ -11,6 +11,7 @@ local null = ngx.null
 local type = type
 local pairs = pairs
 local ipairs = ipairs
+local next = next
 local pcall = pcall
 local error = error
 local tostring = tostring
@@ -81,58 +82,73 @@ local function compile(p)
              protocols = protocols, id = p.id }
 end
 
-local function prebuild(state)
-    local indexes = state.indexes
-    indexes["consumers:id"] = store.build_index(state.entities.consumers, "id")
-    indexes["consumers:username"] = store.build_index(state.entities.consumers, "username")
+local function prebuild(ps)
+    store.ensure_index(ps, "consumers", "id")
+    store.ensure_index(ps, "consumers", "username")
     for _, h in pairs(handlers) do
         for _, spec in ipairs(h.INDEXES or EMPTY) do
-            local entity, field, multi = spec[1], spec[2], spec[3]
-            local name = entity .. (multi and "*" or ":") .. field
-            if not indexes[name] then
-                indexes[name] = store.build_index(state.entities[entity], field, multi)
-            end
+            store.ensure_index(ps, spec[1], spec[2], spec[3])
         end
     end
 end
 
--- Compiles the plugins of a snapshot; returns the runner state or nil, err.
-function _M.build(snap)
-    local state = { version = snap.version, n = 0, names = {}, scopes = {},
-                    entities = {}, indexes = {}, consumer_scoped = false }
+-- Compiles plugin rows (id -> row) into instances by name and scope.
+local function compile_all(ps, plugins)
+    ps.n, ps.names, ps.scopes, ps.consumer_scoped = 0, {}, {}, false
     if not next(handlers) then
-        return state
+        return ps
     end
-    local plugins = snap.plugins or EMPTY
     if type(plugins) ~= "table" then
         return nil, ERR_SHAPE
     end
-    for _, p in ipairs(plugins) do
+    for _, p in pairs(plugins) do
         if type(p) ~= "table" or type(p.name) ~= "string" then
             return nil, ERR_SHAPE
         end
         if handlers[p.name] and p.enabled ~= false then
-            local scopes = state.scopes[p.name]
+            local scopes = ps.scopes[p.name]
             if not scopes then
                 scopes = {}
-                state.scopes[p.name] = scopes
-                state.names[#state.names + 1] = p.name
+                ps.scopes[p.name] = scopes
+                ps.names[#ps.names + 1] = p.name
             end
             local c = id_of(p.consumer)
             scopes[scope_key(id_of(p.route), id_of(p.service), c)] = compile(p)
-            state.consumer_scoped = state.consumer_scoped or c ~= nil
+            ps.consumer_scoped = ps.consumer_scoped or c ~= nil
         end
     end
-    sort(state.names, by_priority)
-    state.n = #state.names
-    for k, v in pairs(snap) do
-        if type(v) == "table" then
-            state.entities[k] = v
-        end
+    sort(ps.names, by_priority)
+    ps.n = #ps.names
+    return ps
+end
+
+-- The runner state of a configuration: `entities` is name -> id -> row (kept
+-- current in place by kongpy.state); returns the state or nil, err.
+function _M.build(version, entities)
+    local ps = { version = version, entities = entities, indexes = {}, index_specs = {},
+                 arrays = {} }
+    local ok, err = compile_all(ps, entities.plugins or EMPTY)
+    if not ok then
+        return nil, err
     end
-    prebuild(state)
-    state.cache = lrucache.new(CACHE_SIZE)
-    return state
+    if next(handlers) then
+        prebuild(ps)
+    end
+    ps.cache = lrucache.new(CACHE_SIZE)
+    return ps
+end
+
+-- A runner state with the instances of `plugins` (id -> row), sharing the
+-- entities and indexes of `ps`; `ps` itself is left untouched.
+function _M.rescope(ps, plugins)
+    local new = { version = ps.version, entities = ps.entities, indexes = ps.indexes,
+                  index_specs = ps.index_specs, arrays = ps.arrays }
+    local ok, err = compile_all(new, plugins or EMPTY)
+    if not ok then
+        return nil, err
+    end
+    new.cache = lrucache.new(CACHE_SIZE)
+    return new
 end
 
 local function try(scopes, scheme, key)

@@ -2,7 +2,7 @@
 -- is the real PCRE binding, and writes one line per failure to a file.
 local _M = {}
 
-local SUITES = { "test_path", "test_router", "test_router_index" }
+local SUITES = { "test_path", "test_router", "test_router_index", "test_cidr", "test_crypto" }
 
 function _M.run(out_path)
     local failures, total = {}, 0

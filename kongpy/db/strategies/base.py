@@ -29,6 +29,18 @@ class TableDef:
     ttl: bool = False
 
 
+@dataclass(frozen=True)
+class CounterDef:
+    """A table of integer counters (Kong's ``ratelimiting_metrics``).
+
+    ``key`` names the text columns that together identify one counter; the
+    counter itself is ``value``. Not an entity: no JSON, no events, no DAO.
+    """
+
+    name: str
+    key: tuple[str, ...]
+
+
 class Conflict(Exception):
     """A unique or primary-key constraint rejected a write."""
 
@@ -152,3 +164,13 @@ class Strategy(abc.ABC):
 
     @abc.abstractmethod
     def meta_set(self, subsystem: str, executed: list[str], pending: list[str]) -> None: ...
+
+    # -- counters --------------------------------------------------------------------------
+    def create_counter_table(self, counter: CounterDef) -> None:
+        raise NotImplementedError(f"{self.name} has no counter tables")
+
+    def increment(self, counter: CounterDef, key: Mapping[str, Any], amount: int,
+                  expire_at: int | None = None) -> int:
+        """Adds ``amount`` to one counter (created at 0) in one atomic step and
+        returns its new value. ``expire_at`` (epoch s) lets the store drop the row later."""
+        raise NotImplementedError(f"{self.name} has no counter tables")

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping
 
 from kongpy.db.strategies import cassandra_conn
-from kongpy.db.strategies.base import BadCursor, Conflict, Strategy, TableDef
+from kongpy.db.strategies.base import BadCursor, Conflict, CounterDef, Strategy, TableDef
 from kongpy.db.strategies.cassandra_tags import CassandraTags
 from kongpy.db.strategies.postgres import _ident
 from kongpy.errors import DatabaseError
@@ -372,6 +372,27 @@ class CassandraStrategy(CassandraTags, Strategy):
     def meta_set(self, subsystem: str, executed: list[str], pending: list[str]) -> None:
         self.cql.run(f"INSERT INTO {self.t('schema_meta')} (subsystem, executed, pending) "
                      "VALUES (?, ?, ?)", (subsystem, json.dumps(executed), json.dumps(pending)))
+
+    # -- counters --------------------------------------------------------------------------
+    # A counter column: the add is atomic, but Cassandra cannot say which value
+    # it produced, so the read that follows may include other writers' adds.
+    # Counter tables take no TTL; rows of past windows stay (Kong's did too).
+
+    def create_counter_table(self, counter: CounterDef) -> None:
+        cols = ", ".join(f"{_ident(k)} text" for k in counter.key)
+        keys = ", ".join(_ident(k) for k in counter.key)
+        self.cql.ddl(f"CREATE TABLE IF NOT EXISTS {self.t(counter.name)} "
+                     f"({cols}, value counter, PRIMARY KEY (({keys})))")
+
+    def increment(self, counter: CounterDef, key: Mapping[str, Any], amount: int,
+                  expire_at: int | None = None) -> int:
+        where = " AND ".join(f"{_ident(k)} = ?" for k in counter.key)
+        params = [str(key[k]) for k in counter.key]
+        self.cql.run(f"UPDATE {self.t(counter.name)} SET value = value + ? WHERE {where}",
+                     [int(amount), *params])
+        rows = list(self.cql.run(f"SELECT value FROM {self.t(counter.name)} WHERE {where}",
+                                 params))
+        return int(rows[0]["value"]) if rows else int(amount)
 
 
 def _lookup(table: TableDef, column: str) -> str:

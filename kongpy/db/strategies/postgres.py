@@ -24,7 +24,8 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
-from kongpy.db.strategies.base import Conflict, Listener, Strategy, TableDef
+from kongpy.db.strategies import counters
+from kongpy.db.strategies.base import Conflict, CounterDef, Listener, Strategy, TableDef
 from kongpy.errors import DatabaseError, DatastoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -395,3 +396,16 @@ class PostgresStrategy(Strategy):
                    'VALUES (%s, %s, %s) ON CONFLICT (subsystem) DO UPDATE '
                    'SET executed = EXCLUDED.executed, pending = EXCLUDED.pending',
                    (subsystem, json.dumps(executed), json.dumps(pending)))
+
+    # -- counters --------------------------------------------------------------------------
+
+    def create_counter_table(self, counter: CounterDef) -> None:
+        self._exec(counters.create_sql(counter, 'TEXT COLLATE "C"', "BIGINT"))
+
+    def increment(self, counter: CounterDef, key: Mapping[str, Any], amount: int,
+                  expire_at: int | None = None) -> int:
+        purge = counters.purge_sql(counter, "%s")
+        if purge:
+            self._exec(*purge)
+        sql, params = counters.upsert_sql(counter, key, amount, expire_at, "%s")
+        return int(self._exec(sql, params).fetchone()[0])

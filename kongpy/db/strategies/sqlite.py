@@ -17,7 +17,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping
 
-from kongpy.db.strategies.base import Conflict, Strategy, TableDef
+from kongpy.db.strategies import counters
+from kongpy.db.strategies.base import Conflict, CounterDef, Strategy, TableDef
 from kongpy.errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -287,3 +288,16 @@ class SQLiteStrategy(Strategy):
     def meta_set(self, subsystem: str, executed: list[str], pending: list[str]) -> None:
         self._exec('INSERT OR REPLACE INTO "schema_meta" (subsystem, executed, pending) '
                    'VALUES (?, ?, ?)', (subsystem, json.dumps(executed), json.dumps(pending)))
+
+    # -- counters --------------------------------------------------------------------------
+
+    def create_counter_table(self, counter: CounterDef) -> None:
+        self._exec(counters.create_sql(counter, "TEXT", "INTEGER"))
+
+    def increment(self, counter: CounterDef, key: Mapping[str, Any], amount: int,
+                  expire_at: int | None = None) -> int:
+        purge = counters.purge_sql(counter, "?")
+        if purge:
+            self._exec(*purge)
+        sql, params = counters.upsert_sql(counter, key, amount, expire_at, "?")
+        return int(self._exec(sql, params).fetchone()[0])

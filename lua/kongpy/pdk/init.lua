@@ -9,4 +9,6 @@ return {
     cache = require("kongpy.pdk.cache"),
     store = require("kongpy.pdk.store"),
     auth = require("kongpy.pdk.auth"),
+    node = require("kongpy.pdk.node"),
+    router = require("kongpy.pdk.router"),
 }

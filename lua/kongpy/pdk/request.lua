@@ -67,6 +67,21 @@ function _M.get_raw_query()
     return var.args or ""
 end
 
+-- The path and query string exactly as the client sent them (no normalisation).
+function _M.get_path_with_query()
+    return var.request_uri or ""
+end
+
+-- 1.0, 1.1, 2.0 ... (a number, as Kong's kong.request.get_http_version).
+function _M.get_http_version()
+    return req.http_version()
+end
+
+-- The value of one cookie, or nil.
+function _M.get_cookie(name)
+    return var["cookie_" .. name]
+end
+
 -- The whole body, from memory or from the temp file nginx spooled it to.
 function _M.get_raw_body()
     req.read_body()
@@ -85,6 +100,26 @@ function _M.get_raw_body()
     body = f:read("*a")
     f:close()
     return body
+end
+
+-- The size of the body in bytes, without copying a spooled body into memory.
+function _M.get_body_size()
+    req.read_body()
+    local body = req.get_body_data()
+    if body then
+        return #body
+    end
+    local file = req.get_body_file()
+    if not file then
+        return 0
+    end
+    local f = io_open(file, "rb")
+    if not f then
+        return nil, ERR_NO_BODY
+    end
+    local size = f:seek("end")
+    f:close()
+    return size
 end
 
 local function multipart(body, ctype)

@@ -53,6 +53,28 @@ function _M.set_header(name, value)
     header[name] = value
 end
 
+-- add_header(name, value): one more value after those already set.
+function _M.add_header(name, value)
+    local cur = header[name]
+    if cur == nil then
+        header[name] = value
+        return
+    end
+    if type(cur) ~= "table" then
+        cur = { cur }
+    end
+    cur[#cur + 1] = value
+    header[name] = cur
+end
+
+function _M.clear_header(name)
+    header[name] = nil
+end
+
+function _M.get_header(name)
+    return header[name]
+end
+
 function _M.get_status()
     return ngx.status
 end

@@ -1,11 +1,13 @@
 -- Read access to the entities of the configuration this worker serves:
--- hash indexes (value -> row) built once per configuration version.
+-- entity rows by id, and hash indexes (value -> row) kept current by
+-- kongpy.state as deltas replace or remove rows.
 local ngx = ngx
 local now = ngx.now
 local null = ngx.null
 
 local type = type
-local ipairs = ipairs
+local pairs = pairs
+local sort = table.sort
 
 local _M = {
     -- set by the plugin runner whenever a request runs on a new configuration
@@ -21,23 +23,79 @@ local function key_of(v)
     return v
 end
 
--- Builds the index of `rows` on `field`; `multi` maps a value to a list of rows.
+local function by_id(a, b)
+    return a.id < b.id
+end
+
+-- Adds `row` to index `idx` (on `field`; `multi`: value -> list of rows).
+function _M.index_add(idx, field, multi, row)
+    local k = key_of(row[field])
+    if k == nil or k == null then
+        return
+    end
+    if not multi then
+        idx[k] = row
+        return
+    end
+    local list = idx[k]
+    if not list then
+        list = {}
+        idx[k] = list
+    end
+    list[#list + 1] = row
+end
+
+-- Removes `row` (the very table that was added) from index `idx`.
+function _M.index_remove(idx, field, multi, row)
+    local k = key_of(row[field])
+    if k == nil or k == null then
+        return
+    end
+    local cur = idx[k]
+    if not multi then
+        if cur == row then
+            idx[k] = nil
+        end
+        return
+    end
+    if not cur then
+        return
+    end
+    local n = #cur
+    for i = 1, n do
+        if cur[i] == row then
+            cur[i] = cur[n]
+            cur[n] = nil
+            break
+        end
+    end
+    if #cur == 0 then
+        idx[k] = nil
+    end
+end
+
+-- Builds the index of `rows` (id -> row) on `field`.
 function _M.build_index(rows, field, multi)
     local idx = {}
-    for _, row in ipairs(rows or EMPTY) do
-        local k = key_of(row[field])
-        if k ~= nil and k ~= null then
-            if multi then
-                local list = idx[k]
-                if not list then
-                    list = {}
-                    idx[k] = list
-                end
-                list[#list + 1] = row
-            else
-                idx[k] = row
-            end
-        end
+    for _, row in pairs(rows or EMPTY) do
+        _M.index_add(idx, field, multi, row)
+    end
+    return idx
+end
+
+function _M.index_name(entity, field, multi)
+    return entity .. (multi and "*" or ":") .. field
+end
+
+-- Builds (or returns) index `entity` on `field` in the runner state `ps`,
+-- recording its shape so changed rows can be applied to it incrementally.
+function _M.ensure_index(ps, entity, field, multi)
+    local name = _M.index_name(entity, field, multi)
+    local idx = ps.indexes[name]
+    if not idx then
+        idx = _M.build_index(ps.entities[entity], field, multi)
+        ps.indexes[name] = idx
+        ps.index_specs[name] = { entity, field, multi or false }
     end
     return idx
 end
@@ -49,18 +107,26 @@ function _M.index(entity, field, multi)
     if not cur then
         return EMPTY
     end
-    local name = entity .. (multi and "*" or ":") .. field
-    local idx = cur.indexes[name]
-    if not idx then
-        idx = _M.build_index(cur.entities[entity], field, multi)
-        cur.indexes[name] = idx
-    end
-    return idx
+    return _M.ensure_index(cur, entity, field, multi)
 end
 
+-- The rows of `entity` as an array (in id order), built once per change.
 function _M.rows(entity)
     local cur = _M.current
-    return cur and cur.entities[entity] or EMPTY
+    if not cur then
+        return EMPTY
+    end
+    local arr = cur.arrays[entity]
+    if arr then
+        return arr
+    end
+    arr = {}
+    for _, row in pairs(cur.entities[entity] or EMPTY) do
+        arr[#arr + 1] = row
+    end
+    sort(arr, by_id)
+    cur.arrays[entity] = arr
+    return arr
 end
 
 -- A row whose ttl ran out is no longer honoured, even before the control

@@ -81,3 +81,78 @@ def test_full_reload_when_history_is_unreadable(database):
     doc = _decoded(model)
     assert [s["name"] for s in doc["services"]] == ["s3"]
     assert doc["version"] == database.events.latest()
+
+
+def test_changes_since_the_settled_version(database):
+    model = ConfigModel()
+    model.sync(database)
+    # Freshly loaded: the model cannot tell what the data plane lacks.
+    assert model.changes_since(model.version, 1000) is None
+    model.settle()
+    base = model.version
+    assert model.changes_since(base, 1000) is None  # nothing changed
+
+    bob = database.consumers.insert({"username": "bob"})
+    cred = database.keyauth_credentials.insert({"consumer": {"id": bob["id"]}, "key": "k1"})
+    gone = database.keyauth_credentials.insert({"consumer": {"id": bob["id"]}, "key": "k2"})
+    database.keyauth_credentials.delete(gone["id"])
+    model.sync(database)
+    changes = model.changes_since(base, 1000)
+    assert changes == {
+        "consumers": {"upsert": [database.consumers.select(bob["id"])], "delete": []},
+        "keyauth_credentials": {
+            "upsert": [database.keyauth_credentials.select(cred["id"])],
+            "delete": [gone["id"]],
+        },
+    }
+    # Only against the settled version, and only while small enough.
+    assert model.changes_since(base - 1, 1000) is None
+    assert model.changes_since(base, 2) is None
+    assert model.changes_since(base, 3) is not None
+
+    # Changes accumulate until settled.
+    database.keyauth_credentials.delete(cred["id"])
+    model.sync(database)
+    assert model.changes_since(base, 1000)["keyauth_credentials"] == {
+        "upsert": [], "delete": sorted([cred["id"], gone["id"]])}
+    model.settle()
+    assert model.changes_since(base, 1000) is None
+    assert model.changes_since(model.version, 1000) is None
+
+
+def test_delta_applied_to_the_base_gives_the_full_document(database):
+    model = ConfigModel()
+    model.sync(database)
+    model.settle()
+    base_doc = _decoded(model)
+    svc = database.services.insert({"name": "s", "host": "a.test"})
+    database.plugins.insert({"name": "key-auth", "service": {"id": svc["id"]},
+                             "enabled": False})
+    database.services.update(svc["id"], {"port": 8080})
+    model.sync(database)
+    body, digest = model.encode()
+    delta = json.loads(model.encode_delta(base_doc["version"], digest,
+                                          model.changes_since(base_doc["version"], 1000)))
+    assert delta["base_version"] == base_doc["version"]
+    assert delta["version"] == model.version and delta["hash"] == digest
+    assert delta["snapshot_format"] == 1
+    # A disabled plugin instance never reaches the data plane: a delete.
+    assert delta["changes"]["plugins"]["upsert"] == []
+    rebuilt = _as_sets(base_doc)
+    for name, change in delta["changes"].items():
+        rows = rebuilt.setdefault(name, {})
+        for pk in change["delete"]:
+            rows.pop(pk, None)
+        rows.update({row["id"]: row for row in change["upsert"]})
+    assert rebuilt == _as_sets(json.loads(body))
+
+
+def test_a_full_reload_forgets_the_changes(database):
+    model = ConfigModel()
+    model.sync(database)
+    model.settle()
+    base = model.version
+    database.append_event("invalidations", "not an entity change")
+    database.services.insert({"name": "s4", "host": "d.test"})
+    model.sync(database)
+    assert model.changes_since(base, 1000) is None

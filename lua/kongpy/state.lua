@@ -1,0 +1,301 @@
+-- The configuration one worker serves: entity rows by id, and the structures
+-- derived from them (compiled services and router, plugin runner with its
+-- hash indexes). A full snapshot builds everything; a delta rebuilds only the
+-- structures its changes feed and updates the credential indexes in place.
+local router = require("kongpy.router")
+local build = require("kongpy.router_build")
+local plugins_iterator = require("kongpy.plugins_iterator")
+local store = require("kongpy.pdk.store")
+
+local ngx = ngx
+local null = ngx.null
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local floor = math.floor
+local find = string.find
+local match = string.match
+local sub = string.sub
+local sort = table.sort
+
+local ERR_ROWS = " rows must be objects with a string id"
+local ERR_CHANGES = "changes must map entity names to {upsert, delete}"
+local ERR_DELETE = " deletes must be string ids"
+
+local _M = {}
+
+local EMPTY = {}
+-- Keys of a snapshot that are not entity arrays.
+local META = { snapshot_format = true, version = true, hash = true }
+-- Entities feeding a structure rebuilt as a whole: their maps are copied with
+-- the changes applied (small tables), never modified in place.
+local ROUTING = { services = true, routes = true }
+
+local function is_int(v)
+    return type(v) == "number" and v == floor(v)
+end
+
+local function is_ip(host)
+    if match(host, "^%d+%.%d+%.%d+%.%d+$") then
+        return host
+    end
+    if find(host, ":", 1, true) then
+        if sub(host, 1, 1) == "[" then return sub(host, 2, -2) end
+        return host
+    end
+end
+
+local function compile_service(s)
+    if type(s.host) ~= "string" or not is_int(s.port) then
+        return nil, "service " .. s.id .. ": host and port are required"
+    end
+    local protocol = type(s.protocol) == "string" and s.protocol or "http"
+    local scheme = (protocol == "https" or protocol == "grpcs") and "https" or "http"
+    local default_port = scheme == "https" and 443 or 80
+    local ip = is_ip(s.host)
+    local host = ip and find(ip, ":", 1, true) and "[" .. ip .. "]" or s.host
+    local function ms(v)
+        return (is_int(v) and v > 0 and v or 60000) / 1000
+    end
+    return {
+        raw = s,
+        id = s.id,
+        scheme = scheme,
+        host = s.host,
+        ip = ip,
+        port = s.port,
+        path = type(s.path) == "string" and s.path or "/",
+        retries = is_int(s.retries) and s.retries or 5,
+        connect_timeout = ms(s.connect_timeout),
+        write_timeout = ms(s.write_timeout),
+        read_timeout = ms(s.read_timeout),
+        host_header = s.port == default_port and host or host .. ":" .. s.port,
+        ssl_name = host,
+    }
+end
+
+local function by_id(a, b)
+    return a.id < b.id
+end
+
+-- Routes in id order: the order full snapshots have always listed them in.
+local function build_router(services, routes)
+    local compiled, disabled = {}, {}
+    for id, s in pairs(services) do
+        if type(s.id) ~= "string" then
+            return nil, "services must be objects with an id"
+        end
+        local svc, err = compile_service(s)
+        if not svc then
+            return nil, err
+        end
+        if s.enabled == false then
+            disabled[id] = true
+        else
+            compiled[id] = svc
+        end
+    end
+    local list = {}
+    for _, r in pairs(routes) do
+        list[#list + 1] = r
+    end
+    sort(list, by_id)
+    return router.new(list, compiled, disabled)
+end
+
+local function valid_row(row)
+    return type(row) == "table" and type(row.id) == "string"
+end
+
+-- Builds the state of a decoded, format-checked snapshot; nil, err if invalid.
+-- The snapshot's arrays are turned into maps and not kept.
+function _M.full(snap)
+    if snap.hash ~= nil and snap.hash ~= null and type(snap.hash) ~= "string" then
+        return nil, "hash must be a string"
+    end
+    local services, routes = snap.services or EMPTY, snap.routes or EMPTY
+    if type(services) ~= "table" or type(routes) ~= "table" then
+        return nil, "services and routes must be arrays"
+    end
+    local entities = {}
+    for name, rows in pairs(snap) do
+        if not META[name] and type(rows) == "table" then
+            local map = {}
+            for i, row in ipairs(rows) do
+                if type(row) ~= "table" then
+                    return nil, name .. ERR_ROWS
+                end
+                -- rows without an id still count; deltas cannot address them
+                map[type(row.id) == "string" and row.id or i] = row
+            end
+            entities[name] = map
+        end
+    end
+    local rt, err = build_router(entities.services or EMPTY, entities.routes or EMPTY)
+    if not rt then
+        return nil, err
+    end
+    local ps, perr = plugins_iterator.build(snap.version, entities)
+    if not ps then
+        return nil, perr
+    end
+    return {
+        version = snap.version,
+        hash = build.is_set(snap.hash) and snap.hash or nil,
+        entities = entities,
+        router = rt,
+        plugins = ps,
+        generation = 0,
+    }
+end
+
+local function check_change(name, ch)
+    if type(name) ~= "string" or META[name] or type(ch) ~= "table" then
+        return nil, ERR_CHANGES
+    end
+    local upsert, delete = ch.upsert or EMPTY, ch.delete or EMPTY
+    if type(upsert) ~= "table" or type(delete) ~= "table" then
+        return nil, ERR_CHANGES
+    end
+    for _, row in ipairs(upsert) do
+        if not valid_row(row) then
+            return nil, name .. ERR_ROWS
+        end
+    end
+    for _, id in ipairs(delete) do
+        if type(id) ~= "string" then
+            return nil, name .. ERR_DELETE
+        end
+    end
+    return upsert, delete
+end
+
+local function with_changes(map, upsert, delete)
+    local copy = {}
+    for id, row in pairs(map or EMPTY) do
+        copy[id] = row
+    end
+    for _, id in ipairs(delete) do
+        copy[id] = nil
+    end
+    for _, row in ipairs(upsert) do
+        copy[row.id] = row
+    end
+    return copy
+end
+
+-- Validates `changes` against `st` and builds the structures they change.
+-- Returns a plan for commit(), or nil, err; `st` is not modified.
+function _M.prepare(st, changes, version, hash)
+    if type(changes) ~= "table" then
+        return nil, ERR_CHANGES
+    end
+    local plan = { version = version, hash = hash, maps = {}, steps = {} }
+    local routing, plugins = false, nil
+    for name, ch in pairs(changes) do
+        local upsert, delete = check_change(name, ch)
+        if not upsert then
+            return nil, delete
+        end
+        if ROUTING[name] then
+            plan.maps[name] = with_changes(st.entities[name], upsert, delete)
+            routing = true
+        else
+            if name == "plugins" then
+                plugins = with_changes(st.entities.plugins, upsert, delete)
+            end
+            plan.steps[#plan.steps + 1] = { name, upsert, delete }
+        end
+    end
+    if routing then
+        local maps, ent = plan.maps, st.entities
+        local rt, err = build_router(maps.services or ent.services or EMPTY,
+                                     maps.routes or ent.routes or EMPTY)
+        if not rt then
+            return nil, err
+        end
+        plan.router = rt
+    end
+    if plugins then
+        local ps, err = plugins_iterator.rescope(st.plugins, plugins)
+        if not ps then
+            return nil, err
+        end
+        plan.plugins = ps
+    end
+    return plan
+end
+
+local function specs_of(ps, name)
+    local out = {}
+    for _, spec in pairs(ps.index_specs) do
+        if spec[1] == name then
+            out[#out + 1] = spec
+        end
+    end
+    return out
+end
+
+local function unindex(ps, specs, row)
+    for _, spec in ipairs(specs) do
+        store.index_remove(ps.indexes[store.index_name(spec[1], spec[2], spec[3])],
+                           spec[2], spec[3], row)
+    end
+end
+
+-- Replaces and removes the rows of one entity, keeping its indexes current.
+local function apply_step(ps, entities, name, upsert, delete)
+    local map = entities[name]
+    if not map then
+        map = {}
+        entities[name] = map
+    end
+    local specs = specs_of(ps, name)
+    for _, id in ipairs(delete) do
+        local old = map[id]
+        if old then
+            unindex(ps, specs, old)
+            map[id] = nil
+        end
+    end
+    for _, row in ipairs(upsert) do
+        local old = map[row.id]
+        if old then
+            unindex(ps, specs, old)
+        end
+        map[row.id] = row
+        for _, spec in ipairs(specs) do
+            store.index_add(ps.indexes[store.index_name(spec[1], spec[2], spec[3])],
+                            spec[2], spec[3], row)
+        end
+    end
+    ps.arrays[name] = nil
+end
+
+-- Applies a plan from prepare(); cannot fail on validated input.
+function _M.commit(st, plan)
+    local ps = plan.plugins or st.plugins
+    local entities = st.entities
+    for name, map in pairs(plan.maps) do
+        entities[name] = map
+        ps.arrays[name] = nil
+        for iname, spec in pairs(ps.index_specs) do
+            if spec[1] == name then
+                ps.indexes[iname] = store.build_index(map, spec[2], spec[3])
+            end
+        end
+    end
+    for _, step in ipairs(plan.steps) do
+        apply_step(ps, entities, step[1], step[2], step[3])
+    end
+    if plan.router then
+        st.router = plan.router
+    end
+    ps.version = plan.version
+    st.plugins = ps
+    st.version = plan.version
+    st.hash = build.is_set(plan.hash) and plan.hash or nil
+end
+
+return _M

@@ -1,0 +1,106 @@
+-- Shared by rate-limiting and response-ratelimiting: Kong's fixed UTC calendar
+-- windows, its counter keys and the three counting policies.
+--
+-- A policy answers three calls on a list of counters (one per window):
+--   consume(ns, conf, entries, n) -> counts, stop, err
+--       adds n to every counter unless one would pass its limit, atomically
+--       where the policy can; `counts` are the values before this request,
+--       `stop` the index of the first counter that refused (nothing added then)
+--   usage(ns, conf, entries) -> counts, err
+--   increment(ns, conf, entries, n) -> ok, err (no limit check)
+-- Each entry: { key, limit, ttl, period, period_date, identifier, route_id, service_id }.
+local setmetatable = setmetatable
+local ipairs = ipairs
+local type = type
+local os_date = os.date
+local floor = math.floor
+local max = math.max
+local fmt = string.format
+local require = require
+local pcall = pcall
+local tostring = tostring
+
+local ERR_POLICY = "unknown rate-limiting policy: "
+
+local _M = {}
+
+_M.PERIODS = { "second", "minute", "hour", "day", "month", "year" }
+
+-- Window lengths Kong uses for expiry and RateLimit-Reset (a "month" is 30 days).
+_M.EXPIRATION = {
+    second = 1, minute = 60, hour = 3600, day = 86400, month = 2592000, year = 31536000,
+}
+
+_M.NULL_UUID = "00000000-0000-0000-0000-000000000000"
+
+local policies = {}
+
+function _M.policy(name)
+    local p = policies[name]
+    if p == nil then
+        local ok, mod = pcall(require, "kongpy.tools.ratelimit." .. name)
+        if not ok then
+            return nil, ERR_POLICY .. tostring(name)
+        end
+        p = mod
+        policies[name] = p
+    end
+    return p
+end
+
+-- Start of each window (epoch seconds, UTC) containing `now` (seconds).
+function _M.timestamps(now)
+    local t = floor(now)
+    local d = os_date("!*t", t)
+    local day = t - d.hour * 3600 - d.min * 60 - d.sec
+    return {
+        second = t,
+        minute = t - d.sec,
+        hour = t - d.min * 60 - d.sec,
+        day = day,
+        month = day - (d.day - 1) * 86400,
+        year = day - (d.yday - 1) * 86400,
+    }
+end
+
+-- Seconds until the window ends, as Kong computes RateLimit-Reset.
+function _M.reset(period, start, now)
+    return max(1, _M.EXPIRATION[period] - floor(now - start))
+end
+
+-- Kong's key: <ns>:<route_id>:<service_id>:<identifier>:<period_date ms>:<period>.
+function _M.key(ns, route_id, service_id, identifier, start, period)
+    return fmt("%s:%s:%s:%s:%d:%s", ns, route_id, service_id, identifier, start * 1000, period)
+end
+
+-- The route and service ids of the plugin instance whose `conf` this is
+-- (Kong keys counters by the instance's scope, not the request's), found once
+-- per conf table: a new configuration version brings new tables.
+local scopes = setmetatable({}, { __mode = "k" })
+
+function _M.scope(conf, plugin_rows)
+    local s = scopes[conf]
+    if s then
+        return s
+    end
+    s = { route = _M.NULL_UUID, service = _M.NULL_UUID }
+    if conf.route_id or conf.service_id then
+        -- set by a runner that annotates confs the way Kong's iterator does
+        s.route = conf.route_id or _M.NULL_UUID
+        s.service = conf.service_id or _M.NULL_UUID
+        scopes[conf] = s
+        return s
+    end
+    for _, p in ipairs(plugin_rows) do
+        if p.config == conf then
+            local r, sv = p.route, p.service
+            s.route = type(r) == "table" and r.id or _M.NULL_UUID
+            s.service = type(sv) == "table" and sv.id or _M.NULL_UUID
+            break
+        end
+    end
+    scopes[conf] = s
+    return s
+end
+
+return _M

@@ -1,0 +1,82 @@
+-- The `local` policy: counters in the kongpy_ratelimit shared dict. Every
+-- worker of the node increments the same counters (shm incr is atomic), so
+-- the limit is exact within one node and per node across a cluster.
+local ngx = ngx
+local shared = ngx.shared
+
+local ERR_NO_DICT = "no lua_shared_dict kongpy_ratelimit"
+
+local _M = {}
+
+local function dict()
+    local d = shared.kongpy_ratelimit
+    if not d then
+        return nil, ERR_NO_DICT
+    end
+    return d
+end
+
+-- Increment first, then compare: a request that passes a limit takes its
+-- increments back. Two racing requests can therefore both be refused when
+-- only one of them should be (one window refuses, another still counted it
+-- for a moment); never can both be let through past a limit.
+function _M.consume(_, _, entries, n)
+    local d, err = dict()
+    if not d then
+        return nil, nil, err
+    end
+    local counts, stop = {}, nil
+    local done = 0
+    for i = 1, #entries do
+        local e = entries[i]
+        local new
+        new, err = d:incr(e.key, n, 0, e.ttl)
+        if not new then
+            break
+        end
+        done = i
+        counts[i] = new - n
+        if not stop and new > e.limit then
+            stop = i
+        end
+    end
+    if stop or err then
+        for i = 1, done do
+            d:incr(entries[i].key, -n)
+        end
+        if err then
+            return nil, nil, err
+        end
+    end
+    return counts, stop
+end
+
+function _M.usage(_, _, entries)
+    local d, err = dict()
+    if not d then
+        return nil, err
+    end
+    local counts = {}
+    for i = 1, #entries do
+        counts[i] = d:get(entries[i].key) or 0
+    end
+    return counts
+end
+
+function _M.increment(_, _, entries, n)
+    local d, err = dict()
+    if not d then
+        return nil, err
+    end
+    for i = 1, #entries do
+        local e = entries[i]
+        local ok
+        ok, err = d:incr(e.key, n, 0, e.ttl)
+        if not ok then
+            return nil, err
+        end
+    end
+    return true
+end
+
+return _M

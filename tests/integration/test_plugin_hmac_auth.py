@@ -1,0 +1,243 @@
+"""hmac-auth through a real node: Kong 3.9's signature scheme, messages and headers."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from email.utils import formatdate
+
+import pytest
+import requests
+
+from tests.conftest import require_binary
+from tests.helpers.gateway import Gateway
+
+DATE_REQUIRED = ("HMAC signature cannot be verified, a valid date or x-date header is "
+                 "required for HMAC Authentication")
+NOT_VALID = "HMAC signature cannot be verified"
+NOT_SAME = "HMAC signature does not match"
+SECRET = "bob-secret"
+DIGESTS = {"hmac-sha1": hashlib.sha1, "hmac-sha256": hashlib.sha256,
+           "hmac-sha384": hashlib.sha384, "hmac-sha512": hashlib.sha512}
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    require_binary("nginx")
+    node = Gateway(tmp_path_factory.mktemp("hmac")).start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def world(gateway, upstream):
+    gw = gateway
+    gw.create("/services", {"name": "svc", "url": upstream.url})
+    bob = gw.create("/consumers", {"username": "bob", "custom_id": "bob-1"})
+    anon = gw.create("/consumers", {"username": "anon"})
+    gw.create("/consumers/bob/hmac-auth", {"username": "bob-hmac", "secret": SECRET})
+    gw.create("/consumers/bob/key-auth", {"key": "bob-key"})
+    routes = {
+        "/hm": {},
+        "/hm-realm": {"realm": "kong"},
+        "/hm-strict": {"algorithms": ["hmac-sha256"], "clock_skew": 10,
+                       "enforce_headers": ["date", "request-line"]},
+        "/hm-hide": {"hide_credentials": True},
+        "/hm-body": {"validate_request_body": True},
+        "/hm-anon": {"anonymous": "anon"},
+    }
+    for path, config in routes.items():
+        route = gw.create("/services/svc/routes", {"paths": [path]})
+        gw.create(f"/routes/{route['id']}/plugins", {"name": "hmac-auth", "config": config})
+        if path == "/hm-anon":
+            gw.create(f"/routes/{route['id']}/plugins",
+                      {"name": "key-auth", "config": {"anonymous": anon["id"]}})
+    gw.wait_sync()
+    return {"bob": bob, "anon": anon}
+
+
+def _date(offset: float = 0) -> str:
+    return formatdate(time.time() + offset, usegmt=True)
+
+
+def _authorization(lines: list[str], names: str, algorithm: str = "hmac-sha256",
+                   secret: str = SECRET, username: str = "bob-hmac") -> str:
+    mac = hmac.new(secret.encode(), "\n".join(lines).encode(), DIGESTS[algorithm]).digest()
+    signature = base64.b64encode(mac).decode()
+    return (f'hmac username="{username}", algorithm="{algorithm}", headers="{names}", '
+            f'signature="{signature}"')
+
+
+def _signed(method: str, path: str, algorithm: str = "hmac-sha256", secret: str = SECRET,
+            header: str = "Authorization", username: str = "bob-hmac",
+            date_header: str = "Date", offset: float = 0) -> dict[str, str]:
+    """Date + request-line signature for `method path` (path with its query)."""
+    date = _date(offset)
+    lines = [f"{date_header.lower()}: {date}", f"{method} {path} HTTP/1.1"]
+    names = f"{date_header.lower()} request-line"
+    return {date_header: date,
+            header: _authorization(lines, names, algorithm, secret, username)}
+
+
+def _get(gw: Gateway, path: str, **kwargs) -> requests.Response:
+    return requests.get(gw.proxy + path, timeout=5, **kwargs)
+
+
+def _assert_401(resp: requests.Response, message: str, www: str = "hmac") -> None:
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["message"] == message
+    assert resp.headers["WWW-Authenticate"] == www
+
+
+def test_missing_header_and_date(gateway, world):
+    gw = gateway
+    _assert_401(_get(gw, "/hm"), "Unauthorized")
+    _assert_401(_get(gw, "/hm-realm"), "Unauthorized", 'hmac realm="kong"')
+    signed = _signed("GET", "/hm")
+    del signed["Date"]
+    _assert_401(_get(gw, "/hm", headers=signed), DATE_REQUIRED)
+    for date in ("yesterday", _date(-400), _date(400)):
+        headers = {**_signed("GET", "/hm"), "Date": date}
+        _assert_401(_get(gw, "/hm", headers=headers), DATE_REQUIRED)
+    _assert_401(_get(gw, "/hm-realm", headers={"Authorization": "hmac x"}), DATE_REQUIRED,
+                'hmac realm="kong"')
+    # X-Date is checked first and may stand in for a bad Date.
+    headers = {**_signed("GET", "/hm", date_header="X-Date"), "Date": "garbage"}
+    assert _get(gw, "/hm", headers=headers).status_code == 200
+
+
+def test_clock_skew(gateway, world):
+    gw = gateway
+    assert _get(gw, "/hm", headers=_signed("GET", "/hm", offset=-200)).status_code == 200
+    _assert_401(_get(gw, "/hm-strict", headers=_signed("GET", "/hm-strict", offset=-30)),
+                DATE_REQUIRED)
+    assert _get(gw, "/hm-strict", headers=_signed("GET", "/hm-strict", offset=-5)) \
+        .status_code == 200
+
+
+def test_cannot_be_verified(gateway, world):
+    gw = gateway
+    date = _date()
+    for auth in ("hmac nothing-useful", "Basic Ym9iOnB3",
+                 'hmac username="bob-hmac", algorithm="hmac-sha256", headers="date"'):
+        _assert_401(_get(gw, "/hm", headers={"Date": date, "Authorization": auth}), NOT_VALID)
+    _assert_401(_get(gw, "/hm", headers=_signed("GET", "/hm", username="nobody")), NOT_VALID)
+    unknown = _signed("GET", "/hm")
+    unknown["Authorization"] = unknown["Authorization"].replace("hmac-sha256", "hmac-md5")
+    _assert_401(_get(gw, "/hm", headers=unknown), NOT_VALID)
+    # disallowed algorithm, then an enforced header left out of the signature
+    _assert_401(_get(gw, "/hm-strict", headers=_signed("GET", "/hm-strict", "hmac-sha1")),
+                NOT_VALID)
+    only_date = {"Date": date, "Authorization": _authorization([f"date: {date}"], "date")}
+    _assert_401(_get(gw, "/hm-strict", headers=only_date), NOT_VALID)
+    assert _get(gw, "/hm", headers=only_date).status_code == 200
+
+
+def test_does_not_match(gateway, world):
+    gw = gateway
+    _assert_401(_get(gw, "/hm", headers=_signed("GET", "/hm", secret="wrong")), NOT_SAME)
+    _assert_401(_get(gw, "/hm?x=1", headers=_signed("GET", "/hm")), NOT_SAME)
+    _assert_401(_get(gw, "/hm-realm", headers=_signed("POST", "/hm-realm")), NOT_SAME,
+                'hmac realm="kong"')
+    garbage = _signed("GET", "/hm")
+    garbage["Authorization"] = garbage["Authorization"].rsplit("signature=", 1)[0] + \
+        'signature="%%%not base64%%%"'
+    _assert_401(_get(gw, "/hm", headers=garbage), NOT_SAME)
+
+
+@pytest.mark.parametrize("algorithm", sorted(DIGESTS))
+def test_valid_signatures(gateway, world, algorithm):
+    gw = gateway
+    resp = _get(gw, "/hm/x?a=1&b=2", headers={
+        **_signed("GET", "/hm/x?a=1&b=2", algorithm), "X-Consumer-Custom-ID": "spoof",
+        "X-Credential-Identifier": "spoof", "X-Anonymous-Consumer": "true"})
+    assert resp.status_code == 200, resp.text
+    seen = resp.json()["headers"]
+    assert seen["x-consumer-id"] == world["bob"]["id"]
+    assert seen["x-consumer-username"] == "bob"
+    assert seen["x-consumer-custom-id"] == "bob-1"
+    assert seen["x-credential-identifier"] == "bob-hmac"
+    assert "x-anonymous-consumer" not in seen
+    assert seen["authorization"].startswith("hmac username=")
+
+
+def test_request_target_and_other_headers(gateway, world):
+    gw = gateway
+    date = _date()
+    lines = [f"x-date: {date}", "@request-target: post /hm/t?q=%20a", "content-md5: abc",
+             "x-missing:"]
+    headers = {"X-Date": date, "Content-MD5": "abc", "Authorization": _authorization(
+        lines, "x-date @request-target content-md5 x-missing", "hmac-sha512")}
+    resp = requests.post(gw.proxy + "/hm/t?q=%20a", headers=headers, timeout=5)
+    assert resp.status_code == 200, resp.text
+
+
+def test_proxy_authorization_and_hide_credentials(gateway, world):
+    gw = gateway
+    resp = _get(gw, "/hm", headers=_signed("GET", "/hm", header="Proxy-Authorization"))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["headers"]["x-credential-identifier"] == "bob-hmac"
+    for header in ("Authorization", "Proxy-Authorization"):
+        resp = _get(gw, "/hm-hide", headers=_signed("GET", "/hm-hide", header=header))
+        assert resp.status_code == 200, resp.text
+        assert header.lower() not in resp.json()["headers"]
+
+
+def test_body_digest(gateway, world):
+    gw = gateway
+    body = b'{"hello": "world"}'
+    digest = "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+    def post(data: bytes, extra: dict[str, str]) -> requests.Response:
+        headers = {**_signed("POST", "/hm-body"), **extra}
+        return requests.post(gw.proxy + "/hm-body", data=data, headers=headers, timeout=5)
+
+    resp = post(body, {"Digest": digest})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["body"] == body.decode()
+    _assert_401(post(body + b" ", {"Digest": digest}), NOT_SAME)
+    _assert_401(post(body, {}), NOT_SAME)
+    _assert_401(post(body, {"Digest": "SHA-256=abc"}), NOT_SAME)
+    assert post(b"", {}).status_code == 200
+    # without validate_request_body the digest is not looked at
+    headers = {**_signed("POST", "/hm"), "Digest": "SHA-256=abc"}
+    assert requests.post(gw.proxy + "/hm", data=body, headers=headers,
+                         timeout=5).status_code == 200
+
+
+def test_anonymous_chain(gateway, world):
+    gw = gateway
+    seen = _get(gw, "/hm-anon", headers={"X-Consumer-ID": "spoof"}).json()["headers"]
+    assert seen["x-consumer-id"] == world["anon"]["id"]
+    assert seen["x-anonymous-consumer"] == "true"
+    assert "x-credential-identifier" not in seen
+    bad = _get(gw, "/hm-anon", headers=_signed("GET", "/hm-anon", secret="nope"))
+    assert bad.json()["headers"]["x-consumer-id"] == world["anon"]["id"]
+    seen = _get(gw, "/hm-anon", headers=_signed("GET", "/hm-anon")).json()["headers"]
+    assert seen["x-consumer-username"] == "bob" and "x-anonymous-consumer" not in seen
+    seen = _get(gw, "/hm-anon", headers={"apikey": "bob-key"}).json()["headers"]
+    assert seen["x-consumer-username"] == "bob"
+
+
+def test_credential_revocation(gateway, world):
+    gw = gateway
+    gw.create("/consumers/bob/hmac-auth", {"username": "short", "secret": "s"})
+    gw.wait_sync()
+    assert _get(gw, "/hm", headers=_signed("GET", "/hm", secret="s", username="short")) \
+        .status_code == 200
+    assert requests.delete(gw.admin + "/hmac-auths/short", timeout=5).status_code == 204
+    deadline = time.monotonic() + 1.0
+    status = 200
+    while time.monotonic() < deadline and status == 200:
+        status = _get(gw, "/hm", headers=_signed("GET", "/hm", secret="s",
+                                                 username="short")).status_code
+    assert status == 401
+
+
+def test_no_lua_errors_logged(gateway, world):
+    log = (gateway.prefix / "logs" / "error.log").read_text(errors="replace")
+    assert "runtime error" not in log and "entry thread aborted" not in log
+    # malformed input is a 401, never an error-level log line
+    assert not [line for line in log.splitlines()
+                if any(level in line for level in ("[error]", "[crit]", "[alert]"))]

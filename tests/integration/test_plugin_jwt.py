@@ -1,0 +1,314 @@
+"""jwt through a real node: tokens signed here (stdlib HMAC, the openssl CLI)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import require_binary
+from tests.helpers.gateway import Gateway
+
+BEARER_ERROR = 'Bearer error="invalid_token"'
+HS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+# algorithm -> (key name, openssl digest option, extra openssl options, ECDSA half size)
+ASYMMETRIC = {
+    "RS256": ("rsa", "-sha256", [], 0), "RS384": ("rsa", "-sha384", [], 0),
+    "RS512": ("rsa", "-sha512", [], 0),
+    "PS256": ("rsa", "-sha256", ["-sigopt", "rsa_padding_mode:pss", "-sigopt",
+                                 "rsa_pss_saltlen:digest"], 0),
+    "ES256": ("p256", "-sha256", [], 32), "ES384": ("p384", "-sha384", [], 48),
+    "EdDSA": ("ed25519", "", [], 0),
+}
+KEYGEN = {"rsa": ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+          "p256": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+          "p384": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+          "ed25519": ["-algorithm", "ED25519"]}
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _der_to_raw(der: bytes, half: int) -> bytes:
+    """ECDSA-Sig-Value (DER SEQUENCE of two INTEGERs) -> JOSE's r || s."""
+    pos = 2 if der[1] < 0x80 else 2 + (der[1] & 0x7F)
+    out = b""
+    for _ in range(2):
+        assert der[pos] == 0x02
+        length = der[pos + 1]
+        value = int.from_bytes(der[pos + 2:pos + 2 + length], "big")
+        out += value.to_bytes(half, "big")
+        pos += 2 + length
+    return out
+
+
+class Keys:
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.private: dict[str, Path] = {}
+        self.public: dict[str, str] = {}
+        for name, opts in KEYGEN.items():
+            path = workdir / f"{name}.pem"
+            subprocess.run(["openssl", "genpkey", *opts, "-out", str(path)], check=True,
+                           capture_output=True)
+            pub = subprocess.run(["openssl", "pkey", "-in", str(path), "-pubout"],
+                                 check=True, capture_output=True)
+            self.private[name], self.public[name] = path, pub.stdout.decode()
+
+    def sign(self, alg: str, data: bytes, secret: bytes = b"") -> bytes:
+        if alg in HS:
+            return hmac.new(secret, data, HS[alg]).digest()
+        name, digest, extra, half = ASYMMETRIC[alg]
+        key = str(self.private[name])
+        if alg == "EdDSA":
+            msg = self.dir / "msg.bin"
+            msg.write_bytes(data)
+            cmd = ["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", key, "-in", str(msg)]
+        else:
+            cmd = ["openssl", "dgst", digest, "-sign", key, *extra]
+        sig = subprocess.run(cmd, input=data, check=True, capture_output=True).stdout
+        return _der_to_raw(sig, half) if half else sig
+
+
+def _token(keys: Keys, claims: dict, alg: str = "HS256", secret: bytes = b"",
+           header: dict | None = None) -> str:
+    head = header if header is not None else {"typ": "JWT", "alg": alg}
+    signed = _b64url(json.dumps(head).encode()) + "." + _b64url(json.dumps(claims).encode())
+    return signed + "." + _b64url(keys.sign(alg, signed.encode(), secret))
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    require_binary("nginx")
+    node = Gateway(tmp_path_factory.mktemp("jwt")).start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    require_binary("openssl")
+    return Keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="module")
+def world(gateway, upstream, keys):
+    gw = gateway
+    gw.create("/services", {"name": "svc", "url": upstream.url})
+    bob = gw.create("/consumers", {"username": "bob"})
+    anon = gw.create("/consumers", {"username": "anon"})
+    for alg in HS:
+        gw.create("/consumers/bob/jwt", {"key": f"k-{alg}", "secret": f"s-{alg}",
+                                         "algorithm": alg})
+    for alg, (name, *_rest) in ASYMMETRIC.items():
+        gw.create("/consumers/bob/jwt", {"key": f"k-{alg}", "algorithm": alg,
+                                         "rsa_public_key": keys.public[name]})
+    gw.create("/consumers/bob/jwt", {"key": "k-b64", "secret": _b64url(b"\x00raw\xffkey")})
+    gw.create("/consumers/bob/jwt", {"key": "k-notb64", "secret": "not base64!"})
+    gw.create("/consumers/bob/key-auth", {"key": "bob-key"})
+    routes = {
+        "/jwt": {},
+        "/jwt-realm": {"realm": "kong"},
+        "/jwt-claims": {"claims_to_verify": ["exp", "nbf"]},
+        "/jwt-max": {"claims_to_verify": ["exp"], "maximum_expiration": 100},
+        "/jwt-b64": {"secret_is_base64": True},
+        "/jwt-where": {"cookie_names": ["tok"], "header_names": ["x-token"],
+                       "uri_param_names": ["t"], "key_claim_name": "kid"},
+        "/jwt-preflight": {"run_on_preflight": False},
+        "/jwt-anon": {"anonymous": "anon"},
+    }
+    for path, config in routes.items():
+        route = gw.create("/services/svc/routes", {"paths": [path]})
+        gw.create(f"/routes/{route['id']}/plugins", {"name": "jwt", "config": config})
+        if path == "/jwt-anon":
+            gw.create(f"/routes/{route['id']}/plugins",
+                      {"name": "key-auth", "config": {"anonymous": anon["id"]}})
+    gw.wait_sync()
+    return {"bob": bob, "anon": anon}
+
+
+def _get(gw: Gateway, path: str, token: str | None = None, **kwargs) -> requests.Response:
+    if token is not None:
+        kwargs.setdefault("headers", {})["Authorization"] = "Bearer " + token
+    return requests.get(gw.proxy + path, timeout=5, **kwargs)
+
+
+def _assert_401(resp: requests.Response, body, www: str = BEARER_ERROR) -> None:
+    assert resp.status_code == 401, resp.text
+    assert resp.json() == (body if isinstance(body, dict) else {"message": body})
+    assert resp.headers["WWW-Authenticate"] == www
+
+
+def _hs(keys: Keys, claims: dict, alg: str = "HS256") -> str:
+    return _token(keys, claims, alg, f"s-{alg}".encode())
+
+
+def test_no_token_and_multiple(gateway, world, keys):
+    gw = gateway
+    _assert_401(_get(gw, "/jwt"), "Unauthorized", "Bearer")
+    _assert_401(_get(gw, "/jwt-realm"), "Unauthorized", 'Bearer realm="kong"')
+    _assert_401(_get(gw, "/jwt", headers={"Authorization": "Basic abc"}), "Unauthorized",
+                "Bearer")
+    one, two = _hs(keys, {"iss": "k-HS256"}), _hs(keys, {"iss": "k-HS256", "x": 1})
+    _assert_401(_get(gw, f"/jwt?jwt={two}", one), "Multiple tokens provided")
+    _assert_401(_get(gw, f"/jwt?jwt={one}&jwt={two}"), "Multiple tokens provided")
+    _assert_401(_get(gw, "/jwt-realm?jwt=a&jwt=b"), "Multiple tokens provided",
+                'Bearer realm="kong" error="invalid_token"')
+    assert _get(gw, f"/jwt?jwt={one}", one).status_code == 200  # the same token twice
+
+
+def test_bad_tokens(gateway, world, keys):
+    gw = gateway
+    head = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+    claims = _b64url(b'{"iss":"k-HS256"}')
+    no_alg, alg_none = _b64url(b"{}"), _b64url(b'{"alg":"none"}')
+    typ_jws = _b64url(b'{"alg":"HS256","typ":"JWS"}')
+    bad_json = _b64url(b"[1")
+    cases = {
+        "abc": "invalid JSON",
+        f"{head}.{claims}": "invalid JSON",
+        f"%%%.{claims}.sig": "invalid JSON",
+        f"{head}.bm90IGpzb24.sig": "invalid JSON",
+        f"{bad_json}.{claims}.sig": "invalid JSON",
+        f"{no_alg}.{claims}.sig": "invalid alg",
+        f"{alg_none}.{claims}.": "invalid alg",
+        f"{typ_jws}.{claims}.sig": "invalid typ",
+        f"{head}.{_b64url(b'1')}.sig": "invalid claims",
+        f"{head}.{claims}.a.b": "invalid signature",
+        f"{head}.{claims}.x": "invalid signature",
+    }
+    for token, reason in cases.items():
+        _assert_401(_get(gw, "/jwt", token), "Bad token; " + reason)
+    _assert_401(_get(gw, "/jwt?jwt"), "Unrecognizable token")
+
+
+def test_key_claim_errors(gateway, world, keys):
+    gw = gateway
+    _assert_401(_get(gw, "/jwt", _hs(keys, {"sub": "x"})), "No mandatory 'iss' in claims")
+    _assert_401(_get(gw, "/jwt", _hs(keys, {"iss": ""})), "Invalid 'iss' in claims")
+    _assert_401(_get(gw, "/jwt", _hs(keys, {"iss": "nobody"})),
+                "No credentials found for given 'iss'")
+    _assert_401(_get(gw, "/jwt", _hs(keys, {"iss": 42})),
+                "No credentials found for given 'iss'")
+    _assert_401(_get(gw, "/jwt", _hs(keys, {"iss": "k-HS256"}, "HS512")), "Invalid algorithm")
+    _assert_401(_get(gw, "/jwt", _token(keys, {"iss": "k-HS256"}, secret=b"wrong")),
+                "Invalid signature")
+    _assert_401(_get(gw, "/jwt-b64", _token(keys, {"iss": "k-notb64"}, secret=b"x")),
+                "Invalid key/secret")
+
+
+@pytest.mark.parametrize("alg", [*HS, *ASYMMETRIC])
+def test_valid_signatures(gateway, world, keys, alg):
+    gw = gateway
+    secret = f"s-{alg}".encode()
+    token = _token(keys, {"iss": f"k-{alg}", "exp": time.time() + 60}, alg, secret)
+    resp = _get(gw, "/jwt", token, headers={"X-Consumer-Custom-ID": "spoof",
+                                            "X-Anonymous-Consumer": "true"})
+    assert resp.status_code == 200, resp.text
+    seen = resp.json()["headers"]
+    assert seen["x-consumer-id"] == world["bob"]["id"]
+    assert seen["x-consumer-username"] == "bob"
+    assert seen["x-credential-identifier"] == f"k-{alg}"
+    assert "x-consumer-custom-id" not in seen and "x-anonymous-consumer" not in seen
+    # a token signed for another payload, or with another key, does not verify
+    head, claims, sig = token.split(".")
+    forged = head + "." + _b64url(b'{"iss":"k-%s","admin":true}' % alg.encode()) + "." + sig
+    _assert_401(_get(gw, "/jwt", forged), "Invalid signature")
+    if alg in ASYMMETRIC:
+        other = "ES256" if alg != "ES256" else "RS256"
+        wrong = _token(keys, {"iss": f"k-{alg}"}, other, header={"typ": "JWT", "alg": alg})
+        _assert_401(_get(gw, "/jwt", wrong), "Invalid signature")
+
+
+def test_base64_secret(gateway, world, keys):
+    token = _token(keys, {"iss": "k-b64"}, secret=b"\x00raw\xffkey")
+    assert _get(gateway, "/jwt-b64", token).status_code == 200
+    assert _get(gateway, "/jwt", token).status_code == 401
+
+
+def test_registered_claims(gateway, world, keys):
+    gw = gateway
+    now = int(time.time())
+    assert _get(gw, "/jwt", _hs(keys, {"iss": "k-HS256", "exp": now - 10})).status_code == 200
+    _assert_401(_get(gw, "/jwt-claims", _hs(keys, {"iss": "k-HS256", "exp": now - 10,
+                                                   "nbf": now - 10})),
+                {"exp": "token expired"})
+    _assert_401(_get(gw, "/jwt-claims", _hs(keys, {"iss": "k-HS256", "exp": now + 60,
+                                                   "nbf": now + 60})),
+                {"nbf": "token not valid yet"})
+    _assert_401(_get(gw, "/jwt-claims", _hs(keys, {"iss": "k-HS256", "exp": "soon",
+                                                   "nbf": now})),
+                {"exp": "must be a number"})
+    _assert_401(_get(gw, "/jwt-claims", _hs(keys, {"iss": "k-HS256"})),
+                {"exp": "must be a number", "nbf": "must be a number"})
+    _assert_401(_get(gw, "/jwt-max", _hs(keys, {"iss": "k-HS256", "exp": now + 1000})),
+                {"exp": "exceeds maximum allowed expiration"})
+    ok = _get(gw, "/jwt-claims", _hs(keys, {"iss": "k-HS256", "exp": now + 60, "nbf": now}))
+    assert ok.status_code == 200
+    assert _get(gw, "/jwt-max", _hs(keys, {"iss": "k-HS256", "exp": now + 50})) \
+        .status_code == 200
+
+
+def test_token_locations(gateway, world, keys):
+    gw = gateway
+    kid_token = _token(keys, {"sub": "x"}, "HS256", b"s-HS256",
+                       header={"typ": "JWT", "alg": "HS256", "kid": "k-HS256"})
+    for kwargs in ({"cookies": {"tok": kid_token}},
+                   {"headers": {"X-Token": "bearer " + kid_token}},
+                   {"params": {"t": kid_token}}):
+        resp = _get(gw, "/jwt-where", **kwargs)
+        assert resp.status_code == 200, (kwargs, resp.text)
+    # the default places are not looked at on this route
+    _assert_401(_get(gw, "/jwt-where", kid_token), "Unauthorized", "Bearer")
+    _assert_401(_get(gw, f"/jwt-where?jwt={kid_token}"), "Unauthorized", "Bearer")
+    _assert_401(_get(gw, "/jwt-where", params={"t": _hs(keys, {"iss": "k-HS256"})}),
+                "No mandatory 'kid' in claims")
+
+
+def test_preflight(gateway, world):
+    gw = gateway
+    assert requests.options(gw.proxy + "/jwt-preflight", timeout=5).status_code == 200
+    assert requests.options(gw.proxy + "/jwt", timeout=5).status_code == 401
+    assert _get(gw, "/jwt-preflight").status_code == 401
+
+
+def test_anonymous_chain(gateway, world, keys):
+    gw = gateway
+    seen = _get(gw, "/jwt-anon", headers={"X-Consumer-ID": "spoof"}).json()["headers"]
+    assert seen["x-consumer-id"] == world["anon"]["id"]
+    assert seen["x-anonymous-consumer"] == "true" and "x-credential-identifier" not in seen
+    expired = _hs(keys, {"iss": "nobody"})
+    assert _get(gw, "/jwt-anon", expired).json()["headers"]["x-consumer-username"] == "anon"
+    seen = _get(gw, "/jwt-anon", _hs(keys, {"iss": "k-HS256"})).json()["headers"]
+    assert seen["x-credential-identifier"] == "k-HS256" and "x-anonymous-consumer" not in seen
+    seen = _get(gw, "/jwt-anon", headers={"apikey": "bob-key"}).json()["headers"]
+    assert seen["x-consumer-username"] == "bob"
+
+
+def test_credential_revocation(gateway, world, keys):
+    gw = gateway
+    gw.create("/consumers/bob/jwt", {"key": "short", "secret": "s"})
+    gw.wait_sync()
+    token = _token(keys, {"iss": "short"}, secret=b"s")
+    assert _get(gw, "/jwt", token).status_code == 200
+    assert requests.delete(gw.admin + "/jwts/short", timeout=5).status_code == 204
+    deadline = time.monotonic() + 1.0
+    status = 200
+    while time.monotonic() < deadline and status == 200:
+        status = _get(gw, "/jwt", token).status_code
+    assert status == 401
+
+
+def test_no_lua_errors_logged(gateway, world):
+    log = (gateway.prefix / "logs" / "error.log").read_text(errors="replace")
+    assert "runtime error" not in log and "entry thread aborted" not in log
+    # malformed input is a 401, never an error-level log line
+    assert not [line for line in log.splitlines()
+                if any(level in line for level in ("[error]", "[crit]", "[alert]"))]

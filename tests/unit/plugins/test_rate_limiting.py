@@ -1,0 +1,108 @@
+"""rate-limiting and response-ratelimiting: config schemas (Kong 3.9 messages),
+the redis_* shorthands, the cluster sync endpoint and the rendered shared dict."""
+from __future__ import annotations
+
+from kongpy import conf
+from kongpy.render import context
+
+PERIODS = ("second", "minute", "hour", "day", "month", "year")
+AT_LEAST_ONE = ("at least one of these fields must be non-empty: "
+                + ", ".join(f"'config.{p}'" for p in PERIODS))
+POLICY = "failed conditional validation given value of field 'config.policy'"
+
+
+def _post(client, body, status=201):
+    resp = client.post("/plugins", json=body)
+    assert resp.status_code == status, resp.get_json()
+    return resp.get_json()
+
+
+def test_rate_limiting_defaults(client):
+    config = _post(client, {"name": "rate-limiting", "config": {"minute": 10}})["config"]
+    assert config == {
+        "second": None, "minute": 10, "hour": None, "day": None, "month": None, "year": None,
+        "limit_by": "consumer", "header_name": None, "path": None, "policy": "local",
+        "fault_tolerant": True,
+        "redis": {"host": None, "port": 6379, "timeout": 2000, "username": None,
+                  "password": None, "database": 0, "ssl": False, "ssl_verify": False,
+                  "server_name": None},
+        "hide_client_headers": False, "error_code": 429,
+        "error_message": "API rate limit exceeded", "sync_rate": -1}
+
+
+def test_rate_limiting_errors(client):
+    body = _post(client, {"name": "rate-limiting"}, 400)
+    assert body["name"] == "schema violation"
+    assert body["fields"] == {"@entity": [AT_LEAST_ONE]}
+    body = _post(client, {"name": "rate-limiting", "config": {"minute": -1}}, 400)
+    assert body["fields"] == {"config": {"minute": "value must be greater than 0"}}
+    body = _post(client, {"name": "rate-limiting", "config": {"minute": 20, "hour": 10}}, 400)
+    assert body["fields"] == {"config": "The limit for hour(10.0) cannot be lower than "
+                                        "the limit for minute(20.0)"}
+    body = _post(client, {"name": "rate-limiting",
+                          "config": {"minute": 5, "policy": "redis"}}, 400)
+    assert body["fields"] == {"@entity": [POLICY]}
+    body = _post(client, {"name": "rate-limiting",
+                          "config": {"minute": 5, "policy": "nope"}}, 400)
+    assert body["fields"] == {"config": {"policy": "expected one of: local, cluster, redis"}}
+    body = _post(client, {"name": "rate-limiting",
+                          "config": {"minute": 5, "limit_by": "header"}}, 400)
+    assert body["fields"] == {"@entity": [
+        "failed conditional validation given value of field 'config.limit_by'"]}
+
+
+def test_flat_redis_names_are_mapped(client):
+    config = _post(client, {"name": "rate-limiting", "config": {
+        "minute": 5, "policy": "redis", "redis_host": "10.0.0.1", "redis_port": 6380,
+        "redis_database": 2, "redis_password": "pw"}})["config"]
+    assert config["redis"]["host"] == "10.0.0.1"
+    assert (config["redis"]["port"], config["redis"]["database"]) == (6380, 2)
+    assert config["redis"]["password"] == "pw"
+    assert not [k for k in config if k.startswith("redis_")]
+
+
+def test_response_ratelimiting_schema(client):
+    config = _post(client, {"name": "response-ratelimiting",
+                            "config": {"limits": {"videos": {"minute": 10}}}})["config"]
+    assert config["header_name"] == "x-kong-limit"
+    assert config["limits"]["videos"]["minute"] == 10
+    assert (config["policy"], config["limit_by"]) == ("local", "consumer")
+    assert config["block_on_first_violation"] is False
+    body = _post(client, {"name": "response-ratelimiting"}, 400)
+    assert body["fields"] == {"config": {"limits": "required field missing"}}
+    body = _post(client, {"name": "response-ratelimiting",
+                          "config": {"limits": {"videos": {}}}}, 400)
+    assert body["fields"]["config"]["limits"]["videos"]["@entity"] == [
+        "at least one of these fields must be non-empty: 'second', 'minute', 'hour', "
+        "'day', 'month', 'year'"]
+    body = _post(client, {"name": "response-ratelimiting",
+                          "config": {"limits": {"v": {"second": 5, "minute": 1}}}}, 400)
+    assert body["fields"] == {"config": {"limits": {
+        "v": "The limit for minute(1.0) cannot be lower than the limit for second(5.0)"}}}
+    body = _post(client, {"name": "response-ratelimiting", "config": {
+        "limits": {"v": {"second": 5}}, "policy": "redis"}}, 400)
+    assert body["fields"] == {"@entity": [POLICY]}
+
+
+def test_cluster_sync_endpoint(client):
+    row = {"identifier": "c1", "period": "minute", "period_date": 1700000040000,
+           "service_id": "s", "route_id": "r", "value": 3, "ttl": 60}
+    resp = client.post("/_kongpy/ratelimiting-metrics",
+                       json={"table": "ratelimiting_metrics", "increments": [row, row]})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json() == {"values": [3, 6]}
+    resp = client.post("/_kongpy/ratelimiting-metrics",
+                       json={"table": "nope", "increments": []})
+    assert resp.status_code == 400
+
+
+def test_shared_dict_and_admin_address(tmp_path):
+    config = conf.load(None, env={}, overrides={
+        "prefix": str(tmp_path), "admin_listen": "0.0.0.0:8101"})
+    ctx = context.template_context(config, "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")
+    assert {"name": "kongpy_ratelimit", "size": "12m"} in ctx["shared_dicts"]
+    assert ctx["ratelimit_admin_address"] == "127.0.0.1:8101"
+    config = conf.load(None, env={}, overrides={"prefix": str(tmp_path),
+                                                "plugins": "key-auth"})
+    ctx = context.template_context(config, "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")
+    assert all(d["name"] != "kongpy_ratelimit" for d in ctx["shared_dicts"])

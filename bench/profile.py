@@ -1,0 +1,124 @@
+"""`python -m bench --profile S1`: where the data plane's worker spends its time.
+
+Three views of the same load, one after the other:
+- LuaJIT's sampling profiler (jit.p) by function, by line and by VM state,
+  started inside the worker by `bench/lua/kongpy.lua` (the real module
+  unchanged, wrapped);
+- LuaJIT's trace log (jit.v): which code is compiled, which aborts and why;
+- `perf record -e cpu-clock` of the worker, split by binary and symbol
+  (nginx, the kernel, libluajit's interpreter, JIT-compiled code as [unknown]).
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from bench import procs, runner, servers, wrk
+from bench.context import Context, Mode
+from bench.scenarios import BY_NAME, builders
+
+log = logging.getLogger(__name__)
+
+LUA_DIR = Path(__file__).resolve().parent / "lua"
+LUAJIT_SHARE = "/usr/share/luajit-2.1.0-beta3/?.lua"
+# i1: a sample every millisecond (the default 10 ms gives too few per run)
+JIT_P_MODES = (("functions", "Fi1"), ("lines", "li1"), ("VM states", "vi1"),
+               ("call paths, 3 frames", "F3i1"))
+TOP = 30
+
+
+def _command(prefix: Path, text: str) -> None:
+    tmp = prefix / "profile.cmd.tmp"
+    tmp.write_text(text + "\n")
+    tmp.rename(prefix / "profile.cmd")
+    deadline = time.monotonic() + 5
+    while (prefix / "profile.cmd").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _tally(lines: list[str]) -> list[str]:
+    """jit.v lines grouped by what they say (trace numbers dropped), most frequent first."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        key = re.sub(r"^\[TRACE\s+(\d+|---)", "[TRACE", line)
+        counts[key] = counts.get(key, 0) + 1
+    return [f"{n:6d}  {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
+def _under_load(ctx: Context, subject: runner.Subject, prefix: Path, start: str,
+                out: Path, seconds: float) -> str:
+    _command(prefix, start)
+    wrk.run(ctx.workdir, subject.target.url, subject.load, seconds)
+    _command(prefix, "stop")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not (out.exists() and out.stat().st_size):
+        time.sleep(0.1)
+    lines = out.read_text(errors="replace").splitlines() if out.exists() else []
+    if start.startswith("trace"):
+        lines = _tally(lines)
+    return "\n".join(lines[:TOP * 3]) or "(no output)"
+
+
+def _perf(ctx: Context, subject: runner.Subject, seconds: float) -> str:
+    """The worker's CPU by binary, then by symbol, under the subject's load."""
+    perf = procs.which("perf")
+    if perf is None:
+        return "perf is not installed"
+    pid = subject.target.pids()[0]
+    data = ctx.workdir / "perf.data"
+    rec = subprocess.Popen([perf, "record", "-q", "-e", "cpu-clock", "-F", "999", "-g",
+                            "-o", str(data), "-p", str(pid), "--", "sleep", str(seconds)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    try:
+        wrk.run(ctx.workdir, subject.target.url, subject.load, seconds)
+    finally:
+        rec.wait(timeout=seconds + 30)
+    parts = []
+    for sort in ("dso", "dso,sym"):
+        rep = subprocess.run([perf, "report", "-i", str(data), "--stdio", "--no-children",
+                              "-g", "none", "--sort", sort, "--percent-limit", "0.7"],
+                             capture_output=True, text=True, timeout=120)
+        parts.append("\n".join(line for line in rep.stdout.splitlines()
+                               if line.strip() and not line.startswith("#"))[:6000])
+    return "\n\n".join(parts)
+
+
+def run(mode: Mode, scenario: str, out_dir: Path, workdir: Path) -> Path:
+    sc = BY_NAME.get(scenario)
+    if sc is None or sc.build is None:
+        raise ValueError(f"cannot profile {scenario}: not a load scenario")
+    upstream = servers.start_upstream(workdir)
+    ctx = Context(workdir=workdir, mode=mode, upstream=upstream, builders=builders(),
+                  node_extra={"lua_package_path": f"{LUA_DIR}/?.lua;{LUAJIT_SHARE}"})
+    subject = ctx.subject(scenario)
+    if not ctx.nodes:
+        raise ValueError(f"cannot profile {scenario}: not a kongpy scenario")
+    prefix = next(iter(ctx.nodes.values())).prefix
+    seconds = max(3.0, mode.duration)
+    wrk.run(workdir, subject.target.url, subject.load, 3)       # warm the JIT up
+    conf = (prefix / "nginx.conf").read_text(errors="replace").splitlines()
+    sections = [("Lua handlers in the rendered nginx.conf",
+                 "\n".join(line.strip() for line in conf if "by_lua" in line))]
+    for title, flags in JIT_P_MODES:
+        out = workdir / f"jitp-{flags}.txt"
+        text = _under_load(ctx, subject, prefix, f"start {flags} {out}", out, seconds)
+        sections.append((f"jit.p, {title} (mode {flags})", text))
+    out = workdir / "jitv.txt"
+    sections.append(("jit.v, trace events by count",
+                     _under_load(ctx, subject, prefix, f"trace {out}", out, 3)))
+    sections.append((f"perf, {scenario} worker CPU by binary and by symbol",
+                     _perf(ctx, subject, seconds)))
+    s0 = servers.start_baseline(workdir, upstream, lua=False)
+    sections.append(("perf, S0 (bare nginx) worker, for comparison",
+                     _perf(ctx, runner.Subject(s0, ctx.load("/")), seconds)))
+    date = datetime.datetime.now().strftime("%Y-%m-%d")
+    path = out_dir / f"{date}-profile-{scenario}.md"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# Data-plane profile under {scenario} ({sc.title}), {date}\n\n"
+                    + "".join(f"## {t}\n\n```\n{body}\n```\n\n" for t, body in sections))
+    return path

@@ -1,0 +1,155 @@
+"""The scenario table. One entry adds one scenario to the suite.
+
+A pair scenario names a subject builder (a target plus the load to send it) and
+the baseline it is interleaved with; a change scenario is a function that runs
+on its own and returns its figures.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench import bulk, changes, keyauth, routerfig, servers, wrk
+from bench.context import Context, Skipped
+from bench.node import Node
+from bench.runner import Subject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    build: Callable[[Context], Subject] | None = None
+    change: Callable[[Context], dict[str, Any]] | None = None
+    baseline: str = "S0"
+    nodes: tuple[str, ...] = ()
+    targets: dict[str, float] = field(default_factory=dict)
+    extra: Callable[[Context, dict[str, Any]], dict[str, Any]] | None = None
+
+
+# -- baselines and peers --------------------------------------------------------
+
+def _s0l(ctx: Context) -> Subject:
+    return Subject(servers.start_baseline(ctx.workdir, ctx.upstream, lua=True), ctx.load("/"))
+
+
+def _peer(kind: str) -> Callable[[Context], Subject]:
+    def build(ctx: Context) -> Subject:
+        target = servers.start_peer(kind, ctx.workdir, ctx.upstream)
+        if target is None:
+            raise Skipped(f"{kind} is not installed (scripts/setup.sh --dev)")
+        return Subject(target, ctx.load("/"))
+    return build
+
+
+# -- kongpy, one route ------------------------------------------------------------
+
+def _s1(ctx: Context) -> Subject:
+    return Subject(changes.basic_node(ctx).target("S1"), ctx.load("/s1"))
+
+
+# -- router scale -------------------------------------------------------------------
+
+Row = tuple[str, str, str, str]
+
+
+def _layout(n: int) -> list[tuple[dict, Callable[[str], str], str]]:
+    """n routes: 90% prefix (one in nine of them with a host), 10% regex routes
+    sharing a prefix with a prefix route. Each comes with a path maker (given
+    an id) and the Host to send."""
+    n_regex = n // 10
+    out: list[tuple[dict, Callable[[str], str], str]] = []
+    for i in range(n - n_regex):
+        route: dict[str, Any] = {"paths": [f"/r/{i}"]}
+        host = "-"
+        if i % 9 == 0:
+            host = f"h{i}.bench.test"
+            route["hosts"] = [host]
+        out.append((route, lambda ident, i=i: f"/r/{i}/a{ident}", host))
+    for j in range(n_regex):
+        out.append(({"paths": [rf"~/r/{j}/items/\d+$"]},
+                    lambda ident, j=j: f"/r/{j}/items/{ident}", "-"))
+    return out
+
+
+def _rows(n: int, unique: bool, per_route: int = 5, seed: int = 7) -> list[Row]:
+    """One request per route, or (unique) several with a random id in the
+    path: the key space then exceeds the router's cache."""
+    rnd = random.Random(seed)
+    rows: list[Row] = []
+    for _, make, host in _layout(n):
+        if unique:
+            rows.extend((make(str(rnd.randrange(10**7))), host, "-", "-")
+                        for _ in range(per_route))
+        else:
+            rows.append((make("7"), host, "-", "-"))
+    return rows
+
+
+def _requests_file(ctx: Context, unique: bool) -> Any:
+    path = ctx.workdir / f"requests-r-{'unique' if unique else 'spread'}.tsv"
+    if not path.exists():
+        wrk.write_requests(path, _rows(ctx.mode.routes, unique))
+    return path
+
+
+def _r_node(ctx: Context, many: bool) -> Node:
+    def configure(node: Node) -> None:
+        node.call("POST", "/services", {"name": "up", "url": ctx.upstream.url})
+        if not many:
+            node.call("POST", "/services/up/routes", {"name": "all", "paths": ["/"]})
+            return
+        bulk.run(node.admin, [("POST", "/services/up/routes", route)
+                              for route, _, _ in _layout(ctx.mode.routes)])
+    return ctx.node("r2" if many else "r1", configure)
+
+
+def _r(many: bool, unique: bool) -> Callable[[Context], Subject]:
+    def build(ctx: Context) -> Subject:
+        node = _r_node(ctx, many)
+        name = ("R2" if many else "R1") + ("x" if unique else "")
+        return Subject(node.target(name), ctx.load("/", _requests_file(ctx, unique)))
+    return build
+
+
+# -- the table ------------------------------------------------------------------------
+
+SCENARIOS: list[Scenario] = [
+    Scenario("S0L", "bare nginx + empty Lua phases (access, header_filter, balancer)",
+             build=_s0l),
+    Scenario("S1", "kongpy, one route, no plugins", build=_s1, nodes=("basic",),
+             targets={"efficiency": 0.90}),
+    Scenario("S2", "kongpy, key-auth, one consumer", build=keyauth.s2, nodes=("ka1",),
+             targets={"efficiency": 0.85}),
+    Scenario("S3", "kongpy, key-auth, 10,000 consumers, random valid key",
+             build=keyauth.s3, nodes=("ka-many",), targets={"efficiency": 0.80}),
+    Scenario("S4", "kongpy, key-auth + rate-limiting (local)", build=keyauth.s4,
+             nodes=("ka-rl",)),
+    Scenario("S5", "kongpy, rate-limiting (redis)", build=keyauth.s5, nodes=("rl-redis",)),
+    Scenario("caddy", "Caddy reverse_proxy, one route", build=_peer("caddy")),
+    Scenario("haproxy", "HAProxy, one backend", build=_peer("haproxy")),
+    Scenario("R1", "kongpy, 1 catch-all route, requests spread as in R2",
+             build=_r(False, False), nodes=("r1",)),
+    Scenario("R2", "kongpy, 10,000 routes (prefix, regex, hosts), requests spread",
+             build=_r(True, False), baseline="R1", nodes=("r1", "r2"),
+             targets={"throughput": 0.95, "push_build_s": 1.0}, extra=routerfig.figures),
+    Scenario("R1x", "kongpy, 1 route, a unique path per request", build=_r(False, True),
+             nodes=("r1",)),
+    Scenario("R2x", "kongpy, 10,000 routes, a unique path per request (router-cache misses)",
+             build=_r(True, True), baseline="R1x", nodes=("r1", "r2")),
+    Scenario("C1", "one route change per second under 50% load", change=changes.c1,
+             nodes=("basic",), targets={"propagation_p99_s": 1.0}),
+    Scenario("C3", "key-auth credential revocation under 50% load", change=changes.c3,
+             nodes=("ka1",), targets={"revocation_p99_s": 1.0}),
+]
+
+BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+def builders() -> dict[str, Callable[[Context], Subject]]:
+    return {s.name: s.build for s in SCENARIOS if s.build is not None}

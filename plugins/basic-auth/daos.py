@@ -10,21 +10,18 @@ import hashlib
 from typing import Mapping
 
 from kongpy.schemas import fields as f, typedefs as t
-from kongpy.schemas.base import EntitySchema
+from kongpy.schemas.base import CredentialSchema
 
 
 def hash_password(password: str, consumer_id: str) -> str:
     return hashlib.sha1((password + consumer_id).encode("utf-8")).hexdigest()
 
 
-class BasicAuthCredentialSchema(EntitySchema):
+class BasicAuthCredentialSchema(CredentialSchema):
     entity_name = "basicauth_credentials"
     endpoint_key = "username"
     unique_fields = ("username",)
 
-    id = t.uuid()
-    created_at = t.auto_timestamp_s()
-    consumer = t.foreign("consumers", on_delete="cascade", required=True)
     username = f.String(required=True, describe={"unique": True})
     password = f.String(required=True, describe={"encrypted": True})
     tags = t.tags()
@@ -37,5 +34,4 @@ class BasicAuthCredentialSchema(EntitySchema):
 
 
 ENTITIES = [BasicAuthCredentialSchema]
-ENDPOINTS = [{"entity": "basicauth_credentials", "path": "basic-auths",
-              "nested": "basic-auth"}]
+ENDPOINTS = [BasicAuthCredentialSchema.endpoint("basic-auths", "basic-auth")]

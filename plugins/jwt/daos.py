@@ -8,13 +8,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import secrets
 import shutil
 import subprocess
 from typing import Mapping
 
 from kongpy.schemas import fields as f, typedefs as t
-from kongpy.schemas.base import EntitySchema, entity_error
+from kongpy.schemas.base import CredentialSchema, entity_error
 
 ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384",
               "ES512", "PS256", "PS384", "PS512", "EdDSA")
@@ -54,14 +53,12 @@ def valid_public_key(text: str) -> bool:
     return True if verdict is None else verdict
 
 
-class JwtSecretSchema(EntitySchema):
+class JwtSecretSchema(CredentialSchema):
     entity_name = "jwt_secrets"
     endpoint_key = "key"
     unique_fields = ("key",)
+    random_fields = ("key", "secret")
 
-    id = t.uuid()
-    created_at = t.auto_timestamp_s()
-    consumer = t.foreign("consumers", on_delete="cascade", required=True)
     key = f.String(auto=True, describe={"unique": True})
     secret = f.String(auto=True)
     rsa_public_key = f.String(default=None)
@@ -82,13 +79,6 @@ class JwtSecretSchema(EntitySchema):
             return
         entity_error(errors, CONDITIONAL)
 
-    @classmethod
-    def on_write(cls, data: dict, supplied: Mapping) -> dict:
-        for name in ("key", "secret"):
-            if not data.get(name):
-                data[name] = secrets.token_hex(16)
-        return data
-
 
 ENTITIES = [JwtSecretSchema]
-ENDPOINTS = [{"entity": "jwt_secrets", "path": "jwts", "nested": "jwt"}]
+ENDPOINTS = [JwtSecretSchema.endpoint("jwts", "jwt")]

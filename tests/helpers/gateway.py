@@ -124,6 +124,13 @@ class Gateway:
             time.sleep(0.02)
         raise AssertionError(f"data plane did not reach version {wanted}: {state}")
 
+    def assert_clean_error_log(self) -> None:
+        """No Lua error and no line at level error or above in the error log."""
+        log = (self.prefix / "logs" / "error.log").read_text(errors="replace")
+        assert "runtime error" not in log and "entry thread aborted" not in log
+        assert not [line for line in log.splitlines()
+                    if any(level in line for level in ("[error]", "[crit]", "[alert]"))]
+
     # -- Admin API shortcuts ----------------------------------------------
 
     def post(self, path: str, **kwargs) -> requests.Response:
@@ -133,3 +140,17 @@ class Gateway:
         resp = self.post(path, json=payload)
         assert resp.status_code == 201, resp.text
         return resp.json()
+
+    def add_plugin_routes(self, service: str, plugin: str, routes: dict[str, dict],
+                          anonymous: tuple[str, str] | None = None) -> None:
+        """One route of ``service`` per path, each with ``plugin`` and its config.
+
+        ``anonymous`` (path, consumer id): that route also runs key-auth with
+        the consumer as its anonymous fallback.
+        """
+        for path, config in routes.items():
+            route = self.create(f"/services/{service}/routes", {"paths": [path]})
+            self.create(f"/routes/{route['id']}/plugins", {"name": plugin, "config": config})
+            if anonymous is not None and path == anonymous[0]:
+                self.create(f"/routes/{route['id']}/plugins",
+                            {"name": "key-auth", "config": {"anonymous": anonymous[1]}})

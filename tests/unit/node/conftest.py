@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kongpy import conf
+
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
@@ -34,6 +36,23 @@ def make_conf(workdir):
         path.write_text("".join(f"{k} = {v}\n" for k, v in values.items()))
         return str(path)
     return write
+
+
+@pytest.fixture
+def config(make_conf):
+    """A configuration loaded from a conf file in the work dir (sync tests)."""
+    return conf.load(make_conf(db_update_frequency="30"), env={})
+
+
+@pytest.fixture
+def database(config):
+    """The configuration's datastore, bootstrapped."""
+    from kongpy import db
+
+    handle = db.open(config)
+    handle.migrations.bootstrap()
+    yield handle
+    handle.close()
 
 
 @pytest.fixture

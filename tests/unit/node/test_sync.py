@@ -8,25 +8,10 @@ import time
 
 import pytest
 
-from kongpy import conf, paths
+from kongpy import paths
 from kongpy.sync import notify, snapshot
 from kongpy.sync.loop import SyncLoop
 from kongpy.sync.push import ControlClient, DataPlaneError
-
-
-@pytest.fixture
-def config(make_conf):
-    return conf.load(make_conf(db_update_frequency="30"), env={})
-
-
-@pytest.fixture
-def database(config):
-    from kongpy import db
-
-    handle = db.open(config)
-    handle.migrations.bootstrap()
-    yield handle
-    handle.close()
 
 
 def test_snapshot_of_an_empty_datastore(database):

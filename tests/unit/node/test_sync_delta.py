@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kongpy import conf, paths
+from kongpy import paths
 from kongpy.sync import loop as loop_module
 from kongpy.sync import snapshot
 from kongpy.sync.loop import SyncLoop
@@ -50,21 +50,6 @@ class RecordingDataPlane:
             rows.update({r["id"]: r for r in change["upsert"]})
         self.version, self.hash = doc["version"], doc["hash"]
         return PushResult(201, {"version": self.version})
-
-
-@pytest.fixture
-def config(make_conf):
-    return conf.load(make_conf(db_update_frequency="30"), env={})
-
-
-@pytest.fixture
-def database(config):
-    from kongpy import db
-
-    handle = db.open(config)
-    handle.migrations.bootstrap()
-    yield handle
-    handle.close()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Every decision about nginx.conf is made here, so the templates stay dumb
 from __future__ import annotations
 
 import grp
+import ipaddress
 import os
 import pwd
 import resource
@@ -195,6 +196,46 @@ def ratelimit_admin_address(config: Config) -> str:
     return ""
 
 
+_ALL_NETS = ("0.0.0.0/0", "::/0")
+
+
+def trusted_geo(config: Config) -> list[dict[str, Any]]:
+    """``trusted_ips`` as the entries of ``geo $realip_remote_addr $kongpy_trusted_ip``.
+
+    Always starts with the two catch-all networks (1 when listed, else 0), so
+    the block needs no ``default``; then every other network once, normalised
+    (``10.1.2.3/8`` → ``10.0.0.0/8``) so nginx has nothing to warn about.
+    ``unix:`` and entries the data plane's matcher would skip are left out.
+    """
+    nets: list[str] = []
+    for item in config["trusted_ips"] or []:
+        if item.startswith("["):
+            item = item.replace("[", "").replace("]", "")
+        try:
+            net = str(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            continue
+        if net not in nets:
+            nets.append(net)
+    return ([{"net": n, "value": 1 if n in nets else 0} for n in _ALL_NETS]
+            + [{"net": n, "value": 1} for n in nets if n not in _ALL_NETS])
+
+
+_VIA_PROTOCOLS = {"HTTP/1.0": "1", "HTTP/2.0": "2", "HTTP/3.0": "3"}
+
+
+def via_tokens(version: str) -> dict[str, Any]:
+    """The Via entries the gateway adds: per request protocol upstream, fixed downstream.
+
+    The version part is what the data plane's ``ngx.req.http_version()`` prints
+    (``1``, ``1.1``, ``2``, ``3``); anything else gets ``1.1``.
+    """
+    server = f"kongpy/{version}"
+    return {"by_protocol": [{"protocol": proto, "value": f"{v} {server}"}
+                            for proto, v in _VIA_PROTOCOLS.items()],
+            "default": f"1.1 {server}"}
+
+
 def template_context(config: Config, node_id: str,
                      dataplane_file: str | None = None) -> dict[str, Any]:
     """The template context of contracts.md §4 (plain values only)."""
@@ -227,6 +268,11 @@ def template_context(config: Config, node_id: str,
         "upstream_keepalive_max_requests": config["upstream_keepalive_max_requests"],
         "upstream_keepalive_idle_timeout": config["upstream_keepalive_idle_timeout"],
         "real_ip_from": list(config["trusted_ips"]),
+        "trusted_geo": trusted_geo(config),
+        "trusted_unix": "unix:" in (config["trusted_ips"] or []),
+        "via": via_tokens(kongpy.__version__),
+        "upstream_request_id": "x-kong-request-id" in [
+            h.lower() for h in config["headers_upstream"]],
         "real_ip_header": config["real_ip_header"] or "X-Real-IP",
         "real_ip_recursive": config["real_ip_recursive"],
         "client_body_buffer_size": config.get("nginx_http_client_body_buffer_size") or "8k",

@@ -7,7 +7,6 @@ local router = require("kongpy.router")
 local balancer = require("kongpy.balancer")
 local errors = require("kongpy.errors")
 local dns = require("kongpy.dns")
-local ip = require("kongpy.ip")
 local plugins = require("kongpy.plugins_iterator")
 
 local ngx = ngx
@@ -16,16 +15,12 @@ local header = ngx.header
 local now = ngx.now
 local update_time = ngx.update_time
 local exit = ngx.exit
-local http_version = ngx.req.http_version
 local req_start_time = ngx.req.start_time
 
 local error = error
-local tostring = tostring
 local tonumber = tonumber
 local floor = math.floor
 local sub = string.sub
-local lower = string.lower
-local find = string.find
 
 local ERR_NO_ROUTE = "no Route matched with those values"
 local ERR_NO_SERVICE = "no Service found with those values"
@@ -34,11 +29,8 @@ local HTTPS_HEADERS = { Connection = "Upgrade", Upgrade = "TLS/1.2, HTTP/1.1" }
 
 local _M = {}
 
-local is_trusted = function() return false end
 local enabled = {}
-local upstream_request_id = false
 local server_header = "kongpy"
-local via_in = {}
 local via_out = ""
 -- false unless the node enabled a plugin: the plugin-free path stays as it was
 local plugins_on = false
@@ -49,11 +41,7 @@ function _M.init(dataplane_file)
         error(err)
     end
     enabled = settings.enabled_headers
-    upstream_request_id = settings.enabled_headers_upstream["x-kong-request-id"] or false
     server_header = settings.server_header
-    for _, v in ipairs({ 1.0, 1.1, 2.0, 3.0 }) do
-        via_in[v] = tostring(v) .. " " .. server_header
-    end
     via_out = "1.1 " .. server_header
     dns.init()
     plugins.init(settings.plugins)
@@ -62,46 +50,15 @@ function _M.init(dataplane_file)
 end
 
 function _M.init_worker()
-    is_trusted = ip.matcher(settings.trusted_ips)
     config.init_worker()
 end
 
-local function set_forwarded(res, scheme, request_uri, qpos)
-    local realip = var.realip_remote_addr
-    local xff = var.http_x_forwarded_for
-    if xff then
-        var.upstream_x_forwarded_for = xff .. ", " .. realip
-    end
-    local fproto, fhost, fprefix, fpath = scheme, nil, nil, nil
-    if is_trusted(realip) then
-        fproto = var.http_x_forwarded_proto
-        if fproto then
-            var.upstream_x_forwarded_proto = fproto
-        else
-            fproto = scheme
-        end
-        fhost = var.http_x_forwarded_host
-        if fhost then var.upstream_x_forwarded_host = fhost end
-        local fport = var.http_x_forwarded_port
-        if fport then var.upstream_x_forwarded_port = fport end
-        fpath = var.http_x_forwarded_path
-        fprefix = var.http_x_forwarded_prefix
-    end
-    var.upstream_x_forwarded_path = fpath or (qpos and sub(request_uri, 1, qpos - 1))
-                                    or request_uri
-    fprefix = fprefix or res.prefix
-    if fprefix then
-        var.upstream_x_forwarded_prefix = fprefix
-    end
-    return fproto, fhost
-end
-
-local function https_required(entry, fhost, request_uri, request_id)
+local function https_required(entry, request_uri)
     local code = entry.redirect_code
     if code == 426 then
-        return errors.exit(426, ERR_HTTPS, request_id, HTTPS_HEADERS)
+        return errors.exit(426, ERR_HTTPS, var.request_id, HTTPS_HEADERS)
     end
-    header["Location"] = "https://" .. (fhost or var.host) .. request_uri
+    header["Location"] = "https://" .. var.kongpy_x_forwarded_host .. request_uri
     ngx.status = code
     return exit(code)
 end
@@ -113,38 +70,24 @@ function _M.rewrite()
     end
 end
 
-local function set_upstream(entry, service, res, qpos, request_uri, request_id)
+local function set_upstream(entry, service, qpos, request_uri, upath)
     if service.scheme == "https" then
         var.upstream_scheme = "https"
         var.upstream_ssl_name = service.ssl_name
     end
-    local upath = res.upstream_path
     var.upstream_uri = qpos and upath .. sub(request_uri, qpos) or upath
     if entry.preserve_host then
         var.upstream_host = var.http_host or service.host_header
     else
         var.upstream_host = service.host_header
     end
-    local upgrade = var.http_upgrade
-    if upgrade and lower(upgrade) == "websocket" then
-        var.upstream_connection = "keep-alive, Upgrade"
-        var.upstream_upgrade = "websocket"
-    end
-    local te = var.http_te
-    if te and find(lower(te), "trailers", 1, true) then
-        var.upstream_te = "trailers"
-    end
-    local via = var.http_via
-    local own_via = via_in[http_version()] or via_out
-    var.upstream_via = via and via .. ", " .. own_via or own_via
-    if upstream_request_id then
-        var.upstream_x_kong_request_id = request_id
-    end
 end
 
+-- The forwarding headers, Upgrade/Connection, TE, Via and the upstream
+-- request id are nginx maps (nginx_kongpy.conf.j2); only what depends on the
+-- matched route is written here.
 function _M.access()
     local ctx = ngx.ctx
-    local request_id = var.request_id
     local state = config.state
     local rt = state.router
     local scheme = var.scheme
@@ -153,29 +96,32 @@ function _M.access()
         res, qpos, request_uri = router.exec(rt, var, scheme)
     end
     if not res then
-        return errors.exit(404, ERR_NO_ROUTE, request_id)
+        return errors.exit(404, ERR_NO_ROUTE, var.request_id)
     end
     local entry = res.entry
-    local fproto, fhost = set_forwarded(res, scheme, request_uri, qpos)
-    if entry.https_only and fproto ~= "https" then
-        return https_required(entry, fhost, request_uri, request_id)
+    if entry.https_only and var.kongpy_x_forwarded_proto ~= "https" then
+        return https_required(entry, request_uri)
+    end
+    local prefix = res.prefix
+    if prefix then
+        var.upstream_x_forwarded_prefix = prefix
     end
     local service = entry.service
     ctx.kongpy_service = service
     ctx.kongpy_route = entry.route
     if service then
-        set_upstream(entry, service, res, qpos, request_uri, request_id)
+        set_upstream(entry, service, qpos, request_uri, res.upstream_path)
     end
     -- Kong runs the plugins before it looks for the service or a peer.
     if plugins_on then
         plugins.access(ctx, state.plugins, scheme, entry.route.id, service and service.id)
     end
     if not service then
-        return errors.exit(503, ERR_NO_SERVICE, request_id)
+        return errors.exit(503, ERR_NO_SERVICE, var.request_id)
     end
     local ok, status, msg = balancer.prepare(ctx, service)
     if not ok then
-        return errors.exit(status, msg, request_id)
+        return errors.exit(status, msg, var.request_id)
     end
     update_time()
     local t = now()
@@ -191,8 +137,9 @@ end
 function _M.header_filter()
     local ctx = ngx.ctx
     if ctx.kongpy_proxied then
+        -- nginx refreshed its clock when the upstream's answer woke the
+        -- worker: no update_time() needed for a millisecond figure
         if enabled["x-kong-upstream-latency"] then
-            update_time()
             header["X-Kong-Upstream-Latency"] = floor((now() - ctx.kongpy_access_end) * 1000
                                                       + 0.5)
         end
@@ -226,11 +173,15 @@ function _M.header_filter()
 end
 
 function _M.body_filter()
-    plugins.run_collected("body_filter", ngx.ctx)
+    if plugins.collecting then
+        plugins.run_collected("body_filter", ngx.ctx)
+    end
 end
 
 function _M.log()
-    plugins.run_collected("log", ngx.ctx)
+    if plugins.collecting then
+        plugins.run_collected("log", ngx.ctx)
+    end
 end
 
 function _M.error_page()

@@ -197,6 +197,11 @@ local function wants_later(h)
     return h.header_filter or h.body_filter or h.log
 end
 
+-- Becomes true in a worker the first time a request collects an instance
+-- with a later phase: until then body_filter/log have nothing to run and skip
+-- even the ngx.ctx lookup.
+_M.collecting = false
+
 -- Runs the access phase; instances with later phases are collected in ctx.
 function _M.access(ctx, ps, scheme, route_id, service_id)
     store.current = ps
@@ -215,6 +220,7 @@ function _M.access(ctx, ps, scheme, route_id, service_id)
                 collected = collected or {}
                 collected[#collected + 1] = inst
                 ctx.kongpy_collected = collected
+                _M.collecting = true
             end
             if h.access then
                 h:access(inst.conf)

@@ -25,6 +25,7 @@ local function unauthorized(message, www_authenticate)
 end
 
 local function hide(conf, name, query, body)
+    query = query or request.get_query()
     query[name] = nil
     kong.service.request.set_query(query)
     kong.service.request.clear_header(name)
@@ -34,16 +35,17 @@ local function hide(conf, name, query, body)
     end
 end
 
+-- Only the configured header names are read, and the query string is parsed
+-- only once no header carried a key.
 local function find_key(conf, www_authenticate)
-    local headers = request.get_headers()
-    local query = request.get_query()
-    local body
+    local query, body
     for _, name in ipairs(conf.key_names) do
         local v
         if conf.key_in_header then
-            v = headers[name]
+            v = request.get_header_values(name)
         end
         if v == nil and conf.key_in_query then
+            query = query or request.get_query()
             v = query[name]
         end
         if v == nil and conf.key_in_body then

@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from kongpy.render import context as render_context
 from kongpy.sync.push import UnixHTTPConnection
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,17 @@ def settings(prefix: Path, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def settings_context(data: dict[str, Any]) -> dict[str, Any]:
+    """The template context names render/context.py derives from the same settings."""
+    trusted = data["trusted_ips"]
+    return {
+        "trusted_geo": render_context.trusted_geo({"trusted_ips": trusted}),
+        "trusted_unix": "unix:" in trusted,
+        "via": render_context.via_tokens(data["kongpy_version"]),
+        "upstream_request_id": "x-kong-request-id" in data["headers_upstream"],
+    }
 
 
 def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -> dict[str, Any]:
@@ -114,9 +126,10 @@ class DataPlane:
         # workers of a root master run unprivileged and keep the snapshot file
         prefix.chmod(0o755)
         (prefix / "config").chmod(0o777)
-        (prefix / "dataplane.json").write_text(
-            json.dumps(settings(prefix, **(settings_overrides or {}))))
-        self.ctx = context(prefix, self.port, workers, **(context_overrides or {}))
+        data = settings(prefix, **(settings_overrides or {}))
+        (prefix / "dataplane.json").write_text(json.dumps(data))
+        self.ctx = context(prefix, self.port, workers, **{
+            **settings_context(data), **(context_overrides or {})})
         self.conf = prefix / "nginx.conf"
         self.conf.write_text(render(self.ctx))
         self.socket = self.ctx["control_socket"]

@@ -228,13 +228,25 @@ def test_forwarded_headers_trusted_only_from_trusted_ips(short_tmp, upstreams) -
         dp.wait_version(1)
         r = requests.get(dp.url("/t/a"), headers={
             "X-Forwarded-Proto": "https", "X-Forwarded-Host": "fw.example",
-            "X-Forwarded-Port": "443", "X-Forwarded-Prefix": "/outer"})
+            "X-Forwarded-Port": "443", "X-Forwarded-Prefix": "/outer",
+            "X-Forwarded-Path": "/outer/t/a", "Upgrade": "WebSocket",
+            "TE": "deflate, Trailers"})
         assert r.status_code == 200
         h = r.json()["headers"]
         assert h["x-forwarded-proto"] == "https"
         assert h["x-forwarded-host"] == "fw.example"
         assert h["x-forwarded-port"] == "443"
         assert h["x-forwarded-prefix"] == "/outer"
+        assert h["x-forwarded-path"] == "/outer/t/a"
+        assert h["upgrade"] == "websocket"
+        assert h["connection"] == "keep-alive, Upgrade"
+        assert h["te"] == "trailers"
+        r = requests.get(dp.url("/t/a?q=1"), headers={"Upgrade": "h2c", "TE": "deflate",
+                                                      "X-Forwarded-Proto": "https"})
+        h = r.json()["headers"]
+        assert h["x-forwarded-path"] == "/t/a"
+        assert h["connection"] == "keep-alive"
+        assert "upgrade" not in h and "te" not in h
     finally:
         dp.stop()
 

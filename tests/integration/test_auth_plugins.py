@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import http.client
+import json
 import time
 from pathlib import Path
 
@@ -69,6 +71,17 @@ def test_key_auth_errors_and_success(gateway, world):
     assert resp.headers["WWW-Authenticate"] == 'Key realm="kong"'
     resp = _get(gw, "/ka?apikey=a&apikey=b")
     assert resp.json()["message"] == "Duplicate API key found"
+    # a repeated header, whatever the case of its name
+    conn = http.client.HTTPConnection("127.0.0.1", gw.ports["proxy"], timeout=5)
+    conn.putrequest("GET", "/ka")
+    conn.putheader("apikey", "bob-key")
+    conn.putheader("ApiKey", "other")
+    conn.endheaders()
+    dup = conn.getresponse()
+    assert (dup.status, json.loads(dup.read())["message"]) == (401, "Duplicate API key found")
+    conn.close()
+    resp = _get(gw, "/ka?apikey=bob-key", headers={"APIKEY": "nope"})
+    assert resp.status_code == 401  # a header key wins over the query string
     resp = _get(gw, "/ka", headers={"apikey": "bob-key", "X-Consumer-Custom-ID": "spoof",
                                     "X-Consumer-Username": "evil",
                                     "X-Anonymous-Consumer": "true"})

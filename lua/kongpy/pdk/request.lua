@@ -25,6 +25,68 @@ local ERR_JSON = "invalid json body"
 
 local _M = {}
 
+-- One header's values without building the table of all headers: the same
+-- FFI calls ngx.req.get_headers() makes, but only the matching entries become
+-- Lua strings.
+local ffi = require("ffi")
+local base = require("resty.core.base")
+require("resty.core.request") -- declares the ngx_http_lua_ffi_req_get_headers* functions
+local C = ffi.C
+local ffi_cast = ffi.cast
+local ffi_str = ffi.string
+local get_request = base.get_request
+local get_string_buf = base.get_string_buf
+local gsub = string.gsub
+local ELT_PTR = ffi.typeof("ngx_http_lua_ffi_table_elt_t*")
+local ELT_SIZE = ffi.sizeof("ngx_http_lua_ffi_table_elt_t")
+local truncated = ffi.new("int[1]")
+local lookup_names = {}
+
+-- get_headers()' own normalisation: lower case, underscores as dashes
+local function lookup_name(name)
+    local key = lookup_names[name]
+    if not key then
+        key = gsub(lower(name), "_", "-")
+        lookup_names[name] = key
+    end
+    return key
+end
+
+-- What `get_headers()[name]` returns: nil, the value, or a table of the
+-- values of a repeated header.
+function _M.get_header_values(name)
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    local n = C.ngx_http_lua_ffi_req_get_headers_count(r, MAX_HEADERS, truncated)
+    if n <= 0 then
+        return nil
+    end
+    local buf = ffi_cast(ELT_PTR, get_string_buf(n * ELT_SIZE))
+    if C.ngx_http_lua_ffi_req_get_headers(r, buf, n, 0) ~= 0 then
+        return get_headers(MAX_HEADERS)[name]
+    end
+    local key = lookup_name(name)
+    local len = #key
+    local found
+    for i = 0, n - 1 do
+        local k = buf[i].key
+        if k.len == len and ffi_str(k.data, len) == key then
+            local v = buf[i].value
+            v = ffi_str(v.data, v.len)
+            if found == nil then
+                found = v
+            elseif type(found) == "table" then
+                found[#found + 1] = v
+            else
+                found = { found, v }
+            end
+        end
+    end
+    return found
+end
+
 function _M.get_header(name)
     return get_headers(MAX_HEADERS)[name]
 end

@@ -53,22 +53,22 @@ local function read_body()
     return body
 end
 
-local function post_config()
+-- A POST whose body `apply` turns into (status, answer).
+local function post(apply, err_empty)
     local body = read_body()
     if not body or body == "" then
-        return respond(400, { message = ERR_NO_BODY })
+        return respond(400, { message = err_empty })
     end
-    local status, res = config.push(body)
+    local status, res = apply(body)
     return respond(status, res)
 end
 
+local function post_config()
+    return post(config.push, ERR_NO_BODY)
+end
+
 local function post_delta()
-    local body = read_body()
-    if not body or body == "" then
-        return respond(400, { message = ERR_NO_DELTA })
-    end
-    local status, res = config.push_delta(body)
-    return respond(status, res)
+    return post(config.push_delta, ERR_NO_DELTA)
 end
 
 local function get_config()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kongpy import conf
+from tests.conftest import require_binary
 
 
 @pytest.fixture(autouse=True)
@@ -57,9 +58,4 @@ def database(config):
 
 @pytest.fixture
 def nginx_bin():
-    path = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(path):
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("nginx is not installed")
-        pytest.skip("nginx is not installed")
-    return path
+    return require_binary("nginx")

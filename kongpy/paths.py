@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _SHARE_NAME = "kongpy"
+# Every process of a node creates files with this mask: nothing it writes
+# (datastore file, snapshot with credentials, logs, rotated logs) is readable
+# by other users, and its group may only read.
+UMASK = 0o027
+# The control socket's per-start secret, beside the socket.
+CONTROL_TOKEN = "control.token"
 _ROOT_MARKER = "templates"
 
 
@@ -108,6 +114,11 @@ class Prefix:
         return self.sockets / "control.sock"
 
     @property
+    def control_token_file(self) -> Path:
+        """The per-start secret every request on the control socket carries."""
+        return self.sockets / CONTROL_TOKEN
+
+    @property
     def sync_socket(self) -> Path:
         return self.sockets / "sync.sock"
 
@@ -129,6 +140,9 @@ class Prefix:
     def make_dirs(self) -> None:
         for directory in self.dirs():
             directory.mkdir(parents=True, exist_ok=True)
+        # The control and sync sockets: only the node's own user may connect.
+        if self.sockets.stat().st_mode & 0o777 != 0o700:
+            self.sockets.chmod(0o700)
 
 
 def prefix(root: str | os.PathLike) -> Prefix:

@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from kongpy import paths
 from kongpy.errors import ConfigurationError
@@ -155,9 +155,26 @@ def load(config: Mapping[str, Any]) -> dict[str, Plugin]:
     for name in enabled_names(config):
         folder = find(name, config)
         if folder is None:
-            raise ConfigurationError(f"plugin '{name}' is enabled but not installed")
+            raise ConfigurationError(f"{name} plugin is enabled but not installed")
         out[name] = load_folder(folder)
     return out
+
+
+def in_use(db: Any) -> list[str]:
+    """Names of the plugins configured in the datastore, enabled instances or not."""
+    return sorted({row["name"] for row in db.plugins.each()})
+
+
+def check_in_use(names: Iterable[str], config: Mapping[str, Any]) -> None:
+    """Kong's start-up check: every plugin configured must be enabled on the node.
+
+    A node that left one out would serve its routes without it (an
+    authentication plugin, say), so the node refuses instead.
+    """
+    enabled = set(enabled_names(config))
+    for name in sorted(set(names)):
+        if name not in enabled:
+            raise ConfigurationError(f"{name} plugin is in use but not enabled")
 
 
 def attach(db: Any, config: Mapping[str, Any]) -> dict[str, Plugin]:

@@ -45,6 +45,21 @@ install_system_packages() {
     fi
 }
 
+# nginx workers of a node started as root run as this system user and group
+# (the `nginx_user` default), as Kong's run as `kong`.
+create_runtime_user() {
+    if getent passwd kongpy >/dev/null; then
+        return
+    fi
+    if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
+        log "no user 'kongpy' (a node started as root needs it); skipped: not root"
+        return
+    fi
+    log "creating the system user and group kongpy"
+    as_root useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin kongpy
+}
+
 install_python() {
     local python="${PYTHON:-python3}"
     if [[ ! -x "$VENV/bin/python" ]]; then
@@ -66,6 +81,7 @@ install_python() {
 }
 
 install_system_packages
+create_runtime_user
 install_python
 if [[ $DEV -eq 1 ]]; then
     # Cassandra's jars come from Maven Central; fetch them now, not mid-test.

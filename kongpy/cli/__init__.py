@@ -1,7 +1,11 @@
 """The `kongpy` command line (console script `kongpy = kongpy.cli:main`)."""
 from __future__ import annotations
 
+import os
+
 import click
+
+from kongpy import paths
 
 from kongpy.cli._common import Group
 from kongpy.cli.check import check
@@ -20,6 +24,7 @@ from kongpy.cli.version import version
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """kongpy: an API gateway that speaks Kong's Admin API."""
+    os.umask(paths.UMASK)
 
 
 for _command in (start, stop, quit, reload, restart, health, check, prepare, config,

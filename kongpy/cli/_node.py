@@ -18,6 +18,7 @@ from kongpy import paths
 from kongpy.conf import Config
 from kongpy.supervisor import pidfile
 from kongpy.supervisor.daemon import STOP_TIMEOUT_FILE
+from kongpy.supervisor.process import children_of
 from kongpy.sync.push import ControlClient, DataPlaneError
 
 _POLL = 0.1
@@ -58,6 +59,16 @@ def check_ports(config: Config) -> None:
             reason = "address already in use" if exc.errno == errno.EADDRINUSE \
                 else (exc.strerror or str(exc)).lower()
             raise click.ClickException(f"{name} {listener['address']}: {reason}")
+
+
+def save_env(config: Config) -> None:
+    """The conf the supervisor and the Admin API read: written whole, owner-only."""
+    layout = paths.prefix(config["prefix"])
+    tmp = layout.root / f".kongpy_env.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(config.dump())
+    os.replace(tmp, layout.env_file)
 
 
 def spawn_supervisor(config: Config) -> int:
@@ -141,14 +152,56 @@ def wait_ready(config: Config, pid: int, timeout: float) -> None:
                                f"{log_tail(config)}")
 
 
+# What a supervisor killed outright may leave behind, and how each is stopped.
+_LEFTOVERS = (("nginx", signal.SIGQUIT), ("admin", signal.SIGTERM))
+
+
+def stop_leftovers(prefix: str, timeout: float = 10) -> bool:
+    """Stops processes of the prefix that outlived their supervisor.
+
+    Its children die with it (they are told to by the kernel), but they finish
+    their in-flight requests first; this waits for them, and stops any that a
+    pid file still names, so a new node can bind the same addresses.
+    Returns whether something was found.
+    """
+    root = paths.prefix(prefix)
+    found = []
+    for name, sig in _LEFTOVERS:
+        pid = pidfile.running(root.root, name)
+        if pid is None:
+            pidfile.remove(root.pid_file(name))
+            continue
+        found.append((name, pid))
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for name, pid in found:
+        while pidfile.alive(pid) and time.monotonic() < deadline:
+            time.sleep(_POLL)
+        if pidfile.alive(pid):
+            _kill_tree(pid)
+        pidfile.remove(root.pid_file(name))
+    return bool(found)
+
+
+def _kill_tree(pid: int) -> None:
+    for victim in [pid] + children_of(pid):
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def stop(prefix: str, sig: int, timeout: float) -> bool:
     """Signals the supervisor and waits; forces everything down if it hangs.
 
-    Returns False if the node was not running."""
+    Returns False if nothing of the node was running."""
     root = paths.prefix(prefix)
     pid = pidfile.supervisor_running(root.root)
     if pid is None:
-        return False
+        return stop_leftovers(prefix, timeout)
     root.pids.mkdir(parents=True, exist_ok=True)
     (root.pids / STOP_TIMEOUT_FILE).write_text(f"{timeout}\n")
     os.kill(pid, sig)

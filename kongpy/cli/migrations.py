@@ -33,18 +33,6 @@ def _database(config: Config) -> Iterator[Any]:
         database.close()
 
 
-def require_up_to_date(config: Config) -> None:
-    """Refuses to start on a datastore that needs bootstrap or new migrations."""
-    with _database(config) as database:
-        state = database.migrations.state()
-    if not state["bootstrapped"]:
-        raise click.ClickException(NEEDS_BOOTSTRAP)
-    if state["new"]:
-        raise click.ClickException(NEW_AVAILABLE)
-    if state["pending"]:
-        log.warning(PENDING)
-
-
 def _run(conf_path: str | None, prefix: str | None, action: Callable[[Any], None]) -> None:
     with _database(load_config(conf_path, prefix)) as database:
         action(database)

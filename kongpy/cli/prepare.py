@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from kongpy import paths
+from kongpy.cli import _node
 from kongpy.cli._common import conf_option, load_config, prefix_option, verbosity
 from kongpy.render import writer
 
@@ -16,6 +16,4 @@ def prepare(conf_path: str | None, prefix: str | None) -> None:
     """Prepare the prefix (nginx.conf, dataplane.json, certificates) without starting."""
     config = load_config(conf_path, prefix)
     writer.prepare(config)
-    layout = paths.prefix(config["prefix"])
-    layout.env_file.write_text(config.dump())
-    layout.env_file.chmod(0o600)
+    _node.save_env(config)

@@ -1,4 +1,10 @@
-"""`kongpy reload`: validate a new conf, then have the supervisor apply it."""
+"""`kongpy reload`: validate a new conf, then have the supervisor apply it.
+
+As with Kong, nothing of the running node changes unless every check passes
+(plugins in use are enabled, `nginx -t` accepts the new nginx.conf); then
+nginx always reloads, so new Lua code and new custom plugins take effect, and
+the configuration is pushed to the new workers again.
+"""
 from __future__ import annotations
 
 import os
@@ -7,6 +13,7 @@ import signal
 import click
 
 from kongpy import conf, paths
+from kongpy.cli import _node, _preflight
 from kongpy.cli._common import conf_option, load_config, prefix_option, verbosity
 from kongpy.render import writer
 from kongpy.supervisor import pidfile
@@ -27,17 +34,14 @@ def _new_config(conf_path: str | None, prefix: str | None) -> conf.Config:
 @prefix_option
 @verbosity
 def reload(conf_path: str | None, prefix: str | None) -> None:
-    """Reload the configuration of a running node; nginx reloads only if needed."""
+    """Reload the configuration and the code of a running node."""
     config = _new_config(conf_path, prefix)
     root = config["prefix"]
     pid = pidfile.supervisor_running(root)
     if pid is None:
         raise click.ClickException(f"kongpy is not running at {root}")
+    _preflight.check_reload(config)
     writer.prepare(config, swap=False)
-    layout = paths.prefix(root)
-    tmp = layout.root / f".kongpy_env.{os.getpid()}"
-    tmp.write_text(config.dump())
-    tmp.chmod(0o600)
-    os.replace(tmp, layout.env_file)
+    _node.save_env(config)
     os.kill(pid, signal.SIGHUP)
     click.echo("kongpy reloaded")

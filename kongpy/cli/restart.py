@@ -1,13 +1,18 @@
-"""`kongpy restart`: stop (if running), then start."""
+"""`kongpy restart`: check everything start would, then stop (if running) and start.
+
+The checks come first, so a configuration the node cannot start with never
+takes a running node down.
+"""
 from __future__ import annotations
 
 import signal
 
 import click
 
-from kongpy.cli import _node
+from kongpy.cli import _node, _preflight
 from kongpy.cli._common import conf_option, load_config, prefix_option, verbosity
 from kongpy.cli.start import start_node
+from kongpy.render import writer
 
 
 @click.command()
@@ -19,6 +24,8 @@ from kongpy.cli.start import start_node
 def restart(conf_path: str | None, prefix: str | None, timeout: float) -> None:
     """Restart kongpy."""
     config = load_config(conf_path, prefix)
+    _preflight.snapshot_to_serve(config)
+    writer.prepare(config, swap=False)
     _node.stop(config["prefix"], signal.SIGTERM, 10)
     start_node(config, timeout)
     click.echo("kongpy started")

@@ -1,46 +1,39 @@
-"""`kongpy start`: render the prefix, start the supervisor, wait until it serves.
+"""`kongpy start`: check, render the prefix, start the supervisor, wait until it serves.
 
-Unlike Kong, a node whose datastore is unreachable still starts when its
-prefix holds the snapshot it last served: nginx loads it at init and the sync
-loop catches up once the datastore answers. Without a snapshot there is
-nothing safe to serve, and start fails naming the datastore.
+Like Kong, start refuses when a plugin configured in the datastore is not
+enabled on the node. Unlike Kong, a node whose datastore is unreachable
+still starts when its prefix keeps the snapshot it last served, built for the
+same plugin set and code: nginx loads it at init and the sync loop catches up
+once the datastore answers. Otherwise there is nothing safe to serve, and
+start fails naming the datastore.
 """
 from __future__ import annotations
 
 import click
 
-from kongpy.cli import _node
-from kongpy.cli._common import conf_option, load_config, prefix_option, verbosity
-from kongpy.cli.migrations import require_up_to_date
-from kongpy.conf import Config
-from kongpy.errors import DatastoreUnavailable
-from kongpy.render import writer
 from kongpy import paths
+from kongpy.cli import _node, _preflight
+from kongpy.cli._common import conf_option, load_config, prefix_option, verbosity
+from kongpy.conf import Config
+from kongpy.render import writer
 from kongpy.supervisor import pidfile
+from kongpy.sync import snapshot
 
 
 def start_node(config: Config, timeout: float) -> None:
     root = config["prefix"]
     if pidfile.supervisor_running(root):
         raise click.ClickException(f"kongpy is already running in {root}")
+    _node.stop_leftovers(root)
     _node.check_ports(config)
-    layout = paths.prefix(root)
-    _check_datastore(config, layout)
+    fresh = _preflight.snapshot_to_serve(config)
     writer.prepare(config)
-    layout.env_file.write_text(config.dump())
-    layout.env_file.chmod(0o600)
+    layout = paths.prefix(root)
+    if fresh is not None:
+        snapshot.write(layout.snapshot_file, fresh)
+    _node.save_env(config)
     pid = _node.spawn_supervisor(config)
     _node.wait_ready(config, pid, timeout)
-
-
-def _check_datastore(config: Config, layout: paths.Prefix) -> None:
-    try:
-        require_up_to_date(config)
-    except DatastoreUnavailable as exc:
-        if not layout.snapshot_file.is_file():
-            raise click.ClickException(exc.message) from None
-        click.echo(f"Warning: {exc.message}; serving the last configuration "
-                   f"({layout.snapshot_file}) until it answers", err=True)
 
 
 @click.command()

@@ -16,6 +16,7 @@ from typing import Any
 import kongpy
 from kongpy import paths, plugins
 from kongpy.conf import Config
+from kongpy.errors import ConfigurationError
 
 RESOLV_CONF = "/etc/resolv.conf"
 DEFAULT_CERT = "kongpy-default.crt"
@@ -154,20 +155,51 @@ def _listeners(listeners: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "flags": item["flags"]} for item in listeners]
 
 
-def nginx_user(config: Config) -> str | None:
-    """The `user` directive's value, or None to leave it out.
+# The workers' identity when a node is started as root and `nginx_user` is
+# unset (Kong's default is `kong kong`); scripts/setup.sh creates it.
+RUNTIME_USER = "kongpy"
+# Where the workers' temp folders live when they run as another user than the
+# one who starts the node: the prefix itself stays private to that user.
+RUNTIME_ROOT = Path("/var/lib/kongpy")
 
-    nginx started as root drops its workers to `nobody` unless told otherwise,
-    and `nobody` can rarely read a checkout under /root or write temp files in
-    a private prefix. Unset, the workers keep the identity of whoever started
-    the node; production installs set a dedicated user.
-    """
+
+def nginx_user(config: Config) -> str | None:
+    """The `user` directive's value, or None to leave it out (workers keep the
+    identity of a node started by an unprivileged user)."""
     if config.get("nginx_user"):
         return config["nginx_user"]
     if os.geteuid() != 0:
         return None
-    entry = pwd.getpwuid(0)
-    return f"{entry.pw_name} {grp.getgrgid(entry.pw_gid).gr_name}"
+    try:
+        pwd.getpwnam(RUNTIME_USER)
+    except KeyError:
+        raise ConfigurationError(
+            f"nginx_user: there is no user '{RUNTIME_USER}' to run the nginx workers as "
+            "(scripts/setup.sh creates it); create it or set nginx_user") from None
+    return f"{RUNTIME_USER} {RUNTIME_USER}"
+
+
+def worker_ids(config: Config) -> tuple[int, int] | None:
+    """(uid, gid) of the workers when they differ from the process rendering."""
+    value = nginx_user(config)
+    if value is None or os.geteuid() != 0:
+        return None
+    user, _, group = value.partition(" ")
+    try:
+        entry = pwd.getpwnam(user)
+        gid = grp.getgrnam(group.strip() or user).gr_gid
+    except KeyError as exc:
+        raise ConfigurationError(f"nginx_user: no such user or group: {exc.args[0]}") from None
+    if entry.pw_uid == os.geteuid():
+        return None
+    return entry.pw_uid, gid
+
+
+def temp_root(config: Config, node_id: str) -> str:
+    """The folder holding nginx's temp folders (request bodies, buffered responses)."""
+    if worker_ids(config) is None:
+        return str(paths.prefix(config["prefix"]).root)
+    return str(RUNTIME_ROOT / node_id)
 
 
 RATELIMIT_PLUGINS = ("rate-limiting", "response-ratelimiting")
@@ -247,6 +279,7 @@ def template_context(config: Config, node_id: str,
         "prefix": str(prefix.root),
         "worker_processes": config["nginx_worker_processes"],
         "nginx_user": nginx_user(config),
+        "temp_root": temp_root(config, node_id),
         "log_level": config["log_level"],
         "error_log": _in_prefix(config, config["proxy_error_log"] or "logs/error.log"),
         "access_log": "off" if access_log == "off" else _in_prefix(config, access_log),
@@ -298,6 +331,7 @@ def dataplane(config: Config, node_id: str) -> dict[str, Any]:
         "node_id": node_id,
         "prefix": str(prefix.root),
         "snapshot_path": str(prefix.snapshot_file),
+        "control_token_file": str(prefix.control_token_file),
         "headers": [h.lower() for h in config["headers"]],
         "headers_upstream": [h.lower() for h in config["headers_upstream"]],
         "trusted_ips": list(config["trusted_ips"]),

@@ -113,8 +113,20 @@ def _write_temp(directory: Path, name: str, text: str) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
-    os.chmod(tmp, 0o644)
     return Path(tmp)
+
+
+def _make_temp_root(config: Config, node: str) -> None:
+    """The workers' temp folder when they run as another user: reachable by
+    their group only; nginx creates the folders inside, owned by the workers."""
+    ids = context.worker_ids(config)
+    if ids is None:
+        return
+    for folder in (context.RUNTIME_ROOT, Path(context.temp_root(config, node))):
+        folder.mkdir(mode=0o750, exist_ok=True)
+        info = folder.stat()
+        if info.st_uid != 0 or info.st_gid != ids[1]:
+            os.chown(folder, 0, ids[1])
 
 
 def _swap_if_changed(tmp: Path, target: Path) -> bool:
@@ -138,6 +150,7 @@ def prepare(config: Config, *, swap: bool = True, test: bool = True,
     prefix = paths.prefix(config["prefix"])
     prefix.make_dirs()
     node = paths.node_id(prefix.root)
+    _make_temp_root(config, node)
     ensure_default_cert(config)
     _copy_static(prefix)
     tmp_files: list[Path] = []

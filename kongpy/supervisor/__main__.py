@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--daemon", action="store_true",
                         help="detach: fork, start a new session, parent exits at once")
     args = parser.parse_args(argv)
+    os.umask(paths.UMASK)
     if args.daemon:
         pid = os.fork()
         if pid:

@@ -23,6 +23,7 @@ from kongpy.supervisor import pidfile
 from kongpy.supervisor.process import (Child, become_subreaper, children_of, reap,
                                        threads_children)
 from kongpy.sync.loop import SyncLoop
+from kongpy.sync.push import write_token
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,16 @@ def _remove_stale_socket(path: Path) -> None:
     finally:
         probe.close()
     path.unlink(missing_ok=True)
+
+
+def _owner_only(path: Path) -> None:
+    """nginx makes its unix sockets 0666; its folder is owner-only, and so is
+    the socket once nginx has created it."""
+    try:
+        if path.stat().st_mode & 0o777 != 0o600:
+            path.chmod(0o600)
+    except OSError:
+        pass  # not created yet, or nginx is restarting
 
 
 class Supervisor:
@@ -141,14 +152,18 @@ class Supervisor:
         access = config["admin_access_log"]
         if access and access != "off":
             argv += ["--access-logfile", _in_prefix(config, access)]
-        return argv + ["kongpy.admin.wsgi:app"]
+        return argv + [f"{pidfile.ADMIN_MARK}:app"]
 
     def _make_children(self) -> None:
         env = dict(os.environ, KONGPY_PREFIX=str(self.prefix.root))
-        self.nginx = Child("nginx", self._nginx_argv, log_file=self._log_file)
+        # Both die with the supervisor (nginx finishing its requests), so a
+        # killed supervisor never leaves a node that serves but cannot be managed.
+        self.nginx = Child("nginx", self._nginx_argv, log_file=self._log_file,
+                           death_signal=signal.SIGQUIT)
         if self.config["admin_listen"]:
             self.admin = Child("admin", self._admin_argv, log_file=self._log_file, env=env,
-                               pid_file=self.prefix.pid_file("admin"))
+                               pid_file=self.prefix.pid_file("admin"),
+                               death_signal=signal.SIGTERM)
 
     def _children(self) -> list[Child]:
         return [c for c in (self.nginx, self.admin) if c is not None]
@@ -167,6 +182,7 @@ class Supervisor:
             log.error("cannot start: %s", exc)
             pidfile.remove(self.prefix.pid_file("supervisor"))
             return 1
+        write_token(self.prefix.control_token_file)
         log.info("starting node in %s (plugins: %s)", self.prefix.root,
                  ", ".join(enabled_plugins(self.config)) or "none")
         self._start_loop()
@@ -198,6 +214,7 @@ class Supervisor:
             elif child.due():
                 self._start_child(child)
         self._ticks += 1
+        _owner_only(self.prefix.control_socket)
         if self._ticks % _REAP_EVERY == 0:
             known = {c.pid for c in self._children()}
             reap([pid for pid in children_of(os.getpid()) if pid not in known])
@@ -244,7 +261,11 @@ class Supervisor:
     # -- reload ------------------------------------------------------------
 
     def reload(self) -> bool:
-        """Applies the saved conf; a conf nginx refuses leaves everything as is."""
+        """Applies the saved conf; a conf nginx refuses leaves everything as is.
+
+        nginx reloads even when nginx.conf did not change, as Kong's does: the
+        new workers load the Lua code and plugin handlers afresh.
+        """
         try:
             new = load_saved(self.prefix.root)
             if new["prefix"] != self.config["prefix"]:
@@ -254,13 +275,13 @@ class Supervisor:
             log.error("reload refused, the node keeps its configuration: %s", exc)
             return False
         old, self.config = self.config, new
-        if result.changed and self.nginx:
-            log.info("configuration changed; reloading nginx")
+        if self.nginx:
+            log.info("reloading nginx (nginx.conf %s)",
+                     "changed" if result.changed else "unchanged")
             self.nginx.signal(signal.SIGHUP)
         self._reload_admin(old)
         if self.loop:
-            self.loop.config = new
-            self.loop.wake()
+            self.loop.reconfigure(new)
         log.info("reload complete")
         return True
 

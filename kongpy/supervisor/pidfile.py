@@ -7,6 +7,7 @@ from pathlib import Path
 from kongpy import paths
 
 SUPERVISOR_MARK = "kongpy.supervisor"
+ADMIN_MARK = "kongpy.admin.wsgi"
 
 
 def read(path: str | Path) -> int | None:
@@ -64,7 +65,10 @@ def running(prefix: str | Path, name: str) -> int | None:
     # A stale pid file may name an unrelated process that reused the pid.
     if name == "supervisor" and SUPERVISOR_MARK not in cmdline(pid):
         return None
-    if name == "nginx" and "nginx" not in cmdline(pid):
+    if name == "nginx" and not ("nginx" in cmdline(pid)
+                                and f"{paths.prefix(prefix).root}/" in cmdline(pid)):
+        return None
+    if name == "admin" and ADMIN_MARK not in cmdline(pid):
         return None
     return pid
 

@@ -15,6 +15,7 @@ from kongpy.supervisor import pidfile
 
 log = logging.getLogger(__name__)
 
+_PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _BACKOFF_FIRST = 0.5
 _BACKOFF_MAX = 30.0
@@ -22,12 +23,32 @@ _BACKOFF_MAX = 30.0
 _STABLE_AFTER = 30.0
 
 
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent(sig: int) -> Callable[[], None]:
+    """A preexec_fn: the child gets `sig` when the process that started it dies.
+
+    The kernel sends it when the starting thread exits, so children must be
+    started from the supervisor's main thread. A parent that died before the
+    call is caught by comparing the parent pid afterwards.
+    """
+    libc = _libc()  # loaded before the fork: nothing to load in the child
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sig)
+    return preexec
+
+
 def become_subreaper() -> bool:
     """Adopts grandchildren orphaned by a dead child (e.g. nginx workers of a
     killed master), so they can be found and stopped before a respawn."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
 
@@ -77,8 +98,10 @@ class Child:
     """A child process the supervisor keeps alive."""
 
     def __init__(self, name: str, argv: Callable[[], list[str]], *, log_file: IO,
-                 env: dict[str, str] | None = None, pid_file: Path | None = None) -> None:
+                 env: dict[str, str] | None = None, pid_file: Path | None = None,
+                 death_signal: int | None = None) -> None:
         self.name = name
+        self._death_signal = death_signal
         self._argv = argv
         self._log_file = log_file
         self._env = env
@@ -95,8 +118,10 @@ class Child:
     def start(self) -> None:
         argv = self._argv()
         log.info("starting %s: %s", self.name, " ".join(argv))
+        preexec = die_with_parent(self._death_signal) if self._death_signal else None
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                     stderr=self._log_file, env=self._env, close_fds=True)
+                                     stderr=self._log_file, env=self._env, close_fds=True,
+                                     preexec_fn=preexec)
         self.started_at = time.monotonic()
         self.restart_at = None
         if self._pid_file:

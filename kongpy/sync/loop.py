@@ -73,6 +73,10 @@ class SyncLoop:
         self._dp_reachable = False
         self.pushed_version: int | None = None
         self._model = ConfigModel()
+        self._model.built_for = snapshot.built_for(config)
+        # set by reconfigure(): the next round pushes the full snapshot even
+        # when the data plane already serves the latest version
+        self._force = threading.Event()
         self._clock = clock
         # deltas the data plane applied since its last full snapshot, and when
         # the first of them was
@@ -89,9 +93,10 @@ class SyncLoop:
         except FileNotFoundError:
             pass
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        # In the owner-only sockets folder, and owner-only itself: only the
+        # node's own processes (the Admin API) can nudge the loop.
         sock.bind(path)
-        # Admin API workers may run as another user than the supervisor.
-        os.chmod(path, 0o666)
+        os.chmod(path, 0o600)
         self._sock = sock
 
     def run(self) -> None:
@@ -116,6 +121,13 @@ class SyncLoop:
 
     def wake(self) -> None:
         notify(self.prefix.root)
+
+    def reconfigure(self, config: Config) -> None:
+        """A reloaded node: new settings, and the full snapshot pushed again."""
+        self.config = config
+        self._model.built_for = snapshot.built_for(config)
+        self._force.set()
+        self.wake()
 
     def wait(self) -> None:
         """Blocks until a nudge or a notification arrives or the period ends."""
@@ -198,13 +210,21 @@ class SyncLoop:
             self._listen()
             latest = self._db.events.latest()
             served = state.get("version")
-            if served == latest:
+            forced = self._force.is_set()
+            if served == latest and not forced and self._model.version is not None:
                 self._up_again()
                 self._compact(served)
                 return False
+            self._force.clear()
             self._model.sync(self._db)
             body, digest = self._model.encode()
-            changes = self._model.changes_since(served, DELTA_MAX_ROWS)
+            if served == latest and not forced and digest == state.get("hash"):
+                # first round: the data plane already serves exactly this (the
+                # snapshot start wrote); later changes can travel as deltas
+                self._up_again()
+                self._model.settle()
+                return False
+            changes = None if forced else self._model.changes_since(served, DELTA_MAX_ROWS)
         except DatastoreUnavailable as exc:
             self._model.invalidate()
             # The strategy reconnects by itself: keep the handle, drop the listener.

@@ -44,12 +44,13 @@ class ConfigModel:
         self._rows: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         # name -> shard -> encoded rows; see _array.
         self._encoded: dict[str, dict[str, bytes]] = {}
-        self._plugin_names: frozenset[str] = frozenset()
         self._clock = clock
         self._loaded_at = 0.0
         # The version the pending changes are relative to (None: unknown).
         self._since: int | None = None
         self._pending: dict[str, set[str]] = {}
+        # What the snapshot is built for (snapshot.built_for); part of the header.
+        self.built_for: dict[str, Any] | None = None
 
     # -- keeping current ---------------------------------------------------
 
@@ -68,7 +69,6 @@ class ConfigModel:
         # The version first: a write landing during the read makes the model
         # newer than its label, and the next round replays that event harmlessly.
         version = db.events.latest()
-        self._plugin_names = frozenset(getattr(db, "loaded_plugins", {}))
         self._rows = {}
         for name in names:
             shards: dict[str, dict[str, dict[str, Any]]] = {}
@@ -153,9 +153,9 @@ class ConfigModel:
                         "version": self.version, "hash": digest, "changes": changes})
 
     def _shipped(self, name: str, row: dict[str, Any]) -> bool:
-        # Instances of plugins this node does not run never reach the data plane.
-        return name != "plugins" or bool(row.get("enabled")
-                                         and row.get("name") in self._plugin_names)
+        # Every enabled instance ships, also of plugins this node does not run:
+        # the data plane refuses the requests those would have checked.
+        return name != "plugins" or bool(row.get("enabled"))
 
     # -- the document ------------------------------------------------------
 
@@ -170,9 +170,13 @@ class ConfigModel:
         parts = [_encode(name) + b":" + self._array(name) for name in names]
         arrays = b"{" + b",".join(parts) + b"}"
         digest = hashlib.sha256(arrays).hexdigest()
-        head = _encode({"hash": digest, "snapshot_format": snapshot.SNAPSHOT_FORMAT,
-                        "version": self.version})
-        body = head[:-1] + (b"," + arrays[1:] if parts else b"}")
+        # The data plane reads hash, format and version from the start of the
+        # body: they lead, in this order, whatever else the header holds.
+        head = (b'{"hash":' + _encode(digest) + b',"snapshot_format":'
+                + _encode(snapshot.SNAPSHOT_FORMAT) + b',"version":' + _encode(self.version))
+        if self.built_for is not None:
+            head += b',"built_for":' + _encode(self.built_for)
+        body = head + (b"," + arrays[1:] if parts else b"}")
         return body, digest
 
     def _array(self, name: str) -> bytes:

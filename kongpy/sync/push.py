@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import secrets
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from kongpy import paths
 
 
 class DataPlaneError(Exception):
@@ -38,8 +43,29 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
+def write_token(path: str | Path) -> None:
+    """A new secret for the control socket, readable by its owner only."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    os.replace(tmp, path)
+
+
+def _read_token(socket_path: str) -> str | None:
+    try:
+        return (Path(socket_path).parent / paths.CONTROL_TOKEN).read_text().strip() or None
+    except OSError:
+        return None
+
+
 class ControlClient:
-    """Talks to `lua/kongpy/control.lua` on `<prefix>/sockets/control.sock`."""
+    """Talks to `lua/kongpy/control.lua` on `<prefix>/sockets/control.sock`.
+
+    Every request carries the node's per-start secret (read anew each time:
+    a restarted node has a new one); the socket's folder is owner-only too.
+    """
 
     def __init__(self, socket_path: str, timeout: float = 10.0) -> None:
         self.socket_path = socket_path
@@ -49,6 +75,9 @@ class ControlClient:
                  body: bytes | None = None) -> tuple[int, dict[str, Any]]:
         conn = UnixHTTPConnection(self.socket_path, self.timeout)
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        token = _read_token(self.socket_path)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()

@@ -6,7 +6,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+import kongpy
+from kongpy import paths, plugins
 
 # Declared once here and once in lua/kongpy/config.lua; bump both together.
 SNAPSHOT_FORMAT = 1
@@ -14,6 +17,38 @@ SNAPSHOT_FORMAT = 1
 # Always present; later entity arrays join when their DAO exists.
 CORE_ENTITIES = ("services", "routes")
 OPTIONAL_ENTITIES = ("consumers", "plugins", "upstreams", "targets", "certificates", "snis")
+
+
+_CODE_SUFFIXES = (".lua", ".py")
+
+
+def _code_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*")
+                  if p.suffix in _CODE_SUFFIXES and "__pycache__" not in p.parts and p.is_file())
+
+
+def built_for(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What a snapshot was built for: the node's plugin set and a digest of its code.
+
+    A node restarted while its datastore is down serves the snapshot its
+    prefix keeps only when both still match: a snapshot made for another
+    plugin set or another release may hold instances the node cannot run.
+    """
+    names = plugins.enabled_names(config)
+    digest = hashlib.sha256(kongpy.__version__.encode())
+    roots = [paths.lua_dir()] + [f for f in (plugins.find(n, config) for n in names) if f]
+    for root in roots:
+        for path in _code_files(root):
+            digest.update(b"\0" + str(path.relative_to(root.parent)).encode() + b"\0")
+            digest.update(path.read_bytes())
+    return {"code": digest.hexdigest(), "plugins": names}
+
+
+def read_built_for(path: str | Path) -> dict[str, Any] | None:
+    """The ``built_for`` header of a kept snapshot (None when absent or unreadable)."""
+    doc = read(path)
+    value = doc.get("built_for") if isinstance(doc, dict) else None
+    return value if isinstance(value, dict) else None
 
 
 def canonical(value: Any) -> bytes:
@@ -37,9 +72,9 @@ def entity_names(db: Any) -> list[str]:
 def _rows(db: Any, name: str) -> list[dict[str, Any]]:
     dao = getattr(db, name)
     if name == "plugins":
-        # Instances of plugins this node does not run never reach the data plane.
-        enabled = set(getattr(db, "loaded_plugins", {}))
-        return [p for p in dao.each() if p.get("enabled") and p.get("name") in enabled]
+        # Every enabled instance, also of plugins this node does not run: the
+        # data plane refuses the requests those would have checked.
+        return [p for p in dao.each() if p.get("enabled")]
     if getattr(dao.schema, "uses_ttl", False):
         # Expired rows are left out; live ones carry `expires_at` so the data
         # plane stops honouring them on time between two pushes.
@@ -87,7 +122,6 @@ def write(path: str | Path, body: bytes) -> None:
             handle.write(body)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,5 +1,7 @@
 -- The control socket (unix:<prefix>/sockets/control.sock): snapshot and delta pushes,
--- applied versions per worker, and node status.
+-- applied versions per worker, and node status. The socket's folder is
+-- owner-only, and every request must also carry the node's per-start secret
+-- (read from a 0600 file at init): without it nothing here answers.
 local cjson = require("cjson.safe")
 local process = require("ngx.process")
 local config = require("kongpy.config")
@@ -17,6 +19,7 @@ local null = ngx.null
 local io_open = io.open
 local pairs = pairs
 local tonumber = tonumber
+local tostring = tostring
 local match = string.match
 local jit_version = jit.version
 
@@ -24,8 +27,27 @@ local ERR_NO_BODY = "invalid snapshot: empty body"
 local ERR_NO_DELTA = "invalid delta: empty body"
 local ERR_NOT_FOUND = "Not found"
 local ERR_METHOD = "Method not allowed"
+local ERR_AUTH = "Unauthorized"
 
 local _M = {}
+
+-- "Bearer <secret>", or false when the secret could not be read (everything refused)
+local expected_auth = false
+
+function _M.init(token_file)
+    expected_auth = false
+    local f = token_file and io_open(token_file, "rb")
+    if not f then
+        return nil, "cannot read the control token file " .. tostring(token_file)
+    end
+    local token = match(f:read("*a") or "", "^%s*(%x+)%s*$")
+    f:close()
+    if not token then
+        return nil, "empty control token file " .. token_file
+    end
+    expected_auth = "Bearer " .. token
+    return true
+end
 
 local function respond(status, body)
     ngx.status = status
@@ -143,6 +165,9 @@ local ROUTES = {
 }
 
 function _M.serve()
+    if not expected_auth or var.http_authorization ~= expected_auth then
+        return respond(401, { message = ERR_AUTH })
+    end
     local handlers = ROUTES[var.uri]
     if not handlers then
         return respond(404, { message = ERR_NOT_FOUND })

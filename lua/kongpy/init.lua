@@ -8,6 +8,7 @@ local balancer = require("kongpy.balancer")
 local errors = require("kongpy.errors")
 local dns = require("kongpy.dns")
 local plugins = require("kongpy.plugins_iterator")
+local control = require("kongpy.control")
 
 local ngx = ngx
 local var = ngx.var
@@ -32,8 +33,6 @@ local _M = {}
 local enabled = {}
 local server_header = "kongpy"
 local via_out = ""
--- false unless the node enabled a plugin: the plugin-free path stays as it was
-local plugins_on = false
 
 function _M.init(dataplane_file)
     local ok, err = settings.load(dataplane_file)
@@ -45,7 +44,11 @@ function _M.init(dataplane_file)
     via_out = "1.1 " .. server_header
     dns.init()
     plugins.init(settings.plugins)
-    plugins_on = plugins.enabled()
+    local cok, cerr = control.init(settings.control_token_file)
+    if not cok then
+        -- the proxy still serves; only the control socket stays closed
+        ngx.log(ngx.WARN, cerr, "; the control socket refuses every request")
+    end
     config.init(settings.snapshot_path)
 end
 
@@ -113,8 +116,9 @@ function _M.access()
         set_upstream(entry, service, qpos, request_uri, res.upstream_path)
     end
     -- Kong runs the plugins before it looks for the service or a peer.
-    if plugins_on then
-        plugins.access(ctx, state.plugins, scheme, entry.route.id, service and service.id)
+    local ps = state.plugins
+    if ps.n > 0 then
+        plugins.access(ctx, ps, scheme, entry.route.id, service and service.id)
     end
     if not service then
         return errors.exit(503, ERR_NO_SERVICE, var.request_id)
@@ -167,7 +171,7 @@ function _M.header_filter()
     if enabled["x-kong-request-id"] then
         header["X-Kong-Request-Id"] = var.request_id
     end
-    if plugins_on then
+    if plugins.collecting then
         plugins.run_collected("header_filter", ctx)
     end
 end

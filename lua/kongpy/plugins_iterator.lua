@@ -4,9 +4,13 @@
 -- resolved list is cached per (scheme, route, service, consumer) and version.
 local lrucache = require("resty.lrucache")
 local store = require("kongpy.pdk.store")
+local errors = require("kongpy.errors")
 
 local ngx = ngx
 local null = ngx.null
+local var = ngx.var
+local log = ngx.log
+local ERR = ngx.ERR
 
 local type = type
 local pairs = pairs
@@ -21,11 +25,31 @@ local CACHE_SIZE = 2000
 local SEP = "|"
 local ERR_SHAPE = "plugins must be objects with a name"
 local ERR_LOAD = "cannot load plugin handler "
+local ERR_NOT_ENABLED = " plugin is in use but not enabled on this node; refusing the request"
 
 local _M = {}
 
 local handlers = {}   -- name -> handler table, loaded once in init
 local EMPTY = {}
+
+-- Stands in for a configured plugin this node does not run: it runs first and
+-- refuses the request (Kong's 500), so a route is never served without a
+-- check it was configured with.
+local refused = {}
+local UNRUNNABLE = { PRIORITY = math.huge }
+
+function UNRUNNABLE.access(_, conf)
+    local name = conf.__plugin_name
+    if not refused[name] then
+        refused[name] = true
+        log(ERR, name, ERR_NOT_ENABLED)
+    end
+    return errors.exit(500, errors.MESSAGES[500], var.request_id)
+end
+
+local function handler_of(name)
+    return handlers[name] or UNRUNNABLE
+end
 
 -- Loads `<name>.handler` for every plugin enabled on the node.
 function _M.init(names)
@@ -39,10 +63,6 @@ function _M.init(names)
     end
 end
 
-function _M.enabled()
-    return next(handlers) ~= nil
-end
-
 local function id_of(ref)
     return type(ref) == "table" and ref.id or nil
 end
@@ -53,7 +73,7 @@ end
 
 -- Kong: higher PRIORITY first; equal priorities in reverse name order.
 local function by_priority(a, b)
-    local pa, pb = handlers[a].PRIORITY or 0, handlers[b].PRIORITY or 0
+    local pa, pb = handler_of(a).PRIORITY or 0, handler_of(b).PRIORITY or 0
     if pa == pb then
         return a > b
     end
@@ -77,8 +97,12 @@ local function compile(p)
     for _, proto in ipairs(type(p.protocols) == "table" and p.protocols or EMPTY) do
         protocols[proto] = true
     end
-    local conf = type(p.config) == "table" and strip_nulls(p.config) or {}
-    return { name = p.name, handler = handlers[p.name], conf = conf,
+    local handler = handlers[p.name]
+    local conf = handler and type(p.config) == "table" and strip_nulls(p.config) or {}
+    if not handler then
+        conf = { __plugin_name = p.name }
+    end
+    return { name = p.name, handler = handler or UNRUNNABLE, conf = conf,
              protocols = protocols, id = p.id }
 end
 
@@ -95,9 +119,6 @@ end
 -- Compiles plugin rows (id -> row) into instances by name and scope.
 local function compile_all(ps, plugins)
     ps.n, ps.names, ps.scopes, ps.consumer_scoped = 0, {}, {}, false
-    if not next(handlers) then
-        return ps
-    end
     if type(plugins) ~= "table" then
         return nil, ERR_SHAPE
     end
@@ -105,7 +126,7 @@ local function compile_all(ps, plugins)
         if type(p) ~= "table" or type(p.name) ~= "string" then
             return nil, ERR_SHAPE
         end
-        if handlers[p.name] and p.enabled ~= false then
+        if p.enabled ~= false then
             local scopes = ps.scopes[p.name]
             if not scopes then
                 scopes = {}

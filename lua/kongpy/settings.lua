@@ -77,6 +77,7 @@ function _M.load(path)
     _M.dns_hostsfile = t.dns_hostsfile or "/etc/hosts"
     _M.prefix = t.prefix
     _M.snapshot_path = t.snapshot_path
+    _M.control_token_file = t.control_token_file
     _M.allow_debug_header = t.allow_debug_header == true
     _M.plugins = type(t.plugins) == "table" and t.plugins or {}
     return true

@@ -27,7 +27,7 @@ local _M = {}
 
 local EMPTY = {}
 -- Keys of a snapshot that are not entity arrays.
-local META = { snapshot_format = true, version = true, hash = true }
+local META = { snapshot_format = true, version = true, hash = true, built_for = true }
 -- Entities feeding a structure rebuilt as a whole: their maps are copied with
 -- the changes applied (small tables), never modified in place.
 local ROUTING = { services = true, routes = true }

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from kongpy.render import context as render_context
-from kongpy.sync.push import UnixHTTPConnection
+from kongpy.sync.push import UnixHTTPConnection, write_token
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ def settings(prefix: Path, **overrides: Any) -> dict[str, Any]:
         "node_id": "6d0e6d3a-6f4b-4c0a-9f56-0d7c3f1c2a11",
         "prefix": str(prefix),
         "snapshot_path": str(prefix / "config" / "snapshot.json"),
+        "control_token_file": str(prefix / "sockets" / "control.token"),
         "headers": ["server_tokens", "latency_tokens", "x-kong-request-id"],
         "headers_upstream": ["x-kong-request-id"],
         "trusted_ips": [],
@@ -69,6 +70,7 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "prefix": str(prefix),
         "worker_processes": str(workers),
         "nginx_user": "root root" if os.geteuid() == 0 else None,
+        "temp_root": str(prefix),
         "worker_rlimit_nofile": 16384,
         "worker_connections": 16384,
         "log_level": "info",
@@ -126,6 +128,8 @@ class DataPlane:
         # workers of a root master run unprivileged and keep the snapshot file
         prefix.chmod(0o755)
         (prefix / "config").chmod(0o777)
+        write_token(prefix / "sockets" / "control.token")
+        self.token = (prefix / "sockets" / "control.token").read_text()
         data = settings(prefix, **(settings_overrides or {}))
         (prefix / "dataplane.json").write_text(json.dumps(data))
         self.ctx = context(prefix, self.port, workers, **{
@@ -173,6 +177,7 @@ class DataPlane:
         conn = UnixHTTPConnection(self.socket, timeout=10.0)
         try:
             headers = {"Content-Type": "application/json"} if body is not None else {}
+            headers["Authorization"] = f"Bearer {self.token}"
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
             return resp.status, json.loads(resp.read() or b"null")

@@ -17,10 +17,15 @@ from tests.helpers.servers import free_port
 CLI = [sys.executable, "-c", "import sys; from kongpy.cli import main; sys.exit(main())"]
 
 
-def control_request(prefix: Path, method: str, path: str, body: bytes | None = None):
-    conn = UnixHTTPConnection(str(prefix / "sockets" / "control.sock"), timeout=10.0)
+def control_request(prefix: Path, method: str, path: str, body: bytes | None = None,
+                    token: str | None = None):
+    """One request on the node's control socket, with its secret unless ``token`` is given."""
+    sockets = prefix / "sockets"
+    conn = UnixHTTPConnection(str(sockets / "control.sock"), timeout=10.0)
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        secret = token if token is not None else (sockets / "control.token").read_text()
+        headers["Authorization"] = f"Bearer {secret.strip()}"
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
@@ -140,6 +145,13 @@ class Gateway:
         resp = self.post(path, json=payload)
         assert resp.status_code == 201, resp.text
         return resp.json()
+
+    def proxied(self, name: str, url: str, *paths: str) -> dict:
+        """A service named ``name`` for ``url`` with one route for ``paths``, served."""
+        service = self.create("/services", {"name": name, "url": url})
+        self.create(f"/services/{name}/routes", {"paths": list(paths)})
+        self.wait_sync()
+        return service
 
     def add_plugin_routes(self, service: str, plugin: str, routes: dict[str, dict],
                           anonymous: tuple[str, str] | None = None) -> None:

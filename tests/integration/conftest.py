@@ -20,3 +20,12 @@ def gateway(tmp_path_factory):
     node = Gateway(tmp_path_factory.mktemp("node")).start()
     yield node
     node.stop()
+
+
+@pytest.fixture
+def node(tmp_path):
+    """A node of its own for one test (one worker)."""
+    require_binary("nginx")
+    gw = Gateway(tmp_path, workers=1).start()
+    yield gw
+    gw.stop()

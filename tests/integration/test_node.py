@@ -9,19 +9,10 @@ import subprocess
 import threading
 import time
 
-import pytest
 import requests
 
 from tests.conftest import require_binary
 from tests.helpers.gateway import Gateway, control_request
-
-
-@pytest.fixture
-def node(tmp_path):
-    require_binary("nginx")
-    gw = Gateway(tmp_path, workers=1).start()
-    yield gw
-    gw.stop()
 
 
 def _wait_status(url: str, status: int, timeout: float = 10.0, **kwargs) -> requests.Response:

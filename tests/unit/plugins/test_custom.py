@@ -38,7 +38,7 @@ def test_plugin_new_renders_a_working_plugin(tmp_path):
 
 
 def test_enabled_but_missing_plugin_is_an_error(tmp_path):
-    with pytest.raises(ConfigurationError, match="plugin 'ghost' is enabled but not installed"):
+    with pytest.raises(ConfigurationError, match="ghost plugin is enabled but not installed"):
         kongpy.db.open({"database": "sqlite", "sqlite_path": str(tmp_path / "g.db"),
                         "plugins": "ghost"})
 

@@ -16,8 +16,6 @@ local os_date = os.date
 local floor = math.floor
 local max = math.max
 local fmt = string.format
-local require = require
-local pcall = pcall
 local tostring = tostring
 
 local ERR_POLICY = "unknown rate-limiting policy: "
@@ -33,17 +31,18 @@ _M.EXPIRATION = {
 
 _M.NULL_UUID = "00000000-0000-0000-0000-000000000000"
 
-local policies = {}
+-- Loaded with this module (in nginx's master, at init): workers that run as
+-- another user never read Lua files.
+local policies = {
+    ["local"] = require("kongpy.tools.ratelimit.local"),
+    cluster = require("kongpy.tools.ratelimit.cluster"),
+    redis = require("kongpy.tools.ratelimit.redis"),
+}
 
 function _M.policy(name)
     local p = policies[name]
     if p == nil then
-        local ok, mod = pcall(require, "kongpy.tools.ratelimit." .. name)
-        if not ok then
-            return nil, ERR_POLICY .. tostring(name)
-        end
-        p = mod
-        policies[name] = p
+        return nil, ERR_POLICY .. tostring(name)
     end
     return p
 end

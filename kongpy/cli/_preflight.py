@@ -1,0 +1,116 @@
+"""What start, restart and reload check before they touch a node or its prefix.
+
+Every plugin configured in the datastore must be enabled on the node (Kong's
+``<name> plugin is in use but not enabled``): a node that left one out would
+serve its routes without it. A node starts from a snapshot built from the
+datastore there and then; the snapshot its prefix keeps is served only while
+the datastore is unreachable, and only when it was built for the same plugin
+set and the same code.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from kongpy import paths, plugins
+from kongpy.cli.migrations import NEEDS_BOOTSTRAP, NEW_AVAILABLE, PENDING
+from kongpy.conf import Config
+from kongpy.errors import ConfigurationError, DatastoreUnavailable
+from kongpy.sync import snapshot
+from kongpy.sync.model import ConfigModel
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _database(config: Config) -> Iterator[Any]:
+    from kongpy import db  # only the commands that touch the datastore need it
+
+    try:
+        database = db.open(config)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def _check_schema(database: Any) -> None:
+    state = database.migrations.state()
+    if not state["bootstrapped"]:
+        raise click.ClickException(NEEDS_BOOTSTRAP)
+    if state["new"]:
+        raise click.ClickException(NEW_AVAILABLE)
+    if state["pending"]:
+        log.warning(PENDING)
+
+
+def _check_plugins(names: list[str], config: Config) -> None:
+    try:
+        plugins.check_in_use(names, config)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def fresh_snapshot(config: Config) -> bytes:
+    """Checks the datastore and returns the snapshot built from it.
+
+    Raises DatastoreUnavailable when the datastore does not answer.
+    """
+    with _database(config) as database:
+        _check_schema(database)
+        _check_plugins(plugins.in_use(database), config)
+        model = ConfigModel()
+        model.built_for = snapshot.built_for(config)
+        model.sync(database)
+        return model.encode()[0]
+
+
+def _kept_plugin_names(layout: paths.Prefix) -> list[str]:
+    doc = snapshot.read(layout.snapshot_file) or {}
+    rows = doc.get("plugins") if isinstance(doc.get("plugins"), list) else []
+    return [r["name"] for r in rows if isinstance(r, dict) and isinstance(r.get("name"), str)]
+
+
+def check_kept_snapshot(config: Config, reason: str) -> None:
+    """Whether the prefix's snapshot may be served while the datastore is down."""
+    layout = paths.prefix(config["prefix"])
+    if not layout.snapshot_file.is_file():
+        raise click.ClickException(reason)
+    kept = snapshot.read_built_for(layout.snapshot_file)
+    wanted = snapshot.built_for(config)
+    if kept != wanted:
+        what = "plugin set" if kept and kept.get("plugins") != wanted["plugins"] else "code"
+        raise click.ClickException(
+            f"{reason}; the configuration kept in {layout.snapshot_file} was built for "
+            f"another {what} and cannot be served until the datastore answers")
+    _check_plugins(_kept_plugin_names(layout), config)
+
+
+def snapshot_to_serve(config: Config) -> bytes | None:
+    """The snapshot a starting node serves first: fresh bytes, or None to keep the file."""
+    try:
+        return fresh_snapshot(config)
+    except DatastoreUnavailable as exc:
+        check_kept_snapshot(config, exc.message)
+        click.echo(f"Warning: {exc.message}; serving the last configuration "
+                   f"({paths.prefix(config['prefix']).snapshot_file}) until it answers",
+                   err=True)
+        return None
+
+
+def check_reload(config: Config) -> None:
+    """The plugin check of reload: the datastore, else the instances the node serves."""
+    try:
+        with _database(config) as database:
+            names = plugins.in_use(database)
+    except DatastoreUnavailable as exc:
+        click.echo(f"Warning: {exc.message}; checking the plugins against the "
+                   "configuration the node serves", err=True)
+        names = _kept_plugin_names(paths.prefix(config["prefix"]))
+    _check_plugins(names, config)

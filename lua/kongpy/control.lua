@@ -1,8 +1,9 @@
 -- The control socket (unix:<prefix>/sockets/control.sock): snapshot and delta pushes,
--- applied versions per worker, and node status.
+-- applied versions per worker, node status, and the queue of credential re-hashes.
 local cjson = require("cjson.safe")
 local process = require("ngx.process")
 local config = require("kongpy.config")
+local rehash = require("kongpy.rehash")
 
 local ngx = ngx
 local var = ngx.var
@@ -27,11 +28,15 @@ local ERR_METHOD = "Method not allowed"
 
 local _M = {}
 
-local function respond(status, body)
+local function respond_json(status, text)
     ngx.status = status
     header["Content-Type"] = "application/json; charset=utf-8"
-    say(cjson.encode(body))
+    say(text)
     return exit(status)
+end
+
+local function respond(status, body)
+    return respond_json(status, cjson.encode(body))
 end
 
 local function read_body()
@@ -87,7 +92,14 @@ local function get_config()
         version = dict:get("version") or null,
         hash = (hash and hash ~= "") and hash or null,
         workers = workers,
+        rehash_queued = rehash.count(),
     })
+end
+
+-- Answers the queued re-hashes and removes them: the control plane writes
+-- each one at most once, a lost one is queued again by a later login.
+local function take_rehash()
+    return respond_json(200, '{"rehash":' .. rehash.take(rehash.MAX_QUEUED) .. "}")
 end
 
 local function server_status()
@@ -140,6 +152,7 @@ local ROUTES = {
     ["/config"] = { GET = get_config, POST = post_config },
     ["/config/delta"] = { POST = post_delta },
     ["/status"] = { GET = get_status },
+    ["/rehash"] = { POST = take_rehash },
 }
 
 function _M.serve()

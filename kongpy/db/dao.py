@@ -192,6 +192,34 @@ class DAO:
             self._event("update" if current else "create", data)
         return self.schema.to_output(data)
 
+    def compare_and_set(self, pk: str, field: str, expected: Any, value: Any) -> bool:
+        """Stores ``value`` in ``field`` only while the stored row still holds
+        ``expected`` there; False when it does not (or the row is gone).
+
+        For values that are already in their stored form (a re-hashed password):
+        no on_write hook runs. The write itself is conditional on the whole
+        stored row being unchanged since it was read (a conditional UPDATE in
+        SQL, a lightweight transaction in Cassandra), so a concurrent change,
+        even one that commits between the read and the write, wins. Like every
+        write it appends a cluster event.
+        """
+        fdef = self.schema.field_map().get(field)
+        if fdef is None or field in self.table.unique or field in self.table.foreign \
+                or field in self.schema.primary_key:
+            raise InvalidOptions({field: "cannot be compared and set"})
+        with self._strategy.transaction():
+            row = self._strategy.select(self.table, pk) if is_uuid(pk) else None
+            if row is None or row.get(field) != expected \
+                    or rowlib.expired(row, time.time()):
+                return False
+            new = dict(row)
+            new[field] = value
+            new["updated_at"] = max(int(time.time()), row.get("updated_at") or 0)
+            if not self._strategy.update_if(self.table, pk, new, row):
+                return False
+            self._event("update", new)
+        return True
+
     def delete(self, key: str) -> bool:
         """False when there was nothing to delete (the Admin API still answers 204)."""
         with self._strategy.transaction():

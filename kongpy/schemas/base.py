@@ -38,6 +38,9 @@ class EntitySchema(Schema):
     # Write-only input sugar expanded before validation (e.g. services.url).
     shorthands: ClassVar[dict[str, Shorthand]] = {}
     describe_checks: ClassVar[list] = []
+    # The stored field the data plane may upgrade to a stronger hash (a
+    # credential's password); see accepts_rehash.
+    rehash_field: ClassVar[str | None] = None
 
     # -- metadata ------------------------------------------------------------------
 
@@ -93,6 +96,12 @@ class EntitySchema(Schema):
         their input fields were part of the request, hence ``supplied``.
         """
         return data
+
+    @classmethod
+    def accepts_rehash(cls, old: str, new: str) -> bool:
+        """Whether the data plane may replace the stored ``old`` of ``rehash_field``
+        with ``new`` (both already hashes: no on_write runs)."""
+        return False
 
     # -- output and description ------------------------------------------------------
 

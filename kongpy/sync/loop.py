@@ -18,6 +18,11 @@ for workers that start later, so that chain is bounded: after
 delta since the last full push, the full snapshot of the version already
 served is pushed again (the data plane only stores it as the new base).
 
+When the data plane reports queued credential re-hashes (``rehash_queued``
+in ``GET /config``), the round first takes them and stores each by
+compare-and-set (kongpy/sync/rehash.py), so the new hashes go out in the same
+round's push.
+
 While the datastore is unreachable the data plane keeps what it serves (and
 the prefix keeps the snapshot); the loop keeps trying every period and
 re-syncs as soon as the datastore answers.
@@ -36,7 +41,7 @@ from typing import Any
 from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
-from kongpy.sync import snapshot
+from kongpy.sync import rehash, snapshot
 from kongpy.sync.model import ConfigModel
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient, DataPlaneError
@@ -209,6 +214,9 @@ class SyncLoop:
                 self._db = self._open_db(self.config)
             self._listen()
             latest = self._db.events.latest()
+            # Taken only once the datastore has answered in this round.
+            if state.get("rehash_queued") and self._rehash():
+                latest = self._db.events.latest()
             served = state.get("version")
             forced = self._force.is_set()
             if served == latest and not forced and self._model.version is not None:
@@ -240,6 +248,15 @@ class SyncLoop:
             return False
         self._up_again()
         return self._push(self._model.version, digest, body, served, changes)
+
+    def _rehash(self) -> int:
+        """Stores the password re-hashes the data plane queued; returns how many."""
+        try:
+            entries = self._client.take_rehash()
+        except DataPlaneError as exc:
+            log.warning("cannot take the queued credential re-hashes: %s", exc)
+            return 0
+        return rehash.apply(self._db, entries)
 
     def _up_again(self) -> None:
         if self._db_down:

@@ -104,6 +104,14 @@ class ControlClient:
         status, decoded = self._request("POST", "/config/delta", body)
         return PushResult(status, decoded)
 
+    def take_rehash(self) -> list[dict[str, Any]]:
+        """POST /rehash: the queued credential re-hashes, removed from the queue."""
+        status, decoded = self._request("POST", "/rehash")
+        entries = decoded.get("rehash")
+        if status != 200 or not isinstance(entries, list):
+            raise DataPlaneError(f"POST /rehash answered {status}")
+        return [e for e in entries if isinstance(e, dict)]
+
     def config_state(self) -> dict[str, Any]:
         return self._get("/config")
 

@@ -1,10 +1,12 @@
 -- The control socket (unix:<prefix>/sockets/control.sock): snapshot and delta pushes,
--- applied versions per worker, and node status. The socket's folder is
--- owner-only, and every request must also carry the node's per-start secret
--- (read from a 0600 file at init): without it nothing here answers.
+-- applied versions per worker, node status, and the queue of credential re-hashes.
+-- The socket's folder is owner-only, and every request must also carry the
+-- node's per-start secret (read from a 0600 file at init): without it nothing
+-- here answers.
 local cjson = require("cjson.safe")
 local process = require("ngx.process")
 local config = require("kongpy.config")
+local rehash = require("kongpy.rehash")
 
 local ngx = ngx
 local var = ngx.var
@@ -49,11 +51,15 @@ function _M.init(token_file)
     return true
 end
 
-local function respond(status, body)
+local function respond_json(status, text)
     ngx.status = status
     header["Content-Type"] = "application/json; charset=utf-8"
-    say(cjson.encode(body))
+    say(text)
     return exit(status)
+end
+
+local function respond(status, body)
+    return respond_json(status, cjson.encode(body))
 end
 
 local function read_body()
@@ -109,7 +115,14 @@ local function get_config()
         version = dict:get("version") or null,
         hash = (hash and hash ~= "") and hash or null,
         workers = workers,
+        rehash_queued = rehash.count(),
     })
+end
+
+-- Answers the queued re-hashes and removes them: the control plane writes
+-- each one at most once, a lost one is queued again by a later login.
+local function take_rehash()
+    return respond_json(200, '{"rehash":' .. rehash.take(rehash.MAX_QUEUED) .. "}")
 end
 
 local function server_status()
@@ -162,6 +175,7 @@ local ROUTES = {
     ["/config"] = { GET = get_config, POST = post_config },
     ["/config/delta"] = { POST = post_delta },
     ["/status"] = { GET = get_status },
+    ["/rehash"] = { POST = take_rehash },
 }
 
 function _M.serve()

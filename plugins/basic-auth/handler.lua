@@ -1,23 +1,26 @@
 -- basic-auth (Kong 3.9): `[Proxy-]Authorization: Basic base64(user:pass)`.
 local kong = require("kongpy.pdk")
-local tools = require("kongpy.tools.string")
+local passwords = require("basic-auth.password")
 
 local ngx = ngx
 local decode_base64 = ngx.decode_base64
-local sha1_bin = ngx.sha1_bin
 local re_match = ngx.re.match
-local to_hex = tools.to_hex
 
 local request = kong.request
 local store = kong.store
 local auth = kong.auth
+local verify = passwords.verify
+local hash = passwords.hash
+local queue_rehash = auth.queue_rehash
+
+local ENTITY = "basicauth_credentials"
 
 local ERR_UNAUTHORIZED = "Unauthorized"
 
 local BasicAuthHandler = {
     PRIORITY = 1100,
     VERSION = "3.9.1",
-    INDEXES = { { "basicauth_credentials", "username" } },
+    INDEXES = { { ENTITY, "username" } },
 }
 
 local function unauthorized(www_authenticate)
@@ -43,16 +46,24 @@ local function retrieve(header_name, conf)
     return username, password
 end
 
+-- An unknown username is refused without a PBKDF2 run, so a wrong password
+-- for a known one answers measurably later; a derivation for every unknown
+-- name instead would let anyone spend worker CPU without knowing a username.
 local function load_credential(username)
-    local credential = username and store.index("basicauth_credentials", "username")[username]
+    local credential = username and store.index(ENTITY, "username")[username]
     if credential and not store.expired(credential) then
         return credential
     end
 end
 
--- Kong's format: SHA1 hex of password .. consumer id.
+-- A login against Kong's SHA-1 format also hands the control plane a PBKDF2
+-- hash of the same password (docs/plugins.md, basic-auth password storage).
 local function valid_password(credential, password)
-    return credential.password == to_hex(sha1_bin(password .. credential.consumer.id))
+    local ok, legacy = verify(credential, password)
+    if legacy then
+        queue_rehash(ENTITY, credential.id, credential.password, hash, password)
+    end
+    return ok
 end
 
 local function authenticate(conf)

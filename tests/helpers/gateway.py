@@ -106,11 +106,14 @@ class Gateway:
         assert status == 200, body
         return body
 
-    def db_version(self) -> int:
+    def open_db(self):  # noqa: ANN201 - kongpy.db.DB, imported lazily
+        """A handle on the node's datastore (the caller closes it)."""
         from kongpy import conf as kconf
         from kongpy import db as kdb
-        config = kconf.load(str(self.conf_path), env={})
-        database = kdb.open(config)
+        return kdb.open(kconf.load(str(self.conf_path), env={}))
+
+    def db_version(self) -> int:
+        database = self.open_db()
         try:
             return database.events.latest()
         finally:

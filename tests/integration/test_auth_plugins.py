@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from tests.conftest import require_binary
-from tests.helpers.gateway import Gateway
+from tests.helpers.gateway import Gateway, control_request
+from tests.helpers.imported import import_basic_auth
 
 FIXTURE_PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 
@@ -127,6 +128,72 @@ def test_basic_auth(gateway, world):
     assert resp.status_code == 200
     seen = _get(gw, "/ba-hide", headers={"Authorization": _basic("bob", "pw")}).json()
     assert "authorization" not in seen["headers"]
+
+
+def test_basic_auth_password_storage(gateway, world):
+    gw = gateway
+    _route(gw, "/ba-store", {"name": "basic-auth"})
+    gw.create("/consumers/bob/basic-auth", {"username": "carol", "password": "pw2"})
+    gw.wait_sync()
+    stored = requests.get(gw.admin + "/basic-auths/carol", timeout=5).json()["password"]
+    assert stored.startswith("$pbkdf2-sha256$i=10000$")
+    for _ in range(3):  # the first success derives, the next ones hit the cache
+        resp = _get(gw, "/ba-store", headers={"Authorization": _basic("carol", "pw2")})
+        assert resp.status_code == 200
+        resp = _get(gw, "/ba-store", headers={"Authorization": _basic("carol", "pw")})
+        assert resp.status_code == 401
+        assert resp.json()["message"] == "Unauthorized"
+        assert resp.headers["WWW-Authenticate"] == 'Basic realm="service"'
+    requests.patch(gw.admin + "/basic-auths/carol", json={"password": "pw3"},
+                   timeout=5).raise_for_status()
+    gw.wait_sync()
+    assert _get(gw, "/ba-store", headers={"Authorization": _basic("carol", "pw2")}) \
+        .status_code == 401
+    assert _get(gw, "/ba-store", headers={"Authorization": _basic("carol", "pw3")}) \
+        .status_code == 200
+
+
+def _stored_password(gw: Gateway, username: str) -> str:
+    return requests.get(gw.admin + f"/basic-auths/{username}", timeout=5).json()["password"]
+
+
+def test_legacy_basic_auth_is_rehashed(gateway, world):
+    gw = gateway
+    _route(gw, "/ba-legacy", {"name": "basic-auth"})
+    database = gw.open_db()
+    try:  # a row as Kong stored it: SHA-1 hex of password .. consumer id
+        legacy = import_basic_auth(database, world["bob"]["id"], "dave", "old-pw")
+    finally:
+        database.close()
+    gw.wait_sync()
+    assert _stored_password(gw, "dave") == legacy["password"]
+    assert _get(gw, "/ba-legacy", headers={"Authorization": _basic("dave", "wrong")}) \
+        .status_code == 401
+    time.sleep(1.5)  # a failed login queues nothing: still Kong's hash after a sync round
+    assert _stored_password(gw, "dave") == legacy["password"]
+    resp = _get(gw, "/ba-legacy", headers={"Authorization": _basic("dave", "old-pw")})
+    assert resp.status_code == 200
+    assert resp.json()["headers"]["x-credential-identifier"] == "dave"
+    deadline = time.monotonic() + 5
+    stored = legacy["password"]
+    while stored == legacy["password"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        stored = _stored_password(gw, "dave")
+    assert stored.startswith("$pbkdf2-sha256$i=10000$"), "not re-hashed within 5 s"
+    gw.wait_sync()
+    assert gw.dataplane_config()["rehash_queued"] == 0
+    assert control_request(gw.prefix, "POST", "/rehash") == (200, {"rehash": []})
+    assert control_request(gw.prefix, "GET", "/rehash")[0] == 405
+    for _ in range(2):
+        assert _get(gw, "/ba-legacy", headers={"Authorization": _basic("dave", "old-pw")}) \
+            .status_code == 200
+        assert _get(gw, "/ba-legacy", headers={"Authorization": _basic("dave", "wrong")}) \
+            .status_code == 401
+    assert _stored_password(gw, "dave") == stored
+    logs = "".join(p.read_text(errors="replace") for p in (gw.prefix / "logs").iterdir()
+                   if p.is_file())
+    for secret in ("old-pw", legacy["password"], stored.rsplit("$", 1)[1]):
+        assert secret not in logs
 
 
 def test_acl(gateway, world):

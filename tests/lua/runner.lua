@@ -2,7 +2,10 @@
 -- is the real PCRE binding, and writes one line per failure to a file.
 local _M = {}
 
-local SUITES = { "test_path", "test_router", "test_router_index", "test_cidr", "test_crypto" }
+local SUITES = {
+    "test_path", "test_router", "test_router_index", "test_cidr", "test_crypto",
+    "test_basic_auth",
+}
 
 function _M.run(out_path)
     local failures, total = {}, 0

@@ -63,6 +63,41 @@ case("hmac vectors (RFC 4231 case 2)", function()
     eq(#crypto.hmac("sha512", "", ""), 64, "empty key")
 end)
 
+-- RFC 7914 §11 and the PBKDF2-HMAC-SHA256 vectors commonly derived from RFC 6070.
+case("pbkdf2-hmac-sha256 vectors", function()
+    local function pbkdf2(password, salt, iterations, length)
+        return to_hex(assert(crypto.pbkdf2("sha256", password, salt, iterations, length)))
+    end
+    eq(pbkdf2("passwd", "salt", 1, 64),
+       "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+       .. "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783", "rfc 7914 #1")
+    eq(pbkdf2("Password", "NaCl", 80000, 64),
+       "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
+       .. "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d", "rfc 7914 #2")
+    eq(pbkdf2("password", "salt", 1, 32),
+       "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b", "c=1")
+    eq(pbkdf2("password", "salt", 2, 32),
+       "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43", "c=2")
+    eq(pbkdf2("password", "salt", 4096, 32),
+       "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a", "c=4096")
+    eq(pbkdf2("passwordPASSWORDpassword", "saltSALTsaltSALTsaltSALTsaltSALTsalt", 4096, 40),
+       "348c89dbcbd32b2f32d814b8116e84cf2b17347ebc1800181c4e2a1fb8dd53e1c635518c7dac47e9",
+       "long inputs")
+    eq(pbkdf2("pass\0word", "sa\0lt", 4096, 16), "89b69d0516f829893c696226650a8687",
+       "embedded NUL bytes")
+    eq(crypto.pbkdf2("md4", "p", "s", 1, 32), nil, "unknown digest")
+    eq(crypto.pbkdf2("sha256", "p", "s", 0, 32), nil, "no iterations")
+    eq(crypto.pbkdf2("sha256", "p", "s", 1, 65), nil, "too long")
+end)
+
+case("random bytes", function()
+    local a, b = crypto.random_bytes(16), crypto.random_bytes(16)
+    eq(#a, 16, "length")
+    eq(a ~= b, true, "two draws differ")
+    eq(#crypto.random_bytes(64), 64, "max")
+    eq(crypto.random_bytes(65), nil, "too many")
+end)
+
 case("constant-time equality", function()
     eq(crypto.equal("abc", "abc"), true)
     eq(crypto.equal("abc", "abd"), false)

@@ -116,6 +116,13 @@ class Strategy(abc.ABC):
         """Raise :class:`Conflict` on a unique clash."""
 
     @abc.abstractmethod
+    def update_if(self, table: TableDef, pk: str, row: Mapping[str, Any],
+                  expected: Mapping[str, Any]) -> bool:
+        """Compare-and-set: replaces the row only while the stored one still equals
+        ``expected`` (as :meth:`select` returned it); False otherwise. Unique
+        values must be the same in both (no claims are taken or released)."""
+
+    @abc.abstractmethod
     def delete(self, table: TableDef, pk: str) -> bool: ...
 
     @abc.abstractmethod

@@ -207,7 +207,7 @@ class CassandraStrategy(CassandraTags, Strategy):
             ref = row.get(fname)
             cols[col] = ref.get("id") if isinstance(ref, Mapping) else None
         cols["created_at"] = row.get("created_at")
-        cols["entity"] = json.dumps(row, separators=(",", ":"))
+        cols["entity"] = _entity_text(row)
         return cols
 
     def _write_row(self, table: TableDef, row: Mapping[str, Any], ttl: int,
@@ -242,6 +242,19 @@ class CassandraStrategy(CassandraTags, Strategy):
         for col, value in old.items():
             if value is not None and value != _text(row.get(col)):
                 self._release(table, col, value, pk)
+
+    def update_if(self, table: TableDef, pk: str, row: Mapping[str, Any],
+                  expected: Mapping[str, Any]) -> bool:
+        # A lightweight transaction on the stored text. The Admin API's own
+        # writes are plain ones with server-side timestamps, so one that lands
+        # after this write orders after it (docs/datastores.md).
+        cols = self._values(table, row)
+        cols.pop(table.primary_key)
+        sets = ", ".join(f"{_ident(c)} = ?" for c in cols)
+        rs = self.cql.run(f"UPDATE {self.t(table.name)} USING TTL ? SET {sets} "
+                          f"WHERE {_ident(table.primary_key)} = ? IF entity = ?",
+                          [_ttl(table, row), *cols.values(), pk, _entity_text(expected)])
+        return bool(rs.was_applied)
 
     def _delete_row(self, table: TableDef, pk: str) -> None:
         self.cql.run(f"DELETE FROM {self.t(table.name)} WHERE {_ident(table.primary_key)} = ?",
@@ -405,3 +418,8 @@ def _ttl(table: TableDef, row: Mapping[str, Any]) -> int:
     if expire_at is None:
         return 0
     return max(1, math.ceil(expire_at - time.time()))
+
+
+def _entity_text(row: Mapping[str, Any]) -> str:
+    """The stored text of an entity row (what ``IF entity = ?`` compares)."""
+    return json.dumps(row, separators=(",", ":"))

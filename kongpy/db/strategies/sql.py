@@ -152,7 +152,7 @@ class SQLStrategy(Strategy):
             ref = row.get(fname)
             cols[col] = ref.get("id") if isinstance(ref, Mapping) else None
         cols["created_at"] = row.get("created_at")
-        cols["entity"] = json.dumps(row, separators=(",", ":"))
+        cols["entity"] = _dumps(row)
         return cols
 
     def insert(self, table: TableDef, row: Mapping[str, Any]) -> None:
@@ -167,6 +167,21 @@ class SQLStrategy(Strategy):
         self._exec(f"UPDATE {_ident(table.name)} SET {sets} "
                    f"WHERE {_ident(table.primary_key)} = {self.MARK}",
                    list(cols.values()) + [pk], savepoint=True)
+
+    def update_if(self, table: TableDef, pk: str, row: Mapping[str, Any],
+                  expected: Mapping[str, Any]) -> bool:
+        # ``expected`` came from json.loads of the stored text; dumping it the
+        # same way gives that text back. Under PostgreSQL's READ COMMITTED a
+        # concurrent commit makes the WHERE see the new row: no lost update.
+        # No savepoint: unique values do not change, and its RELEASE would
+        # replace the row count we need.
+        cols = self._columns(table, row)
+        sets = ", ".join(f"{_ident(c)} = {self.MARK}" for c in cols)
+        cur = self._exec(f"UPDATE {_ident(table.name)} SET {sets} "
+                         f"WHERE {_ident(table.primary_key)} = {self.MARK} "
+                         f"AND entity = {self.MARK}",
+                         list(cols.values()) + [pk, _dumps(expected)])
+        return cur.rowcount == 1
 
     def delete(self, table: TableDef, pk: str) -> bool:
         cur = self._exec(f"DELETE FROM {_ident(table.name)} WHERE "
@@ -281,3 +296,8 @@ class SQLStrategy(Strategy):
             self._exec(*purge)
         sql, params = counters.upsert_sql(counter, key, amount, expire_at, self.MARK)
         return int(self._exec(sql, params).fetchone()[0])
+
+
+def _dumps(row: Mapping[str, Any]) -> str:
+    """The stored text of an entity row."""
+    return json.dumps(row, separators=(",", ":"))

@@ -4,6 +4,7 @@ local client = require("kongpy.pdk.client")
 local service = require("kongpy.pdk.service")
 local response = require("kongpy.pdk.response")
 local log = require("kongpy.pdk.log")
+local rehash = require("kongpy.rehash")
 
 local null = ngx.null
 local set_header = service.request.set_header
@@ -55,6 +56,12 @@ function _M.set_anonymous(anonymous)
     end
     return _M.set_consumer(consumer, nil, nil)
 end
+
+-- queue_rehash(entity, id, old, make, secret): after a successful login against
+-- a legacy hash `old`, hands the control plane `make(secret)` (the stronger
+-- hash) to store by compare-and-set; `make` runs only when the credential is
+-- not already queued. The clear text never leaves the worker.
+_M.queue_rehash = rehash.queue
 
 -- Kong's two modes: with `anonymous`, a logical OR across auth plugins (skip
 -- when another one already authenticated; fall back to anonymous on failure);

@@ -1,8 +1,8 @@
 -- OpenSSL through the FFI: the libcrypto nginx already links (Debian 12: 3.0).
--- Digests, HMACs, public keys and signature checks for plugins; nothing here
--- implements a primitive itself. Failures return nil/false plus a short error
--- and always empty OpenSSL's per-thread error queue, so a failed check never
--- leaks into nginx's own TLS error reporting.
+-- Digests, HMACs, PBKDF2, random bytes, public keys and signature checks for
+-- plugins; nothing here implements a primitive itself. Failures return
+-- nil/false plus a short error and always empty OpenSSL's per-thread error
+-- queue, so a failed check never leaks into nginx's own TLS error reporting.
 local ffi = require("ffi")
 
 local ngx = ngx
@@ -23,6 +23,8 @@ local ERR_DIGEST = "unknown digest"
 local ERR_KEY = "invalid key"
 local ERR_NO_MEMORY = "out of memory"
 local ERR_SIGNATURE = "invalid signature"
+local ERR_PBKDF2 = "pbkdf2 failed"
+local ERR_RANDOM = "no random bytes"
 
 local _M = {}
 
@@ -48,6 +50,10 @@ if not pcall(ffi.typeof, "kongpy_crypto_sentinel") then
                             const unsigned char *d, size_t n, unsigned char *md,
                             unsigned int *md_len);
         int CRYPTO_memcmp(const void *a, const void *b, size_t len);
+        int PKCS5_PBKDF2_HMAC(const char *pass, int passlen, const unsigned char *salt,
+                              int saltlen, int iter, const EVP_MD *digest, int keylen,
+                              unsigned char *out);
+        int RAND_bytes(unsigned char *buf, int num);
 
         BIO *BIO_new_mem_buf(const void *buf, int len);
         int BIO_free(BIO *a);
@@ -132,6 +138,34 @@ function _M.hmac(name, key, data)
         return failed(ERR_DIGEST)
     end
     return ffi_str(md_buf, md_len[0])
+end
+
+-- pbkdf2("sha256", password, salt, iterations, length) -> `length` derived bytes.
+-- Runs on the calling worker: at the iteration counts we use, milliseconds.
+function _M.pbkdf2(name, password, salt, iterations, length)
+    local evp = md(name)
+    if not evp then
+        return nil, ERR_DIGEST
+    end
+    if length > EVP_MAX_MD_SIZE or length < 1 or iterations < 1 then
+        return nil, ERR_PBKDF2
+    end
+    if C.PKCS5_PBKDF2_HMAC(password, #password, salt, #salt, iterations, evp, length,
+                           md_buf) ~= 1 then
+        return failed(ERR_PBKDF2)
+    end
+    return ffi_str(md_buf, length)
+end
+
+-- `n` bytes from OpenSSL's CSPRNG (at most EVP_MAX_MD_SIZE at a time).
+function _M.random_bytes(n)
+    if n > EVP_MAX_MD_SIZE or n < 1 then
+        return nil, ERR_RANDOM
+    end
+    if C.RAND_bytes(md_buf, n) ~= 1 then
+        return failed(ERR_RANDOM)
+    end
+    return ffi_str(md_buf, n)
 end
 
 -- Constant-time equality of two strings (lengths are not secret).

@@ -1,7 +1,6 @@
-"""Credential DAOs: auto keys, password hashing, ttl expiry, snapshot arrays."""
+"""Credential DAOs: auto keys, ttl expiry, snapshot arrays (basic-auth: test_basic_auth.py)."""
 from __future__ import annotations
 
-import hashlib
 import time
 
 from kongpy.sync import snapshot
@@ -22,13 +21,6 @@ def test_keyauth_ttl(db):
     assert [c["key"] for c in snapshot.build(db)["keyauth_credentials"]] == ["live"]
     # the expired key's unique value is free again
     db.keyauth_credentials.insert({"consumer": {"id": bob["id"]}, "key": "short"})
-
-
-def test_basic_auth_hash(db):
-    bob = db.consumers.insert({"username": "bob"})
-    cred = db.basicauth_credentials.insert({"consumer": {"id": bob["id"]},
-                                            "username": "u", "password": "pw"})
-    assert cred["password"] == hashlib.sha1(("pw" + bob["id"]).encode()).hexdigest()
 
 
 def test_snapshot_holds_enabled_plugins_only(db):

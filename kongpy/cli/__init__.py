@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from kongpy.cli._common import Group
+from kongpy.cli.admin import admin
 from kongpy.cli.check import check
 from kongpy.cli.config import config
 from kongpy.cli.health import health
@@ -23,5 +24,5 @@ def main() -> None:
 
 
 for _command in (start, stop, quit, reload, restart, health, check, prepare, config,
-                 migrations, plugin, version):
+                 migrations, plugin, admin, version):
     main.add_command(_command)

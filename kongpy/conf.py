@@ -10,12 +10,12 @@ import ipaddress
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from kongpy import paths
+from kongpy import adminsec, paths
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ _TYPES: dict[str, str] = {
     "cassandra_contact_points": "list", "cassandra_port": "int", "cassandra_timeout": "int",
     "cassandra_ssl": "bool", "cassandra_ssl_verify": "bool", "cassandra_repl_factor": "int",
     "cassandra_data_centers": "list",
+    "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
+    "admin_auth_insecure": "bool",
 }
 _ENUMS: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
@@ -190,8 +192,13 @@ def find_conf_file(path: str | None) -> str | None:
 
 
 def load(path: str | None = None, env: Mapping | None = None,
-         overrides: Mapping | None = None) -> Config:
-    """Loads defaults < conf file < environment < overrides into a Config."""
+         overrides: Mapping | None = None, enforce: bool = True) -> Config:
+    """Loads defaults < conf file < environment < overrides into a Config.
+
+    ``enforce``: also refuse settings that are well-formed but unsafe to run
+    (an Admin API without authentication off loopback). Commands that only
+    need the prefix, such as ``stop``, pass False.
+    """
     env = os.environ if env is None else env
     source = find_conf_file(path)
     raw = _defaults()
@@ -206,6 +213,8 @@ def load(path: str | None = None, env: Mapping | None = None,
         raw[name] = "" if value is None else str(value)
     values = {name: _convert(name, value) for name, value in raw.items()}
     _validate(values)
+    if enforce:
+        _check_admin(adminsec.check_exposure, values)
     if values.get("sqlite_path"):
         values["sqlite_path"] = os.path.join(values["prefix"], values["sqlite_path"])
     # Resolved paths are kept so the saved copy reads the same from any cwd.
@@ -319,6 +328,14 @@ def _validate(values: dict[str, Any]) -> None:
     for check in (_check_prefix, _check_numbers, _check_sizes, _check_headers,
                   _check_addresses, _check_ssl, _check_listeners, _check_workers):
         check(values)
+    _check_admin(adminsec.check, values)
+
+
+def _check_admin(check: Callable[[dict[str, Any]], None], values: dict[str, Any]) -> None:
+    try:
+        check(values)
+    except adminsec.PropertyError as exc:
+        raise ConfigError(exc.name, exc.message) from None
 
 
 def _check_prefix(values: dict[str, Any]) -> None:

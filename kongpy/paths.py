@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import glob
 import os
+import secrets
 import sys
 import sysconfig
 import uuid
@@ -130,6 +131,10 @@ class Prefix:
     def node_id_file(self) -> Path:
         return self.root / "node_id"
 
+    @property
+    def node_secret_file(self) -> Path:
+        return self.root / "node_secret"
+
     def pid_file(self, name: str) -> Path:
         """`supervisor`, `nginx` or `admin`."""
         return self.pids / f"{name}.pid"
@@ -153,18 +158,40 @@ def node_id(root: str | os.PathLike) -> str:
     """The node's id: created once, then kept in the prefix across restarts."""
     path = prefix(root).node_id_file
     try:
-        value = path.read_text().strip()
-        return str(uuid.UUID(value))
+        return str(uuid.UUID(path.read_text().strip()))
     except OSError:
         pass
     except ValueError:
         path.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = str(uuid.uuid4())
-    tmp = path.with_name(f".node_id.{os.getpid()}")
-    tmp.write_text(value + "\n")
+    return _create_once(path, str(uuid.uuid4()), 0o644)
+
+
+def node_secret(root: str | os.PathLike) -> str:
+    """The node's own credential, readable by its owner only: the data plane
+    presents it to the node's Admin API for internal calls (the ``cluster``
+    rate-limiting sync) when ``admin_auth = token``. Created once, then kept."""
+    path = prefix(root).node_secret_file
     try:
-        # link() fails if another process created the id first; keep theirs.
+        value = path.read_text().strip()
+    except OSError:
+        value = ""
+    if len(value) >= 43:
+        return value
+    path.unlink(missing_ok=True)
+    return _create_once(path, secrets.token_urlsafe(32), 0o600)
+
+
+def _create_once(path: Path, value: str, mode: int) -> str:
+    """Writes ``value`` to ``path`` unless another process did first; returns
+    what ``path`` holds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    os.chmod(tmp, mode)
+    try:
+        # link() fails if another process created the file first; keep theirs.
         os.link(tmp, path)
     except FileExistsError:
         value = path.read_text().strip()

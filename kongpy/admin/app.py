@@ -8,13 +8,14 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.http import HTTP_STATUS_CODES
 
-import kongpy
 import kongpy.db
 from kongpy.admin import (consumers, errors, info, plugins, ratelimiting, routes,
                           schemas as schemas_api, services, tags)
-from kongpy.admin.resources import json_response
+from kongpy.admin.guard import Guard
+from kongpy.admin.resources import SERVER, json_response, kong_status
+from kongpy.admin.tokens import TokenCache
+from kongpy.db import admin_tokens
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,13 @@ class _TrailingSlash:
 
 def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
                on_change: Callable[[], None] | None = None,
-               dataplane: Callable[[], dict] | None = None) -> Flask:
-    """Build the Admin API for ``config`` (a mapping of kongpy.conf properties)."""
+               dataplane: Callable[[], dict] | None = None,
+               node_secret: str | None = None) -> Flask:
+    """Build the Admin API for ``config`` (a mapping of kongpy.conf properties).
+
+    ``node_secret``: the credential the node's own data plane presents for
+    internal calls when ``admin_auth = token`` (kongpy/paths.py).
+    """
     app = Flask("kongpy.admin")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     node_id = node_id or str(config.get("node_id") or uuid.uuid4())
@@ -54,7 +60,12 @@ def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
     errors.install(app)
     app.before_request(_before)
     app.after_request(_after)
-    app.wsgi_app = _TrailingSlash(app.wsgi_app)  # type: ignore[method-assign]
+    tokens = None
+    if (config.get("admin_auth") or "off") == "token":
+        tokens = TokenCache(lambda: admin_tokens.holders(db.strategy))
+    # The guard wraps everything: refusals happen before routing and the body.
+    guard = Guard(_TrailingSlash(app.wsgi_app), config, tokens, node_secret)
+    app.wsgi_app = guard  # type: ignore[method-assign]
     return app
 
 
@@ -88,20 +99,10 @@ def _before() -> Response | None:
 
 
 def _after(resp: Response) -> Response:
-    from flask import current_app
-    config = current_app.extensions["kongpy"]["config"]
-    origin = config.get("admin_gui_origin") or request.headers.get("Origin") or "*"
-    if isinstance(origin, (list, tuple)):
-        origin = ", ".join(origin)
-    resp.headers["Access-Control-Allow-Origin"] = origin
-    resp.headers["Access-Control-Allow-Credentials"] = "true"
-    if origin != "*":
-        resp.headers["Vary"] = "Origin"
     if not resp.content_type or resp.content_type.startswith("text/html"):
         resp.content_type = "application/json; charset=utf-8"
-    # Kong's reason phrases ("201 Created"), not Werkzeug's upper-cased ones.
-    resp.status = f"{resp.status_code} {HTTP_STATUS_CODES.get(resp.status_code, '')}".rstrip()
-    resp.headers["Server"] = f"kongpy/{kongpy.__version__}"
+    resp.status = kong_status(resp.status_code)
+    resp.headers["Server"] = SERVER
     started = getattr(g, "kongpy_started", None)
     if started is not None:
         resp.headers["X-Kong-Admin-Latency"] = str(int((time.monotonic() - started) * 1000))

@@ -15,7 +15,9 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, request
 from flask.views import MethodView
 from werkzeug.exceptions import NotFound as HTTPNotFound
+from werkzeug.http import HTTP_STATUS_CODES
 
+import kongpy
 from kongpy.db import paging
 from kongpy.db.dao import DAO
 from kongpy.schemas import coerce
@@ -23,6 +25,7 @@ from kongpy.schemas import coerce
 log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json; charset=utf-8"
+SERVER = f"kongpy/{kongpy.__version__}"
 
 
 class BodyError(Exception):
@@ -47,6 +50,11 @@ def dao_for(entity: str) -> DAO:
 def json_response(body: Any, status: int = 200) -> Response:
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return Response(text, status=status, content_type=JSON_TYPE)
+
+
+def kong_status(code: int) -> str:
+    """Kong's status line ("201 Created"), not Werkzeug's upper-cased one."""
+    return f"{code} {HTTP_STATUS_CODES.get(code, '')}".rstrip()
 
 
 def no_content() -> Response:

@@ -8,6 +8,7 @@ import click
 from kongpy import paths
 
 from kongpy.cli._common import Group
+from kongpy.cli.admin import admin
 from kongpy.cli.check import check
 from kongpy.cli.config import config
 from kongpy.cli.health import health
@@ -28,5 +29,5 @@ def main() -> None:
 
 
 for _command in (start, stop, quit, reload, restart, health, check, prepare, config,
-                 migrations, plugin, version):
+                 migrations, plugin, admin, version):
     main.add_command(_command)

@@ -64,16 +64,21 @@ class Group(click.Group):
             raise click.ClickException(error_message(exc)) from None
 
 
-def load_config(conf_path: str | None, prefix: str | None = None) -> conf.Config:
+def load_config(conf_path: str | None, prefix: str | None = None,
+                enforce: bool = True) -> conf.Config:
     overrides = {"prefix": prefix} if prefix else None
     try:
-        return conf.load(conf_path, overrides=overrides)
+        return conf.load(conf_path, overrides=overrides, enforce=enforce)
     except conf.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 def resolve_prefix(prefix: str | None, conf_path: str | None = None) -> str:
-    """`-p`, else KONGPY_PREFIX / KONG_PREFIX, else the conf's `prefix`."""
+    """`-p`, else KONGPY_PREFIX / KONG_PREFIX, else the conf's `prefix`.
+
+    Finding a prefix (stop, quit, health) never refuses a conf for being
+    unsafe to start with: a node must stay stoppable after its conf changed.
+    """
     if prefix:
         return os.path.abspath(prefix)
-    return load_config(conf_path)["prefix"]
+    return load_config(conf_path, enforce=False)["prefix"]

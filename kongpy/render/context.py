@@ -342,4 +342,5 @@ def dataplane(config: Config, node_id: str) -> dict[str, Any]:
         "dns_resolver": dns_resolvers(config),
         "dns_hostsfile": config["dns_hostsfile"] or "/etc/hosts",
         "plugins": enabled_plugins(config),
+        "node_secret_file": str(prefix.node_secret_file),
     }

@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
 from kongpy.sync.push import UnixHTTPConnection
 
+from tests.helpers import datastores
 from tests.helpers.servers import free_port
 
 CLI = [sys.executable, "-c", "import sys; from kongpy.cli import main; sys.exit(main())"]
@@ -169,3 +172,21 @@ class Gateway:
             if anonymous is not None and path == anonymous[0]:
                 self.create(f"/routes/{route['id']}/plugins",
                             {"name": "key-auth", "config": {"anonymous": anonymous[1]}})
+
+
+@contextmanager
+def shared_datastore_nodes(tmp_path_factory, backend: str,
+                           extra: dict[str, str] | None = None) -> Iterator[list[Gateway]]:
+    """Two running nodes ``a`` and ``b`` on one new datastore of ``backend``."""
+    settings = datastores.isolated(backend, tmp_path_factory.mktemp("db"))
+    conf = {**datastores.as_conf(settings), **(extra or {})}
+    nodes: list[Gateway] = []
+    try:
+        for name in ("a", "b"):
+            nodes.append(Gateway(tmp_path_factory.mktemp(f"node-{name}"), workers=1,
+                                 extra=conf).start())
+        yield nodes
+    finally:
+        for node in nodes:
+            node.stop()
+        datastores.drop(settings)

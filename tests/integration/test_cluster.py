@@ -9,8 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import require_binary
-from tests.helpers import datastores
-from tests.helpers.gateway import Gateway
+from tests.helpers.gateway import shared_datastore_nodes
 
 PROPAGATION_LIMIT_S = 2.0
 
@@ -18,18 +17,9 @@ PROPAGATION_LIMIT_S = 2.0
 @pytest.fixture(scope="module", params=["postgres", "cassandra"])
 def cluster(request, tmp_path_factory):
     require_binary("nginx")
-    settings = datastores.isolated(request.param, tmp_path_factory.mktemp("db"))
-    extra = {**datastores.as_conf(settings), "db_update_frequency": "1"}
-    nodes = []
-    try:
-        for name in ("a", "b"):
-            nodes.append(Gateway(tmp_path_factory.mktemp(f"node-{name}"), workers=1,
-                                 extra=extra).start())
+    with shared_datastore_nodes(tmp_path_factory, request.param,
+                                {"db_update_frequency": "1"}) as nodes:
         yield nodes
-    finally:
-        for node in nodes:
-            node.stop()
-        datastores.drop(settings)
 
 
 def wait_status(url: str, status: int, limit: float) -> float:

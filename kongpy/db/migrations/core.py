@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+from kongpy.db import admin_tokens
 from kongpy.db.entities import table_for
 from kongpy.db.strategies.base import Strategy
 from kongpy.schemas import ConsumerSchema, PluginSchema, RouteSchema, ServiceSchema
@@ -31,11 +32,16 @@ def _consumers_plugins(strategy: Strategy) -> None:
     strategy.create_table(table_for(PluginSchema))
 
 
+def _admin_tokens(strategy: Strategy) -> None:
+    strategy.create_table(admin_tokens.TABLE)
+
+
 # Steps that speak only through the strategy interface serve every datastore;
 # a datastore that needs its own dialect for a step gets a list of its own.
 GENERIC: list[Migration] = [
     Migration("000_base", _base),
     Migration("001_consumers_plugins", _consumers_plugins),
+    Migration(admin_tokens.STEP, _admin_tokens),
 ]
 
 MIGRATIONS: dict[str, list[Migration]] = {

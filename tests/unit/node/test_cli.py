@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
@@ -8,6 +9,7 @@ from click.testing import CliRunner
 import kongpy
 from kongpy import paths
 from kongpy.cli import main
+from kongpy.db.admin_tokens import hash_token
 
 
 @pytest.fixture
@@ -122,6 +124,7 @@ def test_migrations_lifecycle(run, make_conf, workdir):
     assert run("migrations", "bootstrap", "-c", path).output == "Database already bootstrapped\n"
     result = run("migrations", "list", "-c", path)
     assert "Executed migrations:" in result.output and "Database is up-to-date" in result.output
+    assert "core: 000_base, 001_consumers_plugins, 002_admin_tokens" in result.output
     assert run("migrations", "up", "-c", path).output == "Database is already up-to-date\n"
     assert run("migrations", "finish", "-c", path).output == "No pending migrations to finish\n"
     result = run("migrations", "reset", "-c", path, "--yes")
@@ -156,3 +159,69 @@ def test_start_refuses_a_busy_port(run, make_conf):
                                               proxy_listen="127.0.0.1:18400"))
     assert result.exit_code == 1
     assert result.output == f"Error: admin_listen {address}: address already in use\n"
+
+
+def test_admin_tokens_lifecycle(run, make_conf, workdir):
+    path = make_conf()  # SQLite: the embedded store bootstraps itself
+    created = run("admin", "token", "create", "ci", "-c", path)
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip()
+    assert created.stdout == token + "\n" and len(token) >= 43
+    reader = run("admin", "token", "create", "audit", "--read-only", "-c", path)
+    assert reader.exit_code == 0 and reader.stdout.strip() != token
+
+    duplicate = run("admin", "token", "create", "ci", "-c", path)
+    assert duplicate.exit_code == 1
+    assert duplicate.output == "Error: an admin token named 'ci' already exists\n"
+    bad = run("admin", "token", "create", "no spaces", "-c", path)
+    assert bad.exit_code == 1 and bad.output.startswith("Error: invalid token name")
+
+    listed = run("admin", "token", "list", "-c", path)
+    assert listed.exit_code == 0
+    lines = listed.output.splitlines()
+    assert lines[0].split() == ["name", "access", "created"]
+    assert [line.split()[:2] for line in lines[1:]] == [["audit", "read-only"],
+                                                        ["ci", "read-write"]]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", lines[1].split()[2])
+    assert token not in listed.output and hash_token(token) not in listed.output
+
+    # -p names the node whose (SQLite) datastore is meant.
+    other = run("admin", "token", "list", "-c", path, "-p", str(workdir / "other"))
+    assert other.output.splitlines()[1:] == []
+
+    assert run("admin", "token", "revoke", "ci", "-c", path).output == \
+        "admin token 'ci' revoked\n"
+    unknown = run("admin", "token", "revoke", "ci", "-c", path)
+    assert unknown.exit_code == 1 and unknown.output == "Error: no admin token named 'ci'\n"
+    assert "ci " not in run("admin", "token", "list", "-c", path).output
+
+
+def test_admin_tokens_need_migrations_on_server_datastores(run, make_conf, workdir):
+    from tests.helpers import datastores
+
+    settings = datastores.isolated("postgres", workdir)
+    try:
+        path = make_conf(**datastores.as_conf(settings))
+        result = run("admin", "token", "create", "ci", "-c", path)
+        assert result.exit_code == 1 and "kongpy migrations bootstrap" in result.output
+        assert run("migrations", "bootstrap", "-c", path).exit_code == 0
+        assert run("admin", "token", "create", "ci", "-c", path).exit_code == 0
+    finally:
+        datastores.drop(settings)
+
+
+def test_unauthenticated_admin_api_off_loopback_is_refused(run, make_conf, workdir):
+    path = make_conf(admin_listen="0.0.0.0:18501", proxy_listen="127.0.0.1:18500")
+    for args in (("check", path), ("start", "-c", path), ("migrations", "list", "-c", path)):
+        result = run(*args)
+        assert result.exit_code == 1, args
+        assert result.output.startswith("Error: invalid value for 'admin_auth': off is "
+                                        "refused while admin_listen has a non-loopback")
+        assert len(result.output.splitlines()) == 1
+    # Stopping only needs the prefix: it never refuses the conf.
+    stopped = run("stop", "-c", path)
+    assert stopped.output == f"Error: kongpy is not running at {workdir / 'prefix'}\n"
+    assert run("check", make_conf(admin_listen="0.0.0.0:18501",
+                                  admin_auth_insecure="on")).exit_code == 0
+    assert run("check", make_conf(admin_listen="0.0.0.0:18501",
+                                  admin_auth="token")).exit_code == 0

@@ -130,6 +130,18 @@ def test_listeners_parse_flags_and_off(make_conf):
     ("upstream_keepalive_pool_size", "-1", "at least 0"),
     ("pg_port", "x", "not an integer"),
     ("plugins", "off, key-auth", "cannot be combined"),
+    ("admin_gui_url", "manager.example:8002", "is not a URL"),
+    ("admin_gui_url", "ftp://manager.example", "is not a URL"),
+    ("admin_gui_url", "http://user:pw@manager.example", "is not a URL"),
+    ("admin_allowed_origins", "https://ui.example/app", "is not an origin"),
+    ("admin_allowed_origins", "https://ui.example?x=1", "is not an origin"),
+    ("admin_allowed_origins", "https://ui.example:99999", "is not an origin"),
+    ("admin_allowed_origins", "null", "is not an origin"),
+    ("admin_allowed_origins", "*", "is not an origin"),
+    ("admin_server_names", "admin.example:8001", "is not a host name"),
+    ("admin_server_names", "http://admin.example", "is not a host name"),
+    ("admin_auth", "basic", "is not one of off, token"),
+    ("admin_auth_insecure", "maybe", "not a boolean"),
 ])
 def test_validation_names_the_property(make_conf, name, value, fragment):
     with pytest.raises(conf.ConfigError) as info:
@@ -239,3 +251,44 @@ def test_server_datastores_are_accepted(make_conf):
     assert c["cassandra_contact_points"] == ["10.0.0.1", "10.0.0.2"]
     assert (c["database"], c["cassandra_consistency"]) == ("cassandra", "QUORUM")
     assert c["db_update_frequency"] == 1
+
+
+# -- Admin API security properties ------------------------------------------------------
+
+def test_admin_security_defaults(make_conf):
+    c = conf.load(make_conf(), env={})
+    assert (c["admin_auth"], c["admin_auth_insecure"]) == ("off", False)
+    assert c["admin_gui_url"] == c["admin_allowed_origins"] == c["admin_server_names"] == []
+
+
+def test_admin_origins_and_names_are_lists(make_conf):
+    c = conf.load(make_conf(
+        admin_gui_url="http://manager.example:8002/path, https://gui.example",
+        admin_allowed_origins="https://ui.example, http://[::1]:3000",
+        admin_server_names="admin.example, kong_admin"), env={})
+    assert c["admin_gui_url"] == ["http://manager.example:8002/path", "https://gui.example"]
+    assert c["admin_allowed_origins"] == ["https://ui.example", "http://[::1]:3000"]
+    assert c["admin_server_names"] == ["admin.example", "kong_admin"]
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:8001", "127.0.0.2:8001, [::1]:8444",
+                                    "localhost:8001", "off"])
+def test_admin_auth_off_on_loopback(make_conf, listen):
+    assert conf.load(make_conf(admin_listen=listen), env={})["admin_auth"] == "off"
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:8001", "[::]:8001", "10.0.0.5:8001",
+                                    "127.0.0.1:8001, admin.example:8444"])
+def test_admin_auth_off_refused_off_loopback(make_conf, listen):
+    path = make_conf(admin_listen=listen)
+    with pytest.raises(conf.ConfigError) as info:
+        conf.load(path, env={})
+    message = str(info.value)
+    assert message.startswith("invalid value for 'admin_auth': off is refused while "
+                              "admin_listen has a non-loopback address")
+    assert "admin_auth_insecure = on" in message and "\n" not in message
+    # Accepted with a token, or when the operator insists; commands that only
+    # look for the prefix never refuse it.
+    assert conf.load(path, env={"KONGPY_ADMIN_AUTH": "token"})["admin_auth"] == "token"
+    assert conf.load(path, env={"KONG_ADMIN_AUTH_INSECURE": "on"})["admin_auth_insecure"]
+    assert conf.load(path, env={}, enforce=False)["admin_auth"] == "off"

@@ -98,7 +98,7 @@ def test_cluster_sync_endpoint(client):
 
 def test_shared_dict_and_admin_address(tmp_path):
     config = conf.load(None, env={}, overrides={
-        "prefix": str(tmp_path), "admin_listen": "0.0.0.0:8101"})
+        "prefix": str(tmp_path), "admin_listen": "0.0.0.0:8101", "admin_auth": "token"})
     ctx = context.template_context(config, "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")
     assert {"name": "kongpy_ratelimit", "size": "12m"} in ctx["shared_dicts"]
     assert ctx["ratelimit_admin_address"] == "127.0.0.1:8101"

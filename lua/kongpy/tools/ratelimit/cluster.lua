@@ -11,6 +11,7 @@
 -- about (N - 1) x (one second of traffic) more than the limit. Within one node
 -- the check is exact, as with `local`.
 local cjson = require("cjson.safe")
+local settings = require("kongpy.settings")
 
 local ngx = ngx
 local shared = ngx.shared
@@ -57,8 +58,11 @@ local function post(address, body)
     if not ok then
         return nil, "cannot reach the Admin API at " .. address .. ": " .. tostring(err)
     end
+    -- The node's own credential: needed when the Admin API wants tokens.
+    local secret = settings.node_secret
     ok, err = sock:send(concat({
         "POST ", SYNC_PATH, " HTTP/1.1\r\nHost: ", address,
+        secret and "\r\nKong-Admin-Token: " .. secret or "",
         "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ",
         #body, "\r\n\r\n", body }))
     if not ok then

@@ -163,7 +163,7 @@ def node_id(root: str | os.PathLike) -> str:
         pass
     except ValueError:
         path.unlink()
-    return _create_once(path, str(uuid.uuid4()), 0o644)
+    return _create_once(path, str(uuid.uuid4()), 0o640)
 
 
 def node_secret(root: str | os.PathLike) -> str:
@@ -186,10 +186,9 @@ def _create_once(path: Path, value: str, mode: int) -> str:
     what ``path`` holds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
-    os.chmod(tmp, mode)
     try:
         # link() fails if another process created the file first; keep theirs.
         os.link(tmp, path)

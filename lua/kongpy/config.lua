@@ -227,6 +227,9 @@ local function tick(premature)
     ticks = ticks + 1
     if ticks % MEM_EVERY == 1 then
         dict:set("worker_mem:" .. worker_id(), floor(collectgarbage("count") * 1024))
+        -- again now and then: a worker of the previous generation, still
+        -- finishing its requests, may have written its slot after us
+        report()
     end
 end
 

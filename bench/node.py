@@ -96,7 +96,7 @@ class Node:
     # -- the data plane -------------------------------------------------------
 
     def dp_state(self) -> dict[str, Any]:
-        return self.control.config_state()
+        return self.control.snapshot_state()
 
     def worker_pids(self) -> list[int]:
         return [w["pid"] for w in self.dp_state().get("workers", []) if w.get("pid")]

@@ -359,7 +359,7 @@ def _check_numbers(values: dict[str, Any]) -> None:
 
 
 def _check_sizes(values: dict[str, Any]) -> None:
-    for name in ("mem_cache_size", "config_cache_size"):
+    for name in ("mem_cache_size", "snapshot_cache_size"):
         if values.get(name) is None or not _SIZE_RE.match(values[name]):
             raise ConfigError(name, f"'{values.get(name)}' is not a size such as 128m or 512k")
 

@@ -103,8 +103,8 @@ class Prefix:
         return self.root / "nginx.conf"
 
     @property
-    def dataplane_file(self) -> Path:
-        return self.root / "dataplane.json"
+    def settings_file(self) -> Path:
+        return self.root / "settings.json"
 
     @property
     def env_file(self) -> Path:

@@ -130,7 +130,7 @@ def _readiness(config: Config) -> dict[str, bool]:
         state["admin API"] = _http_answers(admin["host"], admin["port"])
     client = ControlClient(str(paths.prefix(config["prefix"]).control_socket), timeout=2)
     try:
-        state["configuration"] = client.config_state().get("version") is not None
+        state["configuration"] = client.snapshot_state().get("version") is not None
     except DataPlaneError:
         state["configuration"] = False
     return state

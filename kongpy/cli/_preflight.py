@@ -21,7 +21,7 @@ from kongpy.cli.migrations import NEEDS_BOOTSTRAP, NEW_AVAILABLE, PENDING
 from kongpy.conf import Config
 from kongpy.errors import ConfigurationError, DatastoreUnavailable
 from kongpy.sync import snapshot
-from kongpy.sync.model import ConfigModel
+from kongpy.sync.model import SnapshotModel
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def fresh_snapshot(config: Config) -> bytes:
     with _database(config) as database:
         _check_schema(database)
         _check_plugins(plugins.in_use(database), config)
-        model = ConfigModel()
+        model = SnapshotModel()
         model.built_for = snapshot.built_for(config)
         model.sync(database)
         return model.encode()[0]

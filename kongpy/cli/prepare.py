@@ -13,7 +13,7 @@ from kongpy.render import writer
 @prefix_option
 @verbosity
 def prepare(conf_path: str | None, prefix: str | None) -> None:
-    """Prepare the prefix (nginx.conf, dataplane.json, certificates) without starting."""
+    """Prepare the prefix (nginx.conf, settings.json, certificates) without starting."""
     config = load_config(conf_path, prefix)
     writer.prepare(config)
     _node.save_env(config)

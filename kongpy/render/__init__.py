@@ -1,4 +1,4 @@
-"""Rendering of a node's prefix: nginx.conf, dataplane.json, default TLS pair."""
+"""Rendering of a node's prefix: nginx.conf, settings.json, default TLS pair."""
 from kongpy.render.writer import (NginxTestError, RenderError, RenderResult, prepare,
                                   render_nginx_conf)
 

@@ -269,7 +269,7 @@ def via_tokens(version: str) -> dict[str, Any]:
 
 
 def template_context(config: Config, node_id: str,
-                     dataplane_file: str | None = None) -> dict[str, Any]:
+                     settings_file: str | None = None) -> dict[str, Any]:
     """The template context of contracts.md §4 (plain values only)."""
     prefix = paths.prefix(config["prefix"])
     cert, key = ssl_files(config)
@@ -286,14 +286,14 @@ def template_context(config: Config, node_id: str,
         "pid_file": str(prefix.pid_file("nginx")),
         "lua_package_path": lua_package_path(config),
         "lua_package_cpath": lua_package_cpath(config),
-        "dataplane_file": dataplane_file or str(prefix.dataplane_file),
+        "settings_file": settings_file or str(prefix.settings_file),
         "control_socket": str(prefix.control_socket),
         "proxy_listeners": _listeners(config["proxy_listen"]),
         "ssl_cert": cert,
         "ssl_cert_key": key,
         "ssl_protocols": config["ssl_protocols"],
         "ssl_ciphers": config["ssl_ciphers"] if suite == "custom" else CIPHER_SUITES[suite],
-        "shared_dicts": [{"name": "kongpy_config", "size": config["config_cache_size"]},
+        "shared_dicts": [{"name": "kongpy_snapshot", "size": config["snapshot_cache_size"]},
                          {"name": "kongpy_cache", "size": config["mem_cache_size"]},
                          *ratelimit_dicts(config)],
         "ratelimit_admin_address": ratelimit_admin_address(config),
@@ -322,7 +322,7 @@ def template_context(config: Config, node_id: str,
     }
 
 
-def dataplane(config: Config, node_id: str) -> dict[str, Any]:
+def settings(config: Config, node_id: str) -> dict[str, Any]:
     """The data-plane settings file of contracts.md §3."""
     prefix = paths.prefix(config["prefix"])
     return {

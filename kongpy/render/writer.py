@@ -40,12 +40,12 @@ class NginxTestError(RenderError):
 class RenderResult:
     nginx_conf: Path
     nginx_conf_changed: bool
-    dataplane_changed: bool
+    settings_changed: bool
 
     @property
     def changed(self) -> bool:
         """Whether nginx must reload to apply the new files."""
-        return self.nginx_conf_changed or self.dataplane_changed
+        return self.nginx_conf_changed or self.settings_changed
 
 
 def nginx_binary() -> str:
@@ -53,11 +53,11 @@ def nginx_binary() -> str:
 
 
 def render_nginx_conf(config: Config, node_id: str | None = None,
-                      dataplane_file: str | None = None,
+                      settings_file: str | None = None,
                       templates: str | Path | None = None) -> str:
     """The nginx.conf text for `config` (nothing is written)."""
     node = node_id or paths.node_id(config["prefix"])
-    ctx = context.template_context(config, node, dataplane_file)
+    ctx = context.template_context(config, node, settings_file)
     try:
         return environment(templates).get_template(MAIN_TEMPLATE).render(ctx)
     except jinja2.TemplateNotFound as exc:
@@ -140,8 +140,8 @@ def _swap_if_changed(tmp: Path, target: Path) -> bool:
     return True
 
 
-def _dataplane_text(config: Config, node_id: str) -> str:
-    return json.dumps(context.dataplane(config, node_id), indent=2, sort_keys=True) + "\n"
+def _settings_text(config: Config, node_id: str) -> str:
+    return json.dumps(context.settings(config, node_id), indent=2, sort_keys=True) + "\n"
 
 
 def prepare(config: Config, *, swap: bool = True, test: bool = True,
@@ -151,14 +151,14 @@ def prepare(config: Config, *, swap: bool = True, test: bool = True,
     prefix.make_dirs()
     node = paths.node_id(prefix.root)
     _make_temp_root(config, node)
-    paths.node_secret(prefix.root)  # read by nginx at init (dataplane.json names it)
+    paths.node_secret(prefix.root)  # read by nginx at init (settings.json names it)
     ensure_default_cert(config)
     _copy_static(prefix)
     tmp_files: list[Path] = []
     try:
-        tmp_dp = _write_temp(prefix.root, "dataplane.json", _dataplane_text(config, node))
+        tmp_dp = _write_temp(prefix.root, "settings.json", _settings_text(config, node))
         tmp_files.append(tmp_dp)
-        # The tested conf points at the new dataplane.json, the installed one
+        # The tested conf points at the new settings.json, the installed one
         # at its final name: they differ only in that path.
         tested = render_nginx_conf(config, node, str(tmp_dp), templates)
         tmp_test = _write_temp(prefix.root, "nginx.conf.test", tested)
@@ -170,13 +170,13 @@ def prepare(config: Config, *, swap: bool = True, test: bool = True,
         final = _write_temp(prefix.root, "nginx.conf", render_nginx_conf(
             config, node, None, templates))
         tmp_files.append(final)
-        dp_changed = _swap_if_changed(tmp_dp, prefix.dataplane_file)
+        dp_changed = _swap_if_changed(tmp_dp, prefix.settings_file)
         conf_changed = _swap_if_changed(final, prefix.nginx_conf)
     finally:
         for tmp in tmp_files:
             tmp.unlink(missing_ok=True)
     if conf_changed or dp_changed:
-        log.info("prefix %s rendered (nginx.conf %s, dataplane.json %s)", prefix.root,
+        log.info("prefix %s rendered (nginx.conf %s, settings.json %s)", prefix.root,
                  "changed" if conf_changed else "unchanged",
                  "changed" if dp_changed else "unchanged")
     return RenderResult(prefix.nginx_conf, conf_changed, dp_changed)

@@ -19,7 +19,7 @@ delta since the last full push, the full snapshot of the version already
 served is pushed again (the data plane only stores it as the new base).
 
 When the data plane reports queued credential re-hashes (``rehash_queued``
-in ``GET /config``), the round first takes them and stores each by
+in ``GET /snapshot``), the round first takes them and stores each by
 compare-and-set (kongpy/sync/rehash.py), so the new hashes go out in the same
 round's push.
 
@@ -42,7 +42,7 @@ from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
 from kongpy.sync import rehash, snapshot
-from kongpy.sync.model import ConfigModel
+from kongpy.sync.model import SnapshotModel
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient, DataPlaneError
 
@@ -77,7 +77,7 @@ class SyncLoop:
         self._refused: tuple[int, str] | None = None
         self._dp_reachable = False
         self.pushed_version: int | None = None
-        self._model = ConfigModel()
+        self._model = SnapshotModel()
         self._model.built_for = snapshot.built_for(config)
         # set by reconfigure(): the next round pushes the full snapshot even
         # when the data plane already serves the latest version
@@ -202,7 +202,7 @@ class SyncLoop:
     def tick(self) -> bool:
         """One comparison (and push if needed). Returns whether it pushed."""
         try:
-            state = self._client.config_state()
+            state = self._client.snapshot_state()
         except DataPlaneError as exc:
             if self._dp_reachable:
                 log.warning("data plane unreachable: %s", exc)

@@ -35,7 +35,7 @@ def _encode(value: Any) -> bytes:
                       ensure_ascii=False).encode()
 
 
-class ConfigModel:
+class SnapshotModel:
     """Entity rows by name and id, their encoded arrays, and the version."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:

@@ -94,14 +94,14 @@ class ControlClient:
         return resp.status, decoded if isinstance(decoded, dict) else {}
 
     def push(self, body: bytes) -> PushResult:
-        status, decoded = self._request("POST", "/config", body)
+        status, decoded = self._request("POST", "/snapshot", body)
         if status not in (200, 201, 400):
-            raise DataPlaneError(f"POST /config answered {status}: {decoded}")
+            raise DataPlaneError(f"POST /snapshot answered {status}: {decoded}")
         return PushResult(status, decoded)
 
     def push_delta(self, body: bytes) -> PushResult:
-        """POST /config/delta; any answer but 201 means: push the full snapshot."""
-        status, decoded = self._request("POST", "/config/delta", body)
+        """POST /snapshot/delta; any answer but 201 means: push the full snapshot."""
+        status, decoded = self._request("POST", "/snapshot/delta", body)
         return PushResult(status, decoded)
 
     def take_rehash(self) -> list[dict[str, Any]]:
@@ -112,8 +112,8 @@ class ControlClient:
             raise DataPlaneError(f"POST /rehash answered {status}")
         return [e for e in entries if isinstance(e, dict)]
 
-    def config_state(self) -> dict[str, Any]:
-        return self._get("/config")
+    def snapshot_state(self) -> dict[str, Any]:
+        return self._get("/snapshot")
 
     def status(self) -> dict[str, Any]:
         return self._get("/status")

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import kongpy
 from kongpy import paths, plugins
 
-# Declared once here and once in lua/kongpy/config.lua; bump both together.
+# Declared once here and once in lua/kongpy/snapshot.lua; bump both together.
 SNAPSHOT_FORMAT = 1
 
 # Always present; later entity arrays join when their DAO exists.

@@ -5,7 +5,7 @@
 -- here answers.
 local cjson = require("cjson.safe")
 local process = require("ngx.process")
-local config = require("kongpy.config")
+local snapshot = require("kongpy.snapshot")
 local rehash = require("kongpy.rehash")
 
 local ngx = ngx
@@ -91,16 +91,16 @@ local function post(apply, err_empty)
     return respond(status, res)
 end
 
-local function post_config()
-    return post(config.push, ERR_NO_BODY)
+local function post_snapshot()
+    return post(snapshot.push, ERR_NO_BODY)
 end
 
 local function post_delta()
-    return post(config.push_delta, ERR_NO_DELTA)
+    return post(snapshot.push_delta, ERR_NO_DELTA)
 end
 
-local function get_config()
-    local dict = ngx.shared.kongpy_config
+local function get_snapshot()
+    local dict = ngx.shared.kongpy_snapshot
     local workers = {}
     for id = 0, worker_count() - 1 do
         local v = dict:get("worker_version:" .. id)
@@ -146,7 +146,7 @@ local function server_status()
 end
 
 local function get_status()
-    local dict = ngx.shared.kongpy_config
+    local dict = ngx.shared.kongpy_snapshot
     local vms, pids = {}, {}
     for id = 0, worker_count() - 1 do
         local pid = dict:get("worker_pid:" .. id)
@@ -172,8 +172,8 @@ local function get_status()
 end
 
 local ROUTES = {
-    ["/config"] = { GET = get_config, POST = post_config },
-    ["/config/delta"] = { POST = post_delta },
+    ["/snapshot"] = { GET = get_snapshot, POST = post_snapshot },
+    ["/snapshot/delta"] = { POST = post_delta },
     ["/status"] = { GET = get_status },
     ["/rehash"] = { POST = take_rehash },
 }

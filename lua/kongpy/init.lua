@@ -2,12 +2,12 @@
 -- per configuration version lives in the router's compiled entries and its
 -- match cache; a proxied request reads a few variables and writes a few.
 local settings = require("kongpy.settings")
-local config = require("kongpy.config")
+local snapshot = require("kongpy.snapshot")
 local router = require("kongpy.router")
 local balancer = require("kongpy.balancer")
 local errors = require("kongpy.errors")
 local dns = require("kongpy.dns")
-local plugins = require("kongpy.plugins_iterator")
+local plugins = require("kongpy.runner")
 local control = require("kongpy.control")
 
 local ngx = ngx
@@ -34,8 +34,8 @@ local enabled = {}
 local server_header = "kongpy"
 local via_out = ""
 
-function _M.init(dataplane_file)
-    local ok, err = settings.load(dataplane_file)
+function _M.init(settings_file)
+    local ok, err = settings.load(settings_file)
     if not ok then
         error(err)
     end
@@ -49,11 +49,11 @@ function _M.init(dataplane_file)
         -- the proxy still serves; only the control socket stays closed
         ngx.log(ngx.WARN, cerr, "; the control socket refuses every request")
     end
-    config.init(settings.snapshot_path)
+    snapshot.init(settings.snapshot_path)
 end
 
 function _M.init_worker()
-    config.init_worker()
+    snapshot.init_worker()
 end
 
 local function https_required(entry, request_uri)
@@ -67,7 +67,7 @@ local function https_required(entry, request_uri)
 end
 
 function _M.rewrite()
-    local ps = config.state.plugins
+    local ps = snapshot.state.plugins
     if ps then
         plugins.run_global("rewrite", ps, var.scheme)
     end
@@ -91,7 +91,7 @@ end
 -- matched route is written here.
 function _M.access()
     local ctx = ngx.ctx
-    local state = config.state
+    local state = snapshot.state
     local rt = state.router
     local scheme = var.scheme
     local res, qpos, request_uri

@@ -1,4 +1,4 @@
--- The data-plane settings file (dataplane.json), read once in init_by_lua.
+-- The data-plane settings file (settings.json), read once in init_by_lua.
 local cjson = require("cjson.safe")
 
 local io_open = io.open

@@ -4,7 +4,7 @@
 -- structures its changes feed and updates the credential indexes in place.
 local router = require("kongpy.router")
 local build = require("kongpy.router_build")
-local plugins_iterator = require("kongpy.plugins_iterator")
+local runner = require("kongpy.runner")
 local store = require("kongpy.pdk.store")
 
 local ngx = ngx
@@ -136,7 +136,7 @@ function _M.full(snap)
     if not rt then
         return nil, err
     end
-    local ps, perr = plugins_iterator.build(snap.version, entities)
+    local ps, perr = runner.build(snap.version, entities)
     if not ps then
         return nil, perr
     end
@@ -218,7 +218,7 @@ function _M.prepare(st, changes, version, hash)
         plan.router = rt
     end
     if plugins then
-        local ps, err = plugins_iterator.rescope(st.plugins, plugins)
+        local ps, err = runner.rescope(st.plugins, plugins)
         if not ps then
             return nil, err
         end

@@ -79,7 +79,7 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "pid_file": str(prefix / "pids" / "nginx.pid"),
         "lua_package_path": f"{REPO}/lua/?.lua;{REPO}/lua/?/init.lua;;",
         "lua_package_cpath": ";;",
-        "dataplane_file": str(prefix / "dataplane.json"),
+        "settings_file": str(prefix / "settings.json"),
         "control_socket": str(prefix / "sockets" / "control.sock"),
         "proxy_listeners": [
             {"address": f"127.0.0.1:{proxy_port}", "ssl": False, "http2": False, "flags": ""},
@@ -89,7 +89,7 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "ssl_protocols": "TLSv1.2 TLSv1.3",
         "ssl_ciphers": "HIGH:!aNULL:!MD5",
         "shared_dicts": [
-            {"name": "kongpy_config", "size": "16m"},
+            {"name": "kongpy_snapshot", "size": "16m"},
             {"name": "kongpy_cache", "size": "16m"},
         ],
         "upstream_keepalive_pool_size": 60,
@@ -131,7 +131,7 @@ class DataPlane:
         write_token(prefix / "sockets" / "control.token")
         self.token = (prefix / "sockets" / "control.token").read_text()
         data = settings(prefix, **(settings_overrides or {}))
-        (prefix / "dataplane.json").write_text(json.dumps(data))
+        (prefix / "settings.json").write_text(json.dumps(data))
         self.ctx = context(prefix, self.port, workers, **{
             **settings_context(data), **(context_overrides or {})})
         self.conf = prefix / "nginx.conf"
@@ -149,7 +149,7 @@ class DataPlane:
                 raise RuntimeError("nginx exited: " + self.proc.stderr.read().decode()
                                    + self.error_log())
             try:
-                status, body = self.control("GET", "/config")
+                status, body = self.control("GET", "/snapshot")
                 if status == 200 and all(w["pid"] for w in body["workers"]):
                     return
             except OSError:
@@ -186,13 +186,13 @@ class DataPlane:
 
     def push(self, snapshot: dict | str) -> tuple[int, Any]:
         body = snapshot if isinstance(snapshot, str) else json.dumps(snapshot)
-        return self.control("POST", "/config", body)
+        return self.control("POST", "/snapshot", body)
 
     def wait_version(self, version: int, timeout: float = 5.0) -> dict:
         deadline = time.monotonic() + timeout
         body: dict = {}
         while time.monotonic() < deadline:
-            _, body = self.control("GET", "/config")
+            _, body = self.control("GET", "/snapshot")
             if all(w["version"] == version for w in body["workers"]):
                 return body
             time.sleep(0.02)

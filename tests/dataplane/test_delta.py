@@ -1,4 +1,4 @@
-"""Delta pushes (POST /config/delta): applied on every worker, refused safely,
+"""Delta pushes (POST /snapshot/delta): applied on every worker, refused safely,
 and kept in the shared dict so workers started later rebuild the same config."""
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_delta_applies_on_every_worker(dp: DataPlane, upstreams) -> None:
     assert dp.push(full(1, upstreams[0].port, {"k1": "key-one", "k2": "key-two"}))[0] == 201
     dp.wait_version(1)
     assert status_of(dp, "key-one") == {200}
-    status, body = dp.control("POST", "/config/delta", delta(
+    status, body = dp.control("POST", "/snapshot/delta", delta(
         1, 2, keyauth_credentials={"upsert": [cred("k3", "key-three")], "delete": ["k1"]},
         routes={"upsert": [route("r2", "s1", paths=["/w"])], "delete": []}))
     assert (status, body) == (201, {"version": 2})
@@ -85,7 +85,7 @@ def test_delta_applies_on_every_worker(dp: DataPlane, upstreams) -> None:
     assert status_of(dp, "key-two") == {200}
     assert status_of(dp, "key-three", "/w") == {200}
     # a changed key: the old value stops working, the new one works
-    assert dp.control("POST", "/config/delta", delta(
+    assert dp.control("POST", "/snapshot/delta", delta(
         2, 3, keyauth_credentials={"upsert": [cred("k2", "key-two-b")]}))[0] == 201
     dp.wait_version(3, timeout=1.0)
     assert status_of(dp, "key-two") == {401}
@@ -95,7 +95,7 @@ def test_delta_applies_on_every_worker(dp: DataPlane, upstreams) -> None:
 def test_base_mismatch_is_409_and_a_full_push_still_works(dp: DataPlane, upstreams) -> None:
     dp.push(full(5, upstreams[0].port, {"k1": "key-one"}))
     dp.wait_version(5)
-    status, body = dp.control("POST", "/config/delta", delta(
+    status, body = dp.control("POST", "/snapshot/delta", delta(
         4, 6, keyauth_credentials={"delete": ["k1"]}))
     assert (status, body) == (409, {"message": "base version mismatch", "version": 5})
     assert status_of(dp, "key-one") == {200}
@@ -103,7 +103,7 @@ def test_base_mismatch_is_409_and_a_full_push_still_works(dp: DataPlane, upstrea
     dp.wait_version(6)
     assert status_of(dp, "key-one") == {401}
     # deltas chain on from a full push
-    assert dp.control("POST", "/config/delta", delta(
+    assert dp.control("POST", "/snapshot/delta", delta(
         6, 7, keyauth_credentials={"upsert": [cred("k9", "key-nine")]}))[0] == 201
     dp.wait_version(7, timeout=1.0)
     assert status_of(dp, "key-nine") == {200}
@@ -123,26 +123,26 @@ def test_invalid_delta_is_refused_and_nothing_changes(dp: DataPlane, upstreams,
     dp.wait_version(1)
     # a valid change riding along must not be applied either
     changes = {**changes, "consumers": {"delete": [CONSUMER]}}
-    status, body = dp.control("POST", "/config/delta", delta(1, 2, **changes))
+    status, body = dp.control("POST", "/snapshot/delta", delta(1, 2, **changes))
     assert status == 400
     assert body["message"].startswith("invalid delta: ") and reason in body["message"]
-    _, state = dp.control("GET", "/config")
+    _, state = dp.control("GET", "/snapshot")
     assert state["version"] == 1
     assert status_of(dp, "key-one") == {200}
-    assert dp.control("POST", "/config/delta", "{}")[0] == 400
+    assert dp.control("POST", "/snapshot/delta", "{}")[0] == 400
 
 
 def _worker_pids(dp: DataPlane) -> set[int]:
-    _, body = dp.control("GET", "/config")
+    _, body = dp.control("GET", "/snapshot")
     return {w["pid"] for w in body["workers"]}
 
 
 def test_new_workers_rebuild_full_plus_chain(dp: DataPlane, upstreams) -> None:
     dp.push(full(1, upstreams[0].port, {"k1": "key-one", "k2": "key-two"}))
     dp.wait_version(1)
-    dp.control("POST", "/config/delta", delta(
+    dp.control("POST", "/snapshot/delta", delta(
         1, 2, routes={"upsert": [route("r2", "s1", paths=["/w"])]}))
-    dp.control("POST", "/config/delta", delta(
+    dp.control("POST", "/snapshot/delta", delta(
         2, 3, keyauth_credentials={"delete": ["k1"]}))
     dp.wait_version(3, timeout=1.0)
     old = _worker_pids(dp)
@@ -159,7 +159,7 @@ def test_new_workers_rebuild_full_plus_chain(dp: DataPlane, upstreams) -> None:
     compacted = full(3, upstreams[0].port, {"k2": "key-two"})
     compacted["routes"].append(route("r2", "s1", paths=["/w"]))
     assert dp.push(compacted) == (200, {"version": 3})
-    assert dp.control("POST", "/config/delta", delta(
+    assert dp.control("POST", "/snapshot/delta", delta(
         3, 4, keyauth_credentials={"upsert": [cred("k1", "key-one")]}))[0] == 201
     dp.wait_version(4, timeout=1.0)
     old = _worker_pids(dp)

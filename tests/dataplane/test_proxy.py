@@ -81,7 +81,7 @@ def test_proxies_to_the_matched_service_with_upstream_headers(configured: DataPl
 
 
 def configured_port(dp: DataPlane, sid: str) -> int:
-    _, body = dp.control("GET", "/config")
+    _, body = dp.control("GET", "/snapshot")
     assert body["version"] is not None
     return _ports[sid]
 

@@ -105,7 +105,7 @@ class Gateway:
     # -- the data plane -------------------------------------------------
 
     def dataplane_config(self) -> dict:
-        status, body = control_request(self.prefix, "GET", "/config")
+        status, body = control_request(self.prefix, "GET", "/snapshot")
         assert status == 200, body
         return body
 

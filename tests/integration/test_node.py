@@ -57,12 +57,12 @@ def test_invalid_snapshot_is_refused_and_old_one_keeps_serving(node, upstream):
 
     bad = dict(snapshot, version=version + 1000)
     bad["routes"] = [dict(snapshot["routes"][0], paths=["~/(unclosed"])]
-    status, body = control_request(node.prefix, "POST", "/config", json.dumps(bad).encode())
+    status, body = control_request(node.prefix, "POST", "/snapshot", json.dumps(bad).encode())
     assert status == 400, body
-    status, body = control_request(node.prefix, "POST", "/config", b"{not json")
+    status, body = control_request(node.prefix, "POST", "/snapshot", b"{not json")
     assert status == 400, body
     wrong_format = dict(snapshot, snapshot_format=999, version=version + 1001)
-    status, body = control_request(node.prefix, "POST", "/config",
+    status, body = control_request(node.prefix, "POST", "/snapshot",
                                    json.dumps(wrong_format).encode())
     assert status == 400, body
 

@@ -213,10 +213,10 @@ def test_the_control_socket_needs_the_node_secret(node, upstream):
     empty = {"snapshot_format": 1, "version": version + 100, "hash": "0" * 64,
              "services": [], "routes": []}
     for token in ("", "00" * 32):
-        status, body = control_request(node.prefix, "POST", "/config",
+        status, body = control_request(node.prefix, "POST", "/snapshot",
                                        json.dumps(empty).encode(), token=token)
         assert status == 401, body
-        status, _ = control_request(node.prefix, "GET", "/config", token=token)
+        status, _ = control_request(node.prefix, "GET", "/snapshot", token=token)
         assert status == 401
     assert node.dataplane_config()["version"] == version
     assert _status(node, "/svc") == 200
@@ -224,7 +224,7 @@ def test_the_control_socket_needs_the_node_secret(node, upstream):
     old = (node.prefix / "sockets" / "control.token").read_text()
     node.cli("restart", "-c", str(node.conf_path))
     assert (node.prefix / "sockets" / "control.token").read_text() != old
-    status, _ = control_request(node.prefix, "GET", "/config", token=old)
+    status, _ = control_request(node.prefix, "GET", "/snapshot", token=old)
     assert status == 401
 
 

@@ -21,7 +21,7 @@ events {{ }}
 http {{
     lua_package_path '{repo}/lua/?.lua;{repo}/lua/?/init.lua;{repo}/plugins/?.lua;\
 {repo}/tests/lua/?.lua;;';
-    lua_shared_dict kongpy_config 1m;
+    lua_shared_dict kongpy_snapshot 1m;
     lua_shared_dict kongpy_cache 1m;
     init_by_lua_block {{
         local ok, res = pcall(require("runner").run, "{tmp}/results.txt")

@@ -19,8 +19,8 @@ def test_root(client, backend):
 def test_root_and_status_with_dataplane(tmp_path):
     doc = {"server": {"connections_active": 3, "total_requests": 9},
            "memory": {"workers_lua_vms": [{"pid": 7, "http_allocated_gc": 2 * 2 ** 20}],
-                      "lua_shared_dicts": {"kongpy_config": {"allocated_slabs": 1024,
-                                                             "capacity": 5 * 2 ** 20}}},
+                      "lua_shared_dicts": {"kongpy_snapshot": {
+                          "allocated_slabs": 1024, "capacity": 5 * 2 ** 20}}},
            "pids": {"master": 6, "workers": [7]}, "lua_version": "LuaJIT 2.1"}
     app = create_app({"database": "sqlite", "sqlite_path": str(tmp_path / "d.db")},
                      dataplane=lambda: doc)
@@ -32,9 +32,9 @@ def test_root_and_status_with_dataplane(tmp_path):
     assert status["database"] == {"reachable": True}
     assert status["memory"]["workers_lua_vms"] == [{"pid": 7, "http_allocated_gc": "2.00 MiB"}]
     raw = client.get("/status?unit=b").get_json()["memory"]["lua_shared_dicts"]
-    assert raw == {"kongpy_config": {"allocated_slabs": 1024, "capacity": 5 * 2 ** 20}}
+    assert raw == {"kongpy_snapshot": {"allocated_slabs": 1024, "capacity": 5 * 2 ** 20}}
     assert client.get("/status?unit=k&scale=1").get_json()["memory"]["lua_shared_dicts"][
-        "kongpy_config"]["allocated_slabs"] == "1.0 KiB"
+        "kongpy_snapshot"]["allocated_slabs"] == "1.0 KiB"
     assert client.get("/status?unit=x").status_code == 400
 
 

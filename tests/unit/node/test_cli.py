@@ -101,7 +101,7 @@ def test_prepare_builds_the_prefix(run, make_conf, workdir, nginx_bin):
                                             admin_listen="127.0.0.1:18101"))
     assert result.exit_code == 0, result.output
     layout = paths.prefix(workdir / "prefix")
-    assert layout.nginx_conf.is_file() and layout.dataplane_file.is_file()
+    assert layout.nginx_conf.is_file() and layout.settings_file.is_file()
     assert (layout.ssl / "kongpy-default.crt").is_file()
     assert "proxy_listen = 127.0.0.1:18100" in layout.env_file.read_text()
 

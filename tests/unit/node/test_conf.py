@@ -36,7 +36,7 @@ def test_defaults_match_kong(workdir, monkeypatch):
     assert c["ssl_cipher_suite"] == "intermediate"
     assert c["ssl_protocols"] == "TLSv1.2 TLSv1.3"
     assert c["dns_resolver"] == [] and c["dns_hostsfile"] == "/etc/hosts"
-    assert c["mem_cache_size"] == "128m" and c["config_cache_size"] == "64m"
+    assert c["mem_cache_size"] == "128m" and c["snapshot_cache_size"] == "64m"
     assert c["proxy_access_log"] == "logs/access.log"
     assert c["proxy_error_log"] == "logs/error.log"
     assert c["allow_debug_header"] is False
@@ -120,7 +120,7 @@ def test_listeners_parse_flags_and_off(make_conf):
     ("headers", "server_tokens, X-Nope", "unknown header token 'x-nope'"),
     ("headers_upstream", "via", "unknown header token"),
     ("mem_cache_size", "lots", "not a size"),
-    ("config_cache_size", "64", "not a size"),
+    ("snapshot_cache_size", "64", "not a size"),
     ("db_update_frequency", "0", "positive"),
     ("error_default_type", "text/csv", "not one of"),
     ("ssl_protocols", "SSLv3", "must list protocols"),

@@ -7,7 +7,7 @@ import pytest
 
 from kongpy import conf
 from kongpy.sync import snapshot
-from kongpy.sync.model import ConfigModel
+from kongpy.sync.model import SnapshotModel
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def _as_sets(doc: dict) -> dict:
             if isinstance(v, list)}
 
 
-def _decoded(model: ConfigModel) -> dict:
+def _decoded(model: SnapshotModel) -> dict:
     body, digest = model.encode()
     doc = json.loads(body)
     assert doc["hash"] == digest
@@ -34,7 +34,7 @@ def _decoded(model: ConfigModel) -> dict:
 
 
 def test_model_matches_a_full_build_after_each_change(database):
-    model = ConfigModel()
+    model = SnapshotModel()
     model.sync(database)
     assert _decoded(model)["version"] == database.events.latest()
 
@@ -62,7 +62,7 @@ def test_model_matches_a_full_build_after_each_change(database):
 
 
 def test_unchanged_model_encodes_identically_and_changes_move_the_hash(database):
-    model = ConfigModel()
+    model = SnapshotModel()
     model.sync(database)
     first = model.encode()
     model.sync(database)
@@ -73,7 +73,7 @@ def test_unchanged_model_encodes_identically_and_changes_move_the_hash(database)
 
 
 def test_full_reload_when_history_is_unreadable(database):
-    model = ConfigModel()
+    model = SnapshotModel()
     model.sync(database)
     database.append_event("invalidations", "not an entity change")
     database.services.insert({"name": "s3", "host": "c.test"})
@@ -84,7 +84,7 @@ def test_full_reload_when_history_is_unreadable(database):
 
 
 def test_changes_since_the_settled_version(database):
-    model = ConfigModel()
+    model = SnapshotModel()
     model.sync(database)
     # Freshly loaded: the model cannot tell what the data plane lacks.
     assert model.changes_since(model.version, 1000) is None
@@ -121,7 +121,7 @@ def test_changes_since_the_settled_version(database):
 
 
 def test_delta_applied_to_the_base_gives_the_full_document(database):
-    model = ConfigModel()
+    model = SnapshotModel()
     model.sync(database)
     model.settle()
     base_doc = _decoded(model)
@@ -148,7 +148,7 @@ def test_delta_applied_to_the_base_gives_the_full_document(database):
 
 
 def test_a_full_reload_forgets_the_changes(database):
-    model = ConfigModel()
+    model = SnapshotModel()
     model.sync(database)
     model.settle()
     base = model.version

@@ -32,7 +32,7 @@ http {
 {% endfor %}
         ssl_certificate {{ ssl_cert }};
         ssl_certificate_key {{ ssl_cert_key }};
-        # {{ dataplane_file }}
+        # {{ settings_file }}
     }
 }
 """
@@ -62,14 +62,14 @@ def test_template_context_values(make_conf, workdir):
     assert ctx["error_log"] == f"{prefix}/logs/error.log"
     assert ctx["access_log"] == "off"
     assert ctx["pid_file"] == f"{prefix}/pids/nginx.pid"
-    assert ctx["dataplane_file"] == f"{prefix}/dataplane.json"
+    assert ctx["settings_file"] == f"{prefix}/settings.json"
     assert ctx["control_socket"] == f"{prefix}/sockets/control.sock"
     assert ctx["proxy_listeners"][1] == {"address": "127.0.0.1:18443", "ssl": True,
                                          "http2": True, "flags": ""}
     assert (ctx["ssl_cert"], ctx["ssl_cert_key"]) == (f"{prefix}/ssl/kongpy-default.crt",
                                                       f"{prefix}/ssl/kongpy-default.key")
     assert ctx["ssl_ciphers"] == context.CIPHER_SUITES["intermediate"]
-    assert {"name": "kongpy_config", "size": "64m"} in ctx["shared_dicts"]
+    assert {"name": "kongpy_snapshot", "size": "64m"} in ctx["shared_dicts"]
     assert {"name": "kongpy_cache", "size": "128m"} in ctx["shared_dicts"]
     assert ctx["real_ip_from"] == ["10.0.0.0/8"]
     assert ctx["client_body_buffer_size"] == "16k"
@@ -100,7 +100,7 @@ def test_dataplane_settings(make_conf, workdir):
     c = _load(make_conf, headers="Server_Tokens, X-Kong-Upstream-Status",
               headers_upstream="off", dns_resolver="10.0.0.2, 10.0.0.3:5353, [::1]:53",
               allow_debug_header="on")
-    dp = context.dataplane(c, "node-1")
+    dp = context.settings(c, "node-1")
     assert dp["node_id"] == "node-1"
     assert dp["snapshot_path"] == f"{workdir}/prefix/config/snapshot.json"
     assert dp["headers"] == ["server_tokens", "x-kong-upstream-status"]
@@ -119,19 +119,19 @@ def test_resolvers_from_resolv_conf(workdir):
 
 
 def test_dataplane_resolvers_never_empty(make_conf):
-    assert context.dataplane(_load(make_conf), "n")["dns_resolver"]
+    assert context.settings(_load(make_conf), "n")["dns_resolver"]
 
 
 def test_prepare_writes_prefix_and_reports_changes(make_conf, mini_templates, nginx_bin):
     c = _load(make_conf)
     first = writer.prepare(c, templates=mini_templates)
     layout = paths.prefix(c["prefix"])
-    assert first.changed and first.nginx_conf_changed and first.dataplane_changed
+    assert first.changed and first.nginx_conf_changed and first.settings_changed
     for directory in layout.dirs():
         assert directory.is_dir()
     assert "listen 127.0.0.1:18443 ssl;" in layout.nginx_conf.read_text()
-    assert f"# {layout.dataplane_file}" in layout.nginx_conf.read_text()
-    dp = json.loads(layout.dataplane_file.read_text())
+    assert f"# {layout.settings_file}" in layout.nginx_conf.read_text()
+    dp = json.loads(layout.settings_file.read_text())
     assert dp["node_id"] == paths.node_id(c["prefix"])
     out = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in",
                           str(layout.ssl / "kongpy-default.crt")], capture_output=True, text=True)
@@ -147,12 +147,12 @@ def test_bad_injected_directive_keeps_previous_files(make_conf, mini_templates, 
     writer.prepare(c, templates=mini_templates)
     layout = paths.prefix(c["prefix"])
     conf_before = layout.nginx_conf.read_text()
-    dp_before = layout.dataplane_file.read_text()
+    dp_before = layout.settings_file.read_text()
     bad = _load(make_conf, nginx_http_no_such_directive="on", headers="off")
     with pytest.raises(writer.NginxTestError, match="no_such_directive"):
         writer.prepare(bad, templates=mini_templates)
     assert layout.nginx_conf.read_text() == conf_before
-    assert layout.dataplane_file.read_text() == dp_before
+    assert layout.settings_file.read_text() == dp_before
     assert [p.name for p in layout.root.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -185,13 +185,13 @@ def test_real_templates_render_the_context(make_conf):
     assert "worker_processes 3;" in text
     assert "listen 127.0.0.1:18000" in text
     assert "listen 127.0.0.1:18443 ssl http2" in text
-    assert "lua_shared_dict kongpy_config 64m;" in text
+    assert "lua_shared_dict kongpy_snapshot 64m;" in text
     assert "lua_shared_dict kongpy_cache 128m;" in text
     assert "large_client_header_buffers 8 24k;" in text
     assert "client_max_body_size 0;" in text
     assert "set_real_ip_from 10.0.0.0/8;" in text
     assert f"unix:{prefix}/sockets/control.sock" in text
-    assert f"{prefix}/dataplane.json" in text
+    assert f"{prefix}/settings.json" in text
     assert "{{" not in text and "{%" not in text
 
 

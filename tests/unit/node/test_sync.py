@@ -83,7 +83,7 @@ def test_notify_wakes_the_loop(config):
 def test_control_client_without_data_plane(workdir):
     client = ControlClient(str(workdir / "absent.sock"), timeout=1)
     with pytest.raises(DataPlaneError, match="absent.sock"):
-        client.config_state()
+        client.snapshot_state()
 
 
 def test_tick_without_data_plane_keeps_the_snapshot_file(config, database):

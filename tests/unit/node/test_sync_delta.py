@@ -23,7 +23,7 @@ class RecordingDataPlane:
         self.calls: list[tuple[str, int]] = []
         self.refuse_deltas: int | None = None  # answer this status to deltas
 
-    def config_state(self) -> dict[str, Any]:
+    def snapshot_state(self) -> dict[str, Any]:
         return {"version": self.version, "hash": self.hash, "workers": []}
 
     def push(self, body: bytes) -> PushResult:

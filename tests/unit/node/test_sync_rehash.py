@@ -22,8 +22,8 @@ class QueueingDataPlane(RecordingDataPlane):
         self.takes = 0
         self.fail_take = False
 
-    def config_state(self) -> dict[str, Any]:
-        return {**super().config_state(), "rehash_queued": len(self.queue)}
+    def snapshot_state(self) -> dict[str, Any]:
+        return {**super().snapshot_state(), "rehash_queued": len(self.queue)}
 
     def take_rehash(self) -> list[dict[str, Any]]:
         self.takes += 1

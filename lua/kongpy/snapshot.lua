@@ -1,5 +1,5 @@
 -- The configuration of the node: full snapshots and deltas pushed over the
--- control socket, shared with every worker through the kongpy_config dict,
+-- control socket, shared with every worker through the kongpy_snapshot dict,
 -- and applied by each worker to its own kongpy.state.
 --
 -- The dict holds one full snapshot (`snapshot`) and the chain of deltas after
@@ -51,7 +51,7 @@ local _M = {
     state = { version = nil, hash = nil, router = nil, generation = 0 },
 }
 
-local dict = ngx.shared.kongpy_config
+local dict = ngx.shared.kongpy_snapshot
 
 local function is_int(v)
     return type(v) == "number" and v == floor(v)
@@ -238,11 +238,11 @@ function _M.init_worker()
     report()
     local ok, err = timer_every(SYNC_INTERVAL, tick)
     if not ok then
-        log(ERR, "cannot start the config sync timer: ", err)
+        log(ERR, "cannot start the snapshot sync timer: ", err)
     end
 end
 
--- POST /config: returns status, table body.
+-- POST /snapshot: returns status, table body.
 -- The control plane keeps the snapshot file: workers may not write the prefix.
 function _M.push(blob)
     local cur_version, cur_hash = dict:get("version"), dict:get("hash")
@@ -280,7 +280,7 @@ function _M.push(blob)
     return 201, { version = st.version }
 end
 
--- POST /config/delta: returns status, table body.
+-- POST /snapshot/delta: returns status, table body.
 function _M.push_delta(body)
     local d, err = decode_delta(body)
     if not d then

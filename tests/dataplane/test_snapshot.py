@@ -48,7 +48,7 @@ def test_invalid_snapshot_is_refused_and_previous_keeps_serving(
     assert status == 400
     assert answer["message"].startswith("invalid snapshot: ")
     assert reason in answer["message"]
-    _, state = dataplane.control("GET", "/config")
+    _, state = dataplane.control("GET", "/snapshot")
     assert state["version"] == 3
     assert requests.get(dataplane.url("/kept")).status_code == 200
 
@@ -58,7 +58,7 @@ def test_status_endpoint(dataplane: DataPlane) -> None:
     assert status == 200
     assert body["server"]["total_requests"] > 0
     assert body["pids"]["master"] == dataplane.proc.pid
-    assert "kongpy_config" in body["memory"]["lua_shared_dicts"]
+    assert "kongpy_snapshot" in body["memory"]["lua_shared_dicts"]
     assert body["lua_version"].startswith("LuaJIT")
 
 

@@ -1,44 +1,43 @@
 """Router figures measured from outside the data plane (R2).
 
 The data plane does not report its router build time, so:
-- `push_build_s`: POST /config on the control socket of the snapshot the node
+- `push_build_s`: POST /snapshot on the control socket of the snapshot the node
   serves, once with its hash altered and once as it is: the data plane sees
   new content each time, so the receiving worker decodes, validates, builds
   and applies the whole configuration (router included) before it answers.
   The content never changes, so traffic is unaffected.
 - `change_to_all_workers_s`: Admin API 2xx of a route change → every worker
-  reports the new version on GET /config (control plane snapshot + push +
+  reports the new version on GET /snapshot (control plane snapshot + push +
   build, end to end).
 """
 from __future__ import annotations
 
+import json
 import logging
-import re
 import statistics
 import time
 from typing import Any
 
 from bench.context import Context
 from bench.node import Node
+from kongpy.sync import snapshot
 
 log = logging.getLogger(__name__)
 
 REPEAT = 3
 
 
-_HASH_RE = re.compile(rb'"hash"\s*:\s*"([0-9a-f]+)"')
-
-
 def push_build(node: Node) -> float | None:
     """Median time of full pushes of the served content (None if not measurable)."""
-    blob = (node.prefix / "config" / "snapshot.json").read_bytes()
-    found = _HASH_RE.search(blob[:4096])
+    blob = (node.prefix / "config" / "snapshot.jsonl").read_bytes()
+    header, _, body = blob.partition(b"\n")
+    head = json.loads(header)
     served = node.dp_state()
-    if not found or served.get("hash") != found.group(1).decode():
+    if served.get("hash") != head.get("hash"):
         log.warning("%s: the snapshot file is not what the node serves", node.name)
         return None
-    real = found.group(1)
-    altered = blob[:found.start(1)] + real[::-1] + blob[found.end(1):]
+    # the same content under another hash: the data plane must rebuild it
+    altered = snapshot.frame(dict(head, hash=head["hash"][::-1]), body)
     times = []
     for _ in range(REPEAT):
         for body in (altered, blob):
@@ -85,7 +84,7 @@ def figures(ctx: Context, result: dict[str, Any]) -> dict[str, Any]:
         "rss_kib_per_1000_routes": (rss_big - rss_small) / per_k if per_k else None,
         "lua_gc_bytes_1_route": _lua_gc(small),
         "lua_gc_bytes_many_routes": _lua_gc(big),
-        "snapshot_bytes": (big.prefix / "config" / "snapshot.json").stat().st_size,
+        "snapshot_bytes": (big.prefix / "config" / "snapshot.jsonl").stat().st_size,
     }
     log.info("  router: build %s s (push), change→all workers %.3f s, %.0f KiB RSS / 1k",
              out["push_build_s"], out["change_to_all_workers_s"],

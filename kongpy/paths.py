@@ -125,7 +125,7 @@ class Prefix:
 
     @property
     def snapshot_file(self) -> Path:
-        return self.config / "snapshot.json"
+        return self.config / "snapshot.jsonl"
 
     @property
     def node_id_file(self) -> Path:

@@ -20,8 +20,7 @@ from kongpy import paths, plugins
 from kongpy.cli.migrations import NEEDS_BOOTSTRAP, NEW_AVAILABLE, PENDING
 from kongpy.conf import Config
 from kongpy.errors import ConfigurationError, DatastoreUnavailable
-from kongpy.sync import snapshot
-from kongpy.sync.model import SnapshotModel
+from kongpy.sync import model, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +64,12 @@ def fresh_snapshot(config: Config) -> bytes:
     with _database(config) as database:
         _check_schema(database)
         _check_plugins(plugins.in_use(database), config)
-        model = SnapshotModel()
-        model.built_for = snapshot.built_for(config)
-        model.sync(database)
-        return model.encode()[0]
+        return model.build(database, snapshot.built_for(config))
 
 
 def _kept_plugin_names(layout: paths.Prefix) -> list[str]:
-    doc = snapshot.read(layout.snapshot_file) or {}
-    rows = doc.get("plugins") if isinstance(doc.get("plugins"), list) else []
+    _, body = snapshot.read(layout.snapshot_file) or ({}, {})
+    rows = body.get("plugins") if isinstance(body.get("plugins"), list) else []
     return [r["name"] for r in rows if isinstance(r, dict) and isinstance(r.get("name"), str)]
 
 
@@ -82,10 +78,12 @@ def check_kept_snapshot(config: Config, reason: str) -> None:
     layout = paths.prefix(config["prefix"])
     if not layout.snapshot_file.is_file():
         raise click.ClickException(reason)
-    kept = snapshot.read_built_for(layout.snapshot_file)
+    header, _ = snapshot.read(layout.snapshot_file) or ({}, {})
+    kept = header.get("built_for")
     wanted = snapshot.built_for(config)
     if kept != wanted:
-        what = "plugin set" if kept and kept.get("plugins") != wanted["plugins"] else "code"
+        what = "plugin set" if isinstance(kept, dict) \
+            and kept.get("plugins") != wanted["plugins"] else "code"
         raise click.ClickException(
             f"{reason}; the configuration kept in {layout.snapshot_file} was built for "
             f"another {what} and cannot be served until the datastore answers")

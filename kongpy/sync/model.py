@@ -16,8 +16,6 @@ forgets that history: the next push is a full snapshot.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from typing import Any, Callable, Iterable
@@ -28,11 +26,6 @@ log = logging.getLogger(__name__)
 
 FULL_RELOAD_EVERY = 300.0
 _EVENTS_PAGE = 1000
-
-
-def _encode(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode()
 
 
 class SnapshotModel:
@@ -72,7 +65,7 @@ class SnapshotModel:
         self._rows = {}
         for name in names:
             shards: dict[str, dict[str, dict[str, Any]]] = {}
-            for row in _read_all(db, name):
+            for row in snapshot.read_all(db, name):
                 shards.setdefault(_shard(row["id"]), {})[row["id"]] = row
             self._rows[name] = shards
         self._encoded = {}
@@ -105,7 +98,7 @@ class SnapshotModel:
         return True
 
     def _refresh(self, db: Any, name: str, pk: str) -> None:
-        row = _read_one(db, name, pk)
+        row = snapshot.read_one(db, name, pk)
         shards = self._rows[name]
         key = _shard(pk)
         if row is None:
@@ -140,7 +133,7 @@ class SnapshotModel:
             shards = self._rows.get(name, {})
             for pk in sorted(self._pending[name]):
                 row = shards.get(_shard(pk), {}).get(pk)
-                if row is not None and self._shipped(name, row):
+                if row is not None and snapshot.shipped(name, row):
                     upsert.append(row)
                 else:
                     delete.append(pk)
@@ -149,35 +142,25 @@ class SnapshotModel:
 
     def encode_delta(self, base: int, digest: str,
                      changes: dict[str, dict[str, list]]) -> bytes:
-        return _encode({"snapshot_format": snapshot.SNAPSHOT_FORMAT, "base_version": base,
-                        "version": self.version, "hash": digest, "changes": changes})
-
-    def _shipped(self, name: str, row: dict[str, Any]) -> bool:
-        # Every enabled instance ships, also of plugins this node does not run:
-        # the data plane refuses the requests those would have checked.
-        return name != "plugins" or bool(row.get("enabled"))
+        """A delta (contracts.md §1): its header, then the changes as the body."""
+        return snapshot.frame({"base_version": base, "version": self.version, "hash": digest},
+                              snapshot.encode(changes))
 
     # -- the document ------------------------------------------------------
 
     def encode(self) -> tuple[bytes, str]:
-        """The snapshot body (contracts.md §1) and its hash.
+        """The snapshot (contracts.md §1) and its hash.
 
-        Each entity array is encoded once and reused until it changes; the
-        hash covers the same canonical text `snapshot.content_hash` hashes.
+        Each entity array is encoded once and reused until it changes.
         """
         assert self.version is not None
-        names = sorted(self._rows)
-        parts = [_encode(name) + b":" + self._array(name) for name in names]
-        arrays = b"{" + b",".join(parts) + b"}"
-        digest = hashlib.sha256(arrays).hexdigest()
-        # The data plane reads hash, format and version from the start of the
-        # body: they lead, in this order, whatever else the header holds.
-        head = (b'{"hash":' + _encode(digest) + b',"snapshot_format":'
-                + _encode(snapshot.SNAPSHOT_FORMAT) + b',"version":' + _encode(self.version))
+        parts = [snapshot.encode(name) + b":" + self._array(name) for name in sorted(self._rows)]
+        body = b"{" + b",".join(parts) + b"}"
+        digest = snapshot.digest(body)
+        header: dict[str, Any] = {"version": self.version, "hash": digest}
         if self.built_for is not None:
-            head += b',"built_for":' + _encode(self.built_for)
-        body = head + (b"," + arrays[1:] if parts else b"}")
-        return body, digest
+            header["built_for"] = self.built_for
+        return snapshot.frame(header, body), digest
 
     def _array(self, name: str) -> bytes:
         """The encoded array, from per-shard pieces.
@@ -193,8 +176,8 @@ class SnapshotModel:
             piece = encoded.get(key)
             if piece is None:
                 rows = shards[key]
-                items = [rows[pk] for pk in sorted(rows) if self._shipped(name, rows[pk])]
-                piece = _encode(items)[1:-1]
+                items = [rows[pk] for pk in sorted(rows) if snapshot.shipped(name, rows[pk])]
+                piece = snapshot.encode(items)[1:-1]
                 encoded[key] = piece
             if piece:
                 pieces.append(piece)
@@ -214,15 +197,18 @@ def _parse(data: Any) -> tuple[str, str] | None:
     return parts[0], parts[2]
 
 
-def _read_all(db: Any, name: str) -> Iterable[dict[str, Any]]:
-    dao = getattr(db, name)
-    if getattr(dao.schema, "uses_ttl", False):
-        return dao.each_with_expiry()
-    return dao.each()
+def build(db: Any, built_for: dict[str, Any] | None = None) -> bytes:
+    """The snapshot of ``db`` as the sync loop would push it."""
+    model = SnapshotModel()
+    model.built_for = built_for
+    model.sync(db)
+    return model.encode()[0]
 
 
-def _read_one(db: Any, name: str, pk: str) -> dict[str, Any] | None:
-    dao = getattr(db, name)
-    if getattr(dao.schema, "uses_ttl", False):
-        return dao.select_with_expiry(pk)
-    return dao.select(pk)
+def document(db: Any) -> dict[str, Any]:
+    """The snapshot of ``db`` read back as one dict: the header's fields and
+    the entity arrays (for tools and tests that inspect it)."""
+    parsed = snapshot.parse(build(db))
+    assert parsed is not None
+    header, body = parsed
+    return {**header, **body}

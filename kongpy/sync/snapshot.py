@@ -1,4 +1,14 @@
-"""The configuration snapshot pushed to the data plane (docs/contracts.md §1)."""
+"""The snapshot document: what the data plane serves (docs/contracts.md §1).
+
+This module owns the document: which entities it holds and which rows of
+them, how rows are encoded, and its framing. A snapshot (or a delta) is two
+lines: a small JSON header (format, version, hash, ...) and the JSON body.
+The data plane reads the header without decoding the body, whatever order
+its keys come in, and decides from it whether the body is worth decoding.
+
+:class:`kongpy.sync.model.SnapshotModel` keeps the rows of a datastore in
+memory and encodes them with the functions here; it is the only encoder.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -6,54 +16,50 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import kongpy
 from kongpy import paths, plugins
 
 # Declared once here and once in lua/kongpy/snapshot.lua; bump both together.
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 
 # Always present; later entity arrays join when their DAO exists.
 CORE_ENTITIES = ("services", "routes")
 OPTIONAL_ENTITIES = ("consumers", "plugins", "upstreams", "targets", "certificates", "snis")
 
-
 _CODE_SUFFIXES = (".lua", ".py")
 
 
-def _code_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*")
-                  if p.suffix in _CODE_SUFFIXES and "__pycache__" not in p.parts and p.is_file())
-
-
-def built_for(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What a snapshot was built for: the node's plugin set and a digest of its code.
-
-    A node restarted while its datastore is down serves the snapshot its
-    prefix keeps only when both still match: a snapshot made for another
-    plugin set or another release may hold instances the node cannot run.
-    """
-    names = plugins.enabled_names(config)
-    digest = hashlib.sha256(kongpy.__version__.encode())
-    roots = [paths.lua_dir()] + [f for f in (plugins.find(n, config) for n in names) if f]
-    for root in roots:
-        for path in _code_files(root):
-            digest.update(b"\0" + str(path.relative_to(root.parent)).encode() + b"\0")
-            digest.update(path.read_bytes())
-    return {"code": digest.hexdigest(), "plugins": names}
-
-
-def read_built_for(path: str | Path) -> dict[str, Any] | None:
-    """The ``built_for`` header of a kept snapshot (None when absent or unreadable)."""
-    doc = read(path)
-    value = doc.get("built_for") if isinstance(doc, dict) else None
-    return value if isinstance(value, dict) else None
-
-
-def canonical(value: Any) -> bytes:
+def encode(value: Any) -> bytes:
+    """Compact, key-sorted JSON: equal content always gives equal bytes (and hash)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False).encode()
+
+
+def digest(body: bytes) -> str:
+    """The hash a header carries: SHA-256 hex of the body's bytes."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def frame(header: Mapping[str, Any], body: bytes) -> bytes:
+    """A snapshot or delta: the header line, then the body (compact JSON has no newline)."""
+    return encode(dict(header, snapshot_format=SNAPSHOT_FORMAT)) + b"\n" + body
+
+
+def parse(blob: bytes) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(header, body) of a framed document, or None when it is not one."""
+    head, sep, body = blob.partition(b"\n")
+    try:
+        header, content = json.loads(head), json.loads(body)
+    except ValueError:
+        return None
+    if not sep or not isinstance(header, dict) or not isinstance(content, dict):
+        return None
+    return header, content
+
+
+# -- which rows ---------------------------------------------------------------
 
 
 def plugin_entity_names(db: Any) -> list[str]:
@@ -69,57 +75,67 @@ def entity_names(db: Any) -> list[str]:
             + plugin_entity_names(db))
 
 
-def _rows(db: Any, name: str) -> list[dict[str, Any]]:
-    dao = getattr(db, name)
-    if name == "plugins":
-        # Every enabled instance, also of plugins this node does not run: the
-        # data plane refuses the requests those would have checked.
-        return [p for p in dao.each() if p.get("enabled")]
-    if getattr(dao.schema, "uses_ttl", False):
-        # Expired rows are left out; live ones carry `expires_at` so the data
-        # plane stops honouring them on time between two pushes.
-        return list(dao.each_with_expiry())
-    return list(dao.each())
+def shipped(name: str, row: Mapping[str, Any]) -> bool:
+    """Whether a row reaches the data plane.
 
-
-def build(db: Any) -> dict[str, Any]:
-    """Reads the whole configuration from `db` into one snapshot.
-
-    The version is read first: a write landing while the entities are read
-    makes the snapshot newer than its label, so the next round pushes again;
-    the reverse order could label old data with a new version for good.
+    Every enabled plugin instance does, also of plugins the node does not
+    run: the data plane refuses the requests those would have checked.
     """
-    version = db.events.latest()
-    arrays = {name: _rows(db, name) for name in entity_names(db)}
-    return assemble(version, arrays)
+    return name != "plugins" or bool(row.get("enabled"))
 
 
-def assemble(version: int, arrays: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    snapshot: dict[str, Any] = {
-        "snapshot_format": SNAPSHOT_FORMAT,
-        "version": version,
-        "hash": content_hash(arrays),
-    }
-    snapshot.update(arrays)
-    return snapshot
+def read_all(db: Any, name: str) -> Iterable[dict[str, Any]]:
+    """Every row of ``name``; rows of ttl entities carry ``expires_at`` (epoch s)
+    so the data plane stops honouring them on time, between two pushes."""
+    dao = getattr(db, name)
+    if getattr(dao.schema, "uses_ttl", False):
+        return dao.each_with_expiry()
+    return dao.each()
 
 
-def content_hash(arrays: dict[str, list[dict[str, Any]]]) -> str:
-    return hashlib.sha256(canonical(arrays)).hexdigest()
+def read_one(db: Any, name: str, pk: str) -> dict[str, Any] | None:
+    dao = getattr(db, name)
+    if getattr(dao.schema, "uses_ttl", False):
+        return dao.select_with_expiry(pk)
+    return dao.select(pk)
 
 
-def dumps(snapshot: dict[str, Any]) -> bytes:
-    return canonical(snapshot)
+# -- what it was built for ----------------------------------------------------
 
 
-def write(path: str | Path, body: bytes) -> None:
+def _code_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*")
+                  if p.suffix in _CODE_SUFFIXES and "__pycache__" not in p.parts and p.is_file())
+
+
+def built_for(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What a snapshot was built for: the node's plugin set and a digest of its code.
+
+    A node restarted while its datastore is down serves the snapshot its
+    prefix keeps only when both still match: a snapshot made for another
+    plugin set or another release may hold instances the node cannot run.
+    """
+    names = plugins.enabled_names(config)
+    code = hashlib.sha256(kongpy.__version__.encode())
+    roots = [paths.lua_dir()] + [f for f in (plugins.find(n, config) for n in names) if f]
+    for root in roots:
+        for path in _code_files(root):
+            code.update(b"\0" + str(path.relative_to(root.parent)).encode() + b"\0")
+            code.update(path.read_bytes())
+    return {"code": code.hexdigest(), "plugins": names}
+
+
+# -- the file a prefix keeps ----------------------------------------------------
+
+
+def write(path: str | Path, blob: bytes) -> None:
     """Writes atomically: nginx may read the file at any moment on restart."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".snapshot.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(body)
+            handle.write(blob)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -128,8 +144,9 @@ def write(path: str | Path, body: bytes) -> None:
         raise
 
 
-def read(path: str | Path) -> dict[str, Any] | None:
+def read(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(header, body) of a kept snapshot, or None when absent or unreadable."""
     try:
-        return json.loads(Path(path).read_bytes())
-    except (OSError, ValueError):
+        return parse(Path(path).read_bytes())
+    except OSError:
         return None

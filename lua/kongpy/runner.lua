@@ -92,18 +92,34 @@ local function strip_nulls(t)
     return t
 end
 
-local function compile(p)
+-- Kong's compiled plugin configuration: the instance's scope and identity are
+-- set once here, so a plugin keys its state by them (rate-limiting counters by
+-- the instance's route and service) without looking for itself.
+local function annotate(conf, p, route, service, consumer)
+    conf.route_id = route
+    conf.service_id = service
+    conf.consumer_id = consumer
+    conf.plugin_instance_name = type(p.instance_name) == "string" and p.instance_name or nil
+    conf.__plugin_id = p.id
+    conf.__key__ = "plugins:" .. p.name .. ":" .. (route or "") .. ":" .. (service or "")
+                   .. ":" .. (consumer or "") .. "::"
+    return conf
+end
+
+local function compile(p, route, service, consumer)
     local protocols = {}
     for _, proto in ipairs(type(p.protocols) == "table" and p.protocols or EMPTY) do
         protocols[proto] = true
     end
     local handler = handlers[p.name]
-    local conf = handler and type(p.config) == "table" and strip_nulls(p.config) or {}
-    if not handler then
+    local conf
+    if handler then
+        conf = type(p.config) == "table" and strip_nulls(p.config) or {}
+    else
         conf = { __plugin_name = p.name }
     end
-    return { name = p.name, handler = handler or UNRUNNABLE, conf = conf,
-             protocols = protocols, id = p.id }
+    return { name = p.name, handler = handler or UNRUNNABLE, id = p.id, protocols = protocols,
+             conf = annotate(conf, p, route, service, consumer) }
 end
 
 local function prebuild(ps)
@@ -133,8 +149,8 @@ local function compile_all(ps, plugins)
                 ps.scopes[p.name] = scopes
                 ps.names[#ps.names + 1] = p.name
             end
-            local c = id_of(p.consumer)
-            scopes[scope_key(id_of(p.route), id_of(p.service), c)] = compile(p)
+            local r, sv, c = id_of(p.route), id_of(p.service), id_of(p.consumer)
+            scopes[scope_key(r, sv, c)] = compile(p, r, sv, c)
             ps.consumer_scoped = ps.consumer_scoped or c ~= nil
         end
     end
@@ -225,7 +241,6 @@ _M.collecting = false
 
 -- Runs the access phase; instances with later phases are collected in ctx.
 function _M.access(ctx, ps, scheme, route_id, service_id)
-    store.current = ps
     local n = ps.n
     if n == 0 then
         return
@@ -257,7 +272,6 @@ end
 
 -- certificate / rewrite: global instances only (routing has not happened).
 function _M.run_global(phase, ps, scheme)
-    store.current = ps
     for _, name in ipairs(ps.names) do
         local inst = ps.scopes[name]["::"]
         local h = inst and inst.handler

@@ -11,6 +11,7 @@
 -- other worker (fresh, or behind a compaction) loads the full snapshot first.
 local cjson = require("cjson.safe")
 local state = require("kongpy.state")
+local store = require("kongpy.pdk.store")
 
 local ngx = ngx
 local log = ngx.log
@@ -28,21 +29,25 @@ local tostring = tostring
 local tonumber = tonumber
 local io_open = io.open
 local floor = math.floor
-local match = string.match
+local byte = string.byte
+local find = string.find
+local sub = string.sub
 local gmatch = string.gmatch
 local collectgarbage = collectgarbage
 
-local SNAPSHOT_FORMAT = 1
+-- Declared once here and once in kongpy/sync/snapshot.py; bump both together.
+local SNAPSHOT_FORMAT = 2
 local SYNC_INTERVAL = 0.1
 local MEM_EVERY = 10
 -- deltas kept after a full snapshot; the control plane compacts long before
 local MAX_CHAIN = 1000
-local HEAD = '^{"hash":"(%x+)","snapshot_format":1,"version":(%d+)[,}]'
+local LBRACE = byte("{")
 
 local ERR_JSON = "invalid JSON: "
+local ERR_FRAME = "expected a header line, then the body"
 local ERR_FORMAT = "unsupported snapshot_format: "
-local ERR_SHAPE = "snapshot must be a JSON object"
-local ERR_DELTA = "delta must be an object with integer base_version < version"
+local ERR_SHAPE = "header and body must be JSON objects"
+local ERR_DELTA = "delta header must hold integer base_version < version"
 local ERR_BASE = "base version mismatch"
 local ERR_CHAIN = "too many deltas since the last full snapshot"
 
@@ -53,46 +58,82 @@ local _M = {
 
 local dict = ngx.shared.kongpy_snapshot
 
+-- Makes `st` what this worker serves; the PDK's entity reads follow it.
+local function serve(st)
+    _M.state = st
+    store.current = st.plugins
+end
+
 local function is_int(v)
     return type(v) == "number" and v == floor(v)
 end
 
-local function decode(blob)
-    local doc, err = cjson.decode(blob)
-    if doc == nil then
-        return nil, ERR_JSON .. tostring(err)
+-- The header of a framed document (a JSON line before the body) and where
+-- the body starts; the body itself is not decoded.
+local function header_of(blob)
+    local nl = find(blob, "\n", 1, true)
+    if not nl then
+        return nil, ERR_FRAME
     end
-    if type(doc) ~= "table" then
+    if byte(blob, 1) ~= LBRACE then
         return nil, ERR_SHAPE
     end
-    if doc.snapshot_format ~= SNAPSHOT_FORMAT then
-        return nil, ERR_FORMAT .. tostring(doc.snapshot_format)
+    local h, err = cjson.decode(sub(blob, 1, nl - 1))
+    if h == nil then
+        return nil, ERR_JSON .. tostring(err)
     end
-    return doc
+    if type(h) ~= "table" then
+        return nil, ERR_SHAPE
+    end
+    if h.snapshot_format ~= SNAPSHOT_FORMAT then
+        return nil, ERR_FORMAT .. tostring(h.snapshot_format)
+    end
+    if h.hash ~= nil and h.hash ~= null and type(h.hash) ~= "string" then
+        return nil, "hash must be a string"
+    end
+    return h, nl + 1
+end
+
+local function decode(blob)
+    local h, from = header_of(blob)
+    if not h then
+        return nil, from
+    end
+    if byte(blob, from) ~= LBRACE then
+        return nil, ERR_SHAPE
+    end
+    local body, err = cjson.decode(sub(blob, from))
+    if body == nil then
+        return nil, ERR_JSON .. tostring(err)
+    end
+    if type(body) ~= "table" then
+        return nil, ERR_SHAPE
+    end
+    return h, body
 end
 
 -- Decodes, validates and compiles a full snapshot; returns a new state or nil, err.
 function _M.build(blob)
-    local snap, err = decode(blob)
-    if not snap then
-        return nil, err
+    local h, body = decode(blob)
+    if not h then
+        return nil, body
     end
-    if not is_int(snap.version) then
+    if not is_int(h.version) then
         return nil, "version must be an integer"
     end
-    return state.full(snap)
+    return state.full(h.version, h.hash, body)
 end
 
-local function decode_delta(body)
-    local d, err = decode(body)
-    if not d then
-        return nil, err
+local function decode_delta(blob)
+    local h, changes = decode(blob)
+    if not h then
+        return nil, changes
     end
-    if not is_int(d.base_version) or not is_int(d.version) or d.version <= d.base_version
-            or (d.hash ~= nil and d.hash ~= null and type(d.hash) ~= "string") then
+    if not is_int(h.base_version) or not is_int(h.version) or h.version <= h.base_version then
         return nil, ERR_DELTA
     end
-    return d
+    h.changes = changes
+    return h
 end
 
 local function chain_list()
@@ -174,7 +215,7 @@ local function load_full(gen)
         return -- a push is being stored: next tick
     end
     st.epoch, st.generation = epoch, gen
-    _M.state = st
+    serve(st)
     report()
     collectgarbage()
 end
@@ -188,6 +229,7 @@ local function sync()
     if st.version and st.epoch == dict:get("epoch")
             and (st.version == dict:get("version") or advance(st)) then
         st.generation = gen
+        serve(st)
         report()
         return
     end
@@ -215,7 +257,7 @@ function _M.init(snapshot_path)
         return
     end
     st.epoch, st.generation = epoch, gen
-    _M.state = st
+    serve(st)
 end
 
 local ticks = 0
@@ -246,8 +288,8 @@ end
 -- The control plane keeps the snapshot file: workers may not write the prefix.
 function _M.push(blob)
     local cur_version, cur_hash = dict:get("version"), dict:get("hash")
-    local hash, version = match(blob, HEAD)
-    version = tonumber(version)
+    local h = header_of(blob)
+    local version, hash = h and h.version, h and h.hash
     if version and version == cur_version and hash == cur_hash then
         -- the content the node serves (same hash): it only becomes the new
         -- base of the chain, so new workers need no deltas
@@ -273,7 +315,7 @@ function _M.push(blob)
         return 400, { message = "invalid snapshot: " .. gen }
     end
     st.epoch, st.generation = epoch, gen
-    _M.state = st
+    serve(st)
     report()
     collectgarbage()
     log(INFO, "applied configuration version ", st.version)
@@ -307,6 +349,7 @@ function _M.push_delta(body)
     dict:set("version", d.version)
     dict:set("hash", type(d.hash) == "string" and d.hash or "")
     state.commit(st, plan)
+    serve(st)
     st.generation = dict:incr("generation", 1, 0)
     report()
     log(INFO, "applied configuration delta ", d.base_version, " -> ", d.version)

@@ -7,10 +7,8 @@ local build = require("kongpy.router_build")
 local runner = require("kongpy.runner")
 local store = require("kongpy.pdk.store")
 
-local ngx = ngx
-local null = ngx.null
-
 local type = type
+local tostring = tostring
 local pairs = pairs
 local ipairs = ipairs
 local floor = math.floor
@@ -26,8 +24,6 @@ local ERR_DELETE = " deletes must be string ids"
 local _M = {}
 
 local EMPTY = {}
--- Keys of a snapshot that are not entity arrays.
-local META = { snapshot_format = true, version = true, hash = true, built_for = true }
 -- Entities feeding a structure rebuilt as a whole: their maps are copied with
 -- the changes applied (small tables), never modified in place.
 local ROUTING = { services = true, routes = true }
@@ -108,41 +104,36 @@ local function valid_row(row)
     return type(row) == "table" and type(row.id) == "string"
 end
 
--- Builds the state of a decoded, format-checked snapshot; nil, err if invalid.
--- The snapshot's arrays are turned into maps and not kept.
-function _M.full(snap)
-    if snap.hash ~= nil and snap.hash ~= null and type(snap.hash) ~= "string" then
-        return nil, "hash must be a string"
-    end
-    local services, routes = snap.services or EMPTY, snap.routes or EMPTY
-    if type(services) ~= "table" or type(routes) ~= "table" then
-        return nil, "services and routes must be arrays"
-    end
+-- Builds the state of a snapshot's version, hash and decoded body (entity
+-- name -> array of rows); nil, err if invalid. The arrays become maps and
+-- are not kept.
+function _M.full(version, hash, body)
     local entities = {}
-    for name, rows in pairs(snap) do
-        if not META[name] and type(rows) == "table" then
-            local map = {}
-            for i, row in ipairs(rows) do
-                if type(row) ~= "table" then
-                    return nil, name .. ERR_ROWS
-                end
-                -- rows without an id still count; deltas cannot address them
-                map[type(row.id) == "string" and row.id or i] = row
-            end
-            entities[name] = map
+    for name, rows in pairs(body) do
+        if type(rows) ~= "table" then
+            return nil, tostring(name) .. " must be an array"
         end
+        local map = {}
+        for i, row in ipairs(rows) do
+            if type(row) ~= "table" then
+                return nil, name .. ERR_ROWS
+            end
+            -- rows without an id still count; deltas cannot address them
+            map[type(row.id) == "string" and row.id or i] = row
+        end
+        entities[name] = map
     end
     local rt, err = build_router(entities.services or EMPTY, entities.routes or EMPTY)
     if not rt then
         return nil, err
     end
-    local ps, perr = runner.build(snap.version, entities)
+    local ps, perr = runner.build(version, entities)
     if not ps then
         return nil, perr
     end
     return {
-        version = snap.version,
-        hash = build.is_set(snap.hash) and snap.hash or nil,
+        version = version,
+        hash = build.is_set(hash) and hash or nil,
         entities = entities,
         router = rt,
         plugins = ps,
@@ -151,7 +142,7 @@ function _M.full(snap)
 end
 
 local function check_change(name, ch)
-    if type(name) ~= "string" or META[name] or type(ch) ~= "table" then
+    if type(name) ~= "string" or type(ch) ~= "table" then
         return nil, ERR_CHANGES
     end
     local upsert, delete = ch.upsert or EMPTY, ch.delete or EMPTY

@@ -17,6 +17,7 @@ local type = type
 
 local PERIODS = ratelimit.PERIODS
 local EXPIRATION = ratelimit.EXPIRATION
+local NULL_UUID = ratelimit.NULL_UUID
 
 local ERR_UNEXPECTED = "An unexpected error occurred"
 local NS = "ratelimit"
@@ -61,7 +62,9 @@ local function identifier(conf)
 end
 
 local function entries_for(conf, id, now)
-    local scope = ratelimit.scope(conf, kong.store.rows("plugins"))
+    -- Kong keys counters by the instance's scope, not the request's
+    local route_id = conf.route_id or NULL_UUID
+    local service_id = conf.service_id or NULL_UUID
     local starts = ratelimit.timestamps(now)
     local entries = {}
     for _, p in ipairs(PERIODS) do
@@ -69,9 +72,9 @@ local function entries_for(conf, id, now)
         if limit then
             local start = starts[p]
             entries[#entries + 1] = {
-                key = ratelimit.key(NS, scope.route, scope.service, id, start, p),
+                key = ratelimit.key(NS, route_id, service_id, id, start, p),
                 limit = limit, ttl = EXPIRATION[p], period = p, period_date = start,
-                identifier = id, route_id = scope.route, service_id = scope.service,
+                identifier = id, route_id = route_id, service_id = service_id,
             }
         end
     end

@@ -19,6 +19,7 @@ local concat = table.concat
 
 local PERIODS = ratelimit.PERIODS
 local EXPIRATION = ratelimit.EXPIRATION
+local NULL_UUID = ratelimit.NULL_UUID
 local NS = "response-ratelimit"
 local CTX = "response-ratelimiting"
 local ERR_UNEXPECTED = "An unexpected error occurred"
@@ -41,7 +42,9 @@ end
 
 -- One counter per (limit name, period), period stored as "<name>_<period>".
 local function entries_for(conf, id, now)
-    local scope = ratelimit.scope(conf, kong.store.rows("plugins"))
+    -- Kong keys counters by the instance's scope, not the request's
+    local route_id = conf.route_id or NULL_UUID
+    local service_id = conf.service_id or NULL_UUID
     local starts = ratelimit.timestamps(now)
     local entries = {}
     for name, periods in pairs(conf.limits) do
@@ -50,10 +53,10 @@ local function entries_for(conf, id, now)
             if limit then
                 local stored = name .. "_" .. p
                 entries[#entries + 1] = {
-                    key = ratelimit.key(NS, scope.route, scope.service, id, starts[p], stored),
+                    key = ratelimit.key(NS, route_id, service_id, id, starts[p], stored),
                     limit = limit, ttl = EXPIRATION[p], period = stored,
-                    period_date = starts[p], identifier = id, route_id = scope.route,
-                    service_id = scope.service, name = name, window = p,
+                    period_date = starts[p], identifier = id, route_id = route_id,
+                    service_id = service_id, name = name, window = p,
                 }
             end
         end

@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 
 from kongpy.render import context as render_context
+from kongpy.sync import snapshot as sync_snapshot
 from kongpy.sync.push import UnixHTTPConnection, write_token
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def settings(prefix: Path, **overrides: Any) -> dict[str, Any]:
         "kongpy_version": "0.1.0",
         "node_id": "6d0e6d3a-6f4b-4c0a-9f56-0d7c3f1c2a11",
         "prefix": str(prefix),
-        "snapshot_path": str(prefix / "config" / "snapshot.json"),
+        "snapshot_path": str(prefix / "config" / "snapshot.jsonl"),
         "control_token_file": str(prefix / "sockets" / "control.token"),
         "headers": ["server_tokens", "latency_tokens", "x-kong-request-id"],
         "headers_upstream": ["x-kong-request-id"],
@@ -184,8 +185,8 @@ class DataPlane:
         finally:
             conn.close()
 
-    def push(self, snapshot: dict | str) -> tuple[int, Any]:
-        body = snapshot if isinstance(snapshot, str) else json.dumps(snapshot)
+    def push(self, snapshot: dict | str | bytes) -> tuple[int, Any]:
+        body = framed(snapshot) if isinstance(snapshot, dict) else snapshot
         return self.control("POST", "/snapshot", body)
 
     def wait_version(self, version: int, timeout: float = 5.0) -> dict:
@@ -282,9 +283,21 @@ def route(rid: str, service_id: str | None, **fields: Any) -> dict[str, Any]:
     return r
 
 
+HEADER_KEYS = ("snapshot_format", "version", "hash", "base_version", "built_for")
+
+
+def framed(doc: dict[str, Any]) -> bytes:
+    """A test's flat document as the control socket takes it (contracts.md §1):
+    the header keys on the first line, the rest (or a delta's `changes`) as the body."""
+    header = {k: doc[k] for k in HEADER_KEYS if k in doc}
+    body = doc["changes"] if "changes" in doc else {
+        k: v for k, v in doc.items() if k not in HEADER_KEYS}
+    return sync_snapshot.encode(header) + b"\n" + sync_snapshot.encode(body)
+
+
 def snapshot(version: int, services: list, routes: list) -> dict[str, Any]:
     return {
-        "snapshot_format": 1,
+        "snapshot_format": sync_snapshot.SNAPSHOT_FORMAT,
         "version": version,
         "hash": f"{version:064x}",
         "services": services,

@@ -2,7 +2,6 @@
 and kept in the shared dict so workers started later rebuild the same config."""
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import tempfile
@@ -14,7 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from .harness import REPO, DataPlane, route, service, snapshot
+from kongpy.sync.snapshot import SNAPSHOT_FORMAT
+
+from .harness import REPO, DataPlane, framed, route, service, snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -48,9 +49,9 @@ def full(version: int, port: int, keys: dict[str, str]) -> dict[str, Any]:
     return snap
 
 
-def delta(base: int, version: int, **changes: dict) -> str:
-    return json.dumps({"snapshot_format": 1, "base_version": base, "version": version,
-                       "hash": f"{version:064x}", "changes": changes})
+def delta(base: int, version: int, **changes: dict) -> bytes:
+    return framed({"snapshot_format": SNAPSHOT_FORMAT, "base_version": base,
+                   "version": version, "hash": f"{version:064x}", "changes": changes})
 
 
 def status_of(dp: DataPlane, key: str, path: str = "/v", times: int = 8) -> set[int]:

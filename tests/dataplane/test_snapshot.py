@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .harness import DataPlane, route, service, snapshot
+from .harness import DataPlane, framed, route, service, snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -33,12 +33,15 @@ def test_same_version_and_hash_is_200(dataplane: DataPlane, upstreams) -> None:
 
 
 @pytest.mark.parametrize("body,reason", [
-    ("{not json", "invalid JSON"),
-    (json.dumps({**snapshot(9, [], []), "snapshot_format": 2}), "snapshot_format"),
-    (json.dumps(snapshot(9, [service("s1", 1)],
-                         [route("r1", "s1", paths=["~/(unclosed"])])), "invalid regex"),
-    (json.dumps({**snapshot(9, [], []), "version": "nine"}), "version"),
-    ("[]", "snapshot"),
+    ("{not json", "header line"),
+    ("{not json\n{}", "invalid JSON"),
+    (framed({**snapshot(9, [], []), "snapshot_format": 1}), "snapshot_format"),
+    (framed(snapshot(9, [service("s1", 1)],
+                     [route("r1", "s1", paths=["~/(unclosed"])])), "invalid regex"),
+    (framed({**snapshot(9, [], []), "version": "nine"}), "version"),
+    (json.dumps(snapshot(9, [], [])), "header line"),
+    ('{"snapshot_format": 2, "version": 9}\n[]', "JSON objects"),
+    ("[]\n{}", "JSON objects"),
 ])
 def test_invalid_snapshot_is_refused_and_previous_keeps_serving(
         dataplane: DataPlane, upstreams, body: str, reason: str) -> None:
@@ -68,8 +71,8 @@ def test_unknown_control_path_is_404(dataplane: DataPlane) -> None:
 
 def test_snapshot_file_is_loaded_at_start(short_tmp: Path, upstreams) -> None:
     (short_tmp / "config").mkdir()
-    (short_tmp / "config" / "snapshot.json").write_text(
-        json.dumps(simple(7, upstreams[1].port, "/boot")))
+    (short_tmp / "config" / "snapshot.jsonl").write_bytes(
+        framed(simple(7, upstreams[1].port, "/boot")))
     dp = DataPlane(short_tmp)
     dp.start()
     try:

@@ -1,7 +1,6 @@
 """The node's life: restart from the kept snapshot, respawn, reload, stop."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -11,6 +10,7 @@ import time
 
 import requests
 
+from kongpy.sync import snapshot
 from tests.conftest import require_binary
 from tests.helpers.gateway import Gateway, control_request
 
@@ -33,8 +33,8 @@ def test_bare_nginx_serves_the_kept_snapshot(node, upstream):
     node.create("/services", {"name": "kept", "url": upstream.url})
     node.create("/services/kept/routes", {"paths": ["/kept"]})
     node.wait_sync()
-    snapshot = json.loads((node.prefix / "config" / "snapshot.json").read_text())
-    assert any(r["paths"] == ["/kept"] for r in snapshot["routes"])
+    _, kept = snapshot.read(node.prefix / "config" / "snapshot.jsonl")
+    assert any(r["paths"] == ["/kept"] for r in kept["routes"])
     node.stop()
 
     # nginx alone, with no control plane and no datastore behind it.
@@ -53,18 +53,18 @@ def test_invalid_snapshot_is_refused_and_old_one_keeps_serving(node, upstream):
     node.create("/services", {"name": "good", "url": upstream.url})
     node.create("/services/good/routes", {"paths": ["/good"]})
     version = node.wait_sync()
-    snapshot = json.loads((node.prefix / "config" / "snapshot.json").read_text())
+    header, body = snapshot.read(node.prefix / "config" / "snapshot.jsonl")
 
-    bad = dict(snapshot, version=version + 1000)
-    bad["routes"] = [dict(snapshot["routes"][0], paths=["~/(unclosed"])]
-    status, body = control_request(node.prefix, "POST", "/snapshot", json.dumps(bad).encode())
-    assert status == 400, body
-    status, body = control_request(node.prefix, "POST", "/snapshot", b"{not json")
-    assert status == 400, body
-    wrong_format = dict(snapshot, snapshot_format=999, version=version + 1001)
-    status, body = control_request(node.prefix, "POST", "/snapshot",
-                                   json.dumps(wrong_format).encode())
-    assert status == 400, body
+    bad = dict(body, routes=[dict(body["routes"][0], paths=["~/(unclosed"])])
+    blob = snapshot.frame(dict(header, version=version + 1000), snapshot.encode(bad))
+    status, answer = control_request(node.prefix, "POST", "/snapshot", blob)
+    assert status == 400, answer
+    status, answer = control_request(node.prefix, "POST", "/snapshot", b"{not json")
+    assert status == 400, answer
+    wrong_format = snapshot.encode(dict(header, snapshot_format=999, version=version + 1001))
+    status, answer = control_request(node.prefix, "POST", "/snapshot",
+                                     wrong_format + b"\n" + snapshot.encode(body))
+    assert status == 400, answer
 
     assert node.dataplane_config()["version"] == version
     assert requests.get(node.proxy + "/good", timeout=5).status_code == 200

@@ -5,7 +5,6 @@ Items about other local users run their probes as `nobody`.
 """
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import signal
@@ -20,6 +19,7 @@ import requests
 from kongpy import conf as kconf
 from kongpy import db as kdb
 from kongpy.supervisor import pidfile
+from kongpy.sync import snapshot
 from tests.conftest import IN_CI, require_binary
 from tests.helpers import datastores
 from tests.helpers.gateway import Gateway, control_request
@@ -158,8 +158,8 @@ def test_kept_snapshot_is_served_only_for_the_same_plugins_and_code(tmp_path, up
         gw.proxied("kept", upstream.url, "/kept")
     finally:
         gw.stop()
-    kept = gw.prefix / "config" / "snapshot.json"
-    doc = json.loads(kept.read_text())
+    kept = gw.prefix / "config" / "snapshot.jsonl"
+    doc, body = snapshot.read(kept)
     assert doc["built_for"]["plugins"] == sorted(doc["built_for"]["plugins"])
     assert "key-auth" in doc["built_for"]["plugins"]
 
@@ -173,7 +173,7 @@ def test_kept_snapshot_is_served_only_for_the_same_plugins_and_code(tmp_path, up
 
     _set(gw, plugins="bundled")
     doc["built_for"]["code"] = "0" * 64
-    kept.write_text(json.dumps(doc))
+    kept.write_bytes(snapshot.frame(doc, snapshot.encode(body)))
     proc = gw.cli("start", "-c", str(gw.conf_path), check=False)
     assert proc.returncode == 1 and "was built for another code" in proc.stderr, proc.stderr
 
@@ -210,11 +210,10 @@ def test_other_users_cannot_reach_the_control_or_sync_sockets(node):
 def test_the_control_socket_needs_the_node_secret(node, upstream):
     node.proxied("svc", upstream.url, "/svc")
     version = node.wait_sync()
-    empty = {"snapshot_format": 1, "version": version + 100, "hash": "0" * 64,
-             "services": [], "routes": []}
+    empty = snapshot.frame({"version": version + 100, "hash": "0" * 64},
+                           snapshot.encode({"services": [], "routes": []}))
     for token in ("", "00" * 32):
-        status, body = control_request(node.prefix, "POST", "/snapshot",
-                                       json.dumps(empty).encode(), token=token)
+        status, body = control_request(node.prefix, "POST", "/snapshot", empty, token=token)
         assert status == 401, body
         status, _ = control_request(node.prefix, "GET", "/snapshot", token=token)
         assert status == 401
@@ -256,7 +255,7 @@ def test_nothing_under_the_prefix_is_readable_by_other_users(node, upstream):
         time.sleep(0.05)
     assert log.exists()
     assert _exposed(node.prefix) == []
-    secrets = [node.prefix / "config" / "snapshot.json", node.prefix / "kongpy.db",
+    secrets = [node.prefix / "config" / "snapshot.jsonl", node.prefix / "kongpy.db",
                node.prefix / ".kongpy_env", log]
     probe = ("import sys\nfor path in sys.argv[1:]:\n"
              "    try:\n        open(path).read(1)\n    except PermissionError:\n"
@@ -264,7 +263,7 @@ def test_nothing_under_the_prefix_is_readable_by_other_users(node, upstream):
     proc = subprocess.run([SYSTEM_PYTHON, "-c", probe, *map(str, secrets)], user="nobody",
                           group="nogroup", capture_output=True, text=True, timeout=30, cwd="/")
     assert proc.stdout.strip() == "refused", proc.stdout + proc.stderr
-    assert "sekrit-key" in (node.prefix / "config" / "snapshot.json").read_text()
+    assert "sekrit-key" in (node.prefix / "config" / "snapshot.jsonl").read_text()
 
 
 # -- 4. unprivileged workers ------------------------------------------------------

@@ -25,8 +25,6 @@ end
 
 -- exit(status, body, headers): a table body is sent as JSON, a string as is.
 function _M.exit(status, body, headers)
-    local ctx = ngx.ctx
-    ctx.kongpy_exited = true
     ngx.status = status
     set_headers(headers)
     if body == nil then
@@ -45,7 +43,6 @@ end
 
 -- error(status, message, headers): Kong's negotiated {"message": ...} body.
 function _M.error(status, message, headers)
-    ngx.ctx.kongpy_exited = true
     return errors.exit(status, message, var.request_id, headers)
 end
 

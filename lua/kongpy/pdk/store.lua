@@ -10,7 +10,8 @@ local pairs = pairs
 local sort = table.sort
 
 local _M = {
-    -- set by the plugin runner whenever a request runs on a new configuration
+    -- the runner state of the configuration this worker serves, set by
+    -- kongpy.snapshot whenever that changes (never per request)
     current = nil,
 }
 

@@ -37,7 +37,7 @@ def test_prefix_layout(workdir):
     assert made >= {"logs", "pids", "sockets", "config", "ssl"}
     assert layout.pid_file("nginx") == workdir / "p" / "pids" / "nginx.pid"
     assert layout.control_socket == workdir / "p" / "sockets" / "control.sock"
-    assert layout.snapshot_file == workdir / "p" / "config" / "snapshot.json"
+    assert layout.snapshot_file == workdir / "p" / "config" / "snapshot.jsonl"
     assert layout.env_file.name == ".kongpy_env"
 
 

@@ -102,7 +102,7 @@ def test_dataplane_settings(make_conf, workdir):
               allow_debug_header="on")
     dp = context.settings(c, "node-1")
     assert dp["node_id"] == "node-1"
-    assert dp["snapshot_path"] == f"{workdir}/prefix/config/snapshot.json"
+    assert dp["snapshot_path"] == f"{workdir}/prefix/config/snapshot.jsonl"
     assert dp["headers"] == ["server_tokens", "x-kong-upstream-status"]
     assert dp["headers_upstream"] == []
     assert dp["dns_resolver"] == ["10.0.0.2:53", "10.0.0.3:5353", "[::1]:53"]

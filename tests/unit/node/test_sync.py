@@ -9,46 +9,47 @@ import time
 import pytest
 
 from kongpy import paths
-from kongpy.sync import notify, snapshot
+from kongpy.sync import model, notify, snapshot
 from kongpy.sync.loop import SyncLoop
 from kongpy.sync.push import ControlClient, DataPlaneError
 
 
 def test_snapshot_of_an_empty_datastore(database):
-    snap = snapshot.build(database)
-    assert snap["snapshot_format"] == snapshot.SNAPSHOT_FORMAT == 1
-    assert snap["version"] == database.events.latest()
-    assert snap["services"] == [] and snap["routes"] == []
-    arrays = {k: v for k, v in snap.items() if k not in ("snapshot_format", "version", "hash")}
+    header, arrays = snapshot.parse(model.build(database))
+    assert header["snapshot_format"] == snapshot.SNAPSHOT_FORMAT == 2
+    assert header["version"] == database.events.latest()
+    assert arrays["services"] == [] and arrays["routes"] == []
     expected = hashlib.sha256(json.dumps(arrays, sort_keys=True, separators=(",", ":"))
                               .encode()).hexdigest()
-    assert snap["hash"] == expected
+    assert header["hash"] == expected
 
 
 def test_snapshot_holds_entities_as_the_admin_api_returns_them(database):
-    before = snapshot.build(database)
+    before = model.document(database)
     service = database.services.insert({"name": "svc", "host": "example.test"})
     route = database.routes.insert({"name": "r", "paths": ["/a"],
                                     "service": {"id": service["id"]}})
-    snap = snapshot.build(database)
+    blob = model.build(database)
+    snap = model.document(database)
     assert snap["version"] > before["version"]
     assert snap["hash"] != before["hash"]
     assert snap["services"] == [database.services.select(service["id"])]
     (got,) = snap["routes"]
     assert got["id"] == route["id"] and got["service"] == {"id": service["id"]}
     assert "hosts" in got  # unset fields are present, as null
-    assert snapshot.build(database)["hash"] == snap["hash"]
-    # What is pushed is canonical JSON that reads back identically.
-    assert json.loads(snapshot.dumps(snap)) == snap
+    assert model.document(database)["hash"] == snap["hash"]
+    # What is pushed is canonical JSON: header and body read back identically.
+    header, body = snapshot.parse(blob)
+    assert blob == snapshot.frame(header, snapshot.encode(body))
 
 
 def test_snapshot_file_is_written_atomically(workdir):
-    path = workdir / "config" / "snapshot.json"
-    snapshot.write(path, b'{"version": 1}')
-    snapshot.write(path, b'{"version": 2}')
-    assert snapshot.read(path) == {"version": 2}
-    assert [p.name for p in path.parent.iterdir()] == ["snapshot.json"]
-    assert snapshot.read(workdir / "missing.json") is None
+    path = workdir / "config" / "snapshot.jsonl"
+    snapshot.write(path, snapshot.frame({"version": 1}, b"{}"))
+    snapshot.write(path, snapshot.frame({"version": 2}, b"{}"))
+    assert snapshot.read(path) == ({"version": 2, "snapshot_format": 2}, {})
+    assert [p.name for p in path.parent.iterdir()] == ["snapshot.jsonl"]
+    assert snapshot.read(workdir / "missing.jsonl") is None
 
 
 def test_notify_never_raises(workdir):
@@ -88,10 +89,11 @@ def test_control_client_without_data_plane(workdir):
 
 def test_tick_without_data_plane_keeps_the_snapshot_file(config, database):
     layout = paths.prefix(config["prefix"])
-    snapshot.write(layout.snapshot_file, b'{"version": 7}')
+    kept = snapshot.frame({"version": 7}, b"{}")
+    snapshot.write(layout.snapshot_file, kept)
     loop = SyncLoop(config)
     assert loop.tick() is False
-    assert snapshot.read(layout.snapshot_file) == {"version": 7}
+    assert layout.snapshot_file.read_bytes() == kept
 
 
 def test_loop_stops_promptly(config):

@@ -1,7 +1,7 @@
 """hmac-auth: its config schema, the hmacauth_credentials DAO and Admin API paths."""
 from __future__ import annotations
 
-from kongpy.sync import snapshot
+from kongpy.sync import model
 
 
 def _post(client, path, body, status=201):
@@ -60,7 +60,7 @@ def test_credentials_crud(client, db):
     assert sorted(c["username"] for c in listed) == ["b2", "bob-hmac"]
     patched = client.patch("/hmac-auths/bob-hmac", json={"tags": ["x"]}).get_json()
     assert patched["secret"] == cred["secret"] and patched["tags"] == ["x"]
-    snap = snapshot.build(db)
+    snap = model.document(db)
     assert sorted(c["username"] for c in snap["hmacauth_credentials"]) == ["b2", "bob-hmac"]
     assert client.delete("/consumers/bob/hmac-auth/b2").status_code == 204
     assert client.delete("/consumers/bob").status_code == 204

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from kongpy.sync import snapshot
+from kongpy.sync import model
 
 ASYMMETRIC = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384",
               "PS512", "EdDSA")
@@ -78,7 +78,7 @@ def test_secrets_defaults_and_crud(client, db):
     assert bad["fields"]["algorithm"].startswith("expected one of: HS256, HS384, HS512, RS256")
     patched = client.patch("/jwts/iss-1", json={"tags": ["t"]}).get_json()
     assert patched["secret"] == "s" and patched["key"] == "iss-1"
-    snap = snapshot.build(db)
+    snap = model.document(db)
     assert sorted(s["key"] for s in snap["jwt_secrets"]) == sorted([cred["key"], "iss-1"])
     assert client.delete("/consumers/bob").status_code == 204
     assert client.get("/jwts").get_json() == {"data": [], "next": None}

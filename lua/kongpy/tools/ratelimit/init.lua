@@ -9,9 +9,6 @@
 --   usage(ns, conf, entries) -> counts, err
 --   increment(ns, conf, entries, n) -> ok, err (no limit check)
 -- Each entry: { key, limit, ttl, period, period_date, identifier, route_id, service_id }.
-local setmetatable = setmetatable
-local ipairs = ipairs
-local type = type
 local os_date = os.date
 local floor = math.floor
 local max = math.max
@@ -70,36 +67,6 @@ end
 -- Kong's key: <ns>:<route_id>:<service_id>:<identifier>:<period_date ms>:<period>.
 function _M.key(ns, route_id, service_id, identifier, start, period)
     return fmt("%s:%s:%s:%s:%d:%s", ns, route_id, service_id, identifier, start * 1000, period)
-end
-
--- The route and service ids of the plugin instance whose `conf` this is
--- (Kong keys counters by the instance's scope, not the request's), found once
--- per conf table: a new configuration version brings new tables.
-local scopes = setmetatable({}, { __mode = "k" })
-
-function _M.scope(conf, plugin_rows)
-    local s = scopes[conf]
-    if s then
-        return s
-    end
-    s = { route = _M.NULL_UUID, service = _M.NULL_UUID }
-    if conf.route_id or conf.service_id then
-        -- set by a runner that annotates confs the way Kong's iterator does
-        s.route = conf.route_id or _M.NULL_UUID
-        s.service = conf.service_id or _M.NULL_UUID
-        scopes[conf] = s
-        return s
-    end
-    for _, p in ipairs(plugin_rows) do
-        if p.config == conf then
-            local r, sv = p.route, p.service
-            s.route = type(r) == "table" and r.id or _M.NULL_UUID
-            s.service = type(sv) == "table" and sv.id or _M.NULL_UUID
-            break
-        end
-    end
-    scopes[conf] = s
-    return s
 end
 
 return _M

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import glob
 import os
-import secrets
 import sys
 import sysconfig
 import uuid
@@ -131,10 +130,6 @@ class Prefix:
     def node_id_file(self) -> Path:
         return self.root / "node_id"
 
-    @property
-    def node_secret_file(self) -> Path:
-        return self.root / "node_secret"
-
     def pid_file(self, name: str) -> Path:
         """`supervisor`, `nginx` or `admin`."""
         return self.pids / f"{name}.pid"
@@ -164,21 +159,6 @@ def node_id(root: str | os.PathLike) -> str:
     except ValueError:
         path.unlink()
     return _create_once(path, str(uuid.uuid4()), 0o640)
-
-
-def node_secret(root: str | os.PathLike) -> str:
-    """The node's own credential, readable by its owner only: the data plane
-    presents it to the node's Admin API for internal calls (the ``cluster``
-    rate-limiting sync) when ``admin_auth = token``. Created once, then kept."""
-    path = prefix(root).node_secret_file
-    try:
-        value = path.read_text().strip()
-    except OSError:
-        value = ""
-    if len(value) >= 43:
-        return value
-    path.unlink(missing_ok=True)
-    return _create_once(path, secrets.token_urlsafe(32), 0o600)
 
 
 def _create_once(path: Path, value: str, mode: int) -> str:

@@ -10,7 +10,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 import kongpy.db
-from kongpy.admin import (consumers, errors, info, plugins, ratelimiting, routes,
+from kongpy.admin import (consumers, errors, info, plugins, routes,
                           schemas as schemas_api, services, tags)
 from kongpy.admin.guard import Guard
 from kongpy.admin.resources import SERVER, json_response, kong_status
@@ -19,7 +19,7 @@ from kongpy.db import admin_tokens
 
 log = logging.getLogger(__name__)
 
-_BLUEPRINTS = (info, services, routes, consumers, plugins, tags, schemas_api, ratelimiting)
+_BLUEPRINTS = (info, services, routes, consumers, plugins, tags, schemas_api)
 
 
 class _TrailingSlash:
@@ -37,13 +37,8 @@ class _TrailingSlash:
 
 def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
                on_change: Callable[[], None] | None = None,
-               dataplane: Callable[[], dict] | None = None,
-               node_secret: str | None = None) -> Flask:
-    """Build the Admin API for ``config`` (a mapping of kongpy.conf properties).
-
-    ``node_secret``: the credential the node's own data plane presents for
-    internal calls when ``admin_auth = token`` (kongpy/paths.py).
-    """
+               dataplane: Callable[[], dict] | None = None) -> Flask:
+    """Build the Admin API for ``config`` (a mapping of kongpy.conf properties)."""
     app = Flask("kongpy.admin")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     node_id = node_id or str(config.get("node_id") or uuid.uuid4())
@@ -64,7 +59,7 @@ def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
     if (config.get("admin_auth") or "off") == "token":
         tokens = TokenCache(lambda: admin_tokens.holders(db.strategy))
     # The guard wraps everything: refusals happen before routing and the body.
-    guard = Guard(_TrailingSlash(app.wsgi_app), config, tokens, node_secret)
+    guard = Guard(_TrailingSlash(app.wsgi_app), config, tokens)
     app.wsgi_app = guard  # type: ignore[method-assign]
     return app
 

@@ -19,7 +19,6 @@ and error handlers never deal with them.
 """
 from __future__ import annotations
 
-import hmac
 from typing import Any, Callable, Iterable, Mapping
 
 from werkzeug.wrappers import Response
@@ -36,17 +35,14 @@ TOKEN_HEADER = "Kong-Admin-Token"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ACTIONS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 _TOKEN_KEY = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
-# Not Kong endpoints: the data plane's calls to its own node (ratelimiting.py).
-INTERNAL_PREFIX = "/_kongpy/"
 _VARY = [("Vary", "Origin")]
 
 
 class Guard:
     def __init__(self, app: Callable, config: Mapping[str, Any],
-                 tokens: TokenCache | None, node_secret: str | None = None) -> None:
+                 tokens: TokenCache | None) -> None:
         self.app = app
         self.tokens = tokens
-        self._node_secret = node_secret.encode() if node_secret else None
         self.origins = adminsec.allowed_origins(config)
         self._origin_set = frozenset(self.origins)
         names = adminsec.as_list(config.get("admin_server_names"))
@@ -86,8 +82,6 @@ class Guard:
         token = environ.get(_TOKEN_KEY)
         if not token:
             return _answer(401, NO_CREDENTIALS)
-        if self._is_node(token, environ.get("PATH_INFO") or ""):
-            return None
         try:
             holder = self.tokens.find(token)
         except Unavailable:
@@ -99,10 +93,6 @@ class Guard:
             return _answer(403, f"{holder.name}, you do not have permissions to {action} "
                                 "this resource")
         return None
-
-    def _is_node(self, token: str, path: str) -> bool:
-        return (self._node_secret is not None and path.startswith(INTERNAL_PREFIX)
-                and hmac.compare_digest(token.encode("latin-1", "replace"), self._node_secret))
 
     # -- CORS -----------------------------------------------------------------------------
 

@@ -213,21 +213,6 @@ def ratelimit_dicts(config: Config) -> list[dict[str, str]]:
     return [{"name": "kongpy_ratelimit", "size": RATELIMIT_DICT_SIZE}]
 
 
-def ratelimit_admin_address(config: Config) -> str:
-    """``host:port`` the cluster rate-limiting policy syncs through (the Admin API), or ""."""
-    for listener in config["admin_listen"] or []:
-        address = str(listener.get("address") or "")
-        host, _, port = address.rpartition(":")
-        if not port.isdigit() or address.startswith("unix:"):
-            continue
-        if host in ("0.0.0.0", "*", ""):
-            host = "127.0.0.1"
-        elif host in ("[::]", "::"):
-            host = "[::1]"
-        return f"{host}:{port}"
-    return ""
-
-
 _ALL_NETS = ("0.0.0.0/0", "::/0")
 
 
@@ -296,7 +281,6 @@ def template_context(config: Config, node_id: str,
         "shared_dicts": [{"name": "kongpy_snapshot", "size": config["snapshot_cache_size"]},
                          {"name": "kongpy_cache", "size": config["mem_cache_size"]},
                          *ratelimit_dicts(config)],
-        "ratelimit_admin_address": ratelimit_admin_address(config),
         "upstream_keepalive_pool_size": config["upstream_keepalive_pool_size"],
         "upstream_keepalive_max_requests": config["upstream_keepalive_max_requests"],
         "upstream_keepalive_idle_timeout": config["upstream_keepalive_idle_timeout"],
@@ -342,5 +326,4 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "dns_resolver": dns_resolvers(config),
         "dns_hostsfile": config["dns_hostsfile"] or "/etc/hosts",
         "plugins": enabled_plugins(config),
-        "node_secret_file": str(prefix.node_secret_file),
     }

@@ -151,7 +151,6 @@ def prepare(config: Config, *, swap: bool = True, test: bool = True,
     prefix.make_dirs()
     node = paths.node_id(prefix.root)
     _make_temp_root(config, node)
-    paths.node_secret(prefix.root)  # read by nginx at init (settings.json names it)
     ensure_default_cert(config)
     _copy_static(prefix)
     tmp_files: list[Path] = []

@@ -41,7 +41,8 @@ from typing import Any
 from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
-from kongpy.sync import rehash, snapshot
+from kongpy.db import metrics
+from kongpy.sync import counters, rehash, snapshot
 from kongpy.sync.model import SnapshotModel
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient, DataPlaneError
@@ -215,6 +216,8 @@ class SyncLoop:
             self._listen()
             latest = self._db.events.latest()
             # Taken only once the datastore has answered in this round.
+            if state.get("counters_queued"):
+                self._counters()
             if state.get("rehash_queued") and self._rehash():
                 latest = self._db.events.latest()
             served = state.get("version")
@@ -248,6 +251,16 @@ class SyncLoop:
             return False
         self._up_again()
         return self._push(self._model.version, digest, body, served, changes)
+
+    def _counters(self) -> None:
+        """Adds the data plane's `cluster` rate-limiting counts to the datastore."""
+        try:
+            counters.sync(self._client, self._db)
+        except DataPlaneError as exc:
+            log.warning("cannot sync the rate-limiting counters: %s", exc)
+        except metrics.BadBatch as exc:
+            log.error("the data plane sent rate-limiting counters that cannot be "
+                      "stored: %s", exc)
 
     def _rehash(self) -> int:
         """Stores the password re-hashes the data plane queued; returns how many."""

@@ -112,6 +112,24 @@ class ControlClient:
             raise DataPlaneError(f"POST /rehash answered {status}")
         return [e for e in entries if isinstance(e, dict)]
 
+    def take_counters(self) -> list[dict[str, Any]]:
+        """POST /counters: the touched `cluster` rate-limiting counters and their deltas."""
+        status, decoded = self._request("POST", "/counters")
+        entries = decoded.get("counters")
+        if status != 200 or not isinstance(entries, list):
+            raise DataPlaneError(f"POST /counters answered {status}")
+        return [e for e in entries if isinstance(e, dict)]
+
+    def settle_counters(self, totals: list[dict[str, Any]], returned: list[dict[str, Any]],
+                        error: str | None = None) -> None:
+        """POST /counters/totals: the stored totals, and what could not be stored."""
+        doc: dict[str, Any] = {"totals": totals, "returned": returned}
+        if error is not None:
+            doc["error"] = error
+        status, _ = self._request("POST", "/counters/totals", json.dumps(doc).encode())
+        if status != 200:
+            raise DataPlaneError(f"POST /counters/totals answered {status}")
+
     def snapshot_state(self) -> dict[str, Any]:
         return self._get("/snapshot")
 

@@ -7,6 +7,7 @@ local cjson = require("cjson.safe")
 local process = require("ngx.process")
 local snapshot = require("kongpy.snapshot")
 local rehash = require("kongpy.rehash")
+local counters = require("kongpy.tools.ratelimit.cluster")
 
 local ngx = ngx
 local var = ngx.var
@@ -116,6 +117,7 @@ local function get_snapshot()
         hash = (hash and hash ~= "") and hash or null,
         workers = workers,
         rehash_queued = rehash.count(),
+        counters_queued = counters.queued(),
     })
 end
 
@@ -123,6 +125,21 @@ end
 -- each one at most once, a lost one is queued again by a later login.
 local function take_rehash()
     return respond_json(200, '{"rehash":' .. rehash.take(rehash.MAX_QUEUED) .. "}")
+end
+
+-- The `cluster` rate-limiting counters: taken by the sync loop, stored in the
+-- datastore, and their totals handed back (kongpy.tools.ratelimit.cluster).
+local function take_counters()
+    return respond_json(200, '{"counters":' .. counters.take() .. "}")
+end
+
+local function settle_counters()
+    local body = read_body()
+    local ok, err = counters.settle(body and cjson.decode(body))
+    if not ok then
+        return respond(400, { message = "invalid totals: " .. err })
+    end
+    return respond(200, { counters_queued = counters.queued() })
 end
 
 local function server_status()
@@ -176,6 +193,8 @@ local ROUTES = {
     ["/snapshot/delta"] = { POST = post_delta },
     ["/status"] = { GET = get_status },
     ["/rehash"] = { POST = take_rehash },
+    ["/counters"] = { POST = take_counters },
+    ["/counters/totals"] = { POST = settle_counters },
 }
 
 function _M.serve()

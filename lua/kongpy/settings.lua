@@ -5,7 +5,6 @@ local io_open = io.open
 local ipairs = ipairs
 local type = type
 local lower = string.lower
-local match = string.match
 
 local ERR_READ = "cannot read settings file: "
 local ERR_PARSE = "cannot parse settings file: "
@@ -22,7 +21,6 @@ local _M = {
     snapshot_path = nil,
     prefix = nil,
     plugins = {},
-    node_secret = nil,
 }
 
 -- Kong's header tokens expand to the individual header names they govern.
@@ -55,21 +53,6 @@ local function expand(list)
     return set
 end
 
--- The node's credential for its own Admin API (the cluster rate-limiting
--- sync): read here, in the master, because the file is private to its owner.
-local function read_secret(path)
-    if type(path) ~= "string" then
-        return nil
-    end
-    local f = io_open(path, "rb")
-    if not f then
-        return nil
-    end
-    local data = f:read("*a")
-    f:close()
-    return match(data or "", "^%s*(%S+)")
-end
-
 function _M.load(path)
     local f, err = io_open(path, "rb")
     if not f then
@@ -97,7 +80,6 @@ function _M.load(path)
     _M.control_token_file = t.control_token_file
     _M.allow_debug_header = t.allow_debug_header == true
     _M.plugins = type(t.plugins) == "table" and t.plugins or {}
-    _M.node_secret = read_secret(t.node_secret_file)
     return true
 end
 

@@ -102,7 +102,6 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "client_body_buffer_size": "8k",
         "injected": {"http": [{"name": "client_max_body_size", "value": "0"}]},
         "plugin_phases": [],
-        "ratelimit_admin_address": "",
     }
     ctx.update(overrides)
     return ctx

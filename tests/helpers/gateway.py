@@ -115,6 +115,15 @@ class Gateway:
         from kongpy import db as kdb
         return kdb.open(kconf.load(str(self.conf_path), env={}))
 
+    def counter(self, table: str, key: dict) -> int:
+        """The datastore total of one rate-limiting counter (``cluster`` policy)."""
+        from kongpy.db import metrics
+        database = self.open_db()
+        try:
+            return metrics.apply(database.strategy, table, [dict(key, value=0)])[0]
+        finally:
+            database.close()
+
     def db_version(self) -> int:
         database = self.open_db()
         try:

@@ -167,20 +167,3 @@ def test_no_token_set_yet_answers_503(tmp_path):
     assert resp.status_code == 503
     assert resp.get_json() == {
         "message": "cannot check credentials while the datastore is unreachable"}
-
-
-def test_node_secret_opens_internal_paths_only(backend, tmp_path):
-    secret = "n" * 43
-    app = create_app({**backend, "prefix": str(tmp_path), "admin_auth": "token",
-                      "plugins": "rate-limiting", "admin_listen": ["127.0.0.1:8001"]},
-                     node_secret=secret)
-    try:
-        client = app.test_client()
-        sync = client.post("/_kongpy/ratelimiting-metrics", headers=_as(secret),
-                           json={"table": "ratelimiting_metrics", "increments": []})
-        assert sync.status_code == 200, sync.get_json()
-        assert client.post("/_kongpy/ratelimiting-metrics", headers=_as("n" * 42),
-                           json={}).status_code == 401
-        assert client.get("/services", headers=_as(secret)).status_code == 401
-    finally:
-        app.extensions["kongpy"]["db"].close()

@@ -1,9 +1,14 @@
 """rate-limiting and response-ratelimiting: config schemas (Kong 3.9 messages),
-the redis_* shorthands, the cluster sync endpoint and the rendered shared dict."""
+the redis_* shorthands, the cluster counters' way to the datastore and the
+rendered shared dict."""
 from __future__ import annotations
 
+import pytest
+
 from kongpy import conf
+from kongpy.db import metrics
 from kongpy.render import context
+from kongpy.sync import counters
 
 PERIODS = ("second", "minute", "hour", "day", "month", "year")
 AT_LEAST_ONE = ("at least one of these fields must be non-empty: "
@@ -84,24 +89,43 @@ def test_response_ratelimiting_schema(client):
     assert body["fields"] == {"@entity": [POLICY]}
 
 
-def test_cluster_sync_endpoint(client):
-    row = {"identifier": "c1", "period": "minute", "period_date": 1700000040000,
-           "service_id": "s", "route_id": "r", "value": 3, "ttl": 60}
-    resp = client.post("/_kongpy/ratelimiting-metrics",
-                       json={"table": "ratelimiting_metrics", "increments": [row, row]})
-    assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json() == {"values": [3, 6]}
-    resp = client.post("/_kongpy/ratelimiting-metrics",
-                       json={"table": "nope", "increments": []})
-    assert resp.status_code == 400
+class _DataPlane:
+    """The control-socket side of the `cluster` policy, as the sync loop sees it."""
+
+    def __init__(self, taken):
+        self.taken, self.settled = taken, []
+
+    def take_counters(self):
+        return self.taken
+
+    def settle_counters(self, totals, returned, error=None):
+        self.settled.append((totals, returned, error))
 
 
-def test_shared_dict_and_admin_address(tmp_path):
-    config = conf.load(None, env={}, overrides={
-        "prefix": str(tmp_path), "admin_listen": "0.0.0.0:8101", "admin_auth": "token"})
+def test_cluster_counters_reach_the_datastore_and_totals_come_back(client):
+    db = client.application.extensions["kongpy"]["db"]
+    row = {"table": "ratelimiting_metrics", "key": "k1", "identifier": "c1",
+           "period": "minute", "period_date": 1700000040000, "service_id": "s",
+           "route_id": "r", "value": 3, "ttl": 60}
+    dp = _DataPlane([row])
+    assert counters.sync(dp, db) == 1
+    dp.taken = [dict(row)]
+    counters.sync(dp, db)
+    assert [t for t, _, _ in dp.settled] == [[{"key": "k1", "value": 3, "ttl": 60}],
+                                             [{"key": "k1", "value": 6, "ttl": 60}]]
+    # what cannot be stored goes back to the data plane, with the reason
+    bad = dict(row, table="nope", key="k2")
+    dp = _DataPlane([bad])
+    with pytest.raises(metrics.BadBatch):
+        counters.sync(dp, db)
+    ((totals, returned, error),) = dp.settled
+    assert totals == [] and returned == [bad] and "unknown table" in error
+
+
+def test_shared_dict(tmp_path):
+    config = conf.load(None, env={}, overrides={"prefix": str(tmp_path)})
     ctx = context.template_context(config, "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")
     assert {"name": "kongpy_ratelimit", "size": "12m"} in ctx["shared_dicts"]
-    assert ctx["ratelimit_admin_address"] == "127.0.0.1:8101"
     config = conf.load(None, env={}, overrides={"prefix": str(tmp_path),
                                                 "plugins": "key-auth"})
     ctx = context.template_context(config, "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")

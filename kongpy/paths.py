@@ -17,18 +17,30 @@ UMASK = 0o027
 # The control socket's per-start secret, beside the socket.
 CONTROL_TOKEN = "control.token"
 _ROOT_MARKER = "templates"
+# Where a built wheel puts the shipped roots, inside the package (setup.py).
+_PACKAGED = "share"
+
+
+def checkout_root() -> Path | None:
+    """The repository root when this `kongpy` package is the one of a checkout."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "setup.cfg").is_file() and (root / _ROOT_MARKER).is_dir():
+        return root
+    return None
 
 
 def share_root() -> Path:
     """The folder holding templates/, lua/ and plugins/.
 
-    A checkout (the repository root beside the `kongpy` package) wins over an
-    installed share dir, so an editable install always uses the tree it runs.
+    ``KONGPY_SHARE_DIR`` wins; then a checkout, so an editable install (which
+    copies nothing) always uses the tree it runs; then the copy a built wheel
+    carries inside the package (setup.py); then the system's share dirs.
     """
     override = os.environ.get("KONGPY_SHARE_DIR")
     candidates = [Path(override)] if override else []
-    candidates.append(Path(__file__).resolve().parent.parent)
-    candidates += [Path(sys.prefix) / "share" / _SHARE_NAME,
+    candidates += [root for root in [checkout_root()] if root is not None]
+    candidates += [Path(__file__).resolve().parent / _PACKAGED,
+                   Path(sys.prefix) / "share" / _SHARE_NAME,
                    Path("/usr/local/share") / _SHARE_NAME, Path("/usr/share") / _SHARE_NAME]
     for candidate in candidates:
         if (candidate / _ROOT_MARKER).is_dir():

@@ -77,9 +77,12 @@ def spawn_supervisor(config: Config) -> int:
     pid_file = root.pid_file("supervisor")
     pidfile.remove(pid_file)
     env = dict(os.environ)
-    # The supervisor runs with the prefix as cwd: keep this tree importable.
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(paths.share_root())] + [p for p in [env.get("PYTHONPATH")] if p])
+    # The supervisor runs with the prefix as cwd: keep a checkout importable
+    # (an installed kongpy is on the interpreter's own path).
+    checkout = paths.checkout_root()
+    if checkout is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(checkout)] + [p for p in [env.get("PYTHONPATH")] if p])
     log_path = error_log(config)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a") as log_file:

@@ -10,6 +10,7 @@ from kongpy import paths
 def test_roots_come_from_the_checkout():
     root = Path(__file__).resolve().parents[3]
     assert paths.share_root() == root
+    assert paths.checkout_root() == root
     assert paths.templates_dir() == root / "templates"
     assert paths.lua_dir() == root / "lua"
     assert paths.plugins_dir() == root / "plugins"
@@ -20,6 +21,17 @@ def test_share_dir_override(workdir, monkeypatch):
     (workdir / "templates").mkdir()
     monkeypatch.setenv("KONGPY_SHARE_DIR", str(workdir))
     assert paths.templates_dir() == workdir / "templates"
+
+
+def test_installed_package_uses_the_copy_it_carries(workdir, monkeypatch):
+    site = workdir / "site-packages"
+    (site / "kongpy" / "share" / "templates").mkdir(parents=True)
+    # Another distribution's stray top-level folder does not make a checkout.
+    (site / "templates").mkdir()
+    monkeypatch.setattr(paths, "__file__", str(site / "kongpy" / "paths.py"))
+    assert paths.checkout_root() is None
+    assert paths.share_root() == site / "kongpy" / "share"
+    assert paths.lua_dir() == site / "kongpy" / "share" / "lua"
 
 
 def test_debian_lua_paths():

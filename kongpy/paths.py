@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import sys
 import sysconfig
 import uuid
@@ -62,6 +63,11 @@ def plugins_dir() -> Path:
 
 def nginx_dir() -> Path:
     return share_root() / "nginx"
+
+
+def nginx_binary() -> str:
+    """The nginx that runs nodes (and loads plugin handlers to read their facts)."""
+    return os.environ.get("KONGPY_NGINX_BIN") or shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def _multiarch() -> str:

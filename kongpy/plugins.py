@@ -1,12 +1,14 @@
 """Plugin discovery: ``plugins/<name>/`` folders with a Lua and a Python half.
 
-A plugin folder holds ``handler.lua`` (PRIORITY, VERSION, phase methods) and
-``schema.py`` (NAME, PRIORITY, VERSION, optional PROTOCOLS / NO_CONSUMER and a
-``Config`` class built with :mod:`kongpy.schemas`). Optional beside them:
-``daos.py`` (``ENTITIES``: entity schemas it owns; ``ENDPOINTS``: their Admin
-API paths) and ``migrations.py`` (``MIGRATIONS``: steps through the strategy
-interface). Folder names are Kong's plugin names, hyphens included, so the
-Python files are loaded by path under synthetic module names.
+A plugin folder is named after the plugin (Kong's name, hyphens included) and
+holds ``handler.lua`` (PRIORITY, VERSION, phase methods: read by loading it
+in nginx, kongpy.handlers) and ``schema.py`` (optional PROTOCOLS /
+NO_CONSUMER and a ``Config`` class built with :mod:`kongpy.schemas`).
+Optional beside them: ``daos.py`` (``ENTITIES``: entity schemas it owns, whose
+tables are created by a derived ``000_base_<name>`` migration; ``ENDPOINTS``:
+their Admin API paths) and ``migrations.py`` (``MIGRATIONS``: further steps
+through the strategy interface). The Python files are loaded by path under
+synthetic module names.
 
 Bundled plugins live in the shipped ``plugins/`` root; custom ones in any
 folder of the ``plugins_path`` property or of ``lua_package_path`` (the
@@ -23,16 +25,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-from kongpy import paths
+from kongpy import handlers, paths
+from kongpy.db.entities import table_for
+from kongpy.db.migrations import Migration, create_tables
 from kongpy.errors import ConfigurationError
 from kongpy.schemas.base import EntitySchema
 from kongpy.schemas.plugins import PluginSchema, PluginSpec, spec_from_module
 
 log = logging.getLogger(__name__)
 
-PHASES = ("init_worker", "certificate", "rewrite", "access", "response",
-          "header_filter", "body_filter", "log")
-_PHASE_RE = re.compile(r"^\s*function\s+[A-Za-z_][A-Za-z0-9_]*[:.]([a-z_]+)\s*\(", re.M)
 _MODULE_SAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -48,7 +49,7 @@ class Plugin:
     migrations: list[Any] = field(default_factory=list)
 
 
-_cache: dict[tuple[str, float], Plugin] = {}
+_cache: dict[tuple[str, float, tuple], Plugin] = {}
 
 
 def _split(value: Any) -> list[str]:
@@ -104,10 +105,26 @@ def find(name: str, config: Mapping[str, Any]) -> Path | None:
     return None
 
 
-def handler_phases(handler: Path) -> tuple[str, ...]:
-    """The phase methods a handler.lua defines (read from its source)."""
-    found = set(_PHASE_RE.findall(handler.read_text()))
-    return tuple(p for p in PHASES if p in found)
+def _lua_paths(extra: str | None, own: list[str], system: list[str]) -> str:
+    entries = [e for e in (extra or "").split(";") if e] + own + system
+    return ";".join(entries) + ";;"
+
+
+def lua_package_path(config: Mapping[str, Any]) -> str:
+    """kongpy's Lua, then the plugin folders: `<name>.handler` is `<dir>/<name>/handler.lua`.
+
+    Hyphenated plugin names need no loader: `require("key-auth.handler")`
+    maps to `<dir>/key-auth/handler.lua` through the `<dir>/?.lua` pattern.
+    """
+    lua = str(paths.lua_dir())
+    own = [f"{lua}/?.lua", f"{lua}/?/init.lua"]
+    for directory in search_dirs(config):
+        own += [f"{directory}/?.lua", f"{directory}/?/init.lua"]
+    return _lua_paths(config.get("lua_package_path"), own, paths.system_lua_path())
+
+
+def lua_package_cpath(config: Mapping[str, Any]) -> str:
+    return _lua_paths(config.get("lua_package_cpath"), [], paths.system_lua_cpath())
 
 
 def _load_module(folder: Path, filename: str) -> ModuleType | None:
@@ -125,39 +142,52 @@ def _load_module(folder: Path, filename: str) -> ModuleType | None:
     return module
 
 
-def load_folder(folder: Path) -> Plugin:
-    """Load one plugin folder (cached while its schema.py is unchanged)."""
-    key = (str(folder), (folder / "schema.py").stat().st_mtime)
+def _base_migration(name: str, entities: list[type[EntitySchema]]) -> list[Migration]:
+    """The step creating the tables of a plugin's entities, derived from daos.py."""
+    if not entities:
+        return []
+    ident = name.replace("-", "_")
+    return [Migration(f"000_base_{ident}", create_tables(*(table_for(e) for e in entities)))]
+
+
+def load_folder(folder: Path, facts: Mapping[str, Any]) -> Plugin:
+    """Load one plugin folder with its handler's facts (cached while unchanged)."""
+    key = (str(folder), (folder / "schema.py").stat().st_mtime,
+           tuple(sorted((k, str(v)) for k, v in facts.items())))
     if key in _cache:
         return _cache[key]
     schema = _load_module(folder, "schema.py")
     assert schema is not None
-    spec = spec_from_module(schema, source=str(folder),
-                            phases=handler_phases(folder / "handler.lua"))
-    if spec.name != folder.name:
-        raise ConfigurationError(
-            f"plugin folder '{folder.name}' declares NAME = '{spec.name}'")
+    spec = spec_from_module(schema, folder.name, facts, source=str(folder))
     daos = _load_module(folder, "daos.py")
     migrations = _load_module(folder, "migrations.py")
+    entities = list(getattr(daos, "ENTITIES", []))
     plugin = Plugin(
-        name=spec.name, folder=folder, spec=spec,
-        entities=list(getattr(daos, "ENTITIES", [])),
+        name=spec.name, folder=folder, spec=spec, entities=entities,
         endpoints=list(getattr(daos, "ENDPOINTS", [])),
-        migrations=list(getattr(migrations, "MIGRATIONS", [])),
+        migrations=_base_migration(spec.name, entities)
+        + list(getattr(migrations, "MIGRATIONS", [])),
     )
     _cache[key] = plugin
     return plugin
 
 
-def load(config: Mapping[str, Any]) -> dict[str, Plugin]:
-    """Every enabled plugin, by name; an enabled but missing plugin is an error."""
-    out: dict[str, Plugin] = {}
+def folders(config: Mapping[str, Any]) -> dict[str, Path]:
+    """Every enabled plugin's folder, by name; an enabled but missing plugin is an error."""
+    out: dict[str, Path] = {}
     for name in enabled_names(config):
         folder = find(name, config)
         if folder is None:
             raise ConfigurationError(f"{name} plugin is enabled but not installed")
-        out[name] = load_folder(folder)
+        out[name] = folder
     return out
+
+
+def load(config: Mapping[str, Any]) -> dict[str, Plugin]:
+    """Every enabled plugin, by name, its handler loaded in nginx for its facts."""
+    found = folders(config)
+    facts = handlers.read(found, lua_package_path(config), lua_package_cpath(config))
+    return {name: load_folder(folder, facts[name]) for name, folder in found.items()}
 
 
 def in_use(db: Any) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import jinja2
 
-from kongpy import paths
+from kongpy import paths, plugins
 from kongpy.cli._common import Group, verbosity
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ def render_plugin(name: str, directory: Path, priority: int = 1000) -> Path:
     if not _NAME_RE.match(name):
         raise click.ClickException(
             f"invalid plugin name '{name}': lower-case letters, digits and '-' only")
+    if name in plugins.bundled_names():
+        raise click.ClickException(f"'{name}' is the name of a bundled plugin; choose another")
     folder = directory / name
     if folder.exists():
         raise click.ClickException(f"{folder} already exists")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import kongpy
-from kongpy import paths, plugins
+from kongpy import handlers, paths, plugins
 from kongpy.conf import Config
 from kongpy.errors import ConfigurationError
 
@@ -52,48 +52,20 @@ def _in_prefix(config: Config, value: str) -> str:
     return value if os.path.isabs(value) else os.path.join(config["prefix"], value)
 
 
-def _lua_paths(extra: str | None, own: list[str], system: list[str]) -> str:
-    entries = [e for e in (extra or "").split(";") if e] + own + system
-    return ";".join(entries) + ";;"
-
-
-def lua_package_path(config: Config) -> str:
-    """kongpy's Lua, then the plugin folders: `<name>.handler` is `<dir>/<name>/handler.lua`.
-
-    Hyphenated plugin names need no loader: `require("key-auth.handler")`
-    maps to `<dir>/key-auth/handler.lua` through the `<dir>/?.lua` pattern.
-    """
-    lua = str(paths.lua_dir())
-    own = [f"{lua}/?.lua", f"{lua}/?/init.lua"]
-    for directory in plugins.search_dirs(config):
-        own += [f"{directory}/?.lua", f"{directory}/?/init.lua"]
-    return _lua_paths(config["lua_package_path"], own, paths.system_lua_path())
-
-
-def lua_package_cpath(config: Config) -> str:
-    return _lua_paths(config["lua_package_cpath"], [], paths.system_lua_cpath())
-
-
 def enabled_plugins(config: Config) -> list[str]:
     return plugins.enabled_names(config)
 
 
-def bundled_plugins() -> list[str]:
-    return plugins.bundled_names()
-
-
 def plugin_phases(config: Config) -> list[str]:
-    """The phases some enabled plugin's handler.lua defines (read from its source).
+    """The phases some enabled plugin's handler implements (kongpy.handlers).
 
     nginx.conf installs a phase handler only for these, so a node without
     plugins keeps the plugin-free request path.
     """
     found: set[str] = set()
-    for name in enabled_plugins(config):
-        folder = plugins.find(name, config)
-        if folder is not None:
-            found.update(plugins.handler_phases(folder / "handler.lua"))
-    return [p for p in plugins.PHASES if p in found]
+    for plugin in plugins.load(config).values():
+        found.update(plugin.spec.phases)
+    return [p for p in handlers.PHASES if p in found]
 
 
 def system_resolvers(resolv_conf: str = RESOLV_CONF) -> list[str]:
@@ -269,8 +241,8 @@ def template_context(config: Config, node_id: str,
         "error_log": _in_prefix(config, config["proxy_error_log"] or "logs/error.log"),
         "access_log": "off" if access_log == "off" else _in_prefix(config, access_log),
         "pid_file": str(prefix.pid_file("nginx")),
-        "lua_package_path": lua_package_path(config),
-        "lua_package_cpath": lua_package_cpath(config),
+        "lua_package_path": plugins.lua_package_path(config),
+        "lua_package_cpath": plugins.lua_package_cpath(config),
         "settings_file": settings_file or str(prefix.settings_file),
         "control_socket": str(prefix.control_socket),
         "proxy_listeners": _listeners(config["proxy_listen"]),
@@ -310,18 +282,12 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
     """The data-plane settings file of contracts.md §3."""
     prefix = paths.prefix(config["prefix"])
     return {
-        "kong_version": kongpy.KONG_VERSION,
         "kongpy_version": kongpy.__version__,
         "node_id": node_id,
-        "prefix": str(prefix.root),
         "snapshot_path": str(prefix.snapshot_file),
         "control_token_file": str(prefix.control_token_file),
         "headers": [h.lower() for h in config["headers"]],
-        "headers_upstream": [h.lower() for h in config["headers_upstream"]],
-        "trusted_ips": list(config["trusted_ips"]),
-        "real_ip_header": config["real_ip_header"] or "X-Real-IP",
         "error_default_type": config["error_default_type"],
-        "router_flavor": config["router_flavor"],
         "allow_debug_header": config["allow_debug_header"],
         "dns_resolver": dns_resolvers(config),
         "dns_hostsfile": config["dns_hostsfile"] or "/etc/hosts",

@@ -48,10 +48,6 @@ class RenderResult:
         return self.nginx_conf_changed or self.settings_changed
 
 
-def nginx_binary() -> str:
-    return os.environ.get("KONGPY_NGINX_BIN") or shutil.which("nginx") or "/usr/sbin/nginx"
-
-
 def render_nginx_conf(config: Config, node_id: str | None = None,
                       settings_file: str | None = None,
                       templates: str | Path | None = None) -> str:
@@ -68,7 +64,8 @@ def render_nginx_conf(config: Config, node_id: str | None = None,
 
 def nginx_test(prefix: str | Path, conf_file: str | Path) -> None:
     """Runs `nginx -t` on `conf_file`; raises NginxTestError with nginx's words."""
-    cmd = [nginx_binary(), "-t", "-q", "-e", "stderr", "-p", f"{prefix}/", "-c", str(conf_file)]
+    cmd = [paths.nginx_binary(), "-t", "-q", "-e", "stderr", "-p", f"{prefix}/",
+           "-c", str(conf_file)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_NGINX_TEST_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired) as exc:

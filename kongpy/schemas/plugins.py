@@ -102,19 +102,20 @@ class PluginSpec:
         return {"fields": fields, "entity_checks": []}
 
 
-def spec_from_module(module: ModuleType, source: str = "",
-                     phases: tuple[str, ...] = ()) -> PluginSpec:
-    """Read NAME, PRIORITY, VERSION, PROTOCOLS, NO_CONSUMER and Config from a schema.py."""
+def spec_from_module(module: ModuleType, name: str, facts: Mapping[str, Any],
+                     source: str = "") -> PluginSpec:
+    """A plugin's spec: PROTOCOLS, NO_CONSUMER and Config from its schema.py, and
+    the PRIORITY, VERSION and phases its handler.lua declares (``facts``)."""
     return PluginSpec(
-        name=module.NAME,
-        priority=int(module.PRIORITY),
-        version=str(module.VERSION),
+        name=name,
+        priority=int(facts["priority"]),
+        version=str(facts["version"]),
         config=module.Config,
         protocols=tuple(getattr(module, "PROTOCOLS", DEFAULT_PROTOCOLS)),
         no_consumer=bool(getattr(module, "NO_CONSUMER", False)),
         no_route=bool(getattr(module, "NO_ROUTE", False)),
         no_service=bool(getattr(module, "NO_SERVICE", False)),
-        phases=phases,
+        phases=tuple(facts.get("phases") or ()),
         source=source,
     )
 

@@ -90,6 +90,19 @@ def order_error(limits: Mapping[str, Any]) -> str | None:
     return None
 
 
+SYNC_RATE_UNSUPPORTED = ("sync_rate: only -1 (counting in redis on every request) is "
+                         "supported with the redis policy")
+
+
+def sync_rate_supported(config: Mapping[str, Any]) -> list[str]:
+    """Kong batches redis counts every ``sync_rate`` seconds when it is not -1; the
+    local and cluster policies ignore it in Kong too. kongpy always counts in
+    redis on the request, so a batching rate is refused, not ignored."""
+    if config.get("policy") == "redis" and config.get("sync_rate") not in (None, -1):
+        return [SYNC_RATE_UNSUPPORTED]
+    return []
+
+
 def redis_required(config: Mapping[str, Any]) -> list[str]:
     """Kong's conditional: ``policy = redis`` needs ``redis.host`` (and a port)."""
     if config.get("policy") != "redis":

@@ -27,6 +27,12 @@ def check_route_host(value: str) -> str | None:
     return t.check_host_with_optional_port(value.replace("*", "abc"))
 
 
+def check_buffered(value: bool) -> str | None:
+    """The data plane buffers every proxied request and response: `false` would be
+    accepted and ignored, so it is refused until unbuffered proxying exists."""
+    return None if value else "unbuffered proxying is not supported; must be true"
+
+
 def normalize_path(path: str) -> str:
     """Decode unreserved %-escapes, upper-case the others, drop dot segments."""
     def _fix(m: re.Match) -> str:
@@ -104,8 +110,8 @@ class RouteSchema(EntitySchema):
     strip_path = f.Boolean(required=True, default=True)
     path_handling = t.string_one_of(("v0", "v1"), default="v0")
     preserve_host = f.Boolean(required=True, default=False)
-    request_buffering = f.Boolean(required=True, default=True)
-    response_buffering = f.Boolean(required=True, default=True)
+    request_buffering = f.Boolean(required=True, default=True, checks=[check_buffered])
+    response_buffering = f.Boolean(required=True, default=True, checks=[check_buffered])
     snis = t.snis()
     sources = t.ip_port_records()
     destinations = t.ip_port_records()

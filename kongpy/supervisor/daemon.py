@@ -129,7 +129,7 @@ class Supervisor:
             self._nginx_workers = []
 
     def _nginx_argv(self) -> list[str]:
-        argv = [writer.nginx_binary(), "-p", f"{self.prefix.root}/", "-c",
+        argv = [paths.nginx_binary(), "-p", f"{self.prefix.root}/", "-c",
                 str(self.prefix.nginx_conf)]
         try:
             has_daemon = bool(_DAEMON_RE.search(self.prefix.nginx_conf.read_text()))

@@ -19,6 +19,7 @@ local exit = ngx.exit
 local req_start_time = ngx.req.start_time
 
 local error = error
+local type = type
 local tonumber = tonumber
 local floor = math.floor
 local sub = string.sub
@@ -33,6 +34,9 @@ local _M = {}
 local enabled = {}
 local server_header = "kongpy"
 local via_out = ""
+-- Kong's allow_debug_header: a request carrying Kong-Debug learns the route
+-- and service that matched it
+local debug_header = false
 
 function _M.init(settings_file)
     local ok, err = settings.load(settings_file)
@@ -42,6 +46,7 @@ function _M.init(settings_file)
     enabled = settings.enabled_headers
     server_header = settings.server_header
     via_out = "1.1 " .. server_header
+    debug_header = settings.allow_debug_header
     dns.init()
     plugins.init(settings.plugins)
     local cok, cerr = control.init(settings.control_token_file)
@@ -54,6 +59,7 @@ end
 
 function _M.init_worker()
     snapshot.init_worker()
+    plugins.init_worker()
 end
 
 local function https_required(entry, request_uri)
@@ -64,6 +70,21 @@ local function https_required(entry, request_uri)
     header["Location"] = "https://" .. var.kongpy_x_forwarded_host .. request_uri
     ngx.status = code
     return exit(code)
+end
+
+local function debug_headers(entry)
+    local route, service = entry.route, entry.service
+    header["Kong-Route-Id"] = route.id
+    if type(route.name) == "string" then
+        header["Kong-Route-Name"] = route.name
+    end
+    local raw = service and service.raw
+    if raw then
+        header["Kong-Service-Id"] = raw.id
+        if type(raw.name) == "string" then
+            header["Kong-Service-Name"] = raw.name
+        end
+    end
 end
 
 function _M.rewrite()
@@ -102,6 +123,9 @@ function _M.access()
         return errors.exit(404, ERR_NO_ROUTE, var.request_id)
     end
     local entry = res.entry
+    if debug_header and var.http_kong_debug then
+        debug_headers(entry)
+    end
     if entry.https_only and var.kongpy_x_forwarded_proto ~= "https" then
         return https_required(entry, request_uri)
     end

@@ -47,6 +47,19 @@ function UNRUNNABLE.access(_, conf)
     return errors.exit(500, errors.MESSAGES[500], var.request_id)
 end
 
+-- init_worker: every enabled handler that has one, once per worker; a failure
+-- is logged (as Kong does) and the worker keeps serving.
+function _M.init_worker()
+    for name, h in pairs(handlers) do
+        if h.init_worker then
+            local ok, err = pcall(h.init_worker, h)
+            if not ok then
+                log(ERR, "plugin ", name, " failed in init_worker: ", tostring(err))
+            end
+        end
+    end
+end
+
 local function handler_of(name)
     return handlers[name] or UNRUNNABLE
 end

@@ -10,16 +10,15 @@ local ERR_READ = "cannot read settings file: "
 local ERR_PARSE = "cannot parse settings file: "
 
 local _M = {
-    kongpy_version = "0.0.0",
     server_header = "kongpy/0.0.0",
+    node_id = nil,
     enabled_headers = {},
-    enabled_headers_upstream = {},
-    trusted_ips = {},
     error_default_type = "text/plain",
+    allow_debug_header = false,
     dns_resolver = {},
     dns_hostsfile = "/etc/hosts",
     snapshot_path = nil,
-    prefix = nil,
+    control_token_file = nil,
     plugins = {},
 }
 
@@ -64,18 +63,13 @@ function _M.load(path)
     if type(t) ~= "table" then
         return nil, ERR_PARSE .. (perr or "not an object")
     end
-    _M.kongpy_version = t.kongpy_version or _M.kongpy_version
-    _M.kong_version = t.kong_version
+    _M.server_header = "kongpy/" .. (t.kongpy_version or "0.0.0")
     _M.node_id = t.node_id
-    _M.server_header = "kongpy/" .. _M.kongpy_version
     _M.enabled_headers = expand(t.headers)
-    _M.enabled_headers_upstream = expand(t.headers_upstream)
-    _M.trusted_ips = type(t.trusted_ips) == "table" and t.trusted_ips or {}
     _M.error_default_type = type(t.error_default_type) == "string"
                             and t.error_default_type or "text/plain"
     _M.dns_resolver = type(t.dns_resolver) == "table" and t.dns_resolver or {}
     _M.dns_hostsfile = t.dns_hostsfile or "/etc/hosts"
-    _M.prefix = t.prefix
     _M.snapshot_path = t.snapshot_path
     _M.control_token_file = t.control_token_file
     _M.allow_debug_header = t.allow_debug_header == true

@@ -4,9 +4,6 @@ from typing import Any, Mapping
 from kongpy.schemas import fields as f
 from kongpy.schemas.plugins import HTTP_PROTOCOLS, PluginConfig, only_one_of
 
-NAME = "acl"
-PRIORITY = 950
-VERSION = "3.9.1"
 PROTOCOLS = HTTP_PROTOCOLS
 NO_CONSUMER = True
 

@@ -2,9 +2,6 @@
 from kongpy.schemas import fields as f
 from kongpy.schemas.plugins import HTTP_PROTOCOLS, PluginConfig
 
-NAME = "basic-auth"
-PRIORITY = 1100
-VERSION = "3.9.1"
 PROTOCOLS = HTTP_PROTOCOLS
 NO_CONSUMER = True
 

@@ -4,9 +4,6 @@ import re
 from kongpy.schemas import fields as f
 from kongpy.schemas.plugins import HTTP_PROTOCOLS, PluginConfig
 
-NAME = "bot-detection"
-PRIORITY = 2500
-VERSION = "3.9.1"
 PROTOCOLS = HTTP_PROTOCOLS
 NO_CONSUMER = True
 

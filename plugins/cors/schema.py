@@ -4,9 +4,6 @@ import re
 from kongpy.schemas import fields as f, typedefs as t
 from kongpy.schemas.plugins import HTTP_PROTOCOLS, PluginConfig
 
-NAME = "cors"
-PRIORITY = 2000
-VERSION = "3.9.1"
 PROTOCOLS = HTTP_PROTOCOLS
 NO_CONSUMER = True
 

@@ -4,9 +4,6 @@ from typing import Any
 from kongpy.schemas import fields as f, typedefs as t
 from kongpy.schemas.plugins import HTTP_PROTOCOLS, PluginConfig
 
-NAME = "hmac-auth"
-PRIORITY = 1030
-VERSION = "3.9.1"
 PROTOCOLS = HTTP_PROTOCOLS
 NO_CONSUMER = True
 

@@ -5,9 +5,6 @@ from kongpy.schemas import fields as f, typedefs as t
 from kongpy.schemas.base import is_empty, quoted
 from kongpy.schemas.plugins import PluginConfig
 
-NAME = "ip-restriction"
-PRIORITY = 990
-VERSION = "3.9.1"
 PROTOCOLS = ("http", "https", "tcp", "tls", "grpc", "grpcs")
 NO_CONSUMER = False
 

@@ -4,9 +4,6 @@ from typing import Any, Mapping
 from kongpy.schemas import fields as f, typedefs as t
 from kongpy.schemas.plugins import HTTP_PROTOCOLS, PluginConfig
 
-NAME = "jwt"
-PRIORITY = 1450
-VERSION = "3.9.1"
 PROTOCOLS = HTTP_PROTOCOLS
 NO_CONSUMER = True
 

@@ -2,9 +2,6 @@
 from kongpy.schemas import fields as f, typedefs as t
 from kongpy.schemas.plugins import HTTP_PROTOCOLS, PluginConfig
 
-NAME = "key-auth"
-PRIORITY = 1250
-VERSION = "3.9.1"
 PROTOCOLS = HTTP_PROTOCOLS
 NO_CONSUMER = True
 

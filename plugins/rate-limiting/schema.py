@@ -4,9 +4,6 @@ from typing import Any, Mapping
 from kongpy.schemas import fields as f, ratelimit as rl, typedefs as t
 from kongpy.schemas.plugins import HTTP_PROTOCOLS, PluginConfig
 
-NAME = "rate-limiting"
-PRIORITY = 910
-VERSION = "3.9.1"
 PROTOCOLS = HTTP_PROTOCOLS
 
 LIMIT_BY = ("consumer", "credential", "ip", "service", "header", "path", "consumer-group")
@@ -15,8 +12,7 @@ AT_LEAST_ONE = ("at least one of these fields must be non-empty: "
                 + ", ".join(f"'config.{p}'" for p in rl.PERIODS))
 
 
-class Config(PluginConfig):
-    locals().update(rl.period_fields())
+class _Config(PluginConfig):
     limit_by = t.string_one_of(LIMIT_BY, required=True, default="consumer")
     header_name = f.String(default=None, checks=[t.check_header_name])
     path = t.path(default=None)
@@ -28,7 +24,6 @@ class Config(PluginConfig):
                                                "value must be greater than 0"])
     error_message = f.String(default="API rate limit exceeded")
     sync_rate = f.Number(required=True, default=-1)
-    locals().update(rl.shorthand_fields())
 
     @classmethod
     def custom_validator(cls, config: Any) -> str | None:
@@ -41,8 +36,13 @@ class Config(PluginConfig):
         if all(config.get(p) is None for p in rl.PERIODS):
             messages.append(AT_LEAST_ONE)
         messages += rl.redis_required(config)
+        messages += rl.sync_rate_supported(config)
         by = config.get("limit_by")
         if (by == "header" and not config.get("header_name")) or \
                 (by == "path" and not config.get("path")):
             messages.append(HEADER_CONDITIONAL)
         return messages
+
+
+# The window limits and the flat redis_* shorthands join the declared fields.
+Config = type("Config", (_Config,), {**rl.period_fields(), **rl.shorthand_fields()})

@@ -4,9 +4,6 @@ from typing import Any, Mapping
 from kongpy.schemas import fields as f, ratelimit as rl, typedefs as t
 from kongpy.schemas.plugins import HTTP_PROTOCOLS, PluginConfig
 
-NAME = "response-ratelimiting"
-PRIORITY = 900
-VERSION = "3.9.1"
 PROTOCOLS = HTTP_PROTOCOLS
 
 
@@ -17,7 +14,7 @@ def _limits() -> f.Map:
                  describe={"len_min": 1})
 
 
-class Config(PluginConfig):
+class _Config(PluginConfig):
     header_name = f.String(default="x-kong-limit")
     limit_by = t.string_one_of(("consumer", "credential", "ip"), default="consumer")
     policy = t.string_one_of(rl.POLICIES, default="local")
@@ -26,7 +23,6 @@ class Config(PluginConfig):
     block_on_first_violation = f.Boolean(required=True, default=False)
     hide_client_headers = f.Boolean(required=True, default=False)
     limits = _limits()
-    locals().update(rl.shorthand_fields())
 
     @classmethod
     def custom_validator(cls, config: Any) -> Any:
@@ -41,3 +37,7 @@ class Config(PluginConfig):
     @classmethod
     def check(cls, config: Mapping[str, Any]) -> list[str]:
         return rl.redis_required(config)
+
+
+# The flat redis_* shorthands join the declared fields.
+Config = type("Config", (_Config,), rl.shorthand_fields())

@@ -304,3 +304,11 @@ def test_disabled_and_protocol_mismatch_ignored(gateway, world):
                    timeout=5).raise_for_status()
     gw.wait_sync()
     assert _tag(gw, "/proto") == "off"
+
+
+def test_custom_plugin_init_worker_runs_in_every_worker(gateway):
+    log = (gateway.prefix / "logs" / "error.log").read_text(errors="replace")
+    marker = "test-tag init_worker in worker "
+    workers = {line.split(marker, 1)[1].split(",")[0] for line in log.splitlines()
+               if marker in line}
+    assert workers == {"0", "1"}

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import requests
 
+from tests.conftest import require_binary
+from tests.helpers.gateway import Gateway
+
 
 def test_service_and_route_proxy_to_upstream_path(gateway, upstream):
     resp = gateway.post("/services", data={"name": "echo", "url": f"{upstream.url}/base"})
@@ -109,3 +112,24 @@ def test_https_proxy_listener(gateway, upstream):
     resp = requests.get(gateway.proxy + "/tls", timeout=5)
     assert resp.status_code == 426
     assert resp.json()["message"] == "Please use HTTPS protocol"
+
+
+def test_debug_header_only_when_allowed(tmp_path, upstream):
+    require_binary("nginx")
+    for allowed in (True, False):
+        (tmp_path / str(allowed)).mkdir()
+        node = Gateway(tmp_path / str(allowed), workers=1,
+                       extra={"allow_debug_header": "on" if allowed else "off"}).start()
+        try:
+            svc = node.create("/services", {"name": "dbg", "url": upstream.url})
+            route = node.create("/services/dbg/routes", {"name": "dbg-r", "paths": ["/dbg"]})
+            node.wait_sync()
+            plain = requests.get(node.proxy + "/dbg", timeout=5)
+            asked = requests.get(node.proxy + "/dbg", headers={"Kong-Debug": "1"}, timeout=5)
+            assert "Kong-Route-Id" not in plain.headers
+            expected = {"Kong-Route-Id": route["id"], "Kong-Route-Name": "dbg-r",
+                        "Kong-Service-Id": svc["id"], "Kong-Service-Name": "dbg"}
+            got = {k: asked.headers.get(k) for k in expected}
+            assert got == (expected if allowed else dict.fromkeys(expected))
+        finally:
+            node.stop()

@@ -130,3 +130,14 @@ def test_shared_dict(tmp_path):
                                                 "plugins": "key-auth"})
     ctx = context.template_context(config, "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")
     assert all(d["name"] != "kongpy_ratelimit" for d in ctx["shared_dicts"])
+
+
+def test_redis_batching_sync_rate_is_refused_not_ignored(client):
+    redis = {"host": "127.0.0.1", "port": 6379}
+    body = _post(client, {"name": "rate-limiting", "config": {
+        "minute": 5, "policy": "redis", "redis": redis, "sync_rate": 10}}, 400)
+    assert body["fields"] == {"@entity": [
+        "sync_rate: only -1 (counting in redis on every request) is supported with the "
+        "redis policy"]}
+    # Kong ignores it with the other policies too
+    _post(client, {"name": "rate-limiting", "config": {"minute": 5, "sync_rate": 10}})

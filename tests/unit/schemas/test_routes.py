@@ -132,3 +132,9 @@ def test_service_fk_shape(violation):
 def test_normalize_path():
     assert normalize_path("/a/./b/../c") == "/a/c"
     assert normalize_path("/a%2fb") == "/a%2Fb"
+
+
+@pytest.mark.parametrize("field", ["request_buffering", "response_buffering"])
+def test_unbuffered_proxying_is_refused_not_ignored(violation, field):
+    assert violation(R, {"paths": ["/a"], field: False})["fields"] == {
+        field: "unbuffered proxying is not supported; must be true"}

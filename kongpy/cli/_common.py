@@ -37,6 +37,8 @@ def verbosity(func: Callable) -> Callable:
 conf_option = click.option("-c", "--conf", "conf_path", type=click.Path(dir_okay=False),
                            help="Configuration file.")
 prefix_option = click.option("-p", "--prefix", help="Prefix (working directory) of the node.")
+start_timeout_option = click.option("--timeout", type=float, default=60, show_default=True,
+                                    help="Seconds to wait for the node to answer.")
 
 
 def error_message(exc: BaseException) -> str:

@@ -10,7 +10,8 @@ import signal
 import click
 
 from kongpy.cli import _node, _preflight
-from kongpy.cli._common import conf_option, load_config, prefix_option, verbosity
+from kongpy.cli._common import (conf_option, load_config, prefix_option,
+                                start_timeout_option, verbosity)
 from kongpy.cli.start import start_node
 from kongpy.render import writer
 
@@ -18,8 +19,7 @@ from kongpy.render import writer
 @click.command()
 @conf_option
 @prefix_option
-@click.option("--timeout", type=float, default=60, show_default=True,
-              help="Seconds to wait for the node to answer.")
+@start_timeout_option
 @verbosity
 def restart(conf_path: str | None, prefix: str | None, timeout: float) -> None:
     """Restart kongpy."""

@@ -13,7 +13,8 @@ import click
 
 from kongpy import paths
 from kongpy.cli import _node, _preflight
-from kongpy.cli._common import conf_option, load_config, prefix_option, verbosity
+from kongpy.cli._common import (conf_option, load_config, prefix_option,
+                                start_timeout_option, verbosity)
 from kongpy.conf import Config
 from kongpy.render import writer
 from kongpy.supervisor import pidfile
@@ -39,8 +40,7 @@ def start_node(config: Config, timeout: float) -> None:
 @click.command()
 @conf_option
 @prefix_option
-@click.option("--timeout", type=float, default=60, show_default=True,
-              help="Seconds to wait for the node to answer.")
+@start_timeout_option
 @verbosity
 def start(conf_path: str | None, prefix: str | None, timeout: float) -> None:
     """Start kongpy (nginx, the Admin API and the sync loop)."""

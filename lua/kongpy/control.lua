@@ -8,6 +8,7 @@ local process = require("ngx.process")
 local snapshot = require("kongpy.snapshot")
 local rehash = require("kongpy.rehash")
 local counters = require("kongpy.tools.ratelimit.cluster")
+local request = require("kongpy.pdk.request")
 
 local ngx = ngx
 local var = ngx.var
@@ -63,24 +64,8 @@ local function respond(status, body)
     return respond_json(status, cjson.encode(body))
 end
 
-local function read_body()
-    req.read_body()
-    local body = req.get_body_data()
-    if body then
-        return body
-    end
-    local file = req.get_body_file()
-    if not file then
-        return nil
-    end
-    local f = io_open(file, "rb")
-    if not f then
-        return nil
-    end
-    body = f:read("*a")
-    f:close()
-    return body
-end
+-- The request body, from memory or the temp file nginx spooled it to.
+local read_body = request.get_raw_body
 
 -- A POST whose body `apply` turns into (status, answer).
 local function post(apply, err_empty)

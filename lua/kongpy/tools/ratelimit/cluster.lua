@@ -13,6 +13,7 @@
 -- about (N - 1) x (one sync period of traffic) more than the limit. Within
 -- one node the check is exact, as with `local`.
 local cjson = require("cjson.safe")
+local counting = require("kongpy.tools.ratelimit.counting")
 
 local ngx = ngx
 local shared = ngx.shared
@@ -73,6 +74,10 @@ local function touch(d, ns, e, n)
     return new + (d:get("cl:b:" .. e.key) or 0)
 end
 
+local function undo(d, _, e, n)
+    d:incr("cl:d:" .. e.key, -n)
+end
+
 function _M.consume(ns, conf, entries, n)
     local d = dict()
     if not d then
@@ -82,28 +87,7 @@ function _M.consume(ns, conf, entries, n)
     if not ok then
         return nil, nil, err
     end
-    local counts, stop, done = {}, nil, 0
-    for i = 1, #entries do
-        local total
-        total, err = touch(d, ns, entries[i], n)
-        if not total then
-            break
-        end
-        done = i
-        counts[i] = total - n
-        if not stop and total > entries[i].limit then
-            stop = i
-        end
-    end
-    if stop or err then
-        for i = 1, done do
-            d:incr("cl:d:" .. entries[i].key, -n)
-        end
-        if err then
-            return nil, nil, err
-        end
-    end
-    return counts, stop
+    return counting.consume(entries, n, touch, undo, d, ns)
 end
 
 function _M.usage(_, conf, entries)

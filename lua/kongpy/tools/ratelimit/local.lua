@@ -1,6 +1,8 @@
 -- The `local` policy: counters in the kongpy_ratelimit shared dict. Every
 -- worker of the node increments the same counters (shm incr is atomic), so
 -- the limit is exact within one node and per node across a cluster.
+local counting = require("kongpy.tools.ratelimit.counting")
+
 local ngx = ngx
 local shared = ngx.shared
 
@@ -20,35 +22,20 @@ end
 -- increments back. Two racing requests can therefore both be refused when
 -- only one of them should be (one window refuses, another still counted it
 -- for a moment); never can both be let through past a limit.
+local function add(d, _, e, n)
+    return d:incr(e.key, n, 0, e.ttl)
+end
+
+local function undo(d, _, e, n)
+    d:incr(e.key, -n)
+end
+
 function _M.consume(_, _, entries, n)
     local d, err = dict()
     if not d then
         return nil, nil, err
     end
-    local counts, stop = {}, nil
-    local done = 0
-    for i = 1, #entries do
-        local e = entries[i]
-        local new
-        new, err = d:incr(e.key, n, 0, e.ttl)
-        if not new then
-            break
-        end
-        done = i
-        counts[i] = new - n
-        if not stop and new > e.limit then
-            stop = i
-        end
-    end
-    if stop or err then
-        for i = 1, done do
-            d:incr(entries[i].key, -n)
-        end
-        if err then
-            return nil, nil, err
-        end
-    end
-    return counts, stop
+    return counting.consume(entries, n, add, undo, d)
 end
 
 function _M.usage(_, _, entries)

@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import Any, Iterable, Mapping
 
 from kongpy import paths
-from kongpy.errors import ConfigurationError
+from kongpy.errors import ConfigError
 from kongpy.schemas.base import EntitySchema
 from kongpy.schemas.plugins import PluginSchema, PluginSpec, spec_from_module
 
@@ -118,7 +118,7 @@ def _load_module(folder: Path, filename: str) -> ModuleType | None:
     modname = f"kongpy_plugin_{ident}_{abs(hash(str(folder))):x}_{path.stem}"
     spec = importlib.util.spec_from_file_location(modname, path)
     if spec is None or spec.loader is None:
-        raise ConfigurationError(f"cannot load {path}")
+        raise ConfigError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[modname] = module
     spec.loader.exec_module(module)
@@ -135,7 +135,7 @@ def load_folder(folder: Path) -> Plugin:
     spec = spec_from_module(schema, source=str(folder),
                             phases=handler_phases(folder / "handler.lua"))
     if spec.name != folder.name:
-        raise ConfigurationError(
+        raise ConfigError(
             f"plugin folder '{folder.name}' declares NAME = '{spec.name}'")
     daos = _load_module(folder, "daos.py")
     migrations = _load_module(folder, "migrations.py")
@@ -155,7 +155,7 @@ def load(config: Mapping[str, Any]) -> dict[str, Plugin]:
     for name in enabled_names(config):
         folder = find(name, config)
         if folder is None:
-            raise ConfigurationError(f"{name} plugin is enabled but not installed")
+            raise ConfigError(f"{name} plugin is enabled but not installed")
         out[name] = load_folder(folder)
     return out
 
@@ -174,7 +174,7 @@ def check_in_use(names: Iterable[str], config: Mapping[str, Any]) -> None:
     enabled = set(enabled_names(config))
     for name in sorted(set(names)):
         if name not in enabled:
-            raise ConfigurationError(f"{name} plugin is in use but not enabled")
+            raise ConfigError(f"{name} plugin is in use but not enabled")
 
 
 def attach(db: Any, config: Mapping[str, Any]) -> dict[str, Plugin]:

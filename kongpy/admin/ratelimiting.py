@@ -17,6 +17,7 @@ from flask import Blueprint, Response, request
 
 from kongpy.admin.resources import json_response, state
 from kongpy.db import metrics
+from kongpy.errors import BadBatch
 
 PATH = "/_kongpy/ratelimiting-metrics"
 PLUGINS = ("rate-limiting", "response-ratelimiting")
@@ -25,12 +26,9 @@ PLUGINS = ("rate-limiting", "response-ratelimiting")
 def _sync() -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return json_response({"message": "expected a JSON object"}, 400)
-    try:
-        values = metrics.apply(state()["db"].strategy, str(body.get("table")),
-                               body.get("increments"))
-    except metrics.BadBatch as exc:
-        return json_response({"message": str(exc)}, 400)
+        raise BadBatch("expected a JSON object")
+    values = metrics.apply(state()["db"].strategy, str(body.get("table")),
+                           body.get("increments"))
     return json_response({"values": values})
 
 

@@ -13,7 +13,7 @@ from kongpy.db import paging
 from kongpy.db.dao import DAO
 from kongpy.db.migrations import Migrations
 from kongpy.db.strategies.base import Strategy
-from kongpy.errors import ConfigurationError, ForeignKeyViolation
+from kongpy.errors import ConfigError, ForeignKeyViolation
 from kongpy.schemas.base import EntitySchema
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _strategy(database: str, config: Mapping[str, Any]) -> Strategy:
         from kongpy.db.strategies.sqlite import SQLiteStrategy
         path = config.get("sqlite_path")
         if not path:
-            raise ConfigurationError("sqlite_path is required when database = sqlite")
+            raise ConfigError("sqlite_path is required when database = sqlite", "sqlite_path")
         return SQLiteStrategy(str(path))
     if database == "postgres":
         from kongpy.db.strategies.postgres import PostgresStrategy
@@ -144,9 +144,9 @@ def _strategy(database: str, config: Mapping[str, Any]) -> Strategy:
         from kongpy.db.strategies.cassandra import CassandraStrategy
         return CassandraStrategy(config)
     if database == "off":
-        raise ConfigurationError("database = off (DB-less mode) is not available yet")
-    raise ConfigurationError(f"unknown database: {database!r} "
-                             "(expected sqlite, postgres or cassandra)")
+        raise ConfigError("database = off (DB-less mode) is not available yet", "database")
+    raise ConfigError(f"unknown database: {database!r} "
+                      "(expected sqlite, postgres or cassandra)", "database")
 
 
 __all__ = ["DB", "DAO", "open"]

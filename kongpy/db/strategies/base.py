@@ -12,6 +12,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+# The strategy's signals to the DAO live with every other error; strategies
+# import them from here, beside the interface they belong to.
+from kongpy.errors import BadCursor, Conflict
+
+__all__ = ["BadCursor", "Conflict", "CounterDef", "Listener", "Strategy", "TableDef"]
+
 
 @dataclass(frozen=True)
 class TableDef:
@@ -39,18 +45,6 @@ class CounterDef:
 
     name: str
     key: tuple[str, ...]
-
-
-class Conflict(Exception):
-    """A unique or primary-key constraint rejected a write."""
-
-    def __init__(self, column: str) -> None:
-        super().__init__(column)
-        self.column = column
-
-
-class BadCursor(Exception):
-    """A page cursor this strategy cannot resume from (the DAO answers 400)."""
 
 
 class Listener(abc.ABC):

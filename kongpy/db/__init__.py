@@ -87,7 +87,7 @@ class DB:
     def database(self) -> str:
         return self.strategy.name
 
-    def append_event(self, channel: str, data: str) -> int:
+    def append_event(self, channel: str, data: str) -> int | None:
         return self.strategy.append_event(channel, data, self.node_id, time.time())
 
     def before_delete(self, parent: DAO, row: Mapping[str, Any]) -> None:

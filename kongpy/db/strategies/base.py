@@ -69,7 +69,9 @@ class Strategy(abc.ABC):
     # -- lifecycle -------------------------------------------------------------------
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager:
-        """A write transaction; nested calls join the outer one."""
+        """A write transaction; nested calls join the outer one. Leaving it by
+        an exception stores nothing of it (on Cassandra: nothing it had not
+        sent yet, see cassandra_unit.py)."""
 
     @abc.abstractmethod
     def close(self) -> None: ...
@@ -151,7 +153,11 @@ class Strategy(abc.ABC):
 
     # -- cluster events ----------------------------------------------------------------
     @abc.abstractmethod
-    def append_event(self, channel: str, data: str, node_id: str | None, at: float) -> int: ...
+    def append_event(self, channel: str, data: str, node_id: str | None,
+                     at: float) -> int | None:
+        """Appends a cluster event; returns its number (the new version), or
+        None where the number is given only when the enclosing transaction
+        ends (Cassandra)."""
 
     @abc.abstractmethod
     def latest_event(self) -> int: ...

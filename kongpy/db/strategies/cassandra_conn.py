@@ -19,7 +19,7 @@ from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
 from cassandra.policies import (DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy,
                                 RoundRobinPolicy)
-from cassandra.query import SimpleStatement, dict_factory
+from cassandra.query import BatchStatement, BatchType, SimpleStatement, dict_factory
 
 from kongpy.errors import DatabaseError, DatastoreUnavailable
 
@@ -146,6 +146,18 @@ class CassandraConnection:
             params = None
         session = self.session()
         return self._guard(lambda: session.execute(stmt, params, paging_state=paging_state))
+
+    def batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> Any:
+        """One LOGGED batch of prepared statements: all of them apply, or none.
+
+        With conditions (all in one partition) it is one lightweight
+        transaction; the ResultSet then says ``was_applied``.
+        """
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        for cql, params in statements:
+            batch.add(self.prepare(cql), params)
+        session = self.session()
+        return self._guard(lambda: session.execute(batch))
 
     def ddl(self, cql: str) -> None:
         """Schema changes: the driver waits until every node agrees on the schema."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from kongpy import adminsec, paths
+from kongpy import adminsec, dbconf, paths
 from kongpy.errors import ConfigError
 
 __all__ = ["Config", "ConfigError", "find_conf_file", "is_known", "load", "read_file"]
@@ -54,23 +54,15 @@ _TYPES: dict[str, str] = {
     "upstream_keepalive_pool_size": "int", "upstream_keepalive_max_requests": "int",
     "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list",
     "proxy_listen": "listeners", "admin_listen": "listeners",
-    "pg_port": "int", "pg_timeout": "int", "pg_ssl": "bool", "pg_ssl_verify": "bool",
-    "pg_max_concurrent_queries": "int", "pg_semaphore_timeout": "int",
-    "pg_pool_size": "int", "pg_backlog": "int", "pg_ro_port": "int", "pg_ro_timeout": "int",
-    "pg_ro_ssl": "bool", "pg_ro_ssl_verify": "bool",
-    "cassandra_contact_points": "list", "cassandra_port": "int", "cassandra_timeout": "int",
-    "cassandra_ssl": "bool", "cassandra_ssl_verify": "bool", "cassandra_repl_factor": "int",
-    "cassandra_data_centers": "list",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool",
+    **dbconf.TYPES,
 }
 _ENUMS: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
     "error_default_type": ("text/plain", "text/html", "application/json", "application/xml"),
     "ssl_cipher_suite": ("modern", "intermediate", "old", "custom"),
-    "cassandra_consistency": ("ALL", "EACH_QUORUM", "QUORUM", "LOCAL_QUORUM", "ONE", "TWO",
-                              "THREE", "LOCAL_ONE"),
-    "cassandra_repl_strategy": ("SimpleStrategy", "NetworkTopologyStrategy"),
+    **dbconf.ENUMS,
 }
 _NOT_YET = {"database": ("off",),
             "router_flavor": ("traditional", "expressions")}
@@ -324,6 +316,7 @@ def _validate(values: dict[str, Any]) -> None:
                   _check_addresses, _check_ssl, _check_listeners, _check_workers):
         check(values)
     adminsec.check(values)
+    dbconf.check(values)
 
 
 def _check_prefix(values: dict[str, Any]) -> None:
@@ -336,9 +329,7 @@ def _check_prefix(values: dict[str, Any]) -> None:
 
 def _check_numbers(values: dict[str, Any]) -> None:
     minimums = {"admin_workers": 1, "upstream_keepalive_pool_size": 0,
-                "upstream_keepalive_max_requests": 0, "upstream_keepalive_idle_timeout": 0,
-                "pg_port": 1, "pg_timeout": 1, "cassandra_port": 1, "cassandra_timeout": 1,
-                "cassandra_repl_factor": 1}
+                "upstream_keepalive_max_requests": 0, "upstream_keepalive_idle_timeout": 0}
     for name, minimum in minimums.items():
         if values.get(name) is not None and values[name] < minimum:
             raise ConfigError.invalid(name, f"must be at least {minimum}")

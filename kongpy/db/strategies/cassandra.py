@@ -26,6 +26,7 @@ import time
 from functools import partial
 from typing import Any, Mapping, Sequence
 
+from kongpy import dbconf
 from kongpy.db.strategies import cassandra_conn
 from kongpy.db.strategies.base import BadCursor, CounterDef, Strategy, TableDef
 from kongpy.db.strategies.cassandra_claims import CassandraClaims, lookup, text
@@ -44,7 +45,7 @@ class CassandraStrategy(CassandraUnits, CassandraClaims, CassandraTags, Strategy
     name = "cassandra"
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        self.settings = cassandra_conn.CassandraSettings(config)
+        self.settings = dbconf.cassandra(config)
         self.keyspace = self.settings.keyspace
         try:
             _ident(self.keyspace)

@@ -208,15 +208,16 @@ class CassandraUnits:
             yield  # nested calls join the outer unit
             return
         unit = self._local.unit = WriteUnit()
-        try:
-            yield
-            self._send(unit, everything=True)
-        except BaseException:
+        with self.cql.pinned():
+            try:
+                yield
+                self._send(unit, everything=True)
+            except BaseException:
+                self._local.unit = None
+                self._give_back(unit)
+                raise
             self._local.unit = None
-            self._give_back(unit)
-            raise
-        self._local.unit = None
-        self._finish(unit)
+            self._finish(unit)
 
     def _unit(self) -> WriteUnit:
         unit = getattr(self._local, "unit", None)

@@ -159,7 +159,7 @@ class CassandraStrategy(CassandraUnits, CassandraClaims, CassandraTags, Strategy
         names = ", ".join(_ident(c) for c in cols)
         marks = ", ".join("?" for _ in cols)
         self._queue(f"INSERT INTO {self.t(table.name)} ({names}) VALUES ({marks}) USING TTL ?",
-                    [*cols.values(), ttl], (table.name, row[table.primary_key]))
+                    [*cols.values(), ttl])
 
     def insert(self, table: TableDef, row: Mapping[str, Any]) -> None:
         pk, ttl = row[table.primary_key], _ttl(table, row)
@@ -213,7 +213,7 @@ class CassandraStrategy(CassandraUnits, CassandraClaims, CassandraTags, Strategy
             if current is None:
                 return False
             self._queue(f"DELETE FROM {self.t(table.name)} "
-                        f"WHERE {_ident(table.primary_key)} = ?", (pk,), (table.name, pk))
+                        f"WHERE {_ident(table.primary_key)} = ?", (pk,))
             self._release_after(table, pk, {c: text(current.get(c)) for c in table.unique
                                             if current.get(c) is not None})
             return True
@@ -313,8 +313,7 @@ class CassandraStrategy(CassandraUnits, CassandraClaims, CassandraTags, Strategy
         with self.transaction():
             self._queue(f"INSERT INTO {self.t('schema_meta')} (subsystem, executed, pending) "
                         "VALUES (?, ?, ?)",
-                        (subsystem, json.dumps(executed), json.dumps(pending)),
-                        ("schema_meta", subsystem))
+                        (subsystem, json.dumps(executed), json.dumps(pending)))
 
     # -- counters --------------------------------------------------------------------------
     # A counter column: the add is atomic, but Cassandra cannot say which value

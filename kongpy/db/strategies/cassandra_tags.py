@@ -31,7 +31,7 @@ class CassandraTags:
 
     # From the write unit (cassandra_unit.CassandraUnits).
     transaction: Callable[[], AbstractContextManager]
-    _queue: Callable[[str, Sequence[Any], tuple], None]
+    _queue: Callable[[str, Sequence[Any]], None]
     _settle: Callable[[], None]
 
     def create_tag_tables(self) -> None:
@@ -65,7 +65,7 @@ class CassandraTags:
                        + " AND ".join(f"{c} = ?" for c in cols))
             else:
                 cql = f"INSERT INTO {self.t(table)} ({', '.join(cols)}) VALUES (?, ?, ?)"
-            self._queue(cql, params, (table, *params))
+            self._queue(cql, params)
 
     def page_tags(self, size: int, after: tuple[str, str, str] | None,
                   tag: str | None) -> list[dict]:

@@ -27,7 +27,10 @@ claims and placeholders, as a rollback would. Each change (closed by its
 intent) is one batch; a unit holding several sends the completed ones in
 order before any of its reads (so that it reads its own writes) and once
 FLUSH_AT_BYTES are queued (a cascade of a thousand deletes is a thousand
-small atomic batches, as Cassandra's batch size limits want). A single change
+small atomic batches, as Cassandra's batch size limits want). Batches sent
+one after the other take their timestamps from the coordinator's clock: the
+``Request…`` load-balancing policies (the default) keep one coordinator for
+the whole unit, so a row written twice in a unit keeps its last value. A single change
 larger than MAX_BATCH_BYTES is written statement by statement after its
 intent, so a crash midway is still published.
 """
@@ -57,7 +60,6 @@ MAX_BATCH_BYTES = 40_000
 _STATEMENT_OVERHEAD = 32
 
 Statement = tuple[str, tuple]
-Key = tuple
 
 
 @dataclass
@@ -80,7 +82,6 @@ class _Segment:
     """The queued writes of one change, closed by its intent."""
 
     statements: list[Statement] = field(default_factory=list)
-    keys: set[Key] = field(default_factory=set)
     intents: list[Intent] = field(default_factory=list)
     size: int = 0
     claims: list[tuple[Any, str, str, str]] = field(default_factory=list)
@@ -94,7 +95,7 @@ def _size(statement: Statement) -> int:
 
 
 class WriteUnit:
-    """The queue of one unit; the strategy sends it (see :meth:`plan`)."""
+    """The queue of one unit; the strategy sends it (see :func:`plan`)."""
 
     def __init__(self) -> None:
         self.segments: list[_Segment] = [_Segment()]
@@ -106,19 +107,10 @@ class WriteUnit:
     def open(self) -> _Segment:
         return self.segments[-1]
 
-    def empty(self) -> bool:
-        return not any(s.statements or s.intents for s in self.segments)
-
-    def queue(self, statement: Statement, key: Key) -> None:
+    def queue(self, statement: Statement) -> None:
         seg = self.open
         seg.statements.append((statement[0], tuple(statement[1])))
-        seg.keys.add(key)
         seg.size += _size(statement)
-
-    def rewrites(self, key: Key) -> bool:
-        """Whether an earlier change of this unit already queued ``key``: both
-        would carry the batch's one timestamp, and Cassandra would pick either."""
-        return any(key in s.keys for s in self.segments[:-1])
 
     def close(self, intent: Intent, statement: Statement) -> None:
         """Ends the open change with its intent (queued with it)."""
@@ -232,11 +224,8 @@ class CassandraUnits:
         if unit is not None and len(unit.segments) > 1:
             self._send(unit, everything=False)
 
-    def _queue(self, cql: str, params: Sequence[Any], key: tuple) -> None:
-        unit = self._unit()
-        if unit.rewrites(key):
-            self._send(unit, everything=False)
-        unit.queue((cql, tuple(params)), key)
+    def _queue(self, cql: str, params: Sequence[Any]) -> None:
+        self._unit().queue((cql, tuple(params)))
 
     def _send(self, unit: WriteUnit, everything: bool) -> None:
         """Sends the queued changes, one logged batch each. When one fails, those

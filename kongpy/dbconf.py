@@ -186,7 +186,7 @@ def cassandra(config: Mapping[str, Any]) -> CassandraSettings:
     if s.dc_aware and not s.local_dc:
         # Kong's words.
         raise ConfigError(f"must specify 'cassandra_local_datacenter' when {s.lb_policy} "
-                          "policy is in use", "cassandra_local_datacenter")
+                          "policy is in use", prop="cassandra_local_datacenter")
     if s.local_dc and not s.dc_aware:
         raise ConfigError.invalid(
             "cassandra_local_datacenter", f"only the DC-aware policies use it, and "

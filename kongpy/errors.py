@@ -94,17 +94,18 @@ class KongpyError(Exception):
 class ConfigError(KongpyError):
     """A property (or another setting of the node) that cannot be honoured.
 
-    ``prop`` names the property when there is one. :meth:`invalid` gives the
-    usual wording, ``invalid value for '<prop>': <why>``.
+    ``prop`` names the property when there is one (keyword-only, so that the
+    ``(name, message)`` order of ``invalid`` can never be confused with it).
+    :meth:`invalid` gives the usual wording, ``invalid value for '<prop>': <why>``.
     """
 
-    def __init__(self, message: str, prop: str | None = None) -> None:
+    def __init__(self, message: str, *, prop: str | None = None) -> None:
         super().__init__(message)
         self.property = prop
 
     @classmethod
     def invalid(cls, prop: str, why: str) -> "ConfigError":
-        return cls(f"invalid value for '{prop}': {why}", prop)
+        return cls(f"invalid value for '{prop}': {why}", prop=prop)
 
 
 class DatastoreUnavailable(KongpyError):

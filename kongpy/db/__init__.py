@@ -163,7 +163,7 @@ def _strategy(database: str, config: Mapping[str, Any]) -> Strategy:
         from kongpy.db.strategies.sqlite import SQLiteStrategy
         path = config.get("sqlite_path")
         if not path:
-            raise ConfigError("sqlite_path is required when database = sqlite", "sqlite_path")
+            raise ConfigError("sqlite_path is required when database = sqlite", prop="sqlite_path")
         return SQLiteStrategy(str(path))
     if database == "postgres":
         from kongpy.db.strategies.postgres import PostgresStrategy
@@ -172,9 +172,9 @@ def _strategy(database: str, config: Mapping[str, Any]) -> Strategy:
         from kongpy.db.strategies.cassandra import CassandraStrategy
         return CassandraStrategy(config)
     if database == "off":
-        raise ConfigError("database = off (DB-less mode) is not available yet", "database")
+        raise ConfigError("database = off (DB-less mode) is not available yet", prop="database")
     raise ConfigError(f"unknown database: {database!r} "
-                      "(expected sqlite, postgres or cassandra)", "database")
+                      "(expected sqlite, postgres or cassandra)", prop="database")
 
 
 __all__ = ["DB", "DAO", "open"]

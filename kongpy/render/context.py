@@ -175,7 +175,8 @@ def nginx_user(config: Config) -> str | None:
     except KeyError:
         raise ConfigError(
             f"nginx_user: there is no user '{RUNTIME_USER}' to run the nginx workers as "
-            "(scripts/setup.sh creates it); create it or set nginx_user", "nginx_user") from None
+            "(scripts/setup.sh creates it); create it or set nginx_user",
+            prop="nginx_user") from None
     return f"{RUNTIME_USER} {RUNTIME_USER}"
 
 
@@ -190,7 +191,7 @@ def worker_ids(config: Config) -> tuple[int, int] | None:
         gid = grp.getgrnam(group.strip() or user).gr_gid
     except KeyError as exc:
         raise ConfigError(f"nginx_user: no such user or group: {exc.args[0]}",
-                          "nginx_user") from None
+                          prop="nginx_user") from None
     if entry.pw_uid == os.geteuid():
         return None
     return entry.pw_uid, gid

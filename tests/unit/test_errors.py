@@ -96,3 +96,10 @@ def test_the_cli_prints_each_error_once(exc, line):
     result = CliRunner().invoke(cli, ["fail"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [line]
+
+
+def test_the_property_is_never_taken_for_the_message():
+    # (name, message) is invalid()'s order; the constructor refuses it.
+    with pytest.raises(TypeError):
+        e.ConfigError("prefix", "cannot change on reload")  # type: ignore[misc]
+    assert e.ConfigError("plain words", prop="nginx_user").property == "nginx_user"

@@ -115,7 +115,8 @@ class PostgresStrategy(SQLStrategy):
         super().__init__()
         settings = dbconf.postgres_replica(config) if read_only else dbconf.postgres(config)
         if settings is None:
-            raise ConfigError("no read-only connection: pg_ro_host is not set", "pg_ro_host")
+            raise ConfigError("no read-only connection: pg_ro_host is not set",
+                              prop="pg_ro_host")
         self.settings = settings
         self.host, self.port, self.schema = settings.host, settings.port, settings.schema
         self.timeout_s = settings.timeout_ms / 1000.0

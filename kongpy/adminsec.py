@@ -12,19 +12,12 @@ import re
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
+from kongpy.errors import ConfigError
+
 AUTH_MODES = ("off", "token")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Labels may hold `_` (container and service names do), unlike RFC 1123 names.
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
-
-
-class PropertyError(ValueError):
-    """A property with an unusable value (conf.py turns it into a ConfigError)."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(message)
-        self.name = name
-        self.message = message
 
 
 # -- names and addresses -----------------------------------------------------------------
@@ -151,14 +144,14 @@ def check(values: dict[str, Any]) -> None:
             try:
                 origin_of(item, bare)
             except ValueError as exc:
-                raise PropertyError(name, str(exc)) from None
+                raise ConfigError.invalid(name, str(exc)) from None
     for item in values.get("admin_server_names") or []:
         if not is_host_name(item):
-            raise PropertyError("admin_server_names", f"'{item}' is not a host name")
+            raise ConfigError.invalid("admin_server_names", f"'{item}' is not a host name")
     values["admin_auth"] = values.get("admin_auth") or "off"
     if values["admin_auth"] not in AUTH_MODES:
-        raise PropertyError("admin_auth", f"'{values['admin_auth']}' is not one of "
-                                          f"{', '.join(AUTH_MODES)}")
+        raise ConfigError.invalid("admin_auth", f"'{values['admin_auth']}' is not one of "
+                                                f"{', '.join(AUTH_MODES)}")
 
 
 def check_exposure(values: Mapping[str, Any]) -> None:
@@ -168,7 +161,7 @@ def check_exposure(values: Mapping[str, Any]) -> None:
     exposed = [entry["address"] for entry in values.get("admin_listen") or []
                if not is_loopback(entry["host"])]
     if exposed:
-        raise PropertyError(
+        raise ConfigError.invalid(
             "admin_auth", f"off is refused while admin_listen has a non-loopback address "
                           f"({', '.join(exposed)}): set admin_auth = token (tokens come from "
                           "'kongpy admin token create'), or admin_auth_insecure = on to run "

@@ -10,12 +10,15 @@ import ipaddress
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from kongpy import adminsec, paths
+from kongpy import adminsec, dbconf, paths
+from kongpy.errors import ConfigError
+
+__all__ = ["Config", "ConfigError", "find_conf_file", "is_known", "load", "read_file"]
 
 log = logging.getLogger(__name__)
 
@@ -51,36 +54,20 @@ _TYPES: dict[str, str] = {
     "upstream_keepalive_pool_size": "int", "upstream_keepalive_max_requests": "int",
     "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list",
     "proxy_listen": "listeners", "admin_listen": "listeners",
-    "pg_port": "int", "pg_timeout": "int", "pg_ssl": "bool", "pg_ssl_verify": "bool",
-    "pg_max_concurrent_queries": "int", "pg_semaphore_timeout": "int",
-    "pg_pool_size": "int", "pg_backlog": "int", "pg_ro_port": "int", "pg_ro_timeout": "int",
-    "pg_ro_ssl": "bool", "pg_ro_ssl_verify": "bool",
-    "cassandra_contact_points": "list", "cassandra_port": "int", "cassandra_timeout": "int",
-    "cassandra_ssl": "bool", "cassandra_ssl_verify": "bool", "cassandra_repl_factor": "int",
-    "cassandra_data_centers": "list",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool",
+    **dbconf.TYPES,
 }
 _ENUMS: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
     "error_default_type": ("text/plain", "text/html", "application/json", "application/xml"),
     "ssl_cipher_suite": ("modern", "intermediate", "old", "custom"),
-    "cassandra_consistency": ("ALL", "EACH_QUORUM", "QUORUM", "LOCAL_QUORUM", "ONE", "TWO",
-                              "THREE", "LOCAL_ONE"),
-    "cassandra_repl_strategy": ("SimpleStrategy", "NetworkTopologyStrategy"),
+    **dbconf.ENUMS,
 }
 _NOT_YET = {"database": ("off",),
             "router_flavor": ("traditional", "expressions")}
 _AVAILABLE = {"database": ("sqlite", "postgres", "cassandra"),
               "router_flavor": ("traditional_compatible",)}
-
-
-class ConfigError(ValueError):
-    """A property has a value kongpy cannot use."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"invalid value for '{name}': {message}")
-        self.property = name
 
 
 class Config(Mapping):
@@ -169,7 +156,7 @@ def read_file(path: str) -> dict[str, str]:
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise ConfigError("conf", f"cannot read {path}: {exc.strerror or exc}") from None
+        raise ConfigError.invalid("conf", f"cannot read {path}: {exc.strerror or exc}") from None
     values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -177,7 +164,7 @@ def read_file(path: str) -> dict[str, str]:
             continue
         match = _LINE_RE.match(stripped)
         if not match:
-            raise ConfigError("conf", f"{path}:{number}: expected 'name = value'")
+            raise ConfigError.invalid("conf", f"{path}:{number}: expected 'name = value'")
         values[match.group(1).lower()] = _strip_comment(match.group(2))
     return values
 
@@ -214,7 +201,7 @@ def load(path: str | None = None, env: Mapping | None = None,
     values = {name: _convert(name, value) for name, value in raw.items()}
     _validate(values)
     if enforce:
-        _check_admin(adminsec.check_exposure, values)
+        adminsec.check_exposure(values)
     if values.get("sqlite_path"):
         values["sqlite_path"] = os.path.join(values["prefix"], values["sqlite_path"])
     # Resolved paths are kept so the saved copy reads the same from any cwd.
@@ -249,7 +236,7 @@ def _convert(name: str, value: str) -> Any:
     try:
         return _CONVERTERS[kind](value)
     except ValueError as exc:
-        raise ConfigError(name, str(exc)) from None
+        raise ConfigError.invalid(name, str(exc)) from None
 
 
 def _to_bool(value: str) -> bool:
@@ -316,52 +303,45 @@ _CONVERTERS = {"str": str, "bool": _to_bool, "int": _to_int, "float": _to_float,
 def _validate(values: dict[str, Any]) -> None:
     for name, allowed in _ENUMS.items():
         if values.get(name) is not None and values[name] not in allowed:
-            raise ConfigError(name, f"'{values[name]}' is not one of {', '.join(allowed)}")
+            raise ConfigError.invalid(name, f"'{values[name]}' is not one of {', '.join(allowed)}")
     for name, available in _AVAILABLE.items():
         value = values.get(name)
         if value in _NOT_YET[name]:
-            raise ConfigError(name, f"{value} is not available yet "
-                                    f"(only {', '.join(available)})")
+            raise ConfigError.invalid(name, f"{value} is not available yet "
+                                            f"(only {', '.join(available)})")
         if value not in available:
-            raise ConfigError(name, f"'{value}' is not one of "
-                                    f"{', '.join(available + _NOT_YET[name])}")
+            raise ConfigError.invalid(name, f"'{value}' is not one of "
+                                            f"{', '.join(available + _NOT_YET[name])}")
     for check in (_check_prefix, _check_numbers, _check_sizes, _check_headers,
                   _check_addresses, _check_ssl, _check_listeners, _check_workers):
         check(values)
-    _check_admin(adminsec.check, values)
-
-
-def _check_admin(check: Callable[[dict[str, Any]], None], values: dict[str, Any]) -> None:
-    try:
-        check(values)
-    except adminsec.PropertyError as exc:
-        raise ConfigError(exc.name, exc.message) from None
+    adminsec.check(values)
+    dbconf.check(values)
 
 
 def _check_prefix(values: dict[str, Any]) -> None:
     if values["prefix"] is None:
-        raise ConfigError("prefix", "a prefix is required")
+        raise ConfigError.invalid("prefix", "a prefix is required")
     if len(values["prefix"]) > _MAX_PREFIX_LEN:
-        raise ConfigError("prefix", f"path longer than {_MAX_PREFIX_LEN} characters "
-                                    "does not fit unix socket names")
+        raise ConfigError.invalid("prefix", f"path longer than {_MAX_PREFIX_LEN} characters "
+                                            "does not fit unix socket names")
 
 
 def _check_numbers(values: dict[str, Any]) -> None:
     minimums = {"admin_workers": 1, "upstream_keepalive_pool_size": 0,
-                "upstream_keepalive_max_requests": 0, "upstream_keepalive_idle_timeout": 0,
-                "pg_port": 1, "pg_timeout": 1, "cassandra_port": 1, "cassandra_timeout": 1,
-                "cassandra_repl_factor": 1}
+                "upstream_keepalive_max_requests": 0, "upstream_keepalive_idle_timeout": 0}
     for name, minimum in minimums.items():
         if values.get(name) is not None and values[name] < minimum:
-            raise ConfigError(name, f"must be at least {minimum}")
+            raise ConfigError.invalid(name, f"must be at least {minimum}")
     if values["db_update_frequency"] is None or values["db_update_frequency"] <= 0:
-        raise ConfigError("db_update_frequency", "must be a positive number of seconds")
+        raise ConfigError.invalid("db_update_frequency", "must be a positive number of seconds")
 
 
 def _check_sizes(values: dict[str, Any]) -> None:
     for name in ("mem_cache_size", "snapshot_cache_size"):
         if values.get(name) is None or not _SIZE_RE.match(values[name]):
-            raise ConfigError(name, f"'{values.get(name)}' is not a size such as 128m or 512k")
+            raise ConfigError.invalid(
+                name, f"'{values.get(name)}' is not a size such as 128m or 512k")
 
 
 def _check_headers(values: dict[str, Any]) -> None:
@@ -373,9 +353,9 @@ def _check_headers(values: dict[str, Any]) -> None:
             continue
         for token in tokens:
             if token not in allowed:
-                raise ConfigError(name, f"unknown header token '{token}'")
+                raise ConfigError.invalid(name, f"unknown header token '{token}'")
     if values["log_level"] is None:
-        raise ConfigError("log_level", "must be set")
+        raise ConfigError.invalid("log_level", "must be set")
 
 
 def _check_addresses(values: dict[str, Any]) -> None:
@@ -385,16 +365,16 @@ def _check_addresses(values: dict[str, Any]) -> None:
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise ConfigError("trusted_ips", f"'{entry}' is not an IP address or CIDR "
-                                             "block") from None
+            raise ConfigError.invalid("trusted_ips", f"'{entry}' is not an IP address or CIDR "
+                                                     "block") from None
     for entry in values["dns_resolver"]:
         host, port = _split_host_port(entry)
         try:
             ipaddress.ip_address(host)
         except ValueError:
-            raise ConfigError("dns_resolver", f"'{entry}' is not ip[:port]") from None
+            raise ConfigError.invalid("dns_resolver", f"'{entry}' is not ip[:port]") from None
         if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
-            raise ConfigError("dns_resolver", f"'{entry}' has an invalid port")
+            raise ConfigError.invalid("dns_resolver", f"'{entry}' has an invalid port")
 
 
 def _split_host_port(entry: str) -> tuple[str, str | None]:
@@ -410,43 +390,43 @@ def _split_host_port(entry: str) -> tuple[str, str | None]:
 def _check_ssl(values: dict[str, Any]) -> None:
     if (values["ssl_cert"] is None) != (values["ssl_cert_key"] is None):
         missing = "ssl_cert_key" if values["ssl_cert_key"] is None else "ssl_cert"
-        raise ConfigError(missing, "ssl_cert and ssl_cert_key must be set together")
+        raise ConfigError.invalid(missing, "ssl_cert and ssl_cert_key must be set together")
     for name in ("ssl_cert", "ssl_cert_key"):
         if values[name] is not None:
             values[name] = _to_path(values[name])
             if not os.path.isfile(values[name]):
-                raise ConfigError(name, f"no such file: {values[name]}")
+                raise ConfigError.invalid(name, f"no such file: {values[name]}")
     protocols = (values["ssl_protocols"] or "").split()
     if not protocols or any(p not in SSL_PROTOCOLS for p in protocols):
-        raise ConfigError("ssl_protocols", f"'{values['ssl_protocols']}' must list "
-                                           f"protocols among {' '.join(SSL_PROTOCOLS)}")
+        raise ConfigError.invalid("ssl_protocols", f"'{values['ssl_protocols']}' must list "
+                                                   f"protocols among {' '.join(SSL_PROTOCOLS)}")
     if values["ssl_cipher_suite"] == "custom" and not values["ssl_ciphers"]:
-        raise ConfigError("ssl_ciphers", "required when ssl_cipher_suite is custom")
+        raise ConfigError.invalid("ssl_ciphers", "required when ssl_cipher_suite is custom")
 
 
 def _check_listeners(values: dict[str, Any]) -> None:
     for listener in values["admin_listen"]:
         if listener["ssl"] or listener["http2"]:
-            raise ConfigError("admin_listen", "ssl and http2 are not available yet "
-                                              "on the Admin API")
+            raise ConfigError.invalid("admin_listen", "ssl and http2 are not available yet "
+                                                      "on the Admin API")
     seen: dict[str, str] = {}
     for name in ("proxy_listen", "admin_listen"):
         for listener in values[name]:
             key = f"{listener['host']}:{listener['port']}"
             if key in seen:
-                raise ConfigError(name, f"{listener['address']} is also in {seen[key]}")
+                raise ConfigError.invalid(name, f"{listener['address']} is also in {seen[key]}")
             seen[key] = name
 
 
 def _check_workers(values: dict[str, Any]) -> None:
     workers = values["nginx_worker_processes"]
     if workers != "auto" and not (workers and workers.isdigit() and int(workers) > 0):
-        raise ConfigError("nginx_worker_processes", f"'{workers}' is not 'auto' or "
-                                                    "a positive number")
+        raise ConfigError.invalid("nginx_worker_processes", f"'{workers}' is not 'auto' or "
+                                                            "a positive number")
     for name in ("nginx_main_worker_rlimit_nofile", "nginx_events_worker_connections"):
         value = values.get(name)
         if value is not None and value != "auto" and not value.isdigit():
-            raise ConfigError(name, f"'{value}' is not 'auto' or a number")
+            raise ConfigError.invalid(name, f"'{value}' is not 'auto' or a number")
     plugins = values["plugins"]
     if "off" in plugins and len(plugins) > 1:
-        raise ConfigError("plugins", "'off' cannot be combined with other plugins")
+        raise ConfigError.invalid("plugins", "'off' cannot be combined with other plugins")

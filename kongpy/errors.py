@@ -1,8 +1,28 @@
-"""Errors as data: Kong's numeric codes and names, one code -> HTTP map.
+"""Every error kongpy raises on purpose: one hierarchy rooted at :class:`KongpyError`.
 
-Every datastore-level failure the Admin API can report is a ``DaoError``
-carrying Kong's ``code``/``name``/``message``/``fields``. The Admin API edge
-turns them into bodies with :data:`HTTP_STATUS`; nothing below it knows HTTP.
+Errors are data. Datastore-level failures the Admin API can report are
+``DaoError``s carrying Kong's ``code``/``name``/``message``/``fields``; the
+others say what went wrong in their message. Nothing here knows HTTP or the
+terminal: the Admin API edge (kongpy/admin/errors.py) maps each class to a
+status once, and the CLI (kongpy/cli/_common.py ``Group``) prints any of them
+as ``Error: <message>``. An exception class outside this hierarchy is
+private to its module and never leaves it.
+
+    KongpyError
+    ├── ConfigError              a property or setting that cannot be honoured
+    ├── DatastoreUnavailable     the datastore does not answer (Admin API: 503)
+    │   ├── DatastoreBusy        no query slot / connection within its limits
+    │   └── TokensUnavailable    no Admin API token set could be read yet
+    ├── DaoError                 Kong's coded errors (schema, unique, not found…)
+    ├── RequestError             an Admin API request refused before validation
+    │   ├── InvalidBody, UnsupportedBody, BadBatch
+    ├── TokenError               an Admin API token command refused
+    ├── MigrationFailed          a migration step failed (the earlier ones stay)
+    ├── RenderError              the prefix could not be rendered
+    │   └── NginxTestError       ``nginx -t`` refused it
+    ├── DataPlaneError           the local data plane did not answer as expected
+    └── StoreSignal              strategy → DAO signals, never seen by users
+        ├── Conflict, BadCursor
 """
 from __future__ import annotations
 
@@ -42,26 +62,6 @@ NAMES = {
     REFERENCED_BY_OTHERS: "referenced by others",
 }
 
-# The single code -> HTTP status map, used only at the Admin API edge.
-# Primary key violations answer 400 through the generated CRUD endpoints.
-HTTP_STATUS = {
-    INVALID_PRIMARY_KEY: 400,
-    SCHEMA_VIOLATION: 400,
-    PRIMARY_KEY_VIOLATION: 400,
-    FOREIGN_KEY_VIOLATION: 400,
-    UNIQUE_VIOLATION: 409,
-    NOT_FOUND: 404,
-    INVALID_OFFSET: 400,
-    DATABASE_ERROR: 500,
-    INVALID_SIZE: 400,
-    INVALID_UNIQUE: 400,
-    INVALID_OPTIONS: 400,
-    OPERATION_UNSUPPORTED: 405,
-    FOREIGN_KEYS_UNRESOLVED: 400,
-    DECLARATIVE_CONFIG: 400,
-    REFERENCED_BY_OTHERS: 400,
-}
-
 
 def pretty_key(key: Mapping[str, Any]) -> str:
     """Render a key the way Kong's messages do: ``{id="x"}``, ``{name="a",port=80}``."""
@@ -84,21 +84,47 @@ def _pretty_value(value: Any) -> str:
 
 
 class KongpyError(Exception):
-    """Root of every error kongpy raises on purpose."""
+    """Root of every error kongpy raises on purpose; ``message`` is for humans."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
 
 
-class ConfigurationError(KongpyError):
-    """A configuration value that cannot be honoured (e.g. unknown database)."""
+class ConfigError(KongpyError):
+    """A property (or another setting of the node) that cannot be honoured.
+
+    ``prop`` names the property when there is one (keyword-only, so that the
+    ``(name, message)`` order of ``invalid`` can never be confused with it).
+    :meth:`invalid` gives the usual wording, ``invalid value for '<prop>': <why>``.
+    """
+
+    def __init__(self, message: str, *, prop: str | None = None) -> None:
+        super().__init__(message)
+        self.property = prop
+
+    @classmethod
+    def invalid(cls, prop: str, why: str) -> "ConfigError":
+        return cls(f"invalid value for '{prop}': {why}", prop=prop)
 
 
 class DatastoreUnavailable(KongpyError):
-    """The datastore cannot be reached; the Admin API answers 503."""
-
-    http_status = 503
+    """The datastore cannot be reached (the Admin API answers 503)."""
 
     def __init__(self, message: str = "datastore unavailable") -> None:
         super().__init__(message)
-        self.message = message
+
+
+class DatastoreBusy(DatastoreUnavailable):
+    """This process could not get a query slot or a connection within its limits
+    (``pg_max_concurrent_queries``, ``pg_pool_size``, ``pg_backlog``)."""
+
+
+class TokensUnavailable(DatastoreUnavailable):
+    """No Admin API token set could be read yet, so no request can be checked."""
+
+    def __init__(self) -> None:
+        super().__init__("cannot check credentials while the datastore is unreachable")
 
 
 class DaoError(KongpyError):
@@ -113,10 +139,6 @@ class DaoError(KongpyError):
         self.message = message if message is not None else self.name
         self.fields = fields
         super().__init__(self.message)
-
-    @property
-    def http_status(self) -> int:
-        return HTTP_STATUS[self.code]
 
     def to_body(self) -> dict:
         body: dict[str, Any] = {"code": self.code, "name": self.name,
@@ -269,3 +291,72 @@ class ForeignKeysUnresolved(DaoError):
 
 class ReferencedByOthers(DaoError):
     code = REFERENCED_BY_OTHERS
+
+
+# -- requests the Admin API refuses before validation ---------------------------------------
+
+class RequestError(KongpyError):
+    """A request refused before the schemas see it."""
+
+
+class InvalidBody(RequestError):
+    """A body that does not parse as its content type says."""
+
+
+class UnsupportedBody(RequestError):
+    """A body of a content type the Admin API does not read."""
+
+
+class BadBatch(RequestError):
+    """A rate-limiting counter batch this node does not accept."""
+
+
+# -- commands and the node ------------------------------------------------------------------
+
+class TokenError(KongpyError):
+    """A refused token command (duplicate or unknown name, bad name)."""
+
+
+class MigrationFailed(KongpyError):
+    """A step failed; the steps before it are recorded, ``up`` resumes at it."""
+
+    def __init__(self, step: str, done: list[str], cause: BaseException) -> None:
+        super().__init__(f"migration {step} failed: {cause}. Steps recorded before it: "
+                         f"{', '.join(done) or 'none'}; fix the cause and run "
+                         "'kongpy migrations up' to resume")
+        self.step = step
+        self.done = done
+
+
+class RenderError(KongpyError):
+    """The prefix could not be rendered."""
+
+
+class NginxTestError(RenderError):
+    """`nginx -t` refused the rendered configuration."""
+
+
+class DataPlaneError(KongpyError):
+    """The data plane could not be reached or answered something unexpected."""
+
+
+# -- between a strategy and the DAO -----------------------------------------------------------
+
+class StoreSignal(KongpyError):
+    """What a strategy tells the DAO, which turns it into Kong's error (or recovers).
+
+    Never meant to reach a user: should one escape, both edges treat it as any
+    other unexpected error.
+    """
+
+
+class Conflict(StoreSignal):
+    """A unique or primary-key constraint rejected a write."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
+class BadCursor(StoreSignal):
+    """A page cursor this strategy cannot resume from (the DAO answers 400)."""

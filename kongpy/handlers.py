@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from kongpy import paths
-from kongpy.errors import ConfigurationError
+from kongpy.errors import ConfigError
 
 # The phases the data plane runs plugin handlers in.
 PHASES = ("init_worker", "rewrite", "access", "header_filter", "body_filter", "log")
@@ -100,32 +100,32 @@ def _run(names: list[str], lua_path: str, lua_cpath: str) -> dict[str, dict[str,
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT,
                                   cwd=tmp, env=dict(os.environ))
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConfigurationError(f"cannot run nginx to load the plugin handlers: "
-                                     f"{exc}") from None
+            raise ConfigError(f"cannot run nginx to load the plugin handlers: "
+                              f"{exc}") from None
         facts = Path(tmp) / "facts.json"
         if proc.returncode != 0 or not facts.is_file():
             log = (Path(tmp) / "error.log")
             detail = (proc.stderr.strip() or (log.read_text() if log.is_file() else "")
                       or f"exit code {proc.returncode}")
-            raise ConfigurationError(f"cannot load the plugin handlers: {detail.strip()}")
+            raise ConfigError(f"cannot load the plugin handlers: {detail.strip()}")
         return json.loads(facts.read_text() or "{}")
 
 
 def _checked(name: str, folder: Path, facts: Mapping[str, Any]) -> dict[str, Any]:
     where = f"{name} plugin ({folder / 'handler.lua'})"
     if "error" in facts:
-        raise ConfigurationError(f"{where}: cannot be loaded: {facts['error']}")
+        raise ConfigError(f"{where}: cannot be loaded: {facts['error']}")
     priority, version = facts.get("priority"), facts.get("version")
     if not isinstance(priority, (int, float)) or isinstance(priority, bool) \
             or int(priority) != priority:
-        raise ConfigurationError(f"{where}: PRIORITY must be an integer")
+        raise ConfigError(f"{where}: PRIORITY must be an integer")
     if not isinstance(version, str) or not version:
-        raise ConfigurationError(f"{where}: VERSION must be a string")
+        raise ConfigError(f"{where}: VERSION must be a string")
     phases = tuple(facts.get("phases") or ())
     refused = [p for p in phases if p in NOT_RUN]
     if refused:
-        raise ConfigurationError(f"{where}: kongpy does not run the "
-                                 f"{', '.join(refused)} phase of plugins yet")
+        raise ConfigError(f"{where}: kongpy does not run the "
+                          f"{', '.join(refused)} phase of plugins yet")
     return {"priority": int(priority), "version": version, "phases": phases}
 
 
@@ -133,7 +133,7 @@ def read(folders: Mapping[str, Path], lua_path: str,
          lua_cpath: str) -> dict[str, dict[str, Any]]:
     """``{name: {"priority", "version", "phases"}}`` for the plugins in ``folders``.
 
-    Raises ConfigurationError naming the plugin, its handler and the reason
+    Raises ConfigError naming the plugin, its handler and the reason
     when one cannot be loaded or declares something invalid.
     """
     if not folders:

@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping
 from kongpy import handlers, paths
 from kongpy.db.entities import table_for
 from kongpy.db.migrations import Migration, create_tables
-from kongpy.errors import ConfigurationError
+from kongpy.errors import ConfigError
 from kongpy.schemas.base import EntitySchema
 from kongpy.schemas.plugins import PluginSchema, PluginSpec, spec_from_module
 
@@ -135,7 +135,7 @@ def _load_module(folder: Path, filename: str) -> ModuleType | None:
     modname = f"kongpy_plugin_{ident}_{abs(hash(str(folder))):x}_{path.stem}"
     spec = importlib.util.spec_from_file_location(modname, path)
     if spec is None or spec.loader is None:
-        raise ConfigurationError(f"cannot load {path}")
+        raise ConfigError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[modname] = module
     spec.loader.exec_module(module)
@@ -178,7 +178,7 @@ def folders(config: Mapping[str, Any]) -> dict[str, Path]:
     for name in enabled_names(config):
         folder = find(name, config)
         if folder is None:
-            raise ConfigurationError(f"{name} plugin is enabled but not installed")
+            raise ConfigError(f"{name} plugin is enabled but not installed")
         out[name] = folder
     return out
 
@@ -204,7 +204,7 @@ def check_in_use(names: Iterable[str], config: Mapping[str, Any]) -> None:
     enabled = set(enabled_names(config))
     for name in sorted(set(names)):
         if name not in enabled:
-            raise ConfigurationError(f"{name} plugin is in use but not enabled")
+            raise ConfigError(f"{name} plugin is in use but not enabled")
 
 
 def attach(db: Any, config: Mapping[str, Any]) -> dict[str, Plugin]:

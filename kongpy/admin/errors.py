@@ -1,4 +1,10 @@
-"""JSON error handlers: one place that turns errors into Admin API answers."""
+"""The Admin API edge: every error becomes an HTTP answer here, and only here.
+
+:func:`response_for` maps the :class:`~kongpy.errors.KongpyError` hierarchy
+to statuses and bodies once: Kong's coded errors through :data:`HTTP_STATUS`,
+the others by class. The Flask handlers and the WSGI guard (which answers
+before Flask runs) both use it.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,31 +12,53 @@ import logging
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from kongpy.admin.resources import BodyError, json_response
-from kongpy.errors import DATABASE_ERROR, DaoError, DatastoreUnavailable
+from kongpy import errors as e
+from kongpy.admin.resources import json_response
 
 log = logging.getLogger(__name__)
 
 UNEXPECTED = {"message": "An unexpected error occurred"}
 _HTTP_MESSAGES = {404: "Not found", 405: "Method not allowed"}
 
+# Kong's error code -> HTTP status. Primary key violations answer 400 through
+# the generated CRUD endpoints, as Kong's do.
+HTTP_STATUS = {
+    e.INVALID_PRIMARY_KEY: 400,
+    e.SCHEMA_VIOLATION: 400,
+    e.PRIMARY_KEY_VIOLATION: 400,
+    e.FOREIGN_KEY_VIOLATION: 400,
+    e.UNIQUE_VIOLATION: 409,
+    e.NOT_FOUND: 404,
+    e.INVALID_OFFSET: 400,
+    e.DATABASE_ERROR: 500,
+    e.INVALID_SIZE: 400,
+    e.INVALID_UNIQUE: 400,
+    e.INVALID_OPTIONS: 400,
+    e.OPERATION_UNSUPPORTED: 405,
+    e.FOREIGN_KEYS_UNRESOLVED: 400,
+    e.DECLARATIVE_CONFIG: 400,
+    e.REFERENCED_BY_OTHERS: 400,
+}
 
-def _dao_error(exc: DaoError) -> Response:
-    if exc.code == DATABASE_ERROR:
-        log.error("datastore error: %s", exc.message, exc_info=exc)
-        return json_response(UNEXPECTED, 500)
-    return json_response(exc.to_body(), exc.http_status)
 
-
-def _unavailable(exc: DatastoreUnavailable) -> Response:
-    log.warning("datastore unavailable: %s", exc.message)
-    return json_response({"message": exc.message}, 503)
-
-
-def _body_error(exc: BodyError) -> Response:
-    if exc.status == 415:
-        return Response(status=415)
-    return json_response({"message": exc.message}, exc.status)
+def response_for(exc: e.KongpyError) -> Response:
+    """The Admin API's answer to any error of the hierarchy."""
+    if isinstance(exc, e.DaoError):
+        if exc.code == e.DATABASE_ERROR:
+            log.error("datastore error: %s", exc.message, exc_info=exc)
+            return json_response(UNEXPECTED, 500)
+        return json_response(exc.to_body(), HTTP_STATUS[exc.code])
+    if isinstance(exc, e.DatastoreUnavailable):
+        log.warning("datastore unavailable: %s", exc.message)
+        return json_response({"message": exc.message}, 503)
+    if isinstance(exc, e.UnsupportedBody):
+        return Response(status=415)  # Kong's 415 has no body
+    if isinstance(exc, e.RequestError):
+        return json_response({"message": exc.message}, 400)
+    # Configuration, rendering, migrations, signals that escaped the DAO: none
+    # is the client's doing, and their details stay in the log.
+    log.error("unexpected %s in the Admin API: %s", type(exc).__name__, exc, exc_info=exc)
+    return json_response(UNEXPECTED, 500)
 
 
 def _http_error(exc: HTTPException) -> Response:
@@ -53,8 +81,6 @@ def _unexpected(exc: Exception) -> Response:
 
 
 def install(app: Flask) -> None:
-    app.register_error_handler(DaoError, _dao_error)
-    app.register_error_handler(DatastoreUnavailable, _unavailable)
-    app.register_error_handler(BodyError, _body_error)
+    app.register_error_handler(e.KongpyError, response_for)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

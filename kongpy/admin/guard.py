@@ -24,13 +24,14 @@ from typing import Any, Callable, Iterable, Mapping
 from werkzeug.wrappers import Response
 
 from kongpy import adminsec
+from kongpy.admin.errors import response_for
 from kongpy.admin.resources import SERVER, json_response, kong_status
-from kongpy.admin.tokens import TokenCache, Unavailable
+from kongpy.admin.tokens import TokenCache
+from kongpy.errors import TokensUnavailable
 
 HOST_REFUSED = "host not allowed"
 ORIGIN_REFUSED = "origin not allowed"
 NO_CREDENTIALS = "Invalid credentials. Token or User credentials required"
-UNAVAILABLE = "cannot check credentials while the datastore is unreachable"
 TOKEN_HEADER = "Kong-Admin-Token"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ACTIONS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
@@ -84,8 +85,8 @@ class Guard:
             return _answer(401, NO_CREDENTIALS)
         try:
             holder = self.tokens.find(token)
-        except Unavailable:
-            return _answer(503, UNAVAILABLE)
+        except TokensUnavailable as exc:
+            return _finish(response_for(exc))
         if holder is None:
             return _answer(401, NO_CREDENTIALS)
         if holder.read_only and method not in READ_METHODS:
@@ -109,8 +110,12 @@ class Guard:
 
 
 def _answer(status: int, message: str) -> Response:
-    resp = json_response({"message": message}, status)
-    resp.status = kong_status(status)
+    return _finish(json_response({"message": message}, status))
+
+
+def _finish(resp: Response) -> Response:
+    """What Flask's after-request hooks add to its own answers (none run here)."""
+    resp.status = kong_status(resp.status_code)
     resp.headers["Server"] = SERVER
     return resp
 

@@ -20,21 +20,13 @@ from werkzeug.http import HTTP_STATUS_CODES
 import kongpy
 from kongpy.db import paging
 from kongpy.db.dao import DAO
+from kongpy.errors import InvalidBody, UnsupportedBody
 from kongpy.schemas import coerce
 
 log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json; charset=utf-8"
 SERVER = f"kongpy/{kongpy.__version__}"
-
-
-class BodyError(Exception):
-    """A request body we refuse before validation (415, bad JSON)."""
-
-    def __init__(self, status: int, message: str | None = None) -> None:
-        super().__init__(message or str(status))
-        self.status = status
-        self.message = message
 
 
 # -- helpers shared with other Admin API modules -------------------------------------------
@@ -89,7 +81,7 @@ def read_body(target: Any) -> Any:
         try:
             return json.loads(raw)
         except ValueError:
-            raise BodyError(400, "Cannot parse JSON body") from None
+            raise InvalidBody("Cannot parse JSON body") from None
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         pairs = list(request.form.items(multi=True))
         pairs += [(k, v.read().decode("utf-8", "replace"))
@@ -99,7 +91,7 @@ def read_body(target: Any) -> Any:
         hook = getattr(schema, "coerce_form", None)
         return hook(data) if hook else data
     if raw:
-        raise BodyError(415)
+        raise UnsupportedBody(f"unsupported content type: {mimetype or 'none'}")
     return {}
 
 

@@ -10,7 +10,7 @@ a refresh runs once and the others wait for it.
 
 When a refresh fails the last good set stays in use (the failure is logged
 once, until a refresh succeeds again); with no good set yet, nothing can be
-checked and :class:`Unavailable` is raised.
+checked and :class:`~kongpy.errors.TokensUnavailable` is raised.
 """
 from __future__ import annotations
 
@@ -21,14 +21,11 @@ import time
 from typing import Callable, Mapping
 
 from kongpy.db.admin_tokens import Holder, hash_token
+from kongpy.errors import TokensUnavailable
 
 log = logging.getLogger(__name__)
 
 REFRESH_S = 0.5
-
-
-class Unavailable(Exception):
-    """No token set could be read yet."""
 
 
 class TokenCache:
@@ -63,7 +60,7 @@ class TokenCache:
                 self._checked_at = now
                 self._refresh()
             if self._known is None:
-                raise Unavailable()
+                raise TokensUnavailable()
             return self._known
 
     def _refresh(self) -> None:

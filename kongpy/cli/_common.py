@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from kongpy import conf
+from kongpy.errors import KongpyError
 
 VERBOSITY = "kongpy.verbosity"
 
@@ -42,14 +43,19 @@ start_timeout_option = click.option("--timeout", type=float, default=60, show_de
 
 
 def error_message(exc: BaseException) -> str:
-    text = str(exc).strip()
-    if isinstance(exc, OSError) and exc.filename:
+    """The text after ``Error:``: kongpy's own errors are written for this line."""
+    if isinstance(exc, KongpyError):
+        text = exc.message.strip() or str(exc).strip()
+    elif isinstance(exc, OSError) and exc.filename:
         text = f"{exc.filename}: {exc.strerror}"
+    else:
+        text = str(exc).strip()
     return text or exc.__class__.__name__
 
 
 class Group(click.Group):
-    """Turns any failure into `Error: <message>` and exit 1; tracebacks only with --vv."""
+    """The CLI's one error edge: any failure becomes `Error: <message>` and exit 1
+    (tracebacks only with --vv). Commands raise; they do not print errors."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -69,10 +75,7 @@ class Group(click.Group):
 def load_config(conf_path: str | None, prefix: str | None = None,
                 enforce: bool = True) -> conf.Config:
     overrides = {"prefix": prefix} if prefix else None
-    try:
-        return conf.load(conf_path, overrides=overrides, enforce=enforce)
-    except conf.ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    return conf.load(conf_path, overrides=overrides, enforce=enforce)
 
 
 def resolve_prefix(prefix: str | None, conf_path: str | None = None) -> str:

@@ -19,7 +19,7 @@ import click
 from kongpy import paths, plugins
 from kongpy.cli.migrations import NEEDS_BOOTSTRAP, NEW_AVAILABLE, PENDING
 from kongpy.conf import Config
-from kongpy.errors import ConfigurationError, DatastoreUnavailable
+from kongpy.errors import DatastoreUnavailable
 from kongpy.sync import model, snapshot
 
 log = logging.getLogger(__name__)
@@ -29,10 +29,7 @@ log = logging.getLogger(__name__)
 def _database(config: Config) -> Iterator[Any]:
     from kongpy import db  # only the commands that touch the datastore need it
 
-    try:
-        database = db.open(config)
-    except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
+    database = db.open(config)
     try:
         yield database
     finally:
@@ -49,13 +46,6 @@ def _check_schema(database: Any) -> None:
         log.warning(PENDING)
 
 
-def _check_plugins(names: list[str], config: Config) -> None:
-    try:
-        plugins.check_in_use(names, config)
-    except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 def fresh_snapshot(config: Config) -> bytes:
     """Checks the datastore and returns the snapshot built from it.
 
@@ -63,7 +53,7 @@ def fresh_snapshot(config: Config) -> bytes:
     """
     with _database(config) as database:
         _check_schema(database)
-        _check_plugins(plugins.in_use(database), config)
+        plugins.check_in_use(plugins.in_use(database), config)
         return model.build(database, snapshot.built_for(config))
 
 
@@ -87,7 +77,7 @@ def check_kept_snapshot(config: Config, reason: str) -> None:
         raise click.ClickException(
             f"{reason}; the configuration kept in {layout.snapshot_file} was built for "
             f"another {what} and cannot be served until the datastore answers")
-    _check_plugins(_kept_plugin_names(layout), config)
+    plugins.check_in_use(_kept_plugin_names(layout), config)
 
 
 def snapshot_to_serve(config: Config) -> bytes | None:
@@ -111,4 +101,4 @@ def check_reload(config: Config) -> None:
         click.echo(f"Warning: {exc.message}; checking the plugins against the "
                    "configuration the node serves", err=True)
         names = _kept_plugin_names(paths.prefix(config["prefix"]))
-    _check_plugins(names, config)
+    plugins.check_in_use(names, config)

@@ -32,8 +32,6 @@ def _strategy(conf_path: str | None, prefix: str | None) -> Iterator[Any]:
         elif admin_tokens.STEP in state["new"]:
             raise click.ClickException(NEW_AVAILABLE)
         yield database.strategy
-    except admin_tokens.TokenError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         database.close()
 

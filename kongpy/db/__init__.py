@@ -8,12 +8,12 @@ import logging
 import time
 from typing import Any, Iterable, Mapping
 
-from kongpy import schemas
+from kongpy import dbconf, schemas
 from kongpy.db import paging
 from kongpy.db.dao import DAO
 from kongpy.db.migrations import Migrations
 from kongpy.db.strategies.base import Strategy
-from kongpy.errors import ConfigurationError, ForeignKeyViolation
+from kongpy.errors import ConfigError, DatastoreUnavailable, ForeignKeyViolation
 from kongpy.schemas.base import EntitySchema
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ class DB:
         self.tags = Tags(strategy)
         self.migrations = Migrations(strategy)
         self.loaded_plugins: dict[str, Any] = {}  # name -> kongpy.plugins.Plugin
+        # The read-only replica (pg_ro_*) for bulk reads, when configured.
+        self.replica: DB | None = None
         for schema in entities or schemas.CORE_ENTITIES.values():
             self.register(schema)
 
@@ -87,7 +89,7 @@ class DB:
     def database(self) -> str:
         return self.strategy.name
 
-    def append_event(self, channel: str, data: str) -> int:
+    def append_event(self, channel: str, data: str) -> int | None:
         return self.strategy.append_event(channel, data, self.node_id, time.time())
 
     def before_delete(self, parent: DAO, row: Mapping[str, Any]) -> None:
@@ -102,10 +104,32 @@ class DB:
                 elif child.count(**{field: row["id"]}) > 0:
                     raise ForeignKeyViolation.restricted(parent.name, child.name)
 
+    def for_bulk_reads(self) -> "DB":
+        """Where a full read of the configuration goes: the replica once it has
+        caught up with the version this handle reads, else this handle.
+
+        A replica applies commits in their order, so its rows are at least as
+        new as its own version; but it may lag, and a node must never build
+        a configuration older than one it could have seen. A replica that
+        lags or does not answer costs the primary this one read.
+        """
+        if self.replica is None:
+            return self
+        try:
+            wanted = self.events.latest()
+            if self.replica.events.latest() >= wanted:
+                return self.replica
+            log.info("the read-only replica is behind version %s; reading the primary", wanted)
+        except DatastoreUnavailable as exc:
+            log.warning("read-only replica unavailable, reading the primary: %s", exc)
+        return self
+
     def ping(self) -> bool:
         return self.strategy.ping()
 
     def close(self) -> None:
+        if self.replica is not None:
+            self.replica.close()
         self.strategy.close()
 
 
@@ -127,7 +151,11 @@ def open(config: Mapping[str, Any], node_id: str | None = None) -> DB:  # noqa: 
     an unreachable server surfaces as DatastoreUnavailable at the first query.
     """
     database = str(config.get("database") or "sqlite").lower()
-    return with_plugins(DB(_strategy(database, config), node_id=node_id), config)
+    db = with_plugins(DB(_strategy(database, config), node_id=node_id), config)
+    if database == "postgres" and dbconf.postgres_replica(config) is not None:
+        from kongpy.db.strategies.postgres import PostgresStrategy
+        db.replica = with_plugins(DB(PostgresStrategy(config, read_only=True)), config)
+    return db
 
 
 def _strategy(database: str, config: Mapping[str, Any]) -> Strategy:
@@ -135,7 +163,7 @@ def _strategy(database: str, config: Mapping[str, Any]) -> Strategy:
         from kongpy.db.strategies.sqlite import SQLiteStrategy
         path = config.get("sqlite_path")
         if not path:
-            raise ConfigurationError("sqlite_path is required when database = sqlite")
+            raise ConfigError("sqlite_path is required when database = sqlite", prop="sqlite_path")
         return SQLiteStrategy(str(path))
     if database == "postgres":
         from kongpy.db.strategies.postgres import PostgresStrategy
@@ -144,9 +172,9 @@ def _strategy(database: str, config: Mapping[str, Any]) -> Strategy:
         from kongpy.db.strategies.cassandra import CassandraStrategy
         return CassandraStrategy(config)
     if database == "off":
-        raise ConfigurationError("database = off (DB-less mode) is not available yet")
-    raise ConfigurationError(f"unknown database: {database!r} "
-                             "(expected sqlite, postgres or cassandra)")
+        raise ConfigError("database = off (DB-less mode) is not available yet", prop="database")
+    raise ConfigError(f"unknown database: {database!r} "
+                      "(expected sqlite, postgres or cassandra)", prop="database")
 
 
 __all__ = ["DB", "DAO", "open"]

@@ -15,6 +15,7 @@ import time
 from typing import NamedTuple
 
 from kongpy.db.strategies.base import Conflict, Strategy, TableDef
+from kongpy.errors import TokenError
 
 TABLE = TableDef(name="admin_tokens", primary_key="name")
 # The core migration step that creates TABLE (kongpy/db/migrations/core.py).
@@ -22,10 +23,6 @@ STEP = "002_admin_tokens"
 _TOKEN_BYTES = 32
 _PAGE = 1000
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
-
-
-class TokenError(Exception):
-    """A refused token command (duplicate or unknown name, bad name)."""
 
 
 class Holder(NamedTuple):

@@ -2,8 +2,24 @@
 
 Validation, defaults, timestamps, foreign-key checks (restrict / cascade),
 uniqueness errors, the tag index, page tokens and cluster events live here;
-the strategy only stores rows. Every write is one transaction that also
-appends a cluster event, so the event id is the configuration version.
+the strategy only stores rows. Every write runs in one ``transaction()`` of
+the strategy together with its cluster event, whose number is the
+configuration version. What that makes atomic differs per datastore:
+
+- SQLite, PostgreSQL: a real transaction. The rows, tags and event of a
+  write, a whole cascade, and any writes grouped by an outer
+  ``transaction()`` commit together or not at all.
+- Cassandra: a write unit (kongpy/db/strategies/cassandra_unit.py). Each
+  entity change (its row, its tag index rows, its event) is one logged
+  batch: all of it lands or none. The unit's lightweight transactions
+  (unique claims, compare-and-set) run before the batch, the version is
+  given after it; a crash in either window heals by itself (claims are taken
+  over, unpublished events are published by any node's poll). A change that
+  fails before its batch is sent stores nothing. Several changes in one
+  ``transaction()`` (a cascade, a nested PUT) are sent in order, one batch
+  each, before any read of the unit, so reads see them: each change is
+  atomic, the group is not. A cascade cut short leaves the children it
+  reached deleted (re-run the delete).
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from kongpy.db.strategies.base import CounterDef, Strategy
+from kongpy.errors import BadBatch
 
 KEY = ("identifier", "period", "period_date", "service_id", "route_id")
 TABLES = {
@@ -18,10 +19,6 @@ TABLES = {
     "response_ratelimiting_metrics": CounterDef("response_ratelimiting_metrics", KEY),
 }
 MAX_BATCH = 5000
-
-
-class BadBatch(ValueError):
-    """The batch is not one this endpoint accepts (answered with 400)."""
 
 
 def _row(item: Any) -> tuple[dict[str, str], int, int | None]:

@@ -16,7 +16,7 @@ from typing import Any
 import kongpy
 from kongpy import handlers, paths, plugins
 from kongpy.conf import Config
-from kongpy.errors import ConfigurationError
+from kongpy.errors import ConfigError
 
 RESOLV_CONF = "/etc/resolv.conf"
 DEFAULT_CERT = "kongpy-default.crt"
@@ -145,9 +145,10 @@ def nginx_user(config: Config) -> str | None:
     try:
         pwd.getpwnam(RUNTIME_USER)
     except KeyError:
-        raise ConfigurationError(
+        raise ConfigError(
             f"nginx_user: there is no user '{RUNTIME_USER}' to run the nginx workers as "
-            "(scripts/setup.sh creates it); create it or set nginx_user") from None
+            "(scripts/setup.sh creates it); create it or set nginx_user",
+            prop="nginx_user") from None
     return f"{RUNTIME_USER} {RUNTIME_USER}"
 
 
@@ -161,7 +162,8 @@ def worker_ids(config: Config) -> tuple[int, int] | None:
         entry = pwd.getpwnam(user)
         gid = grp.getgrnam(group.strip() or user).gr_gid
     except KeyError as exc:
-        raise ConfigurationError(f"nginx_user: no such user or group: {exc.args[0]}") from None
+        raise ConfigError(f"nginx_user: no such user or group: {exc.args[0]}",
+                          prop="nginx_user") from None
     if entry.pw_uid == os.geteuid():
         return None
     return entry.pw_uid, gid

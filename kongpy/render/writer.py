@@ -18,6 +18,7 @@ import jinja2
 
 from kongpy import paths
 from kongpy.conf import Config
+from kongpy.errors import NginxTestError, RenderError
 from kongpy.render import context
 from kongpy.render.env import environment
 
@@ -26,14 +27,6 @@ log = logging.getLogger(__name__)
 MAIN_TEMPLATE = "nginx.conf.j2"
 _NGINX_TEST_TIMEOUT = 60
 _OPENSSL_TIMEOUT = 60
-
-
-class RenderError(Exception):
-    """The prefix could not be rendered."""
-
-
-class NginxTestError(RenderError):
-    """`nginx -t` refused the rendered configuration."""
 
 
 @dataclass(frozen=True)

@@ -269,7 +269,7 @@ class Supervisor:
         try:
             new = load_saved(self.prefix.root)
             if new["prefix"] != self.config["prefix"]:
-                raise conf.ConfigError("prefix", "cannot change on reload")
+                raise conf.ConfigError.invalid("prefix", "cannot change on reload")
             result = writer.prepare(new)
         except (conf.ConfigError, writer.RenderError) as exc:
             log.error("reload refused, the node keeps its configuration: %s", exc)

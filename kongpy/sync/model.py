@@ -53,7 +53,9 @@ class SnapshotModel:
         stale = (self.version is None or set(names) != set(self._rows)
                  or self._clock() - self._loaded_at > FULL_RELOAD_EVERY)
         if stale or not self._catch_up(db):
-            self._load(db, names)
+            # The one bulk read: a configured read-only replica may serve it.
+            bulk = getattr(db, "for_bulk_reads", None)
+            self._load(bulk() if bulk else db, names)
 
     def invalidate(self) -> None:
         self.version = None

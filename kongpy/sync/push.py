@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kongpy import paths
-
-
-class DataPlaneError(Exception):
-    """The data plane could not be reached or answered something unexpected."""
+from kongpy.errors import DataPlaneError
 
 
 @dataclass(frozen=True)

@@ -11,23 +11,13 @@ from typing import Callable, Iterable
 
 from kongpy.db.migrations.core import MIGRATIONS, Migration
 from kongpy.db.strategies.base import Strategy, TableDef
+from kongpy.errors import MigrationFailed
 
 log = logging.getLogger(__name__)
 
 SUBSYSTEM = "core"
 
 __all__ = ["Migration", "Migrations", "MigrationFailed", "create_tables", "SUBSYSTEM"]
-
-
-class MigrationFailed(Exception):
-    """A step failed; the steps before it are recorded, ``up`` resumes at it."""
-
-    def __init__(self, step: str, done: list[str], cause: BaseException) -> None:
-        super().__init__(f"migration {step} failed: {cause}. Steps recorded before it: "
-                         f"{', '.join(done) or 'none'}; fix the cause and run "
-                         "'kongpy migrations up' to resume")
-        self.step = step
-        self.done = done
 
 
 def create_tables(*tables: TableDef) -> Callable[[Strategy], None]:

@@ -36,6 +36,14 @@ def _admin_tokens(strategy: Strategy) -> None:
     strategy.create_table(admin_tokens.TABLE)
 
 
+def _cassandra_versions(strategy: Strategy) -> None:
+    strategy.upgrade_event_tables()  # type: ignore[attr-defined] - Cassandra only
+
+
+def _cassandra_versions_finish(strategy: Strategy) -> None:
+    strategy.drop_legacy_version()  # type: ignore[attr-defined] - Cassandra only
+
+
 # Steps that speak only through the strategy interface serve every datastore;
 # a datastore that needs its own dialect for a step gets a list of its own.
 GENERIC: list[Migration] = [
@@ -44,8 +52,15 @@ GENERIC: list[Migration] = [
     Migration(admin_tokens.STEP, _admin_tokens),
 ]
 
+# Cassandra's version moved from a row of its own into the cluster_events
+# partition, so that it advances together with its events (docs/datastores.md).
+# Nodes still running the code before it keep the old row until `finish`.
+CASSANDRA: list[Migration] = GENERIC + [
+    Migration("003_cassandra_versions", _cassandra_versions, _cassandra_versions_finish),
+]
+
 MIGRATIONS: dict[str, list[Migration]] = {
     "sqlite": GENERIC,
     "postgres": GENERIC,
-    "cassandra": GENERIC,
+    "cassandra": CASSANDRA,
 }

@@ -12,6 +12,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+# The strategy's signals to the DAO live with every other error; strategies
+# import them from here, beside the interface they belong to.
+from kongpy.errors import BadCursor, Conflict
+
+__all__ = ["BadCursor", "Conflict", "CounterDef", "Listener", "Strategy", "TableDef"]
+
 
 @dataclass(frozen=True)
 class TableDef:
@@ -41,18 +47,6 @@ class CounterDef:
     key: tuple[str, ...]
 
 
-class Conflict(Exception):
-    """A unique or primary-key constraint rejected a write."""
-
-    def __init__(self, column: str) -> None:
-        super().__init__(column)
-        self.column = column
-
-
-class BadCursor(Exception):
-    """A page cursor this strategy cannot resume from (the DAO answers 400)."""
-
-
 class Listener(abc.ABC):
     """A push channel for new cluster events (PostgreSQL LISTEN): pollable by select()."""
 
@@ -75,7 +69,9 @@ class Strategy(abc.ABC):
     # -- lifecycle -------------------------------------------------------------------
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager:
-        """A write transaction; nested calls join the outer one."""
+        """A write transaction; nested calls join the outer one. Leaving it by
+        an exception stores nothing of it (on Cassandra: nothing it had not
+        sent yet, see cassandra_unit.py)."""
 
     @abc.abstractmethod
     def close(self) -> None: ...
@@ -157,7 +153,11 @@ class Strategy(abc.ABC):
 
     # -- cluster events ----------------------------------------------------------------
     @abc.abstractmethod
-    def append_event(self, channel: str, data: str, node_id: str | None, at: float) -> int: ...
+    def append_event(self, channel: str, data: str, node_id: str | None,
+                     at: float) -> int | None:
+        """Appends a cluster event; returns its number (the new version), or
+        None where the number is given only when the enclosing transaction
+        ends (Cassandra)."""
 
     @abc.abstractmethod
     def latest_event(self) -> int: ...

@@ -1,4 +1,4 @@
-"""The Cassandra connection behind the Cassandra strategy: settings, session, errors.
+"""The Cassandra connection behind the Cassandra strategy: policies, session, errors.
 
 The driver's Cluster owns threads and sockets and is not fork-safe, so one is
 made per process, lazily: an Admin API worker or a node can start while
@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import threading
-from typing import Any, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 from cassandra import (ConsistencyLevel, DriverException, OperationTimedOut, ReadTimeout,
                        Unavailable, WriteTimeout)
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
 from cassandra.policies import (DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy,
-                                RoundRobinPolicy)
-from cassandra.query import SimpleStatement, dict_factory
+                                RoundRobinPolicy, WrapperPolicy)
+from cassandra.query import BatchStatement, BatchType, SimpleStatement, dict_factory
 
+from kongpy.dbconf import CassandraSettings
 from kongpy.errors import DatabaseError, DatastoreUnavailable
 
 try:  # the C event loop shipped in the driver's wheels; asyncore is deprecated
@@ -33,34 +36,62 @@ log = logging.getLogger(__name__)
 _UNAVAILABLE = (NoHostAvailable, OperationTimedOut, Unavailable, ReadTimeout, WriteTimeout)
 
 
-class CassandraSettings:
-    """The ``cassandra_*`` properties of kongpy.conf, typed."""
+class RequestPinnedPolicy(WrapperPolicy):
+    """Kong's ``Request…`` policies: one coordinator for a whole request.
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self.contact_points: list[str] = list(config.get("cassandra_contact_points")
-                                              or ["127.0.0.1"])
-        self.port = int(config.get("cassandra_port") or 9042)
-        self.keyspace = str(config.get("cassandra_keyspace") or "kong")
-        self.timeout_s = int(config.get("cassandra_timeout") or 5000) / 1000.0
-        self.consistency = str(config.get("cassandra_consistency") or "ONE").upper()
-        self.local_dc = config.get("cassandra_local_datacenter") or None
-        self.username = config.get("cassandra_username") or None
-        self.password = config.get("cassandra_password") or ""
-        self.repl_strategy = str(config.get("cassandra_repl_strategy") or "SimpleStrategy")
-        self.repl_factor = int(config.get("cassandra_repl_factor") or 1)
-        self.data_centers: list[str] = list(config.get("cassandra_data_centers") or [])
+    Here a request is a write unit (``transaction()``): its first statement
+    takes the next host of the wrapped policy and every later one goes to the
+    same host while it is up. Besides sparing connections, this puts the
+    unit's lightweight transactions and its batch on one coordinator's clock
+    (docs/datastores.md, "Cassandra timestamps"). Outside a unit, statements
+    follow the wrapped policy.
+    """
 
-    def where(self) -> str:
-        return f"cassandra at {','.join(self.contact_points)}:{self.port}"
+    def __init__(self, child: Any) -> None:
+        super().__init__(child)
+        self._local = threading.local()
 
-    def replication(self) -> str:
-        if self.repl_strategy == "NetworkTopologyStrategy":
-            parts = ["'class': 'NetworkTopologyStrategy'"]
-            for item in self.data_centers:
-                name, _, factor = item.partition(":")
-                parts.append(f"'{name.strip()}': {int(factor or 1)}")
-            return "{" + ", ".join(parts) + "}"
-        return f"{{'class': 'SimpleStrategy', 'replication_factor': {self.repl_factor}}}"
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        if getattr(self._local, "active", False):
+            yield
+            return
+        self._local.active, self._local.host = True, None
+        try:
+            yield
+        finally:
+            self._local.active, self._local.host = False, None
+
+    def make_query_plan(self, working_keyspace: Any = None, query: Any = None) -> Any:
+        plan = list(self._child_policy.make_query_plan(working_keyspace, query))
+        # Decided here, in the caller's thread: retries run on the driver's.
+        if not getattr(self._local, "active", False) or not plan:
+            return plan
+        host = self._local.host
+        if host is None or host.is_up is False:
+            host = self._local.host = next((h for h in plan if h.is_up is not False), plan[0])
+        return [host] + [h for h in plan if h != host]
+
+
+def load_balancing(settings: CassandraSettings) -> Any:
+    """The driver policy named by ``cassandra_lb_policy``."""
+    if settings.dc_aware:
+        policy = DCAwareRoundRobinPolicy(local_dc=settings.local_dc)
+    else:
+        policy = RoundRobinPolicy()
+    return RequestPinnedPolicy(policy) if settings.per_request else policy
+
+
+def ssl_context(settings: CassandraSettings) -> ssl.SSLContext | None:
+    """``cassandra_ssl``: TLS to every node; ``cassandra_ssl_verify``: against
+    the system's certificate authorities, host name included."""
+    if not settings.ssl:
+        return None
+    context = ssl.create_default_context()
+    if not settings.ssl_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class CassandraConnection:
@@ -73,17 +104,26 @@ class CassandraConnection:
         self._cluster: Cluster | None = None
         self._session: Any = None
         self._prepared: dict[str, Any] = {}
+        self.policy = load_balancing(settings)
 
     def _profile(self) -> ExecutionProfile:
         s = self.settings
-        local = s.local_dc is not None
-        policy = DCAwareRoundRobinPolicy(local_dc=s.local_dc) if local else RoundRobinPolicy()
         return ExecutionProfile(
-            load_balancing_policy=policy,
+            load_balancing_policy=self.policy,
             consistency_level=ConsistencyLevel.name_to_value[s.consistency],
-            serial_consistency_level=(ConsistencyLevel.LOCAL_SERIAL if local
+            # Paxos within the local datacenter when the policy keeps to it.
+            serial_consistency_level=(ConsistencyLevel.LOCAL_SERIAL if s.dc_aware
                                       else ConsistencyLevel.SERIAL),
             request_timeout=s.timeout_s, row_factory=dict_factory)
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """One coordinator for what runs inside, with a ``Request…`` policy."""
+        if isinstance(self.policy, RequestPinnedPolicy):
+            with self.policy.pinned():
+                yield
+        else:
+            yield
 
     def session(self) -> Any:
         with self._lock:
@@ -97,8 +137,11 @@ class CassandraConnection:
     def _connect(self) -> Any:
         s = self.settings
         auth = PlainTextAuthProvider(s.username, s.password) if s.username else None
+        # A policy learns its cluster's hosts: a new Cluster (after a fork) gets its own.
+        self.policy = load_balancing(s)
         cluster = Cluster(
-            s.contact_points, port=s.port, auth_provider=auth,
+            list(s.contact_points), port=s.port, auth_provider=auth,
+            ssl_context=ssl_context(s),
             execution_profiles={EXEC_PROFILE_DEFAULT: self._profile()},
             connect_timeout=s.timeout_s, control_connection_timeout=s.timeout_s,
             reconnection_policy=ExponentialReconnectionPolicy(0.5, 2.0),
@@ -146,6 +189,18 @@ class CassandraConnection:
             params = None
         session = self.session()
         return self._guard(lambda: session.execute(stmt, params, paging_state=paging_state))
+
+    def batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> Any:
+        """One LOGGED batch of prepared statements: all of them apply, or none.
+
+        With conditions (all in one partition) it is one lightweight
+        transaction; the ResultSet then says ``was_applied``.
+        """
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        for cql, params in statements:
+            batch.add(self.prepare(cql), params)
+        session = self.session()
+        return self._guard(lambda: session.execute(batch))
 
     def ddl(self, cql: str) -> None:
         """Schema changes: the driver waits until every node agrees on the schema."""

@@ -2,19 +2,24 @@
 
 ``tags`` is partitioned by tag (one partition read answers "which entities
 carry tag x"); ``tags_by_entity`` is its mirror by entity, so a tag update
-knows which rows to remove without a scan. Both change in one logged batch.
+knows which rows to remove without a scan. Both change in the logged batch
+of their entity's row (cassandra_unit.py).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
-
-from cassandra.query import BatchStatement
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from kongpy.db.strategies.base import TableDef
 
 
+# Each index table with its primary key columns, in order.
+_INDEXES = (("tags", ("tag", "entity_name", "entity_id")),
+            ("tags_by_entity", ("entity_name", "entity_id", "tag")))
+
+
 class CassandraTags:
-    """Mixed into the Cassandra strategy (uses its ``cql``, ``t`` and ``select``)."""
+    """Mixed into the Cassandra strategy (uses its ``cql``, ``t``, ``select``, and write unit)."""
 
     cql: Any
 
@@ -24,6 +29,11 @@ class CassandraTags:
     def select(self, table: TableDef, pk: str) -> dict | None:  # pragma: no cover
         raise NotImplementedError
 
+    # From the write unit (cassandra_unit.CassandraUnits).
+    transaction: Callable[[], AbstractContextManager]
+    _queue: Callable[[str, Sequence[Any]], None]
+    _settle: Callable[[], None]
+
     def create_tag_tables(self) -> None:
         self.cql.ddl(f"CREATE TABLE IF NOT EXISTS {self.t('tags')} (tag text, "
                      "entity_name text, entity_id text, PRIMARY KEY (tag, entity_name, entity_id))")
@@ -32,33 +42,36 @@ class CassandraTags:
 
     def set_tags(self, entity_name: str, entity_id: str, tags: Iterable[str]) -> None:
         wanted = list(dict.fromkeys(tags))
+        self._settle()
         rows = self.cql.run(f"SELECT tag FROM {self.t('tags_by_entity')} "
                             "WHERE entity_name = ? AND entity_id = ?", (entity_name, entity_id))
         old = {r["tag"] for r in rows}
         if old == set(wanted):
             return
-        batch = BatchStatement()
-        for tag in old - set(wanted):
-            batch.add(self.cql.prepare(f"DELETE FROM {self.t('tags')} WHERE tag = ? AND "
-                                       "entity_name = ? AND entity_id = ?"),
-                      (tag, entity_name, entity_id))
-            batch.add(self.cql.prepare(f"DELETE FROM {self.t('tags_by_entity')} WHERE "
-                                       "entity_name = ? AND entity_id = ? AND tag = ?"),
-                      (entity_name, entity_id, tag))
-        for tag in wanted:
-            batch.add(self.cql.prepare(f"INSERT INTO {self.t('tags')} (tag, entity_name, "
-                                       "entity_id) VALUES (?, ?, ?)"),
-                      (tag, entity_name, entity_id))
-            batch.add(self.cql.prepare(f"INSERT INTO {self.t('tags_by_entity')} (entity_name, "
-                                       "entity_id, tag) VALUES (?, ?, ?)"),
-                      (entity_name, entity_id, tag))
-        session = self.cql.session()
-        self.cql._guard(lambda: session.execute(batch))
+        # Queued in the write unit: the index changes in the batch of its row.
+        with self.transaction():
+            for tag in old - set(wanted):
+                self._queue_tag(True, tag, entity_name, entity_id)
+            for tag in wanted:
+                self._queue_tag(False, tag, entity_name, entity_id)
+
+    def _queue_tag(self, delete: bool, tag: str, entity_name: str, entity_id: str) -> None:
+        """Adds or removes one tag in both index tables."""
+        values = {"tag": tag, "entity_name": entity_name, "entity_id": entity_id}
+        for table, cols in _INDEXES:
+            params = tuple(values[c] for c in cols)
+            if delete:
+                cql = (f"DELETE FROM {self.t(table)} WHERE "
+                       + " AND ".join(f"{c} = ?" for c in cols))
+            else:
+                cql = f"INSERT INTO {self.t(table)} ({', '.join(cols)}) VALUES (?, ?, ?)"
+            self._queue(cql, params)
 
     def page_tags(self, size: int, after: tuple[str, str, str] | None,
                   tag: str | None) -> list[dict]:
         # Partitions come in token order, not tag order: sort here. The tag
         # index is as large as the configuration, which fits in memory.
+        self._settle()
         if tag is not None:
             rows = self.cql.run(f"SELECT tag, entity_name, entity_id FROM {self.t('tags')} "
                                 "WHERE tag = ?", (tag,))

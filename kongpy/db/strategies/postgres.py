@@ -1,9 +1,13 @@
 """PostgreSQL strategy on psycopg2.
 
-Like the SQLite strategy, one connection per (process, thread): gunicorn forks
-its workers and a libpq connection must never cross a fork. Connections run
-in autocommit mode and ``transaction()`` issues BEGIN/COMMIT itself, so reads
-outside a transaction never hold a snapshot open.
+Connections come from a pool of the process (pg_pool.py: ``pg_pool_size``,
+``pg_backlog``, ``pg_max_concurrent_queries``): gunicorn forks its workers
+and a libpq connection must never cross a fork. A transaction holds one
+connection from BEGIN to COMMIT; a statement outside one borrows a connection
+for itself. Connections run in autocommit mode and ``transaction()`` issues
+BEGIN/COMMIT itself, so reads outside a transaction never hold a snapshot
+open. With ``read_only`` the strategy speaks to the ``pg_ro_*`` replica,
+whose connections the server keeps read-only.
 
 Every write appends its cluster event under an EXCLUSIVE lock on
 ``cluster_events`` (see :meth:`append_event`) and NOTIFYs the event channel in
@@ -16,16 +20,20 @@ import logging
 import math
 import os
 import re
-from typing import Any, Iterable, Mapping
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Mapping
 
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
+from kongpy import dbconf
 from kongpy.db.strategies.base import Conflict, Listener
 from kongpy.db.strategies.counters import ident as _ident
+from kongpy.db.strategies.pg_pool import ConnectionPool
 from kongpy.db.strategies.sql import SQLStrategy
-from kongpy.errors import DatabaseError, DatastoreUnavailable
+from kongpy.errors import ConfigError, DatabaseError, DatastoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,36 @@ class _PgListener(Listener):
             pass
 
 
+def _connect_params(s: dbconf.PgSettings) -> dict[str, Any]:
+    options = [f"-c statement_timeout={s.timeout_ms}", f"-c lock_timeout={s.timeout_ms}"]
+    if s.schema:
+        try:
+            options.append(f"-c search_path={_ident(s.schema)[1:-1]}")
+        except ValueError:
+            raise ConfigError.invalid("pg_ro_schema" if s.read_only else "pg_schema",
+                                      f"'{s.schema}' is not a plain name") from None
+    if s.read_only:
+        # The server refuses any write through this connection.
+        options.append("-c default_transaction_read_only=on")
+    sslmode = "disable"
+    if s.ssl:
+        sslmode = "verify-full" if s.ssl_verify else "require"
+    timeout_s = s.timeout_ms / 1000.0
+    return {
+        "host": s.host, "port": s.port, "user": s.user, "password": s.password,
+        "dbname": s.database,
+        # libpq counts whole seconds (and at least 2).
+        "connect_timeout": max(2, math.ceil(timeout_s)),
+        "sslmode": sslmode, "options": " ".join(options),
+        "application_name": "kongpy-ro" if s.read_only else "kongpy",
+        # A dead server or network is noticed within about pg_timeout,
+        # not after the kernel's default of many minutes.
+        "keepalives": 1, "keepalives_idle": max(1, math.ceil(timeout_s)),
+        "keepalives_interval": 1, "keepalives_count": 3,
+        "tcp_user_timeout": s.timeout_ms,
+    }
+
+
 class PostgresStrategy(SQLStrategy):
     name = "postgres"
     MARK = "%s"
@@ -73,38 +111,22 @@ class PostgresStrategy(SQLStrategy):
     SERIAL = "BIGSERIAL PRIMARY KEY"
     DROP_SUFFIX = " CASCADE"
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], read_only: bool = False) -> None:
         super().__init__()
-        self.host = str(config.get("pg_host") or "127.0.0.1")
-        self.port = int(config.get("pg_port") or 5432)
-        self.schema = config.get("pg_schema") or None
-        timeout_ms = int(config.get("pg_timeout") or 5000)
-        self.timeout_s = timeout_ms / 1000.0
-        options = [f"-c statement_timeout={timeout_ms}", f"-c lock_timeout={timeout_ms}"]
-        if self.schema:
-            options.append(f"-c search_path={_ident(self.schema)[1:-1]}")
-        sslmode = "disable"
-        if config.get("pg_ssl"):
-            sslmode = "verify-full" if config.get("pg_ssl_verify") else "require"
-        self._params = {
-            "host": self.host, "port": self.port,
-            "user": config.get("pg_user") or "kong",
-            "password": config.get("pg_password") or "",
-            "dbname": config.get("pg_database") or "kong",
-            # libpq counts whole seconds (and at least 2).
-            "connect_timeout": max(2, math.ceil(self.timeout_s)),
-            "sslmode": sslmode, "options": " ".join(options),
-            "application_name": "kongpy",
-            # A dead server or network is noticed within about pg_timeout,
-            # not after the kernel's default of many minutes.
-            "keepalives": 1, "keepalives_idle": max(1, math.ceil(self.timeout_s)),
-            "keepalives_interval": 1, "keepalives_count": 3,
-            "tcp_user_timeout": timeout_ms,
-        }
+        settings = dbconf.postgres_replica(config) if read_only else dbconf.postgres(config)
+        if settings is None:
+            raise ConfigError("no read-only connection: pg_ro_host is not set",
+                              prop="pg_ro_host")
+        self.settings = settings
+        self.host, self.port, self.schema = settings.host, settings.port, settings.schema
+        self.timeout_s = settings.timeout_ms / 1000.0
+        self._params = _connect_params(settings)
+        self._pools: dict[int, ConnectionPool] = {}
+        self._pools_lock = threading.Lock()
         self.channel = f"kongpy_events_{self.schema}" if self.schema else "kongpy_events"
 
     def describe(self) -> str:
-        return f"postgres at {self.host}:{self.port}"
+        return self.settings.where()
 
     # -- connections -------------------------------------------------------------------
 
@@ -120,52 +142,68 @@ class PostgresStrategy(SQLStrategy):
         reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
         return DatastoreUnavailable(f"cannot reach the datastore ({self.describe()}): {reason}")
 
-    def _drop(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
-            try:
-                conn.close()
-            except psycopg2.Error:
-                pass
-        self._local.conn = None
-        self._local.depth = 0
+    def _pool(self) -> ConnectionPool:
+        """This process's pool: a forked child never touches its parent's
+        connections (not even to close them: that would end the parent's)."""
+        pid = os.getpid()
+        with self._pools_lock:
+            pool = self._pools.get(pid)
+            if pool is None:
+                pool = self._pools[pid] = ConnectionPool(self._connect, self.settings)
+            return pool
 
     def close(self) -> None:
-        self._drop()
+        with self._pools_lock:
+            pool = self._pools.pop(os.getpid(), None)
+        if pool is not None:
+            pool.close()
+
+    @contextmanager
+    def _hold(self) -> Iterator[Any]:
+        # A slot and a connection of the pool, for the whole transaction.
+        with self._pool().connection() as conn:
+            self._local.conn = conn
+            try:
+                yield conn
+            finally:
+                self._local.conn = None
 
     def _exec(self, sql: str, params: Iterable[Any] = (), savepoint: bool = False) -> Any:
-        conn = self._conn()
+        held = getattr(self._local, "conn", None)
+        if held is not None:
+            return self._run(held, sql, params, savepoint)
+        with self._pool().connection() as conn:
+            return self._run(conn, sql, params)
+
+    def _run(self, conn: Any, sql: str, params: Iterable[Any] = (),
+             savepoint: bool = False) -> Any:
         cur = conn.cursor()
         # Inside a transaction an error aborts everything after it; a savepoint
         # lets the DAO recover from a conflict (e.g. purge an expired row, retry).
-        guarded = savepoint and self._local.depth > 0
         try:
-            if guarded:
+            if savepoint:
                 cur.execute("SAVEPOINT kongpy_write")
             cur.execute(sql, tuple(params))
-            if guarded:
+            if savepoint:
                 cur.execute("RELEASE SAVEPOINT kongpy_write")
             return cur
         except psycopg2.errors.UniqueViolation as exc:
-            if guarded:
+            if savepoint:
                 cur.execute("ROLLBACK TO SAVEPOINT kongpy_write")
             match = _KEY_DETAIL.search(exc.diag.message_detail or "")
             raise Conflict(match.group(1) if match else "id") from exc
         except _CONNECTION_ERRORS as exc:
-            self._drop()
+            conn.close()  # broken: the pool drops it
             raise self._unavailable(exc) from None
         except psycopg2.Error as exc:
             raise DatabaseError(f"[postgres] {str(exc).strip()}") from exc
 
     def _rollback(self, conn: Any) -> None:
-        self._end("ROLLBACK")
+        if not conn.closed:
+            self._run(conn, "ROLLBACK")
 
     def _commit(self, conn: Any) -> None:
-        self._end("COMMIT")
-
-    def _end(self, statement: str) -> None:
-        if self._local.conn is not None:
-            self._exec(statement)
+        self._run(conn, "COMMIT")
 
     def listener(self) -> Listener:
         conn = self._connect()

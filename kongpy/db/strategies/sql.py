@@ -1,9 +1,10 @@
 """What the SQLite and PostgreSQL strategies share.
 
-Both keep one connection per (process, thread), store each entity as JSON next
-to its key, unique and foreign-key columns, and speak nearly the same SQL. The
-dialects differ in their placeholder (``?`` or ``%s``), column types, how a
-transaction begins and ends, and a few statements; subclasses supply those
+Both store each entity as JSON next to its key, unique and foreign-key
+columns, and speak nearly the same SQL. The dialects differ in their
+placeholder (``?`` or ``%s``), column types, how a transaction begins and
+ends, how connections are held (one per process and thread here, which SQLite
+keeps; PostgreSQL pools them) and a few statements; subclasses supply those
 through the class attributes and hooks below.
 """
 from __future__ import annotations
@@ -84,26 +85,31 @@ class SQLStrategy(Strategy):
         return local.conn
 
     @contextmanager
+    def _hold(self) -> Iterator[Any]:
+        """The connection a transaction runs on, from BEGIN to its end."""
+        yield self._conn()
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
-        conn = self._conn()
         local = self._local
-        if local.depth:
+        if getattr(local, "depth", 0):
             local.depth += 1
             try:
                 yield
             finally:
                 local.depth -= 1
             return
-        self._exec(self.BEGIN)
-        local.depth = 1
-        try:
-            yield
-        except BaseException:
+        with self._hold() as conn:
+            self._exec(self.BEGIN)
+            local.depth = 1
+            try:
+                yield
+            except BaseException:
+                local.depth = 0
+                self._rollback(conn)
+                raise
             local.depth = 0
-            self._rollback(conn)
-            raise
-        local.depth = 0
-        self._commit(conn)
+            self._commit(conn)
 
     def ping(self) -> bool:
         try:

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 from kongpy.db.strategies.base import Conflict
 from kongpy.db.strategies.counters import ident as _ident
 from kongpy.db.strategies.sql import SQLStrategy
-from kongpy.errors import DatabaseError
+from kongpy.errors import ConfigError, DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class SQLiteStrategy(SQLStrategy):
 
     def __init__(self, path: str) -> None:
         if not os.path.isabs(path):
-            raise ValueError(f"sqlite_path must be absolute: {path}")
+            raise ConfigError.invalid("sqlite_path", f"must be an absolute path: {path}")
         super().__init__()
         self.path = path
 

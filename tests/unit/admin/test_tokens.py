@@ -8,9 +8,10 @@ import pytest
 
 import kongpy.db
 from kongpy.admin import create_app
-from kongpy.admin.tokens import TokenCache, Unavailable
+from kongpy.admin.tokens import TokenCache
 from kongpy.db import admin_tokens
 from kongpy.db.admin_tokens import Holder
+from kongpy.errors import TokensUnavailable
 from tests.helpers.datastores import clean
 
 NO_CREDENTIALS = {"message": "Invalid credentials. Token or User credentials required"}
@@ -147,10 +148,10 @@ def test_cache_with_no_good_set_yet_is_unavailable():
     clock, store = _Clock(), _Store({})
     store.down = True
     cache = TokenCache(store, refresh_s=0.5, clock=clock)
-    with pytest.raises(Unavailable):
+    with pytest.raises(TokensUnavailable):
         cache.find("t1")
     assert store.reads == 1
-    with pytest.raises(Unavailable):
+    with pytest.raises(TokensUnavailable):
         cache.find("t1")
     assert store.reads == 1  # retried once per period, not per request
 

@@ -10,7 +10,7 @@ import pytest
 
 import kongpy.db
 from kongpy.db.migrations import Migration, MigrationFailed, create_tables
-from kongpy.db.strategies import cassandra
+from kongpy.db.strategies import cassandra_unit
 from kongpy.db.strategies.base import TableDef
 from kongpy.errors import UniqueViolation
 from tests.helpers import datastores
@@ -92,7 +92,7 @@ def test_cassandra_takes_over_a_claim_without_row(db):
         pytest.skip("only Cassandra keeps unique values in lookup tables")
     # What a writer that died between claiming a name and writing its row leaves.
     lookup = db.strategy.t("services_by_name")
-    written = int((time.time() - cassandra.STALE_CLAIM_S - 5) * 1e6)
+    written = int((time.time() - cassandra_unit.STALE_CLAIM_S - 5) * 1e6)
     db.strategy.cql.run(f"INSERT INTO {lookup} (value, id) VALUES (?, ?) USING TIMESTAMP ?",
                         ("orphan", str(uuid.uuid4()), written))
     assert db.services.insert({"name": "orphan", "host": "x"})["name"] == "orphan"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import kongpy.db
 from kongpy import conf, plugins
 from kongpy.cli import main
-from kongpy.errors import ConfigurationError
+from kongpy.errors import ConfigError
 from kongpy.render import context
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "plugins"
@@ -38,7 +38,7 @@ def test_plugin_new_renders_a_working_plugin(tmp_path):
 
 
 def test_enabled_but_missing_plugin_is_an_error(tmp_path):
-    with pytest.raises(ConfigurationError, match="ghost plugin is enabled but not installed"):
+    with pytest.raises(ConfigError, match="ghost plugin is enabled but not installed"):
         kongpy.db.open({"database": "sqlite", "sqlite_path": str(tmp_path / "g.db"),
                         "plugins": "ghost"})
 

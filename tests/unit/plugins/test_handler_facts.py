@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from kongpy import plugins
-from kongpy.errors import ConfigurationError
+from kongpy.errors import ConfigError
 from tests.conftest import require_binary
 
 SCHEMA = '''from kongpy.schemas.plugins import PluginConfig
@@ -54,7 +54,7 @@ return H
 ])
 def test_a_handler_that_cannot_run_is_refused_naming_it(tmp_path, handler, reason):
     config = _plugin(tmp_path, "broken", handler)
-    with pytest.raises(ConfigurationError) as exc:
+    with pytest.raises(ConfigError) as exc:
         plugins.load(config)
     message = str(exc.value)
     assert message.startswith(f"broken plugin ({tmp_path / 'broken' / 'handler.lua'})")

@@ -8,6 +8,7 @@ PostgreSQL and Cassandra strategies can implement it without surprises.
 from __future__ import annotations
 
 import abc
+import re
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -16,7 +17,18 @@ from typing import Any, Iterable, Mapping
 # import them from here, beside the interface they belong to.
 from kongpy.errors import BadCursor, Conflict
 
-__all__ = ["BadCursor", "Conflict", "CounterDef", "Listener", "Strategy", "TableDef"]
+__all__ = ["BadCursor", "Conflict", "CounterDef", "Listener", "Strategy", "TableDef", "ident"]
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def ident(name: str) -> str:
+    """A table or column name, double-quoted (CQL and SQL agree); anything but
+    a plain identifier is refused, so a name can never carry a statement."""
+    if not _IDENT.match(name):
+        raise ValueError(f"invalid identifier: {name!r}")
+    return f'"{name}"'
 
 
 @dataclass(frozen=True)

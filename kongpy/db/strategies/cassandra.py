@@ -33,7 +33,7 @@ from kongpy.db.strategies.cassandra_claims import CassandraClaims, lookup, text
 from kongpy.db.strategies.cassandra_events import CassandraEvents
 from kongpy.db.strategies.cassandra_tags import CassandraTags
 from kongpy.db.strategies.cassandra_unit import CassandraUnits, Intent
-from kongpy.db.strategies.counters import ident as _ident
+from kongpy.db.strategies.base import ident as _ident
 from kongpy.errors import ConfigError, DatabaseError
 
 log = logging.getLogger(__name__)

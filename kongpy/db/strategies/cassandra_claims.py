@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from kongpy.db.strategies.base import Conflict, TableDef
 from kongpy.db.strategies.cassandra_unit import PLACEHOLDER_TTL_S, STALE_CLAIM_S, WriteUnit
-from kongpy.db.strategies.counters import ident as _ident
+from kongpy.db.strategies.base import ident as _ident
 
 
 def text(value: Any) -> Any:

@@ -8,21 +8,13 @@ expired ones are deleted now and then by the writer that happens to pass by.
 from __future__ import annotations
 
 import itertools
-import re
 import time
 from typing import Any, Mapping
 
-from kongpy.db.strategies.base import CounterDef
+from kongpy.db.strategies.base import CounterDef, ident
 
 PURGE_EVERY = 1000
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _calls = itertools.count(1)
-
-
-def ident(name: str) -> str:
-    if not _IDENT.match(name):
-        raise ValueError(f"invalid identifier: {name!r}")
-    return f'"{name}"'
 
 
 def create_sql(counter: CounterDef, text: str, integer: str) -> str:

@@ -30,7 +30,7 @@ import psycopg2.extensions
 
 from kongpy import dbconf
 from kongpy.db.strategies.base import Conflict, Listener
-from kongpy.db.strategies.counters import ident as _ident
+from kongpy.db.strategies.base import ident as _ident
 from kongpy.db.strategies.pg_pool import ConnectionPool
 from kongpy.db.strategies.sql import SQLStrategy
 from kongpy.errors import ConfigError, DatabaseError, DatastoreUnavailable

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from kongpy.db.strategies import counters
 from kongpy.db.strategies.base import CounterDef, Strategy, TableDef
-from kongpy.db.strategies.counters import ident as _ident
+from kongpy.db.strategies.base import ident as _ident
 from kongpy.errors import DatabaseError, DatastoreUnavailable
 
 _EVENT_KEYS = ("id", "channel", "data", "node_id", "at")

@@ -15,7 +15,7 @@ import sqlite3
 from typing import Any, Iterable
 
 from kongpy.db.strategies.base import Conflict
-from kongpy.db.strategies.counters import ident as _ident
+from kongpy.db.strategies.base import ident as _ident
 from kongpy.db.strategies.sql import SQLStrategy
 from kongpy.errors import ConfigError, DatabaseError
 

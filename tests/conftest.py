@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 
 import pytest
 
@@ -42,3 +43,60 @@ def datastore_pool(tmp_path_factory):
     pool = Pool(tmp_path_factory.mktemp("datastores"))
     yield pool
     pool.close()
+
+
+# -- the Admin API without a node (no network) ---------------------------------------
+
+@pytest.fixture
+def app(tmp_path):
+    """The Admin API app on a new SQLite datastore (folders may override it)."""
+    from kongpy.admin import create_app
+
+    config = {"database": "sqlite", "sqlite_path": str(tmp_path / "p.db"),
+              "prefix": str(tmp_path)}
+    application = create_app(config, node_id="0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")
+    yield application
+    application.extensions["kongpy"]["db"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    return app.extensions["kongpy"]["db"]
+
+
+# -- real nodes, one per test module ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def upstream():
+    server = EchoServer("upstream").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def start_node(tmp_path_factory) -> Callable:
+    """``start_node(workers=2, **settings)``: a running node, stopped after the module."""
+    from tests.helpers.gateway import Gateway
+
+    require_binary("nginx")
+    started = []
+
+    def start(workers: int = 2, **settings: str):
+        node = Gateway(tmp_path_factory.mktemp("node"), workers=workers, extra=settings)
+        started.append(node)
+        return node.start()
+
+    yield start
+    for node in started:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(start_node):
+    """The module's node (two workers, SQLite)."""
+    return start_node()

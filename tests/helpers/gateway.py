@@ -15,6 +15,7 @@ import requests
 from kongpy.sync.push import UnixHTTPConnection
 
 from tests.helpers import datastores
+from tests.helpers.http import admin
 from tests.helpers.servers import free_port
 
 CLI = [sys.executable, "-c", "import sys; from kongpy.cli import main; sys.exit(main())"]
@@ -157,9 +158,15 @@ class Gateway:
         return requests.post(self.admin + path, timeout=10, **kwargs)
 
     def create(self, path: str, payload: dict) -> dict:
-        resp = self.post(path, json=payload)
-        assert resp.status_code == 201, resp.text
-        return resp.json()
+        return admin(self).post(path, payload)
+
+    def route(self, path: str, *plugins: dict, service: str = "svc") -> dict:
+        """A route of ``service`` named after ``path``, with ``plugins`` on it (not waited for)."""
+        route = self.create(f"/services/{service}/routes",
+                            {"name": path.strip("/"), "paths": [path]})
+        for plugin in plugins:
+            self.create(f"/routes/{route['id']}/plugins", plugin)
+        return route
 
     def proxied(self, name: str, url: str, *paths: str) -> dict:
         """A service named ``name`` for ``url`` with one route for ``paths``, served."""

@@ -10,6 +10,7 @@ import requests
 
 from tests.conftest import require_binary
 from tests.helpers.gateway import Gateway, shared_datastore_nodes
+from tests.helpers.http import admin
 
 UI = "https://ui.example"
 EVIL = "https://evil.example"
@@ -19,12 +20,8 @@ NO_CREDENTIALS = {"message": "Invalid credentials. Token or User credentials req
 TOKEN_DELAY_LIMIT_S = 1.0
 
 
-def _request(node: Gateway, method: str, path: str, token: str | None = None,
-             **kwargs) -> requests.Response:
-    headers = dict(kwargs.pop("headers", {}))
-    if token is not None:
-        headers["Kong-Admin-Token"] = token
-    return requests.request(method, node.admin + path, headers=headers, timeout=10, **kwargs)
+def _with(token: str | None) -> dict[str, str]:
+    return {} if token is None else {"Kong-Admin-Token": token}
 
 
 def _make_token(node: Gateway, name: str, *flags: str) -> str:
@@ -36,7 +33,7 @@ def _wait_status(node: Gateway, token: str, status: int) -> None:
     """Polls ``GET /services`` with ``token`` until it answers ``status``."""
     started = time.monotonic()
     while True:
-        last = _request(node, "GET", "/services", token).status_code
+        last = admin(node, _with(token)).response("GET", "/services").status_code
         elapsed = time.monotonic() - started
         if last == status:
             return
@@ -54,14 +51,15 @@ def guarded(tmp_path_factory):
 
 
 def test_cross_origin_post_is_refused_and_creates_nothing(guarded):
-    resp = _request(guarded, "POST", "/services", headers={"Origin": EVIL},
-                    json={"name": "from-evil", "url": "http://127.0.0.1:9"})
+    resp = admin(guarded).response("POST", "/services",
+                                   {"name": "from-evil", "url": "http://127.0.0.1:9"},
+                                   headers={"Origin": EVIL})
     assert resp.status_code == 403 and resp.json() == {"message": "origin not allowed"}
     assert "Access-Control-Allow-Origin" not in resp.headers
-    resp = _request(guarded, "OPTIONS", "/services", headers={
+    resp = admin(guarded).response("OPTIONS", "/services", headers={
         "Origin": EVIL, "Access-Control-Request-Method": "POST"})
     assert resp.status_code == 403
-    assert _request(guarded, "GET", "/services/from-evil").status_code == 404
+    admin(guarded).get("/services/from-evil", status=404)
     # The refused body is never read, only discarded by gunicorn: the
     # kept-alive connection still serves the next request (gunicorn closes
     # it instead past 64 KiB of unread body).
@@ -73,8 +71,9 @@ def test_cross_origin_post_is_refused_and_creates_nothing(guarded):
 
 
 def test_allowed_origin_may_write(guarded):
-    resp = _request(guarded, "POST", "/services", headers={"Origin": UI},
-                    json={"name": "from-ui", "url": "http://127.0.0.1:9"})
+    resp = admin(guarded).response("POST", "/services",
+                                   {"name": "from-ui", "url": "http://127.0.0.1:9"},
+                                   headers={"Origin": UI})
     assert resp.status_code == 201, resp.text
     assert resp.headers["Access-Control-Allow-Origin"] == UI
     assert resp.headers["Access-Control-Allow-Credentials"] == "true"
@@ -82,11 +81,11 @@ def test_allowed_origin_may_write(guarded):
 
 
 def test_foreign_host_is_refused(guarded):
-    resp = _request(guarded, "GET", "/", headers={"Host": "evil.example"})
+    resp = admin(guarded).response("GET", "/", headers={"Host": "evil.example"})
     assert resp.status_code == 403 and resp.json() == {"message": "host not allowed"}
     port = guarded.ports["admin"]
     for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
-        assert _request(guarded, "GET", "/", headers={"Host": host}).status_code == 200
+        admin(guarded).get("/", headers={"Host": host})
 
 
 @pytest.fixture(scope="module")
@@ -108,16 +107,13 @@ def test_token_authentication(secured):
     ro = _make_token(node, "auditor", "--read-only")
     _wait_status(node, ro, 200)
     for token in (None, "", "not-a-token"):
-        resp = _request(node, "GET", "/services", token)
-        assert resp.status_code == 401 and resp.json() == NO_CREDENTIALS
-    assert _request(node, "GET", "/services", ro).status_code == 200
-    resp = _request(node, "POST", "/services", ro, json={"url": "http://127.0.0.1:9"})
-    assert resp.status_code == 403
-    assert resp.json() == {"message": "auditor, you do not have permissions to create this "
-                                      "resource"}
+        assert admin(node, _with(token)).get("/services", status=401) == NO_CREDENTIALS
+    admin(node, _with(ro)).get("/services")
+    body = admin(node, _with(ro)).post("/services", {"url": "http://127.0.0.1:9"}, status=403)
+    assert body == {"message": "auditor, you do not have permissions to create this "
+                               "resource"}
     for token in (rw, before):
-        resp = _request(node, "POST", "/services", token, json={"url": "http://127.0.0.1:9"})
-        assert resp.status_code == 201, resp.text
+        admin(node, _with(token)).post("/services", {"url": "http://127.0.0.1:9"})
 
 
 def test_revoked_token_is_refused_within_a_second(secured):
@@ -130,12 +126,11 @@ def test_revoked_token_is_refused_within_a_second(secured):
 
 def test_cluster_rate_limiting_syncs_through_a_secured_admin_api(secured, upstream):
     node, token = secured
-    service = _request(node, "POST", "/services", token, json={"url": upstream.url}).json()
-    route = _request(node, "POST", f"/services/{service['id']}/routes", token,
-                     json={"paths": ["/limited"]}).json()
-    resp = _request(node, "POST", f"/routes/{route['id']}/plugins", token, json={
+    api = admin(node, _with(token))
+    service = api.post("/services", {"url": upstream.url})
+    route = api.post(f"/services/{service['id']}/routes", {"paths": ["/limited"]})
+    api.post(f"/routes/{route['id']}/plugins", {
         "name": "rate-limiting", "config": {"hour": 1000, "policy": "cluster"}})
-    assert resp.status_code == 201, resp.text
     node.wait_sync()
     for _ in range(3):
         assert requests.get(node.proxy + "/limited", timeout=5).status_code == 200
@@ -164,10 +159,8 @@ def test_token_made_on_one_node_works_on_the_other(pg_pair):
     a, b = pg_pair
     token = _make_token(a, "shared")
     _wait_status(b, token, 200)
-    resp = _request(b, "POST", "/services", token,
-                    json={"name": "via-b", "url": "http://127.0.0.1:9"})
-    assert resp.status_code == 201, resp.text
-    assert _request(a, "GET", "/services/via-b", token).status_code == 200
+    admin(b, _with(token)).post("/services", {"name": "via-b", "url": "http://127.0.0.1:9"})
+    admin(a, _with(token)).get("/services/via-b")
     b.cli("admin", "token", "revoke", "shared", "-c", str(b.conf_path))
     _wait_status(a, token, 401)
 

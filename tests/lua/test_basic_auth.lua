@@ -7,7 +7,7 @@ local eq = require("runner").eq
 
 local to_hex = str.to_hex
 
--- Made by plugins/basic-auth/daos.py (tests/unit/plugins/test_basic_auth.py).
+-- Made by plugins/basic-auth/daos.py (tests/plugins/basic_auth/test_api.py).
 local VECTOR = "$pbkdf2-sha256$i=10000$AAECAwQFBgcICQoLDA0ODw==$"
     .. "5RUHDgNTp9sBOWGYS4e6u57cz/Sq3/TQgaDP/8MW6L8="
 local CONSUMER = { id = "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10" }

@@ -1,13 +1,13 @@
 import json
 
+from tests.helpers.http import admin
+
 SID = "5a0c1d39-1b2f-4a3e-9a27-7f0f8e3d8a11"
 
 
 def _svc(client, **body):
     body.setdefault("host", "example.com")
-    resp = client.post("/services", json=body)
-    assert resp.status_code == 201, resp.get_json()
-    return resp.get_json()
+    return admin(client).post("/services", body)
 
 
 def test_create_get_json_headers(client, changes):

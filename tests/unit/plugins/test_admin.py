@@ -1,54 +1,52 @@
-"""Consumers, plugins and credentials through the Admin API (create_app test client)."""
+"""Consumers and plugins through the Admin API (create_app test client); each
+plugin's own entities: tests/plugins/<name>/test_api.py."""
 from __future__ import annotations
 
 import kongpy.plugins
+from tests.helpers.http import admin
 
 UUID = "5a0c1d39-1b2f-4a3e-9a27-7f0f8e3d8a11"
 
 
-def _post(client, path, body, status=201):
-    resp = client.post(path, json=body)
-    assert resp.status_code == status, resp.get_json()
-    return resp.get_json()
-
-
 def test_consumers(client):
-    body = _post(client, "/consumers", {}, 400)
+    api = admin(client)
+    body = api.post("/consumers", {}, 400)
     assert body["fields"] == {"@entity": [
         "at least one of these fields must be non-empty: 'custom_id', 'username'"]}
-    bob = _post(client, "/consumers", {"username": "bob", "custom_id": "b-1"})
+    bob = api.post("/consumers", {"username": "bob", "custom_id": "b-1"})
     assert client.get("/consumers/bob").get_json() == bob
     assert client.get("/consumers?custom_id=b-1").get_json() == {"data": [bob], "next": None}
     assert client.get("/consumers?custom_id=zz").get_json() == {"data": [], "next": None}
-    dup = _post(client, "/consumers", {"username": "bob"}, 409)
+    dup = api.post("/consumers", {"username": "bob"}, 409)
     assert dup["message"] == "UNIQUE violation detected on '{username=\"bob\"}'"
     assert client.put("/consumers/al", json={"custom_id": "a"}).get_json()["username"] == "al"
 
 
 def test_plugin_errors(client):
-    body = _post(client, "/plugins", {"name": "nope"}, 400)
+    api = admin(client)
+    body = api.post("/plugins", {"name": "nope"}, 400)
     assert body["fields"] == {"name": "plugin 'nope' not enabled; add it to the "
                                       "'plugins' configuration property"}
-    body = _post(client, "/plugins", {"name": "key-auth", "config": {"foo": 1}}, 400)
+    body = api.post("/plugins", {"name": "key-auth", "config": {"foo": 1}}, 400)
     assert body == {"code": 2, "name": "schema violation",
                     "message": "schema violation (config.foo: unknown field)",
                     "fields": {"config": {"foo": "unknown field"}}}
-    _post(client, "/consumers", {"username": "bob"})
-    body = _post(client, "/plugins", {"name": "basic-auth", "consumer": {"username": "bob"}},
-                 400)
+    api.post("/consumers", {"username": "bob"})
+    body = api.post("/plugins", {"name": "basic-auth", "consumer": {"username": "bob"}}, 400)
     assert body["fields"] == {"consumer": "value must be null"}
-    body = _post(client, "/plugins", {"name": "acl", "config": {}}, 400)
+    body = api.post("/plugins", {"name": "acl", "config": {}}, 400)
     assert body["fields"] == {"@entity": [
         "at least one of these fields must be non-empty: 'config.allow', 'config.deny'"]}
 
 
 def test_plugin_defaults_unique_and_patch(client):
-    svc = _post(client, "/services", {"name": "s", "host": "example.com"})
-    plugin = _post(client, "/services/s/plugins", {"name": "key-auth"})
+    api = admin(client)
+    svc = api.post("/services", {"name": "s", "host": "example.com"})
+    plugin = api.post("/services/s/plugins", {"name": "key-auth"})
     assert plugin["service"] == {"id": svc["id"]}
     assert plugin["protocols"] == ["grpc", "grpcs", "http", "https"]
     assert plugin["config"]["key_names"] == ["apikey"] and plugin["enabled"] is True
-    dup = _post(client, "/plugins", {"name": "key-auth", "service": {"id": svc["id"]}}, 409)
+    dup = api.post("/plugins", {"name": "key-auth", "service": {"id": svc["id"]}}, 409)
     assert dup["fields"] == {"name": "key-auth", "route": None,
                              "service": {"id": svc["id"]}, "consumer": None}
     resp = client.patch(f"/plugins/{plugin['id']}", json={"config": {"realm": "kong"}})
@@ -83,26 +81,3 @@ def test_plugin_schemas_and_enabled(client):
     bad = client.post("/schemas/plugins/validate",
                       json={"name": "key-auth", "config": {"x": 1}})
     assert bad.status_code == 400
-
-
-def test_credentials(client):
-    bob = _post(client, "/consumers", {"username": "bob"})
-    key = _post(client, "/consumers/bob/key-auth", {})
-    assert len(key["key"]) == 32 and key["consumer"] == {"id": bob["id"]}
-    assert client.get(f"/consumers/bob/key-auth/{key['key']}").get_json() == key
-    assert client.get(f"/key-auths/{key['key']}/consumer").get_json() == bob
-    basic = _post(client, "/consumers/bob/basic-auth", {"username": "b", "password": "pw"})
-    assert basic["password"].startswith("$pbkdf2-sha256$i=")
-    again = client.patch("/basic-auths/b", json={"tags": ["t"]}).get_json()
-    assert again["password"] == basic["password"]
-    changed = client.patch("/basic-auths/b", json={"password": "new"}).get_json()
-    assert changed["password"] not in (basic["password"], "new")
-    acl = _post(client, "/consumers/bob/acls", {"group": "gold"})
-    assert client.get("/consumers/bob/acls/gold").get_json() == acl
-    dup = _post(client, "/consumers/bob/acls", {"group": "gold"}, 409)
-    assert dup["fields"] == {"consumer": {"id": bob["id"]}, "group": "gold"}
-    assert client.get("/acls").get_json()["data"] == [acl]
-    assert client.delete("/consumers/bob").status_code == 204
-    for path in ("/key-auths", "/basic-auths", "/acls"):
-        assert client.get(path).get_json() == {"data": [], "next": None}
-    assert client.get("/consumers/nobody/key-auth").status_code == 404

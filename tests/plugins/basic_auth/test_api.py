@@ -1,0 +1,99 @@
+"""basic-auth: its credentials through the Admin API and their password storage
+(the PBKDF2 format, legacy SHA-1 rows, re-hashes)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import sys
+
+import pytest
+
+from tests.helpers.http import admin
+from tests.helpers.imported import import_basic_auth, kong_sha1
+
+# The same vector is checked by the data plane (tests/lua/test_basic_auth.lua).
+VECTOR = ("correct horse", bytes(range(16)),
+          "$pbkdf2-sha256$i=10000$AAECAwQFBgcICQoLDA0ODw==$"
+          "5RUHDgNTp9sBOWGYS4e6u57cz/Sq3/TQgaDP/8MW6L8=")
+
+
+@pytest.fixture
+def daos(db):
+    return sys.modules[db.basicauth_credentials.schema.__module__]
+
+
+@pytest.fixture
+def bob(db):
+    return db.consumers.insert({"username": "bob"})
+
+
+def test_credentials(client):
+    api = admin(client)
+    bob = api.post("/consumers", {"username": "bob"})
+    basic = api.post("/consumers/bob/basic-auth", {"username": "b", "password": "pw"})
+    assert basic["password"].startswith("$pbkdf2-sha256$i=")
+    assert basic["consumer"] == {"id": bob["id"]}
+    again = api.patch("/basic-auths/b", {"tags": ["t"]})
+    assert again["password"] == basic["password"]
+    changed = api.patch("/basic-auths/b", {"password": "new"})
+    assert changed["password"] not in (basic["password"], "new")
+    api.delete("/consumers/bob")
+    assert api.get("/basic-auths") == {"data": [], "next": None}
+
+
+def test_hash_format_and_known_vector(daos):
+    password, salt, expected = VECTOR
+    assert daos.hash_password(password, salt=salt) == expected
+    parsed = daos.parse_hash(expected)
+    assert parsed == (10_000, salt, hashlib.pbkdf2_hmac("sha256", password.encode(), salt,
+                                                        10_000, 32))
+    fresh = daos.hash_password(password)
+    assert fresh != daos.hash_password(password)  # a new salt every time
+    parsed = daos.parse_hash(fresh)
+    assert parsed.iterations == daos.ITERATIONS and len(parsed.salt) == 16
+    assert base64.b64decode(fresh.split("$")[-1]) == parsed.digest
+    for bad in ("", "x", kong_sha1("pw", "c"), "$pbkdf2-sha256$i=0$AA==$AA==",
+                "$pbkdf2-sha256$i=10$A!==$AA==", "$pbkdf2-sha1$i=10$AA==$AA==", None):
+        assert daos.parse_hash(bad) is None, bad
+
+
+def test_admin_writes_store_pbkdf2(db, bob, daos):
+    cred = db.basicauth_credentials.insert({"consumer": {"id": bob["id"]},
+                                            "username": "u", "password": "pw"})
+    parsed = daos.parse_hash(cred["password"])
+    assert parsed.digest == hashlib.pbkdf2_hmac("sha256", b"pw", parsed.salt,
+                                                parsed.iterations, 32)
+    # a write that does not supply the password keeps the stored value as is
+    same = db.basicauth_credentials.update(cred["id"], {"tags": ["t"]})
+    assert same["password"] == cred["password"]
+    changed = db.basicauth_credentials.update(cred["id"], {"password": "pw"})
+    assert changed["password"] != cred["password"]
+
+
+def test_accepts_rehash(daos):
+    schema = daos.BasicAuthCredentialSchema
+    legacy = kong_sha1("pw", "c")
+    good = daos.hash_password("pw")
+    assert schema.rehash_field == "password"
+    assert schema.accepts_rehash(legacy, good)
+    assert not schema.accepts_rehash(good, daos.hash_password("pw"))    # not legacy
+    assert not schema.accepts_rehash(legacy.upper(), good)
+    assert not schema.accepts_rehash(legacy, legacy)
+    assert not schema.accepts_rehash(legacy, daos.hash_password("pw", iterations=1000))
+    assert not schema.accepts_rehash(legacy, daos.hash_password("pw", salt=b"short"))
+    assert not schema.accepts_rehash(legacy, "pw")
+
+
+def test_compare_and_set_writes_the_hash_as_given(db, bob, daos):
+    cred = import_basic_auth(db, bob["id"], "u", "pw")
+    assert cred["password"] == kong_sha1("pw", bob["id"])
+    new = daos.hash_password("pw")
+    before = db.events.latest()
+    dao = db.basicauth_credentials
+    assert dao.compare_and_set(cred["id"], "password", cred["password"], new) is True
+    assert dao.select(cred["id"])["password"] == new  # not hashed again
+    assert db.events.latest() > before
+    # the stored value is no longer the expected one: nothing changes
+    assert dao.compare_and_set(cred["id"], "password", cred["password"],
+                               daos.hash_password("pw")) is False
+    assert dao.select(cred["id"])["password"] == new

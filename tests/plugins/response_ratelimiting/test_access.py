@@ -1,0 +1,73 @@
+"""response-ratelimiting through real nginx: the upstream's X-Kong-Limit
+header drives the counters (removed before the client sees it), Kong's
+headers, the bodiless 429 and block_on_first_violation. The module's upstream
+reports usage (conftest.py)."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import requests
+
+from tests.helpers.gateway import Gateway
+from tests.helpers.http import proxy
+from tests.helpers.redis import REDIS, require_redis
+
+
+def add_route(gw: Gateway, path: str, config: dict) -> None:
+    route = gw.create("/services/svc/routes", {"id": str(uuid.uuid4()), "paths": [path]})
+    gw.create(f"/routes/{route['id']}/plugins",
+              {"name": "response-ratelimiting", "config": config})
+    gw.wait_sync()
+
+
+def get(gw: Gateway, path: str) -> requests.Response:
+    resp = proxy(gw).get(path)
+    time.sleep(0.15)  # increments are applied after the response, in a timer
+    return resp
+
+
+@pytest.mark.parametrize("policy", ["local", "redis", "cluster"])
+def test_upstream_reported_usage(gateway, svc, policy):
+    node = gateway
+    if policy == "redis":
+        require_redis()
+    path = f"/videos-{policy}"
+    add_route(node, path, {"limits": {"videos": {"minute": 3}, "images": {"hour": 10}},
+                           "policy": policy, "redis": REDIS})
+    left = 60 - time.time() % 60
+    if left < 12:
+        time.sleep(left + 0.2)
+    first = get(node, path + "?cost=videos=2")
+    assert first.status_code == 200
+    assert "X-Kong-Limit" not in first.headers
+    assert first.headers["X-RateLimit-Limit-videos-minute"] == "3"
+    assert first.headers["X-RateLimit-Remaining-videos-minute"] == "1"
+    assert first.headers["X-RateLimit-Limit-images-hour"] == "10"
+    assert first.headers["X-RateLimit-Remaining-images-hour"] == "10"
+    if policy == "cluster":
+        time.sleep(1.5)  # the node learns the total at its next sync
+    second = get(node, path + "?cost=videos=1,%20images=4")
+    assert second.status_code == 200
+    assert second.headers["X-RateLimit-Remaining-videos-minute"] == "0"
+    assert second.headers["X-RateLimit-Remaining-images-hour"] == "6"
+    if policy == "cluster":
+        time.sleep(1.5)
+    # Nothing left, and the upstream reports more: a bodiless 429 replaces its answer.
+    third = get(node, path + "?cost=videos=1")
+    assert third.status_code == 429
+    assert third.content == b""
+    # Without a report the request still passes (only reported usage counts).
+    assert get(node, path).status_code == 200
+
+
+def test_block_on_first_violation(gateway, svc):
+    node = gateway
+    add_route(node, "/blocked", {"limits": {"videos": {"second": 1, "minute": 5}},
+                                 "block_on_first_violation": True})
+    time.sleep(1.05 - time.time() % 1)
+    assert get(node, "/blocked?cost=videos=1").status_code == 200
+    resp = get(node, "/blocked?cost=videos=1")
+    assert resp.status_code == 429
+    assert resp.json()["message"] == "API rate limit exceeded for 'videos'"

@@ -10,30 +10,17 @@ set and the same code.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from kongpy import paths, plugins
-from kongpy.cli.migrations import NEEDS_BOOTSTRAP, NEW_AVAILABLE, PENDING
+from kongpy.cli.migrations import NEEDS_BOOTSTRAP, NEW_AVAILABLE, PENDING, open_datastore
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
 from kongpy.sync import model, snapshot
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def _database(config: Config) -> Iterator[Any]:
-    from kongpy import db  # only the commands that touch the datastore need it
-
-    database = db.open(config)
-    try:
-        yield database
-    finally:
-        database.close()
 
 
 def _check_schema(database: Any) -> None:
@@ -51,7 +38,7 @@ def fresh_snapshot(config: Config) -> bytes:
 
     Raises DatastoreUnavailable when the datastore does not answer.
     """
-    with _database(config) as database:
+    with open_datastore(config) as database:
         _check_schema(database)
         plugins.check_in_use(plugins.in_use(database), config)
         return model.build(database, snapshot.built_for(config))
@@ -95,7 +82,7 @@ def snapshot_to_serve(config: Config) -> bytes | None:
 def check_reload(config: Config) -> None:
     """The plugin check of reload: the datastore, else the instances the node serves."""
     try:
-        with _database(config) as database:
+        with open_datastore(config) as database:
             names = plugins.in_use(database)
     except DatastoreUnavailable as exc:
         click.echo(f"Warning: {exc.message}; checking the plugins against the "

@@ -23,7 +23,8 @@ UP_TO_DATE = "Database is up-to-date"
 
 
 @contextmanager
-def _database(config: Config) -> Iterator[Any]:
+def open_datastore(config: Config) -> Iterator[Any]:
+    """The node's datastore, open for one command."""
     from kongpy import db  # only the commands that touch the datastore need it
 
     database = db.open(config)
@@ -34,7 +35,7 @@ def _database(config: Config) -> Iterator[Any]:
 
 
 def _run(conf_path: str | None, prefix: str | None, action: Callable[[Any], None]) -> None:
-    with _database(load_config(conf_path, prefix)) as database:
+    with open_datastore(load_config(conf_path, prefix)) as database:
         action(database)
 
 

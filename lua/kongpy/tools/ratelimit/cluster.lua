@@ -112,13 +112,7 @@ function _M.increment(ns, _, entries, n)
     if not d then
         return nil, ERR_NO_DICT
     end
-    for i = 1, #entries do
-        local ok, err = touch(d, ns, entries[i], n)
-        if not ok then
-            return nil, err
-        end
-    end
-    return true
+    return counting.increment(entries, n, touch, d, ns)
 end
 
 -- The control socket's side (kongpy.control).

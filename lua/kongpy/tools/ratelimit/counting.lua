@@ -34,4 +34,16 @@ function _M.consume(entries, n, add, undo, a, b)
     return counts, stop
 end
 
+-- increment(entries, n, add, a, b) -> true, or nil, err: add to every
+-- counter, no limit checked (what a response tells after the fact).
+function _M.increment(entries, n, add, a, b)
+    for i = 1, #entries do
+        local ok, err = add(a, b, entries[i], n)
+        if not ok then
+            return nil, err
+        end
+    end
+    return true
+end
+
 return _M

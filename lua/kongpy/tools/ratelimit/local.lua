@@ -55,15 +55,7 @@ function _M.increment(_, _, entries, n)
     if not d then
         return nil, err
     end
-    for i = 1, #entries do
-        local e = entries[i]
-        local ok
-        ok, err = d:incr(e.key, n, 0, e.ttl)
-        if not ok then
-            return nil, err
-        end
-    end
-    return true
+    return counting.increment(entries, n, add, d)
 end
 
 return _M

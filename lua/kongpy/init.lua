@@ -48,6 +48,9 @@ function _M.init(settings_file)
     via_out = "1.1 " .. server_header
     debug_header = settings.allow_debug_header
     dns.init()
+    -- Kong's plugins reach the PDK through the global `kong` (often captured
+    -- at load time as `local kong = kong`): it exists before any is loaded.
+    _G.kong = require("kongpy.pdk")
     plugins.init(settings.plugins)
     local cok, cerr = control.init(settings.control_token_file)
     if not cok then

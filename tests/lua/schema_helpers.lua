@@ -31,6 +31,14 @@ function _M.check(field, value)
     return errs.f, errs
 end
 
+-- A suite's case list and the function adding { name, fn } to it.
+function _M.suite()
+    local cases = {}
+    return cases, function(name, fn)
+        cases[#cases + 1] = { name, fn }
+    end
+end
+
 function _M.json(v)
     return encode(v)
 end

@@ -8,10 +8,7 @@ local eq = require("runner").eq
 local null = ngx.null
 local same, schema = h.same, h.schema
 
-local cases = {}
-local function case(name, fn)
-    cases[#cases + 1] = { name, fn }
-end
+local cases, case = h.suite()
 
 local S = { type = "string" }
 

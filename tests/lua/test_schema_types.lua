@@ -6,10 +6,7 @@ local eq = require("runner").eq
 local null = ngx.null
 local same, check, schema = h.same, h.check, h.schema
 
-local cases = {}
-local function case(name, fn)
-    cases[#cases + 1] = { name, fn }
-end
+local cases, case = h.suite()
 
 -- { field, value, expected error (true = valid) }
 local TYPES = {

@@ -5,10 +5,7 @@ local eq = require("runner").eq
 
 local same, check = h.same, h.check
 
-local cases = {}
-local function case(name, fn)
-    cases[#cases + 1] = { name, fn }
-end
+local cases, case = h.suite()
 
 local S = { type = "string" }
 local function str(extra)

@@ -41,7 +41,7 @@ end
 
 local function encode_number(n)
     if n ~= n or n == huge or n == -huge then
-        error(ERR_TYPE .. "number (" .. tostring(n) .. ")")
+        error(ERR_TYPE .. "number (" .. tostring(n) .. ")", 0)
     end
     if n == floor(n) and n > -1e15 and n < 1e15 then
         return format("%d", n)
@@ -113,7 +113,7 @@ encode = function(v)
     elseif t == "table" then
         return encode_table(v)
     end
-    error(ERR_TYPE .. t)
+    error(ERR_TYPE .. t, 0)
 end
 
 -- A JSON text, or nil and an error for functions, userdata and NaN.

@@ -14,6 +14,7 @@ local pairs = pairs
 local ipairs = ipairs
 local next = next
 local setmetatable = setmetatable
+local unpack = unpack
 local huge = math.huge
 
 local array_mt = util.array_mt

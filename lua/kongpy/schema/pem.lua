@@ -9,6 +9,7 @@ local C = ffi.C
 local ffi_new = ffi.new
 
 local type = type
+local pcall = pcall
 local find = string.find
 
 local _M = {}

@@ -10,6 +10,7 @@ local null = ngx.null
 
 local type = type
 local pairs = pairs
+local ipairs = ipairs
 local next = next
 local tostring = tostring
 local concat = table.concat

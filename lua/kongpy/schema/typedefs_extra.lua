@@ -10,7 +10,7 @@ local is_reference = require("kongpy.schema.util").is_reference
 local null = ngx.null
 local re_find = ngx.re.find
 
-local type = type
+local ipairs = ipairs
 local loadstring = loadstring
 local format = string.format
 local gsub = string.gsub
@@ -202,5 +202,5 @@ return function(typedefs, define)
         description = "Lua code as a key-value map",
     }
 
-    return type(typedefs) == "table"
+    return typedefs
 end

@@ -216,6 +216,29 @@ function _M.null_aware_merge(bottom, top)
     return out
 end
 
+-- The subschema chosen by the value of `subschema_key` (for a set, the
+-- first element that names one).
+local function get_subschema(self, input)
+    local subschemas, key = self.subschemas, self.subschema_key
+    if not (subschemas and key) or type(input) ~= "table" then
+        return nil
+    end
+    local value = input[key]
+    if type(value) == "string" then
+        return subschemas[value]
+    end
+    if type(value) == "table" then
+        for i = 1, #value do
+            local subschema = subschemas[value[i]]
+            if subschema then
+                return subschema
+            end
+        end
+    end
+    return nil
+end
+_M.get_subschema = get_subschema
+
 -- A Kong vault reference ("{vault://env/name}"). References are kept as
 -- given: nothing here resolves them.
 function _M.is_reference(value)

@@ -18,6 +18,7 @@ local type = type
 local pairs = pairs
 local ipairs = ipairs
 local next = next
+local tostring = tostring
 local assert = assert
 local setmetatable = setmetatable
 local concat = table.concat

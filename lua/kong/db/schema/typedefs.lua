@@ -10,6 +10,7 @@ local pem = require("kongpy.schema.pem")
 local null = ngx.null
 
 local error = error
+local tostring = tostring
 local setmetatable = setmetatable
 
 local define = Schema.define

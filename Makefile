@@ -12,7 +12,7 @@ stop:
 	.venv/bin/kongpy stop
 
 lint:
-	luacheck -q lua/ plugins/
+	luacheck -q lua/
 	.venv/bin/python -m flake8 kongpy tests
 
 # Benchmarks, as ratios to bare nginx in the same run; results in bench/results/.

@@ -1,4 +1,4 @@
-"""Build hook: the wheel carries templates/, lua/ and plugins/ inside the package.
+"""Build hook: the wheel carries templates/ and lua/ (plugins included) inside the package.
 
 The repository keeps one copy of each file, in its top-level folders; the build
 copies them to ``kongpy/share/`` in the wheel, where ``kongpy.paths`` finds
@@ -25,7 +25,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 # The repository folders the running node reads, and where the wheel puts them.
-SHARED = ("templates", "lua", "plugins")
+SHARED = ("templates", "lua")
 TARGET = os.path.join("kongpy", "share")
 # Never shipped: bytecode, tests, editor and dot files.
 _SKIP_DIRS = {"__pycache__", "tests", "spec"}

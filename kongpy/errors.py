@@ -26,6 +26,8 @@ private to its module and never leaves it.
 """
 from __future__ import annotations
 
+import re
+
 from typing import Any, Mapping
 
 INVALID_PRIMARY_KEY = 1
@@ -173,11 +175,38 @@ def _flatten_field_errors(fields: Mapping[str, Any]) -> list[str]:
 
 
 def _flat(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return pretty_key(value)
-    if isinstance(value, list):
-        return "{" + ",".join(_pretty_value(v) for v in value) + "}"
+    if isinstance(value, (Mapping, list)):
+        return _block(value, "")
     return str(value)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _block(value: Any, indent: str) -> str:
+    """A nested error the way Kong's messages print it: one entry per line,
+    two spaces deeper per level; list holes named by their 1-based index."""
+    if isinstance(value, Mapping):
+        entries = [(k if _IDENTIFIER.match(str(k)) else f'["{k}"]', value[k])
+                   for k in sorted(value, key=str)]
+    elif isinstance(value, list):
+        entries = []
+        leading = True
+        for index, item in enumerate(value, 1):
+            if item is None:
+                leading = False
+            else:
+                entries.append((None if leading else f"[{index}]", item))
+    else:
+        if isinstance(value, str):
+            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _pretty_value(value)
+    if not entries:
+        return "{}"
+    inner = indent + "  "
+    lines = [inner + ("" if key is None else f"{key} = ") + _block(item, inner)
+             for key, item in entries]
+    return "{\n" + ",\n".join(lines) + "\n" + indent + "}"
 
 
 class SchemaViolation(DaoError):

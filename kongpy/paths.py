@@ -57,10 +57,6 @@ def lua_dir() -> Path:
     return share_root() / "lua"
 
 
-def plugins_dir() -> Path:
-    return share_root() / "plugins"
-
-
 def nginx_dir() -> Path:
     return share_root() / "nginx"
 

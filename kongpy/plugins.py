@@ -1,40 +1,44 @@
-"""Plugin discovery: ``plugins/<name>/`` folders with a Lua and a Python half.
+"""Plugins in Kong's layout, and what the control plane derives from them.
 
-A plugin folder is named after the plugin (Kong's name, hyphens included) and
-holds ``handler.lua`` (PRIORITY, VERSION, phase methods: read by loading it
-in nginx, kongpy.handlers) and ``schema.py`` (optional PROTOCOLS /
-NO_CONSUMER and a ``Config`` class built with :mod:`kongpy.schemas`).
-Optional beside them: ``daos.py`` (``ENTITIES``: entity schemas it owns, whose
-tables are created by a derived ``000_base_<name>`` migration; ``ENDPOINTS``:
-their Admin API paths) and ``migrations.py`` (``MIGRATIONS``: further steps
-through the strategy interface). The Python files are loaded by path under
-synthetic module names.
+A plugin is a folder ``kong/plugins/<name>/`` on the Lua path, written for
+Kong 3.x: ``handler.lua`` (PRIORITY, VERSION, phase functions),
+``schema.lua`` (its configuration, in Kong's schema language), optional
+``daos.lua`` (entities it owns), ``migrations/`` and ``api.lua``. Bundled
+plugins live under the shipped ``lua/`` root; custom ones under a folder of
+``plugins_path`` or of ``lua_package_path`` (the folder that ``<dir>/?.lua``
+names). The first folder holding ``kong/plugins/<name>/`` wins.
 
-Bundled plugins live in the shipped ``plugins/`` root; custom ones in any
-folder of the ``plugins_path`` property or of ``lua_package_path`` (the
-folder that ``<dir>/?.lua`` names). The first folder holding ``<name>/`` wins.
+Everything Python needs is derived from those Lua files by the control
+plane's Lua helper (kongpy.luahelper): the handler's facts, the schema in
+Kong's JSON form, validations, the entities' storage and endpoints, the
+migration steps. No fact about a plugin is written twice.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-from kongpy import handlers, paths
+from kongpy import luahelper, paths
 from kongpy.db.entities import table_for
 from kongpy.db.migrations import Migration, create_tables
 from kongpy.errors import ConfigError
+from kongpy.schemas import lua as lua_schema
 from kongpy.schemas.base import EntitySchema
-from kongpy.schemas.plugins import PluginSchema, PluginSpec, spec_from_module
+from kongpy.schemas.plugins import PluginSchema, PluginSpec
 
 log = logging.getLogger(__name__)
 
-_MODULE_SAFE = re.compile(r"[^A-Za-z0-9_]")
+# Where a plugin folder sits below a Lua root: kong.plugins.<name>.handler.
+LAYOUT = ("kong", "plugins")
+# The phases of Kong's handler contract the data plane runs, in order.
+PHASES = ("init_worker", "configure", "rewrite", "access", "header_filter", "body_filter",
+          "log")
+# Those it does not run (yet): a handler defining one is refused rather
+# than silently half-run.
+NOT_RUN = ("certificate", "response", "preread")
 
 
 @dataclass
@@ -47,9 +51,7 @@ class Plugin:
     entities: list[type[EntitySchema]] = field(default_factory=list)
     endpoints: list[dict] = field(default_factory=list)
     migrations: list[Any] = field(default_factory=list)
-
-
-_cache: dict[tuple[str, float, tuple], Plugin] = {}
+    api: list[dict] = field(default_factory=list)
 
 
 def _split(value: Any) -> list[str]:
@@ -60,13 +62,12 @@ def _split(value: Any) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
-def search_dirs(config: Mapping[str, Any]) -> list[Path]:
-    """Custom folders first (plugins_path, then lua_package_path), then the bundled root."""
+def custom_dirs(config: Mapping[str, Any]) -> list[Path]:
+    """Folders of custom plugins: plugins_path, then lua_package_path entries."""
     dirs: list[Path] = [Path(p) for p in _split(config.get("plugins_path"))]
     for entry in _split(config.get("lua_package_path")):
         if entry.endswith("/?.lua"):
             dirs.append(Path(entry[:-len("/?.lua")]))
-    dirs.append(paths.plugins_dir())
     seen: list[Path] = []
     for d in dirs:
         if d not in seen:
@@ -74,12 +75,17 @@ def search_dirs(config: Mapping[str, Any]) -> list[Path]:
     return seen
 
 
+def search_dirs(config: Mapping[str, Any]) -> list[Path]:
+    """Custom folders first, then the bundled root."""
+    return custom_dirs(config) + [paths.lua_dir()]
+
+
 def is_plugin_folder(folder: Path) -> bool:
-    return (folder / "handler.lua").is_file() and (folder / "schema.py").is_file()
+    return (folder / "handler.lua").is_file() and (folder / "schema.lua").is_file()
 
 
 def bundled_names() -> list[str]:
-    root = paths.plugins_dir()
+    root = paths.lua_dir().joinpath(*LAYOUT)
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if is_plugin_folder(p))
@@ -99,7 +105,7 @@ def enabled_names(config: Mapping[str, Any]) -> list[str]:
 
 def find(name: str, config: Mapping[str, Any]) -> Path | None:
     for directory in search_dirs(config):
-        folder = directory / name
+        folder = directory.joinpath(*LAYOUT, name)
         if is_plugin_folder(folder):
             return folder
     return None
@@ -111,65 +117,21 @@ def _lua_paths(extra: str | None, own: list[str], system: list[str]) -> str:
 
 
 def lua_package_path(config: Mapping[str, Any]) -> str:
-    """kongpy's Lua, then the plugin folders: `<name>.handler` is `<dir>/<name>/handler.lua`.
+    """kongpy's Lua (with the bundled plugins), then the custom plugin folders.
 
-    Hyphenated plugin names need no loader: `require("key-auth.handler")`
-    maps to `<dir>/key-auth/handler.lua` through the `<dir>/?.lua` pattern.
+    `require("kong.plugins.key-auth.handler")` maps to
+    `<dir>/kong/plugins/key-auth/handler.lua` through `<dir>/?.lua`.
     """
     lua = str(paths.lua_dir())
-    own = [f"{lua}/?.lua", f"{lua}/?/init.lua"]
-    for directory in search_dirs(config):
+    own: list[str] = []
+    for directory in custom_dirs(config):
         own += [f"{directory}/?.lua", f"{directory}/?/init.lua"]
+    own += [f"{lua}/?.lua", f"{lua}/?/init.lua"]
     return _lua_paths(config.get("lua_package_path"), own, paths.system_lua_path())
 
 
 def lua_package_cpath(config: Mapping[str, Any]) -> str:
     return _lua_paths(config.get("lua_package_cpath"), [], paths.system_lua_cpath())
-
-
-def _load_module(folder: Path, filename: str) -> ModuleType | None:
-    path = folder / filename
-    if not path.is_file():
-        return None
-    ident = _MODULE_SAFE.sub("_", folder.name)
-    modname = f"kongpy_plugin_{ident}_{abs(hash(str(folder))):x}_{path.stem}"
-    spec = importlib.util.spec_from_file_location(modname, path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def _base_migration(name: str, entities: list[type[EntitySchema]]) -> list[Migration]:
-    """The step creating the tables of a plugin's entities, derived from daos.py."""
-    if not entities:
-        return []
-    ident = name.replace("-", "_")
-    return [Migration(f"000_base_{ident}", create_tables(*(table_for(e) for e in entities)))]
-
-
-def load_folder(folder: Path, facts: Mapping[str, Any]) -> Plugin:
-    """Load one plugin folder with its handler's facts (cached while unchanged)."""
-    key = (str(folder), (folder / "schema.py").stat().st_mtime,
-           tuple(sorted((k, str(v)) for k, v in facts.items())))
-    if key in _cache:
-        return _cache[key]
-    schema = _load_module(folder, "schema.py")
-    assert schema is not None
-    spec = spec_from_module(schema, folder.name, facts, source=str(folder))
-    daos = _load_module(folder, "daos.py")
-    migrations = _load_module(folder, "migrations.py")
-    entities = list(getattr(daos, "ENTITIES", []))
-    plugin = Plugin(
-        name=spec.name, folder=folder, spec=spec, entities=entities,
-        endpoints=list(getattr(daos, "ENDPOINTS", [])),
-        migrations=_base_migration(spec.name, entities)
-        + list(getattr(migrations, "MIGRATIONS", [])),
-    )
-    _cache[key] = plugin
-    return plugin
 
 
 def folders(config: Mapping[str, Any]) -> dict[str, Path]:
@@ -183,11 +145,68 @@ def folders(config: Mapping[str, Any]) -> dict[str, Path]:
     return out
 
 
+def helper(config: Mapping[str, Any]) -> luahelper.LuaHelper:
+    """The Lua helper that loads the node's enabled plugins."""
+    return luahelper.for_plugins(folders(config), lua_package_path(config),
+                                 lua_package_cpath(config))
+
+
+def _base_migration(name: str, entities: list[type[EntitySchema]]) -> list[Migration]:
+    """The step creating the tables of a plugin's entities (from daos.lua)."""
+    if not entities:
+        return []
+    ident = name.replace("-", "_")
+    return [Migration(f"000_base_{ident}", create_tables(*(table_for(e) for e in entities)))]
+
+
+def _endpoints(entities: Iterable[type[lua_schema.LuaEntitySchema]]) -> list[dict]:
+    out = []
+    for entity in entities:
+        if entity.generate_admin_api and entity.admin_api_name:
+            out.append({"entity": entity.entity_name, "path": entity.admin_api_name,
+                        "nested": entity.admin_api_nested_name})
+    return out
+
+
+def _spec(name: str, folder: Path, facts: Mapping[str, Any]) -> PluginSpec:
+    refused = [p for p in facts.get("phases") or () if p in NOT_RUN]
+    if refused:
+        raise ConfigError(f"{name} plugin ({facts.get('handler_file')}): kongpy does not run "
+                          f"the {', '.join(refused)} phase of plugins yet")
+    return PluginSpec(
+        name=name, priority=int(facts["priority"]), version=str(facts["version"]),
+        phases=tuple(facts.get("phases") or ()),
+        protocols=tuple(facts.get("protocols") or ()),
+        no_consumer=bool(facts.get("no_consumer")), no_route=bool(facts.get("no_route")),
+        no_service=bool(facts.get("no_service")),
+        schema=dict(facts.get("schema") or {}), source=str(folder))
+
+
 def load(config: Mapping[str, Any]) -> dict[str, Plugin]:
-    """Every enabled plugin, by name, its handler loaded in nginx for its facts."""
+    """Every enabled plugin, by name, loaded by the Lua helper.
+
+    Raises ConfigError naming the plugin, its file and the reason when one
+    cannot be loaded.
+    """
     found = folders(config)
-    facts = handlers.read(found, lua_package_path(config), lua_package_cpath(config))
-    return {name: load_folder(folder, facts[name]) for name, folder in found.items()}
+    if not found:
+        return {}
+    lua = helper(config)
+    facts = lua.facts()
+    errors = facts.get("errors") or {}
+    for name in sorted(errors):
+        raise ConfigError(f"{name} plugin: {errors[name]}")
+    out: dict[str, Plugin] = {}
+    for name, folder in found.items():
+        pf = facts["plugins"][name]
+        entities = [lua_schema.entity_schema(e, lua.validate, lua.transform,
+                                             lua.accepts_rehash)
+                    for e in pf.get("entities") or []]
+        out[name] = Plugin(
+            name=name, folder=folder, spec=_spec(name, folder, pf), entities=entities,
+            endpoints=_endpoints(entities), api=list(pf.get("api") or []),
+            migrations=_base_migration(name, entities))
+    return out
 
 
 def in_use(db: Any) -> list[str]:
@@ -210,7 +229,8 @@ def check_in_use(names: Iterable[str], config: Mapping[str, Any]) -> None:
 def attach(db: Any, config: Mapping[str, Any]) -> dict[str, Plugin]:
     """Give ``db`` the node's plugins: the bound plugins schema, plugin DAOs, migrations."""
     loaded = load(config)
-    db.register(PluginSchema.bind({n: p.spec for n, p in loaded.items()}))
+    db.register(PluginSchema.bind({n: p.spec for n, p in loaded.items()},
+                                  helper(config).validate))
     for plugin in loaded.values():
         for schema in plugin.entities:
             db.register(schema)

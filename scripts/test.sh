@@ -5,14 +5,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh" --dev
 PY="${KONGPY_VENV:-$ROOT/.venv}/bin/python"
 cd "$ROOT"
-luacheck -q lua/ plugins/ tests/lua/
+luacheck -q lua/ tests/lua/
 # The servers the suite runs against (Redis for the rate-limiting redis policy).
 # Their `env` output tells the tests where they listen.
 for s in postgres redis cassandra; do
     "$ROOT/scripts/servers/$s.sh" start
     eval "$("$ROOT/scripts/servers/$s.sh" env)"
 done
-"$PY" -m flake8 kongpy tests plugins bench
+"$PY" -m flake8 kongpy tests bench
 # Unit tests and integration tests; integration tests start their own nginx
 # and upstream servers on free loopback ports.
 "$PY" -m pytest -n 2 "$@"

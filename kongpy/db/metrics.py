@@ -44,10 +44,3 @@ def apply(strategy: Strategy, table: str, increments: Sequence[Any]) -> list[int
     rows = [_row(item) for item in increments]
     return [strategy.increment(counter, key, value, expire_at)
             for key, value, expire_at in rows]
-
-
-def create(name: str):
-    """A migration step creating the counter table ``name`` (any datastore)."""
-    def _up(strategy: Strategy) -> None:
-        strategy.create_counter_table(TABLES[name])
-    return _up

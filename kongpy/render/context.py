@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import kongpy
-from kongpy import handlers, paths, plugins
+from kongpy import paths, plugins
 from kongpy.conf import Config
 from kongpy.errors import ConfigError
 
@@ -57,7 +57,7 @@ def enabled_plugins(config: Config) -> list[str]:
 
 
 def plugin_phases(config: Config) -> list[str]:
-    """The phases some enabled plugin's handler implements (kongpy.handlers).
+    """The phases some enabled plugin's handler implements.
 
     nginx.conf installs a phase handler only for these, so a node without
     plugins keeps the plugin-free request path.
@@ -65,7 +65,7 @@ def plugin_phases(config: Config) -> list[str]:
     found: set[str] = set()
     for plugin in plugins.load(config).values():
         found.update(plugin.spec.phases)
-    return [p for p in handlers.PHASES if p in found]
+    return [p for p in plugins.PHASES if p in found]
 
 
 def system_resolvers(resolv_conf: str = RESOLV_CONF) -> list[str]:

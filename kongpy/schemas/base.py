@@ -8,13 +8,12 @@ result.
 """
 from __future__ import annotations
 
-import secrets
 from typing import Any, Callable, ClassVar, Mapping
 
 from marshmallow import RAISE, Schema, ValidationError
 
 from kongpy.errors import SchemaViolation
-from kongpy.schemas import fields as f, typedefs as t
+from kongpy.schemas import fields as f
 
 Shorthand = Callable[[Any], dict]
 
@@ -116,33 +115,6 @@ class EntitySchema(Schema):
             "fields": [{name: fld.describe()} for name, fld in cls.field_map().items()],
             "entity_checks": list(cls.describe_checks),
         }
-
-
-class CredentialSchema(EntitySchema):
-    """A consumer's credential owned by an auth plugin (key-auth, jwt, ...).
-
-    Declares the fields every credential starts with; a subclass adds its own
-    (then ``tags``) and names the fields that get a random token when a write
-    leaves them empty.
-    """
-
-    random_fields: ClassVar[tuple[str, ...]] = ()
-
-    id = t.uuid()
-    created_at = t.auto_timestamp_s()
-    consumer = t.foreign("consumers", on_delete="cascade", required=True)
-
-    @classmethod
-    def on_write(cls, data: dict, supplied: Mapping) -> dict:
-        for name in cls.random_fields:
-            if not data.get(name):
-                data[name] = secrets.token_hex(16)
-        return data
-
-    @classmethod
-    def endpoint(cls, path: str, nested: str) -> dict[str, str]:
-        """The plugin's ``ENDPOINTS`` entry: ``/<path>`` and ``/consumers/{c}/<nested>``."""
-        return {"entity": cls.entity_name, "path": path, "nested": nested}
 
 
 # -- entity-check helpers shared by entity schemas -------------------------------------

@@ -67,7 +67,7 @@ end
 -- Loads `<name>.handler` for every plugin enabled on the node.
 function _M.init(names)
     for _, name in ipairs(names or EMPTY) do
-        local ok, h = pcall(require, name .. ".handler")
+        local ok, h = pcall(require, "kong.plugins." .. name .. ".handler")
         if not ok or type(h) ~= "table" then
             -- an enabled plugin that cannot run must not leave routes open
             error(ERR_LOAD .. name .. ": " .. tostring(h))

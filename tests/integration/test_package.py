@@ -63,8 +63,10 @@ def test_wheel_installs_a_kongpy_that_needs_no_checkout(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "kongpy/share/templates/nginx.conf.j2" in names
     assert "kongpy/share/lua/kongpy/init.lua" in names
-    assert "kongpy/share/plugins/key-auth/handler.lua" in names
-    assert "kongpy/share/plugins/key-auth/schema.py" in names
+    assert "kongpy/share/lua/kong/plugins/key-auth/handler.lua" in names
+    assert "kongpy/share/lua/kong/plugins/key-auth/schema.lua" in names
+    assert "kongpy/share/lua/kong/plugins/key-auth/daos.lua" in names
+    assert not [n for n in names if n.startswith("kongpy/share/plugins/")]
     assert not [n for n in names if "__pycache__" in n or "/tests/" in n]
 
     venv = tmp_path / "venv"
@@ -85,6 +87,6 @@ def test_wheel_installs_a_kongpy_that_needs_no_checkout(tmp_path):
     shared = package / "share"
     entries = _lua_package_path(prefix / "nginx.conf")
     assert f"{shared}/lua/?.lua" in entries
-    assert f"{shared}/plugins/?.lua" in entries
+    assert not [e for e in entries if e.startswith(f"{shared}/plugins")]
     assert not [e for e in entries if e.startswith(str(ROOT))]
     assert str(ROOT) not in (prefix / "nginx.conf").read_text()

@@ -1,4 +1,4 @@
--- basic-auth password checks (plugins/basic-auth/password.lua) and the
+-- basic-auth password checks (lua/kong/plugins/basic-auth/password.lua) and the
 -- re-hash queue they feed (kongpy.rehash).
 local crypto = require("kongpy.tools.crypto")
 local str = require("kongpy.tools.string")
@@ -20,8 +20,8 @@ local function load_passwords()
         runs = runs + 1
         return original(...)
     end
-    package.loaded["basic-auth.password"] = nil
-    local ok, mod = pcall(require, "basic-auth.password")
+    package.loaded["kong.plugins.basic-auth.password"] = nil
+    local ok, mod = pcall(require, "kong.plugins.basic-auth.password")
     crypto.pbkdf2 = original
     assert(ok, mod)
     return mod

@@ -146,8 +146,9 @@ case("queue and redis records", function()
     eq(check(queue, { max_batch_size = 10 }), true)
     same(check(queue, { concurrency_limit = 2 }), { concurrency_limit = "expected one of: -1, 1" })
     local redis = require("kong.tools.redis.schema").config_schema
-    same(check(redis, { host = "localhost" }), { ["@entity"] = {
-        "all or none of these fields must be set: 'host', 'port'" } })
+    eq(check(redis, { host = "localhost" }), true)
+    same(check(redis, { host = "localhost", port = 70000 }),
+         { port = "value should be between 0 and 65535" })
     eq(check(redis, { host = "localhost", port = 6379, password = "" }), true)
 end)
 

@@ -19,7 +19,7 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/error.log notice;
 events {{ }}
 http {{
-    lua_package_path '{repo}/lua/?.lua;{repo}/lua/?/init.lua;{repo}/plugins/?.lua;\
+    lua_package_path '{repo}/lua/?.lua;{repo}/lua/?/init.lua;\
 {repo}/tests/lua/?.lua;;';
     lua_shared_dict kongpy_snapshot 1m;
     lua_shared_dict kongpy_cache 1m;

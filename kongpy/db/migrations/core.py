@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 from kongpy.db import admin_tokens
+from kongpy.db import metrics
 from kongpy.db.entities import table_for
 from kongpy.db.strategies.base import Strategy
 from kongpy.schemas import ConsumerSchema, PluginSchema, RouteSchema, ServiceSchema
@@ -36,6 +37,14 @@ def _admin_tokens(strategy: Strategy) -> None:
     strategy.create_table(admin_tokens.TABLE)
 
 
+def _counters(strategy: Strategy) -> None:
+    # The `cluster` policy's counters of Kong's two rate-limiting plugins:
+    # kept by the core so that their (Kong-named) tables exist whatever the
+    # plugins' own files say.
+    for name in metrics.TABLES:
+        strategy.create_counter_table(metrics.TABLES[name])
+
+
 def _cassandra_versions(strategy: Strategy) -> None:
     strategy.upgrade_event_tables()  # type: ignore[attr-defined] - Cassandra only
 
@@ -58,6 +67,9 @@ GENERIC: list[Migration] = [
 CASSANDRA: list[Migration] = GENERIC + [
     Migration("003_cassandra_versions", _cassandra_versions, _cassandra_versions_finish),
 ]
+COUNTERS = Migration("004_ratelimiting_counters", _counters)
+GENERIC = GENERIC + [COUNTERS]
+CASSANDRA = CASSANDRA + [COUNTERS]
 
 MIGRATIONS: dict[str, list[Migration]] = {
     "sqlite": GENERIC,

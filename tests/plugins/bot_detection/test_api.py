@@ -15,7 +15,7 @@ def test_regex_lists(client):
                                    "config": {"allow": ["Googlebot"], "deny": [r"^curl/\d"]}})
     assert plugin["config"]["deny"] == [r"^curl/\d"]
     body = api.post("/plugins", {"name": "bot-detection", "config": {"deny": ["(oops"]}}, 400)
-    assert body["fields"] == {"config": {"deny": "not a valid regex: (oops"}}
+    assert body["fields"] == {"config": {"deny": ["not a valid regex: (oops"]}}
     api.post("/consumers", {"username": "bob"})
     body = api.post("/plugins", {"name": "bot-detection", "consumer": {"username": "bob"}}, 400)
     assert body["fields"] == {"consumer": "value must be null"}

@@ -21,7 +21,7 @@ def test_origins_are_asterisk_literal_or_regex(client):
               "methods": ["GET"], "max_age": 3600, "credentials": True}
     assert api.post("/plugins", {"name": "cors", "config": config})["config"]["methods"] == ["GET"]
     body = api.post("/plugins", {"name": "cors", "config": {"origins": ["(unclosed"]}}, 400)
-    assert body["fields"] == {"config": {"origins": "'(unclosed' is not a valid regex"}}
+    assert body["fields"] == {"config": {"origins": ["'(unclosed' is not a valid regex"]}}
 
 
 def test_messages(client):

@@ -26,7 +26,9 @@ def test_messages(client):
     assert "@entity" in body["fields"]
     for bad in ("1.2.3.4/33", "nope", "::1/129", "10.0.0.0/255.0.0.0", "fe80::1%eth0"):
         body = admin(client).plugin("ip-restriction", {"deny": [bad]}, 400)
-        assert body["message"] == (f"schema violation (config.deny: invalid ip or cidr range: "
-                                   f"'{bad}')"), bad
+        # Kong prints a nested error table one entry per line
+        assert body["message"] == (f"schema violation (config.deny: {{\n"
+                                   f"  \"invalid ip or cidr range: '{bad}'\"\n}})"), bad
+        assert body["fields"] == {"config": {"deny": [f"invalid ip or cidr range: '{bad}'"]}}
     body = admin(client).plugin("ip-restriction", {"deny": ["1.1.1.1"], "status": "x"}, 400)
     assert body["fields"] == {"config": {"status": "expected a number"}}

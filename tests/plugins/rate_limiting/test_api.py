@@ -39,12 +39,14 @@ def test_rate_limiting_errors(client):
     assert body["fields"] == {"config": "The limit for hour(10.0) cannot be lower than "
                                         "the limit for minute(20.0)"}
     body = admin(client).plugin("rate-limiting", {"minute": 5, "policy": "redis"}, 400)
-    assert body["fields"] == {"@entity": [POLICY]}
+    assert body["fields"] == {"@entity": [POLICY],
+                              "config": {"redis": {"host": "required field missing"}}}
     body = admin(client).plugin("rate-limiting", {"minute": 5, "policy": "nope"}, 400)
     assert body["fields"] == {"config": {"policy": "expected one of: local, cluster, redis"}}
     body = admin(client).plugin("rate-limiting", {"minute": 5, "limit_by": "header"}, 400)
-    assert body["fields"] == {"@entity": [
-        "failed conditional validation given value of field 'config.limit_by'"]}
+    assert body["fields"] == {
+        "@entity": ["failed conditional validation given value of field 'config.limit_by'"],
+        "config": {"header_name": "required field missing"}}
 
 
 def test_flat_redis_names_are_mapped(client):
@@ -104,8 +106,11 @@ def test_redis_batching_sync_rate_is_refused_not_ignored(client):
     redis = {"host": "127.0.0.1", "port": 6379}
     body = admin(client).plugin("rate-limiting", {
         "minute": 5, "policy": "redis", "redis": redis, "sync_rate": 10}, 400)
-    assert body["fields"] == {"@entity": [
-        "sync_rate: only -1 (counting in redis on every request) is supported with the "
-        "redis policy"]}
-    # Kong ignores it with the other policies too
-    admin(client).plugin("rate-limiting", {"minute": 5, "sync_rate": 10})
+    assert body["fields"] == {"config": "sync_rate: only -1 (counting in redis on every "
+                                        "request) is supported"}
+    body = admin(client).plugin("rate-limiting", {
+        "minute": 5, "policy": "redis", "redis": redis, "sync_rate": 0.01}, 400)
+    assert body["fields"] == {"config": "sync_rate must be greater than 0.02, or -1 to disable"}
+    # as in Kong, the other policies refuse any sync_rate
+    body = admin(client).plugin("rate-limiting", {"minute": 5, "sync_rate": 10}, 400)
+    assert body["fields"] == {"config": "sync_rate can only be used with the redis policy"}

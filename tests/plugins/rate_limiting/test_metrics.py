@@ -16,7 +16,7 @@ def strategy(request, datastore_pool):
     handle = kongpy.db.open(datastore_pool.get(request.param))
     clean(handle)
     for name in metrics.TABLES:
-        metrics.create(name)(handle.strategy)
+        handle.strategy.create_counter_table(metrics.TABLES[name])
     yield handle.strategy
     handle.close()
 

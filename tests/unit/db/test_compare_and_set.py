@@ -3,12 +3,12 @@ a value changed meanwhile is never overwritten, even when the change commits
 between the compare-and-set's read and its write."""
 from __future__ import annotations
 
-import sys
 import threading
 
 import pytest
 
 from kongpy.errors import InvalidOptions
+from tests.helpers import passwords
 from tests.helpers.imported import import_basic_auth
 
 
@@ -18,8 +18,8 @@ def legacy(db):
     return import_basic_auth(db, bob["id"], "bob", "pw")
 
 
-def _pbkdf2(db, password: str) -> str:
-    return sys.modules[db.basicauth_credentials.schema.__module__].hash_password(password)
+def _pbkdf2(_db, password: str) -> str:
+    return passwords.hash_password(password)
 
 
 def test_sets_only_while_the_value_is_expected(db, legacy):

@@ -13,7 +13,6 @@ def test_roots_come_from_the_checkout():
     assert paths.checkout_root() == root
     assert paths.templates_dir() == root / "templates"
     assert paths.lua_dir() == root / "lua"
-    assert paths.plugins_dir() == root / "plugins"
     assert (paths.templates_dir() / "kongpy.conf.default").is_file()
 
 

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Any
 
 import pytest
 
 from kongpy.sync.loop import SyncLoop
 from kongpy.sync.push import DataPlaneError
+from tests.helpers import passwords
 from tests.helpers.imported import import_basic_auth
 from tests.unit.node.test_sync_delta import RecordingDataPlane
 
@@ -42,9 +42,8 @@ def setup(config, database):
     sync._close_db()
 
 
-def _hash(database, password: str, **kwargs: Any) -> str:
-    daos = sys.modules[database.basicauth_credentials.schema.__module__]
-    return daos.hash_password(password, **kwargs)
+def _hash(_database: Any, password: str, **kwargs: Any) -> str:
+    return passwords.hash_password(password, **kwargs)
 
 
 def _entry(cred: dict, new: str, **changes: Any) -> dict[str, Any]:

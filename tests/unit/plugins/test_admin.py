@@ -35,7 +35,9 @@ def test_plugin_errors(client):
     body = api.post("/plugins", {"name": "basic-auth", "consumer": {"username": "bob"}}, 400)
     assert body["fields"] == {"consumer": "value must be null"}
     body = api.post("/plugins", {"name": "acl", "config": {}}, 400)
+    # both checks speak, as in Kong 3.9 (its acl spec expects the same pair)
     assert body["fields"] == {"@entity": [
+        "exactly one of these fields must be non-empty: 'config.allow', 'config.deny'",
         "at least one of these fields must be non-empty: 'config.allow', 'config.deny'"]}
 
 

@@ -20,11 +20,12 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "plugins"
 def test_plugin_new_renders_a_working_plugin(tmp_path):
     result = CliRunner().invoke(main, ["plugin", "new", "my-thing", "--dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    folder = tmp_path / "my-thing"
+    folder = tmp_path / "kong" / "plugins" / "my-thing"
     assert plugins.is_plugin_folder(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["handler.lua", "schema.lua"]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           str(folder / "test_my_thing.py")], capture_output=True, text=True,
-                          cwd=tmp_path)
+                           str(tmp_path / "tests" / "test_my_thing.py")], capture_output=True,
+                          text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     config = {"database": "sqlite", "sqlite_path": str(tmp_path / "c.db"),
               "plugins": "bundled, my-thing", "plugins_path": str(tmp_path)}
@@ -35,6 +36,8 @@ def test_plugin_new_renders_a_working_plugin(tmp_path):
     db.close()
     again = CliRunner().invoke(main, ["plugin", "new", "my-thing", "--dir", str(tmp_path)])
     assert again.exit_code == 1 and "already exists" in again.output
+    bundled = CliRunner().invoke(main, ["plugin", "new", "key-auth", "--dir", str(tmp_path)])
+    assert bundled.exit_code == 1 and "bundled plugin" in bundled.output
 
 
 def test_enabled_but_missing_plugin_is_an_error(tmp_path):

@@ -1,4 +1,4 @@
-"""What a handler.lua declares is read by loading it in nginx (kongpy.handlers)."""
+"""What a plugin's Lua files declare is read by loading them in nginx (the Lua helper)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,19 +9,16 @@ from kongpy import plugins
 from kongpy.errors import ConfigError
 from tests.conftest import require_binary
 
-SCHEMA = '''from kongpy.schemas.plugins import PluginConfig
+SCHEMA = """return { name = "%s", fields = { { config = { type = "record", fields = {
+    { size = { type = "integer", default = 3, between = { 1, 9 } } } } } } } }
+"""
 
 
-class Config(PluginConfig):
-    pass
-'''
-
-
-def _plugin(root: Path, name: str, handler: str) -> dict:
-    folder = root / name
-    folder.mkdir()
+def _plugin(root: Path, name: str, handler: str, schema: str | None = None) -> dict:
+    folder = root.joinpath(*plugins.LAYOUT, name)
+    folder.mkdir(parents=True)
     (folder / "handler.lua").write_text(handler)
-    (folder / "schema.py").write_text(SCHEMA)
+    (folder / "schema.lua").write_text(schema if schema is not None else SCHEMA % name)
     return {"plugins": name, "plugins_path": str(root)}
 
 
@@ -41,21 +38,38 @@ return H
     spec = plugins.load(config)["assigned"].spec
     assert (spec.priority, spec.version) == (7, "1.2.3")
     assert spec.phases == ("init_worker", "access", "log")
+    entity, errors = plugins.helper(config).validate("plugins", {"name": "assigned"})
+    assert errors is None and entity["config"] == {"size": 3}
+    _, errors = plugins.helper(config).validate("plugins", {"name": "assigned",
+                                                            "config": {"size": 10}})
+    assert errors == {"config": {"size": "value should be between 1 and 9"}}
 
 
-@pytest.mark.parametrize("handler,reason", [
-    ('return { VERSION = "1" }', "PRIORITY must be an integer"),
-    ('return { PRIORITY = 1.5, VERSION = "1" }', "PRIORITY must be an integer"),
-    ("return { PRIORITY = 1 }", "VERSION must be a string"),
-    ("return 42", "handler.lua must return a table"),
-    ('error("boom")', "boom"),
-    ('return { PRIORITY = 1, VERSION = "1", response = function() end }',
-     "does not run the response phase"),
+@pytest.mark.parametrize("handler,schema,file,reason", [
+    ('return { VERSION = "1" }', None, "handler.lua", "PRIORITY must be an integer"),
+    ('return { PRIORITY = 1.5, VERSION = "1" }', None, "handler.lua",
+     "PRIORITY must be an integer"),
+    ("return { PRIORITY = 1 }", None, "handler.lua", "VERSION must be a string"),
+    ("return 42", None, "handler.lua", "must return a table"),
+    ('error("boom")', None, "handler.lua", "boom"),
+    ('return { PRIORITY = 1, VERSION = "1" }', 'error("bad schema")', "schema.lua",
+     "bad schema"),
+    ('return { PRIORITY = 1, VERSION = "1" }',
+     'return { name = "broken", fields = { { nope = { type = "string" } } } }', "schema.lua",
+     "cannot create a new field"),
 ])
-def test_a_handler_that_cannot_run_is_refused_naming_it(tmp_path, handler, reason):
-    config = _plugin(tmp_path, "broken", handler)
+def test_a_plugin_that_cannot_run_is_refused_naming_it(tmp_path, handler, schema, file, reason):
+    config = _plugin(tmp_path, "broken", handler, schema)
     with pytest.raises(ConfigError) as exc:
         plugins.load(config)
     message = str(exc.value)
-    assert message.startswith(f"broken plugin ({tmp_path / 'broken' / 'handler.lua'})")
+    assert message.startswith(f"broken plugin: {tmp_path.joinpath(*plugins.LAYOUT)}/broken/"
+                              f"{file}"), message
     assert reason in message
+
+
+def test_a_phase_the_data_plane_does_not_run_is_refused(tmp_path):
+    config = _plugin(tmp_path, "later", 'return { PRIORITY = 1, VERSION = "1", '
+                                        'response = function() end }')
+    with pytest.raises(ConfigError, match="does not run the response phase"):
+        plugins.load(config)

@@ -9,7 +9,7 @@ return {
         type = "record",
         fields = {
             { host = typedefs.host },
-            { port = typedefs.port },
+            { port = typedefs.port { default = 6379 } },
             { timeout = typedefs.timeout { default = DEFAULT_TIMEOUT } },
             { username = {
                 description = "Username to use for Redis connections. If undefined, ACL "
@@ -49,9 +49,6 @@ return {
                 default = false,
             } },
             { server_name = typedefs.sni { required = false } },
-        },
-        entity_checks = {
-            { mutually_required = { "host", "port" } },
         },
     },
 }

@@ -1,0 +1,164 @@
+"""Schemas written in Kong's Lua schema language, seen from Python.
+
+Plugins declare their configuration (schema.lua) and their entities
+(daos.lua) in Lua; the control plane's Lua helper (kongpy.luahelper) loads
+them and validates with them. Python still needs their shape: the field
+types that turn Admin API form bodies into typed values, the fields an
+entity's output lists, its keys, foreign keys and Admin API names. This
+module builds those from the JSON form the helper answers (what
+``GET /schemas/...`` shows), and entity schema classes whose validation and
+write transformations are the helper's.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar, Mapping
+
+from kongpy.errors import SchemaViolation
+from kongpy.schemas import fields as f, typedefs as t
+from kongpy.schemas.base import EntitySchema
+
+_SCALARS: dict[str, type[f.KongField]] = {
+    "string": f.String, "integer": f.Integer, "number": f.Number, "boolean": f.Boolean,
+}
+
+
+class _Any(f.KongField):
+    """A field whose values the Lua schema checks (json, function, unknown types)."""
+
+    kong_type = "json"
+
+    def check_type(self, value: Any) -> Any:
+        return value
+
+
+def field(defn: Mapping[str, Any]) -> f.KongField:
+    """A Python field of the same type as one field of a Lua schema's JSON form."""
+    kind = defn.get("type")
+    common: dict[str, Any] = {"required": bool(defn.get("required"))}
+    if "default" in defn:
+        common["default"] = defn["default"]
+    if kind in _SCALARS:
+        return _SCALARS[kind](**common)
+    if kind in ("array", "set"):
+        cls = f.Set if kind == "set" else f.Array
+        return cls(field(defn.get("elements") or {}), **common)
+    if kind == "map":
+        return f.Map(field(defn.get("keys") or {}), field(defn.get("values") or {}), **common)
+    if kind == "record":
+        return f.Record(record_fields(defn.get("fields") or []), **common)
+    if kind == "foreign":
+        return t.foreign(str(defn.get("reference")), on_delete=defn.get("on_delete")
+                         or "restrict", required=bool(defn.get("required")))
+    return _Any(**common)
+
+
+def record_fields(items: list[Mapping[str, Any]]) -> dict[str, f.KongField]:
+    """``[{name: definition}, ...]`` (Kong's field list) as name → Python field, in order."""
+    out: dict[str, f.KongField] = {}
+    for item in items:
+        for name, defn in item.items():
+            out[name] = field(defn)
+    return out
+
+
+def plugin_config(schema_json: Mapping[str, Any]) -> f.KongField:
+    """The ``config`` record of a plugin's schema (for form coercion)."""
+    for item in schema_json.get("fields") or []:
+        if "config" in item:
+            return field(item["config"])
+    return f.Record({})
+
+
+Validate = Callable[[str, Any], "tuple[dict | None, dict | None]"]
+Transform = Callable[[str, Any, Any], dict]
+Accepts = Callable[[str, str, str], bool]
+
+
+class LuaEntitySchema(EntitySchema):
+    """An entity a plugin's daos.lua owns; validation runs in the Lua helper."""
+
+    lua_validate: ClassVar[Validate]
+    lua_transform: ClassVar[Transform]
+    lua_accepts: ClassVar[Accepts]
+    lua_schema: ClassVar[dict] = {}
+    has_transformations: ClassVar[bool] = False
+    admin_api_name: ClassVar[str | None] = None
+    admin_api_nested_name: ClassVar[str | None] = None
+    generate_admin_api: ClassVar[bool] = True
+
+    @classmethod
+    def validate(cls, raw: Any) -> dict:
+        if not isinstance(raw, Mapping):
+            raise SchemaViolation({"@entity": ["expected a record"]})
+        raw = dict(raw)
+        ttl = raw.pop("ttl", None) if cls.uses_ttl else None
+        errors: dict[str, Any] = {}
+        if ttl is not None:
+            errors.update(_check_ttl(ttl))
+        value, lua_errors = cls.lua_validate(cls.entity_name, raw)
+        errors.update(lua_errors or {})
+        if errors:
+            raise SchemaViolation(errors)
+        assert value is not None
+        if cls.uses_ttl:
+            value["ttl"] = ttl
+        return value
+
+    @classmethod
+    def on_write(cls, data: dict, supplied: Mapping) -> dict:
+        if not cls.has_transformations:
+            return data
+        ttl = data.pop("ttl", None)
+        out = cls.lua_transform(cls.entity_name, data, dict(supplied))
+        if cls.uses_ttl:
+            out["ttl"] = ttl
+        return out
+
+    @classmethod
+    def accepts_rehash(cls, old: str, new: str) -> bool:
+        return bool(cls.rehash_field) and cls.lua_accepts(cls.entity_name, old, new)
+
+    @classmethod
+    def describe(cls) -> dict:
+        return dict(cls.lua_schema)
+
+
+_TTL = t.integer(0, 100000000)
+
+
+def _check_ttl(value: Any) -> dict[str, str]:
+    try:
+        _TTL.validate_value(value)
+    except Exception as exc:  # noqa: BLE001 - a ValidationError with Kong's message
+        messages = getattr(exc, "messages", None)
+        return {"ttl": messages[0] if isinstance(messages, list) else str(exc)}
+    return {}
+
+
+def entity_schema(entity: Mapping[str, Any], validate: Validate, transform: Transform,
+                  accepts: Accepts) -> type[LuaEntitySchema]:
+    """The class of one entity of a plugin, from the helper's description of it."""
+    desc, schema_json = entity["describe"], entity["schema"]
+    fields = record_fields(schema_json.get("fields") or [])
+    cache_key = tuple(desc.get("cache_key") or ())
+    attrs: dict[str, Any] = dict(fields)
+    if desc.get("ttl"):
+        attrs["ttl"] = t.integer(0, 100000000)
+    attrs.update({
+        "entity_name": desc["name"],
+        "primary_key": tuple(desc.get("primary_key") or ("id",)),
+        "endpoint_key": desc.get("endpoint_key"),
+        "unique_fields": tuple(desc.get("unique") or ()),
+        "cache_key": cache_key if len(cache_key) > 1 else (),
+        "uses_ttl": bool(desc.get("ttl")),
+        "lua_schema": dict(schema_json),
+        "has_transformations": bool(entity.get("has_transformations")),
+        "rehash_field": entity.get("rehash_field"),
+        "admin_api_name": desc.get("admin_api_name"),
+        "admin_api_nested_name": desc.get("admin_api_nested_name"),
+        "generate_admin_api": bool(desc.get("generate_admin_api", True)),
+        "lua_validate": staticmethod(validate),
+        "lua_transform": staticmethod(transform),
+        "lua_accepts": staticmethod(accepts),
+    })
+    return type(f"{desc['name']}_schema", (LuaEntitySchema,), attrs)

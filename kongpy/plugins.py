@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from kongpy import luahelper, paths
-from kongpy.db.entities import table_for
-from kongpy.db.migrations import Migration, create_tables
+from kongpy.db.migrations import plugin as plugin_migrations
 from kongpy.errors import ConfigError
 from kongpy.schemas import lua as lua_schema
 from kongpy.schemas.base import EntitySchema
@@ -34,11 +33,11 @@ log = logging.getLogger(__name__)
 # Where a plugin folder sits below a Lua root: kong.plugins.<name>.handler.
 LAYOUT = ("kong", "plugins")
 # The phases of Kong's handler contract the data plane runs, in order.
-PHASES = ("init_worker", "configure", "rewrite", "access", "header_filter", "body_filter",
-          "log")
+PHASES = ("init_worker", "configure", "rewrite", "access", "response", "header_filter",
+          "body_filter", "log")
 # Those it does not run (yet): a handler defining one is refused rather
-# than silently half-run.
-NOT_RUN = ("certificate", "response", "preread")
+# than silently half-run (certificate comes with TLS, preread with streams).
+NOT_RUN = ("certificate", "preread")
 
 
 @dataclass
@@ -151,20 +150,18 @@ def helper(config: Mapping[str, Any]) -> luahelper.LuaHelper:
                                  lua_package_cpath(config))
 
 
-def _base_migration(name: str, entities: list[type[EntitySchema]]) -> list[Migration]:
-    """The step creating the tables of a plugin's entities (from daos.lua)."""
-    if not entities:
-        return []
-    ident = name.replace("-", "_")
-    return [Migration(f"000_base_{ident}", create_tables(*(table_for(e) for e in entities)))]
-
-
 def _endpoints(entities: Iterable[type[lua_schema.LuaEntitySchema]]) -> list[dict]:
+    """Kong's generated endpoints: ``/<admin_api_name or name>``, and under
+    ``/consumers/:consumers/`` (admin_api_nested_name first) for an entity
+    with a consumer."""
     out = []
     for entity in entities:
-        if entity.generate_admin_api and entity.admin_api_name:
-            out.append({"entity": entity.entity_name, "path": entity.admin_api_name,
-                        "nested": entity.admin_api_nested_name})
+        if entity.generate_admin_api:
+            path = entity.admin_api_name or entity.entity_name
+            nested = None
+            if "consumer" in entity.foreign_fields():
+                nested = entity.admin_api_nested_name or path
+            out.append({"entity": entity.entity_name, "path": path, "nested": nested})
     return out
 
 
@@ -205,8 +202,39 @@ def load(config: Mapping[str, Any]) -> dict[str, Plugin]:
         out[name] = Plugin(
             name=name, folder=folder, spec=_spec(name, folder, pf), entities=entities,
             endpoints=_endpoints(entities), api=list(pf.get("api") or []),
-            migrations=_base_migration(name, entities))
+            migrations=plugin_migrations.steps(name, entities, pf.get("migrations")))
     return out
+
+
+def _shape(path: str) -> tuple[str, ...]:
+    return tuple("*" if seg.startswith(":") else seg for seg in path.strip("/").split("/"))
+
+
+def _generic_shapes(plugin: Plugin) -> set[tuple[str, ...]]:
+    shapes: set[tuple[str, ...]] = set()
+    for ep in plugin.endpoints:
+        shapes |= {(ep["path"],), (ep["path"], "*")}
+        if ep.get("nested"):
+            shapes |= {("consumers", "*", ep["nested"]), ("consumers", "*", ep["nested"], "*")}
+    return shapes
+
+
+def unserved_api(loaded: Mapping[str, Plugin]) -> list[str]:
+    """What the node says at start about each endpoint of a plugin's api.lua:
+    kongpy does not run api.lua; a path its daos.lua entities already have
+    is served by kongpy's generic endpoints, any other is not served."""
+    lines = []
+    for name, plugin in sorted(loaded.items()):
+        generic = _generic_shapes(plugin)
+        for ep in plugin.api:
+            what = (f"{name} plugin: {plugin.folder / 'api.lua'}: {ep['path']} "
+                    f"({', '.join(ep.get('methods') or []) or 'no methods'})")
+            if _shape(ep["path"]) in generic:
+                lines.append(f"{what} is served by the generic endpoints of its entity; "
+                             "the api.lua handlers do not run")
+            else:
+                lines.append(f"{what} is not served")
+    return lines
 
 
 def in_use(db: Any) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from kongpy import paths
+from kongpy import paths, plugins
 from kongpy.cli import _node, _preflight
 from kongpy.cli._common import (conf_option, load_config, prefix_option,
                                 start_timeout_option, verbosity)
@@ -28,6 +28,8 @@ def start_node(config: Config, timeout: float) -> None:
     _node.stop_leftovers(root)
     _node.check_ports(config)
     fresh = _preflight.snapshot_to_serve(config)
+    for line in plugins.unserved_api(plugins.load(config)):
+        click.echo(f"Warning: {line}", err=True)
     writer.prepare(config)
     layout = paths.prefix(root)
     if fresh is not None:

@@ -174,7 +174,7 @@ class DAO:
     def update(self, key: str, patch: Mapping[str, Any]) -> dict:
         """PATCH: merge into the stored entity, validate the whole, store."""
         with self._strategy.transaction():
-            current = self._must_find(key)
+            current = self.schema.stored(self._must_find(key))
             merged = _merge(self.schema, current, self._resolve_foreign(patch))
             merged["id"] = current["id"]
             data = self.schema.validate(merged)

@@ -110,6 +110,12 @@ class EntitySchema(Schema):
         return {name: row.get(name) for name in cls.field_map()}
 
     @classmethod
+    def stored(cls, entity: Mapping) -> dict:
+        """``entity`` (as :meth:`to_output` shows it) without what reads add:
+        what an update merges into and what the data plane is sent."""
+        return dict(entity)
+
+    @classmethod
     def describe(cls) -> dict:
         return {
             "fields": [{name: fld.describe()} for name, fld in cls.field_map().items()],

@@ -11,6 +11,7 @@ write transformations are the helper's.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, ClassVar, Mapping
 
 from kongpy.errors import SchemaViolation
@@ -61,12 +62,56 @@ def record_fields(items: list[Mapping[str, Any]]) -> dict[str, f.KongField]:
     return out
 
 
-def plugin_config(schema_json: Mapping[str, Any]) -> f.KongField:
-    """The ``config`` record of a plugin's schema (for form coercion)."""
+def config_json(schema_json: Mapping[str, Any]) -> dict:
+    """The ``config`` record of a plugin's schema, in JSON form ({} when none)."""
     for item in schema_json.get("fields") or []:
         if "config" in item:
-            return field(item["config"])
-    return f.Record({})
+            return dict(item["config"])
+    return {}
+
+
+def plugin_config(schema_json: Mapping[str, Any]) -> f.KongField:
+    """The ``config`` record of a plugin's schema (for form coercion)."""
+    config = config_json(schema_json)
+    return field(config) if config else f.Record({})
+
+
+def _at(value: Any, path: list[str]) -> Any:
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def translate_backwards(record: Mapping[str, Any], value: dict) -> dict:
+    """Kong's reads of a record: each shorthand field with ``translate_backwards``
+    (a deprecated name, such as rate-limiting's ``redis_host``) shows again,
+    next to the field it maps to, with that field's value. Nested records too;
+    ``value`` is changed in place and returned."""
+    for item in record.get("shorthand_fields") or []:
+        for name, defn in item.items():
+            path = defn.get("translate_backwards")
+            if path:
+                value[name] = copy.deepcopy(_at(value, list(path)))
+    for item in record.get("fields") or []:
+        for name, defn in item.items():
+            if defn.get("type") == "record" and isinstance(value.get(name), dict):
+                translate_backwards(defn, value[name])
+    return value
+
+
+def hide_shorthands(record: Mapping[str, Any], value: dict) -> dict:
+    """``value`` without what :func:`translate_backwards` added (in place)."""
+    for item in record.get("shorthand_fields") or []:
+        for name, defn in item.items():
+            if defn.get("translate_backwards"):
+                value.pop(name, None)
+    for item in record.get("fields") or []:
+        for name, defn in item.items():
+            if defn.get("type") == "record" and isinstance(value.get(name), dict):
+                hide_shorthands(defn, value[name])
+    return value
 
 
 Validate = Callable[[str, Any], "tuple[dict | None, dict | None]"]
@@ -113,6 +158,23 @@ class LuaEntitySchema(EntitySchema):
         if cls.uses_ttl:
             out["ttl"] = ttl
         return out
+
+    @classmethod
+    def to_output(cls, row: Mapping) -> dict:
+        """Every field, unset ones as null; a field the stored row predates
+        (a later version of the plugin added it) reads as its default, as
+        Kong's ``ADD COLUMN … DEFAULT`` fills the rows already there."""
+        out = {}
+        for name, fld in cls.field_map().items():
+            if name in row:
+                out[name] = row[name]
+            else:
+                out[name] = copy.deepcopy(fld.kong_default) if fld.has_default else None
+        return translate_backwards(cls.lua_schema, copy.deepcopy(out))
+
+    @classmethod
+    def stored(cls, entity: Mapping) -> dict:
+        return hide_shorthands(cls.lua_schema, copy.deepcopy(dict(entity)))
 
     @classmethod
     def accepts_rehash(cls, old: str, new: str) -> bool:

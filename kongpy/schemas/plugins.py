@@ -10,6 +10,7 @@ different ``plugins =`` lists validate differently, as in Kong.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Mapping
 
@@ -82,6 +83,27 @@ class PluginSchema(EntitySchema):
         if spec is not None and isinstance(data.get("config"), dict):
             data["config"] = coerce.coerce(spec.record(), data["config"])
         return data
+
+    @classmethod
+    def to_output(cls, row: Mapping) -> dict:
+        """As Kong reads a plugin: its config shows the deprecated shorthand
+        fields that translate backwards (rate-limiting's ``redis_host``)."""
+        out = super().to_output(row)
+        spec = cls.registry.get(out["name"]) if isinstance(out.get("name"), str) else None
+        config = out.get("config")
+        if spec is not None and isinstance(config, dict):
+            out["config"] = lua_schema.translate_backwards(lua_schema.config_json(spec.schema),
+                                                           copy.deepcopy(config))
+        return out
+
+    @classmethod
+    def stored(cls, entity: Mapping) -> dict:
+        out = dict(entity)
+        spec = cls.registry.get(out["name"]) if isinstance(out.get("name"), str) else None
+        if spec is not None and isinstance(out.get("config"), dict):
+            out["config"] = lua_schema.hide_shorthands(lua_schema.config_json(spec.schema),
+                                                       copy.deepcopy(out["config"]))
+        return out
 
     @classmethod
     def validate(cls, raw: Any) -> dict:

@@ -88,16 +88,15 @@ def read_all(db: Any, name: str) -> Iterable[dict[str, Any]]:
     """Every row of ``name``; rows of ttl entities carry ``expires_at`` (epoch s)
     so the data plane stops honouring them on time, between two pushes."""
     dao = getattr(db, name)
-    if getattr(dao.schema, "uses_ttl", False):
-        return dao.each_with_expiry()
-    return dao.each()
+    rows = dao.each_with_expiry() if getattr(dao.schema, "uses_ttl", False) else dao.each()
+    return (dao.schema.stored(row) for row in rows)
 
 
 def read_one(db: Any, name: str, pk: str) -> dict[str, Any] | None:
     dao = getattr(db, name)
-    if getattr(dao.schema, "uses_ttl", False):
-        return dao.select_with_expiry(pk)
-    return dao.select(pk)
+    row = dao.select_with_expiry(pk) if getattr(dao.schema, "uses_ttl", False) \
+        else dao.select(pk)
+    return None if row is None else dao.schema.stored(row)
 
 
 # -- what it was built for ----------------------------------------------------

@@ -9,6 +9,7 @@ local errors = require("kongpy.errors")
 local dns = require("kongpy.dns")
 local plugins = require("kongpy.runner")
 local control = require("kongpy.control")
+local buffered = require("kongpy.buffered")
 
 local ngx = ngx
 local var = ngx.var
@@ -62,7 +63,7 @@ end
 
 function _M.init_worker()
     snapshot.init_worker()
-    plugins.init_worker()
+    plugins.init_worker(snapshot.state.plugins)
 end
 
 local function https_required(entry, request_uri)
@@ -159,6 +160,13 @@ function _M.access()
     ctx.kongpy_proxied = true
     ctx.kongpy_access_end = t
     ctx.kongpy_proxy_latency = floor((t - req_start_time()) * 1000 + 0.5)
+    if ctx.buffered_proxying and buffered.wanted(ctx) then
+        return buffered.proxy(ctx)
+    end
+end
+
+function _M.buffered_header_filter()
+    return buffered.upstream_header_filter()
 end
 
 function _M.balancer()
@@ -178,14 +186,15 @@ function _M.header_filter()
             header["X-Kong-Proxy-Latency"] = ctx.kongpy_proxy_latency
         end
         if enabled["via"] then
-            local resp_via = var.upstream_http_via
+            local resp_via = ctx.kongpy_upstream_via or var.upstream_http_via
             header["Via"] = resp_via and resp_via .. ", " .. via_out or via_out
         end
         if enabled["server"] and not header["Server"] then
             header["Server"] = server_header
         end
         if enabled["x-kong-upstream-status"] then
-            header["X-Kong-Upstream-Status"] = tonumber(sub(var.upstream_status or "", -3))
+            header["X-Kong-Upstream-Status"] = tonumber(sub(ctx.kongpy_upstream_status
+                                                            or var.upstream_status or "", -3))
         end
     else
         if enabled["x-kong-response-latency"] then

@@ -47,9 +47,48 @@ function UNRUNNABLE.access(_, conf)
     return errors.exit(500, errors.MESSAGES[500], var.request_id)
 end
 
+local configured      -- the runner state last handed to configure handlers
+local worker_ready = false
+
+local function by_id(a, b)
+    return a.__plugin_id < b.__plugin_id
+end
+
+-- Kong's configure(configs) hook: every enabled handler that has one gets the
+-- array of its enabled instances' configurations (nil when there is none),
+-- in each worker, whenever the plugin configuration changes.
+local function run_configure(ps)
+    configured = ps
+    for name, h in pairs(handlers) do
+        if h.configure then
+            local configs
+            local scopes = ps.scopes[name]
+            if scopes then
+                configs = {}
+                for _, inst in pairs(scopes) do
+                    configs[#configs + 1] = inst.conf
+                end
+                sort(configs, by_id)
+            end
+            local ok, err = pcall(h.configure, h, configs)
+            if not ok then
+                log(ERR, "plugin ", name, " failed in configure: ", tostring(err))
+            end
+        end
+    end
+end
+
+-- Called whenever a worker starts serving a runner state.
+function _M.configure(ps)
+    if worker_ready and ps and ps ~= configured then
+        run_configure(ps)
+    end
+end
+
 -- init_worker: every enabled handler that has one, once per worker; a failure
--- is logged (as Kong does) and the worker keeps serving.
-function _M.init_worker()
+-- is logged (as Kong does) and the worker keeps serving. Then the configure
+-- hooks see the configuration the worker serves.
+function _M.init_worker(ps)
     for name, h in pairs(handlers) do
         if h.init_worker then
             local ok, err = pcall(h.init_worker, h)
@@ -57,6 +96,10 @@ function _M.init_worker()
                 log(ERR, "plugin ", name, " failed in init_worker: ", tostring(err))
             end
         end
+    end
+    worker_ready = true
+    if ps then
+        run_configure(ps)
     end
 end
 
@@ -244,7 +287,7 @@ local function resolved(ps, scheme, r, s, c)
 end
 
 local function wants_later(h)
-    return h.header_filter or h.body_filter or h.log
+    return h.header_filter or h.body_filter or h.log or h.response
 end
 
 -- Becomes true in a worker the first time a request collects an instance
@@ -270,6 +313,10 @@ function _M.access(ctx, ps, scheme, route_id, service_id)
                 collected[#collected + 1] = inst
                 ctx.kongpy_collected = collected
                 _M.collecting = true
+                if h.response then
+                    -- Kong's response phase needs the whole upstream answer
+                    ctx.buffered_proxying = true
+                end
             end
             if h.access then
                 h:access(inst.conf)
@@ -294,7 +341,8 @@ function _M.run_global(phase, ps, scheme)
     end
 end
 
--- header_filter / body_filter / log for the instances collected in access.
+-- response / header_filter / body_filter / log for the instances collected
+-- in access.
 function _M.run_collected(phase, ctx)
     local collected = ctx.kongpy_collected
     if not collected then

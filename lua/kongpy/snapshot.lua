@@ -11,6 +11,7 @@
 -- other worker (fresh, or behind a compaction) loads the full snapshot first.
 local cjson = require("cjson.safe")
 local state = require("kongpy.state")
+local runner = require("kongpy.runner")
 local store = require("kongpy.pdk.store")
 
 local ngx = ngx
@@ -62,6 +63,7 @@ local dict = ngx.shared.kongpy_snapshot
 local function serve(st)
     _M.state = st
     store.current = st.plugins
+    runner.configure(st.plugins)
 end
 
 local function is_int(v)

@@ -56,6 +56,7 @@ class _EchoHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+    do_PURGE = _handle  # a method nginx subrequests cannot name
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         pass

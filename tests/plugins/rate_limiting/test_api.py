@@ -26,7 +26,11 @@ def test_rate_limiting_defaults(client):
                   "password": None, "database": 0, "ssl": False, "ssl_verify": False,
                   "server_name": None},
         "hide_client_headers": False, "error_code": 429,
-        "error_message": "API rate limit exceeded", "sync_rate": -1}
+        "error_message": "API rate limit exceeded", "sync_rate": -1,
+        # Kong 3.9 shows the deprecated flat names again on reads
+        "redis_host": None, "redis_port": 6379, "redis_timeout": 2000,
+        "redis_username": None, "redis_password": None, "redis_database": 0,
+        "redis_ssl": False, "redis_ssl_verify": False, "redis_server_name": None}
 
 
 def test_rate_limiting_errors(client):
@@ -56,7 +60,16 @@ def test_flat_redis_names_are_mapped(client):
     assert config["redis"]["host"] == "10.0.0.1"
     assert (config["redis"]["port"], config["redis"]["database"]) == (6380, 2)
     assert config["redis"]["password"] == "pw"
-    assert not [k for k in config if k.startswith("redis_")]
+    # as Kong 3.9 reads it: the deprecated names show again, with the values
+    # of the fields they map to
+    assert (config["redis_host"], config["redis_port"]) == ("10.0.0.1", 6380)
+    assert config["redis_ssl"] is False and config["redis_username"] is None
+    plugin = admin(client).get("/plugins")["data"][0]
+    admin(client).patch(f"/plugins/{plugin['id']}", {"config": {"redis": {"port": 6381}}})
+    assert admin(client).get(f"/plugins/{plugin['id']}")["config"]["redis_port"] == 6381
+    # a deprecated name that disagrees with the field it maps to is refused
+    admin(client).patch(f"/plugins/{plugin['id']}",
+                        {"config": {"redis_port": 1, "redis": {"port": 2}}}, 400)
 
 
 class _DataPlane:

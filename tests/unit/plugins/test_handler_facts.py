@@ -70,6 +70,27 @@ def test_a_plugin_that_cannot_run_is_refused_naming_it(tmp_path, handler, schema
 
 def test_a_phase_the_data_plane_does_not_run_is_refused(tmp_path):
     config = _plugin(tmp_path, "later", 'return { PRIORITY = 1, VERSION = "1", '
-                                        'response = function() end }')
-    with pytest.raises(ConfigError, match="does not run the response phase"):
+                                        'preread = function() end }')
+    with pytest.raises(ConfigError, match="does not run the preread phase"):
         plugins.load(config)
+
+
+def test_the_node_says_which_api_lua_endpoints_it_serves(tmp_path):
+    config = _plugin(tmp_path, "notes", 'return { PRIORITY = 1, VERSION = "1" }')
+    folder = tmp_path.joinpath(*plugins.LAYOUT, "notes")
+    (folder / "daos.lua").write_text(
+        'local typedefs = require("kong.db.schema.typedefs")\n'
+        'return { { name = "notes", primary_key = { "id" }, endpoint_key = "title", '
+        'admin_api_nested_name = "notes", fields = { { id = typedefs.uuid }, '
+        '{ created_at = typedefs.auto_timestamp_s }, '
+        '{ consumer = { type = "foreign", reference = "consumers" } }, '
+        '{ title = { type = "string", unique = true } } } } }')
+    (folder / "api.lua").write_text(
+        'return { ["/consumers/:consumers/notes/:notes"] = { GET = function() end }, '
+        '["/notes-report"] = { GET = function() end, POST = function() end } }')
+    lines = plugins.unserved_api(plugins.load(config))
+    where = f"notes plugin: {folder / 'api.lua'}: "
+    assert lines == [
+        f"{where}/consumers/:consumers/notes/:notes (GET) is served by the generic "
+        "endpoints of its entity; the api.lua handlers do not run",
+        f"{where}/notes-report (GET, POST) is not served"]

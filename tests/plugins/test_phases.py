@@ -1,0 +1,108 @@
+"""Kong's configure hook and response phase, seen through the phase-probe
+fixture plugin (tests/fixtures/plugins/kong/plugins/phase-probe/)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.http import admin, proxy
+
+FIXTURE_PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
+
+
+@pytest.fixture(scope="module")
+def gateway(start_node):
+    return start_node(plugins="bundled, phase-probe", plugins_path=str(FIXTURE_PLUGINS))
+
+
+def _probe(gw, path: str, **config) -> dict:
+    route = gw.route(path, {"name": "phase-probe", "config": {"tag": path.strip("/"),
+                                                              **config}})
+    gw.wait_sync()
+    return route
+
+
+def test_configure_gets_every_enabled_instance_in_every_worker(gateway, svc):
+    gw = gateway
+    _probe(gw, "/configured")
+    extra = gw.create("/plugins", {"name": "phase-probe", "config": {"tag": "zz-global"},
+                                   "protocols": ["https"]})
+    gw.wait_sync()
+
+    def seen() -> set[str]:
+        # new connections land on both workers
+        return {proxy(gw).get("/configured", headers={"Connection": "close"})
+                .headers["X-Probe-Configured"] for _ in range(12)}
+
+    assert seen() == {"configured,zz-global"}
+    admin(gw).patch(f"/plugins/{extra['id']}", {"enabled": False})
+    gw.wait_sync()
+    assert seen() == {"configured"}
+
+
+def test_response_handler_sees_the_buffered_answer(gateway, svc):
+    gw = gateway
+    _probe(gw, "/buffered")
+    resp = proxy(gw).get("/buffered/x?q=1")
+    assert resp.status_code == 200
+    upstream = resp.json()
+    # the upstream answered the client's request, with the access phase's header
+    assert (upstream["method"], upstream["path"]) == ("GET", "/x?q=1")
+    assert upstream["headers"]["x-probe-tag"] == "buffered"
+    assert resp.headers["X-Probe-Upstream-Status"] == "200"
+    assert resp.headers["X-Probe-Body-Length"] == str(len(resp.content))
+    assert resp.headers["Content-Length"] == str(len(resp.content))
+    assert resp.headers["Content-Type"] == "application/json"
+    assert resp.headers["X-Probe-Same-Ctx"] == "true"
+    # the node's own headers and the plugin's later phases still apply
+    assert resp.headers["X-Kong-Upstream-Status"] == "200"
+    assert "X-Kong-Upstream-Latency" in resp.headers
+    assert resp.headers["X-Probe-Header-Filter"] == "ran"
+    assert resp.headers["Via"].endswith("kongpy")
+
+
+def test_bodies_and_methods_reach_the_upstream(gateway, svc):
+    gw = gateway
+    _probe(gw, "/bodies")
+    payload = "x" * 200_000
+    resp = proxy(gw).post("/bodies", data=payload, headers={"Content-Type": "text/plain"})
+    assert resp.status_code == 200
+    assert resp.json()["body"] == payload
+    # a method a subrequest cannot name still reaches the upstream as sent
+    resp = proxy(gw).request("PURGE", "/bodies", data="gone")
+    assert resp.json()["method"] == "PURGE" and resp.json()["body"] == "gone"
+    resp = proxy(gw).request("HEAD", "/bodies")
+    assert resp.status_code == 200 and resp.content == b""
+    assert int(resp.headers["Content-Length"]) > 0
+
+
+def test_response_handler_changes_status_or_replaces_the_answer(gateway, svc):
+    gw = gateway
+    _probe(gw, "/restatus", set_status=418)
+    resp = proxy(gw).get("/restatus")
+    assert resp.status_code == 418
+    assert resp.json()["path"] == "/"
+    _probe(gw, "/replaced", replace_status=201)
+    resp = proxy(gw).get("/replaced")
+    assert resp.status_code == 201
+    body = resp.json()
+    assert body["replaced"] == "replaced" and body["upstream_length"] > 0
+    assert resp.headers["Content-Length"] == str(len(resp.content))
+
+
+def test_upstream_errors_pass_through_the_response_phase(gateway, svc):
+    gw = gateway
+    _probe(gw, "/failing")
+    resp = proxy(gw).get("/failing?status=503")
+    assert resp.status_code == 503
+    assert resp.headers["X-Probe-Upstream-Status"] == "503"
+    assert resp.json()["path"] == "/?status=503"
+    gw.create("/services", {"name": "down", "url": "http://127.0.0.1:9"})
+    gw.route("/down", {"name": "phase-probe", "config": {"tag": "down"}}, service="down")
+    gw.wait_sync()
+    resp = proxy(gw).get("/down")
+    assert resp.status_code == 502
+    assert json.loads(resp.content)["message"] == ("An invalid response was received from "
+                                                   "the upstream server")

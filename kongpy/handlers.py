@@ -39,6 +39,11 @@ http {{
     lua_package_cpath '{cpath}';
     init_by_lua_block {{
         local cjson = require("cjson.safe")
+        -- as on the data plane: Kong plugins capture `local kong = kong`
+        local pok, pdk = pcall(require, "kongpy.pdk")
+        if pok then
+            _G.kong = pdk
+        end
         local names = cjson.decode({names})
         local phases = cjson.decode({phases})
         local out = {{}}

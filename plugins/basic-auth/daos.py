@@ -67,6 +67,7 @@ class BasicAuthCredentialSchema(CredentialSchema):
     entity_name = "basicauth_credentials"
     endpoint_key = "username"
     unique_fields = ("username",)
+    kong_cache_key = ("username",)
     rehash_field = "password"
 
     username = f.String(required=True, describe={"unique": True})

@@ -9,6 +9,7 @@ class HmacAuthCredentialSchema(CredentialSchema):
     entity_name = "hmacauth_credentials"
     endpoint_key = "username"
     unique_fields = ("username",)
+    kong_cache_key = ("username",)
     random_fields = ("secret",)
 
     username = f.String(required=True, describe={"unique": True})

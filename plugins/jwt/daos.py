@@ -57,6 +57,7 @@ class JwtSecretSchema(CredentialSchema):
     entity_name = "jwt_secrets"
     endpoint_key = "key"
     unique_fields = ("key",)
+    kong_cache_key = ("key",)
     random_fields = ("key", "secret")
 
     key = f.String(auto=True, describe={"unique": True})

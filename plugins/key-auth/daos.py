@@ -9,6 +9,7 @@ class KeyAuthCredentialSchema(CredentialSchema):
     entity_name = "keyauth_credentials"
     endpoint_key = "key"
     unique_fields = ("key",)
+    kong_cache_key = ("key",)
     uses_ttl = True
     random_fields = ("key",)
 

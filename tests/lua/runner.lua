@@ -4,7 +4,7 @@ local _M = {}
 
 local SUITES = {
     "test_path", "test_router", "test_router_index", "test_cidr", "test_crypto",
-    "test_basic_auth",
+    "test_basic_auth", "test_pdk",
 }
 
 function _M.run(out_path)

@@ -63,10 +63,11 @@ def _split(value: Any) -> list[str]:
 
 def custom_dirs(config: Mapping[str, Any]) -> list[Path]:
     """Folders of custom plugins: plugins_path, then lua_package_path entries."""
-    dirs: list[Path] = [Path(p) for p in _split(config.get("plugins_path"))]
+    # relative folders are the caller's: nginx and the Lua helper run elsewhere
+    dirs: list[Path] = [Path(p).absolute() for p in _split(config.get("plugins_path"))]
     for entry in _split(config.get("lua_package_path")):
         if entry.endswith("/?.lua"):
-            dirs.append(Path(entry[:-len("/?.lua")]))
+            dirs.append(Path(entry[:-len("/?.lua")]).absolute())
     seen: list[Path] = []
     for d in dirs:
         if d not in seen:

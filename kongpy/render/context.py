@@ -17,6 +17,7 @@ import kongpy
 from kongpy import paths, plugins
 from kongpy.conf import Config
 from kongpy.errors import ConfigError
+from kongpy.schemas import CORE_ENTITIES, EntitySchema
 
 RESOLV_CONF = "/etc/resolv.conf"
 DEFAULT_CERT = "kongpy-default.crt"
@@ -280,12 +281,49 @@ def template_context(config: Config, node_id: str,
     }
 
 
+def trusted_ips(config: Config) -> list[str]:
+    """``trusted_ips`` as the data plane's kong.ip.is_trusted reads them: the
+    networks of :func:`trusted_geo` that are trusted, then ``unix:`` if listed."""
+    nets = [e["net"] for e in trusted_geo(config) if e["value"] == 1]
+    return nets + (["unix:"] if "unix:" in (config["trusted_ips"] or []) else [])
+
+
+def _entity_facts(schema: type[EntitySchema]) -> dict[str, Any]:
+    return {"unique": list(schema.unique_fields),
+            "cache_key": list(schema.cache_key or schema.kong_cache_key),
+            "foreign": sorted(schema.foreign_fields()),
+            "ttl": schema.uses_ttl}
+
+
+def entity_facts(config: Config) -> dict[str, dict[str, Any]]:
+    """What kong.db needs of each entity the snapshot may carry: its unique
+    fields (``select_by_*``), cache key fields, foreign keys and ttl."""
+    found = {name: _entity_facts(schema) for name, schema in CORE_ENTITIES.items()}
+    for plugin in plugins.load(config).values():
+        for schema in plugin.entities:
+            found[schema.entity_name] = _entity_facts(schema)
+    return found
+
+
+def configuration(config: Config) -> dict[str, Any]:
+    """kong.configuration: the node's properties, secrets replaced by ``******``
+    (as Kong's ``remove_sensitive`` does), ``plugins`` expanded, Kong's ``role``."""
+    values = config.redacted()
+    values["plugins"] = enabled_plugins(config)
+    values["role"] = "traditional"
+    return values
+
+
 def settings(config: Config, node_id: str) -> dict[str, Any]:
     """The data-plane settings file of contracts.md §3."""
     prefix = paths.prefix(config["prefix"])
     return {
         "kongpy_version": kongpy.__version__,
+        "kong_version": kongpy.KONG_VERSION,
         "node_id": node_id,
+        "trusted_ips": trusted_ips(config),
+        "configuration": configuration(config),
+        "entities": entity_facts(config),
         "snapshot_path": str(prefix.snapshot_file),
         "control_token_file": str(prefix.control_token_file),
         "headers": [h.lower() for h in config["headers"]],

@@ -32,6 +32,9 @@ class EntitySchema(Schema):
     unique_fields: ClassVar[tuple[str, ...]] = ()
     # Composite uniqueness (Kong's ``cache_key``): stored as one unique column.
     cache_key: ClassVar[tuple[str, ...]] = ()
+    # Kong's cache key when it is a single unique field (credentials: key,
+    # username): what kong.db.<entity>:cache_key(row) builds on the data plane.
+    kong_cache_key: ClassVar[tuple[str, ...]] = ()
     # Rows may carry a ``ttl`` (seconds): expired rows are invisible.
     uses_ttl: ClassVar[bool] = False
     # Write-only input sugar expanded before validation (e.g. services.url).

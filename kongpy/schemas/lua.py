@@ -212,6 +212,7 @@ def entity_schema(entity: Mapping[str, Any], validate: Validate, transform: Tran
         "endpoint_key": desc.get("endpoint_key"),
         "unique_fields": tuple(desc.get("unique") or ()),
         "cache_key": cache_key if len(cache_key) > 1 else (),
+        "kong_cache_key": cache_key,
         "uses_ttl": bool(desc.get("ttl")),
         "lua_schema": dict(schema_json),
         "has_transformations": bool(entity.get("has_transformations")),

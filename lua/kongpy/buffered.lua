@@ -7,6 +7,7 @@
 -- status, headers and body, then sends the result itself.
 local errors = require("kongpy.errors")
 local runner = require("kongpy.runner")
+local phase = require("kongpy.pdk.phase")
 
 local ngx = ngx
 local var = ngx.var
@@ -22,6 +23,7 @@ local log = ngx.log
 local NOTICE = ngx.NOTICE
 
 local pairs = pairs
+local running = coroutine.running
 local lower = string.lower
 
 local LOCATION = "/kongpy_buffered_proxy"
@@ -99,9 +101,10 @@ function _M.proxy(ctx)
     ctx.buffered_status = status
     ctx.buffered_headers = headers
     ctx.buffered_body = body
-    ctx.KONG_PHASE = "response"
+    local co = running()
+    phase.responding[co] = true
     runner.run_collected("response", ctx)
-    ctx.KONG_PHASE = nil
+    phase.responding[co] = nil
     send_headers()
     if body ~= "" and method ~= "HEAD" then
         print(body)

@@ -8,7 +8,7 @@ local process = require("ngx.process")
 local snapshot = require("kongpy.snapshot")
 local rehash = require("kongpy.rehash")
 local counters = require("kongpy.tools.ratelimit.cluster")
-local request = require("kongpy.pdk.request")
+local body_reader = require("kongpy.pdk.body")
 
 local ngx = ngx
 local var = ngx.var
@@ -65,7 +65,7 @@ local function respond(status, body)
 end
 
 -- The request body, from memory or the temp file nginx spooled it to.
-local read_body = request.get_raw_body
+local read_body = body_reader.read
 
 -- A POST whose body `apply` turns into (status, answer).
 local function post(apply, err_empty)

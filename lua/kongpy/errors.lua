@@ -19,6 +19,7 @@ local format = string.format
 local gmatch = string.gmatch
 local lower = string.lower
 local match = string.match
+local find = string.find
 local floor = math.floor
 local concat = table.concat
 
@@ -49,26 +50,49 @@ local TEMPLATES = {
             .. '  <requestid>%s</requestid>\n</error>\n',
 }
 
+-- Kong's messages per status (kong.response.error's defaults).
 local MESSAGES = {
     [400] = "Bad request",
     [401] = "Unauthorized",
+    [402] = "Payment required",
     [403] = "Forbidden",
     [404] = "Not found",
     [405] = "Method not allowed",
+    [406] = "Not acceptable",
+    [407] = "Proxy authentication required",
     [408] = "Request timeout",
     [409] = "Conflict",
+    [410] = "Gone",
     [411] = "Length required",
     [412] = "Precondition failed",
     [413] = "Payload too large",
     [414] = "URI too long",
     [415] = "Unsupported media type",
+    [416] = "Range not satisfiable",
     [417] = "Expectation failed",
+    [418] = "I'm a teapot",
+    [421] = "Misdirected request",
+    [422] = "Unprocessable entity",
+    [423] = "Locked",
+    [424] = "Failed dependency",
+    [425] = "Too early",
+    [426] = "Upgrade required",
+    [428] = "Precondition required",
     [429] = "Too many requests",
+    [431] = "Request header fields too large",
+    [451] = "Unavailable for legal reasons",
     [494] = "Request header or cookie too large",
     [500] = "An unexpected error occurred",
+    [501] = "Not implemented",
     [502] = "An invalid response was received from the upstream server",
     [503] = "The upstream server is currently unavailable",
     [504] = "The upstream server is timing out",
+    [505] = "HTTP version not supported",
+    [506] = "Variant also negotiates",
+    [507] = "Insufficient storage",
+    [508] = "Loop detected",
+    [510] = "Not extended",
+    [511] = "Network authentication required",
 }
 _M.MESSAGES = MESSAGES
 
@@ -107,6 +131,20 @@ local function json_escape(s)
     end))
 end
 
+-- The template for a Content-Type a caller chose (kong.response.error's
+-- headers): by media type, JSON when none matches.
+function _M.template_type(ctype)
+    ctype = lower(ctype)
+    if find(ctype, "html", 1, true) then
+        return HTML
+    elseif find(ctype, "xml", 1, true) then
+        return XML
+    elseif find(ctype, "text/plain", 1, true) then
+        return PLAIN
+    end
+    return JSON
+end
+
 function _M.body(ctype, message, request_id)
     if ctype == JSON then
         message = json_escape(message)
@@ -139,6 +177,7 @@ end
 function _M.exit(status, message, request_id, extra_headers)
     local ctype = _M.response_type(get_headers()["accept"])
     local body = _M.body(ctype, message or MESSAGES[status] or "", request_id)
+    ngx.ctx.kongpy_exited = true
     ngx.status = status
     header["Content-Type"] = ctype
     header["Content-Length"] = #body

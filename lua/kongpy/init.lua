@@ -52,6 +52,12 @@ function _M.init(settings_file)
     -- Kong's plugins reach the PDK through the global `kong` (often captured
     -- at load time as `local kong = kong`): it exists before any is loaded.
     _G.kong = require("kongpy.pdk")
+    -- kong.request.get_uri_captures asks the router again (a cache hit)
+    -- rather than have every request keep its match
+    require("kongpy.pdk.request").rematch = function()
+        local rt = snapshot.state.router
+        return rt and router.exec(rt, var, var.scheme)
+    end
     plugins.init(settings.plugins)
     local cok, cerr = control.init(settings.control_token_file)
     if not cok then
@@ -63,6 +69,8 @@ end
 
 function _M.init_worker()
     snapshot.init_worker()
+    require("kongpy.pdk.events").init_worker()
+    require("kongpy.pdk.cache").init_worker()
     plugins.init_worker(snapshot.state.plugins)
 end
 

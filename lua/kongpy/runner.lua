@@ -4,6 +4,7 @@
 -- resolved list is cached per (scheme, route, service, consumer) and version.
 local lrucache = require("resty.lrucache")
 local store = require("kongpy.pdk.store")
+local pdk_ctx = require("kongpy.pdk.ctx")
 local errors = require("kongpy.errors")
 
 local ngx = ngx
@@ -70,7 +71,9 @@ local function run_configure(ps)
                 end
                 sort(configs, by_id)
             end
+            pdk_ctx.init_worker_plugin = { name = name }
             local ok, err = pcall(h.configure, h, configs)
+            pdk_ctx.init_worker_plugin = nil
             if not ok then
                 log(ERR, "plugin ", name, " failed in configure: ", tostring(err))
             end
@@ -91,12 +94,14 @@ end
 function _M.init_worker(ps)
     for name, h in pairs(handlers) do
         if h.init_worker then
+            pdk_ctx.init_worker_plugin = { name = name }
             local ok, err = pcall(h.init_worker, h)
             if not ok then
                 log(ERR, "plugin ", name, " failed in init_worker: ", tostring(err))
             end
         end
     end
+    pdk_ctx.init_worker_plugin = nil
     worker_ready = true
     if ps then
         run_configure(ps)
@@ -319,6 +324,8 @@ function _M.access(ctx, ps, scheme, route_id, service_id)
                 end
             end
             if h.access then
+                -- the PDK's kong.log / kong.ctx.plugin / kong.plugin read it
+                ctx.kongpy_plugin = inst
                 h:access(inst.conf)
                 local consumer = ps.consumer_scoped and ctx.authenticated_consumer
                 if consumer and consumer.id ~= consumer_id then
@@ -332,10 +339,13 @@ end
 
 -- certificate / rewrite: global instances only (routing has not happened).
 function _M.run_global(phase, ps, scheme)
+    local ctx
     for _, name in ipairs(ps.names) do
         local inst = ps.scopes[name]["::"]
         local h = inst and inst.handler
         if h and h[phase] and inst.protocols[scheme] then
+            ctx = ctx or ngx.ctx
+            ctx.kongpy_plugin = inst
             h[phase](h, inst.conf)
         end
     end
@@ -353,6 +363,7 @@ function _M.run_collected(phase, ctx)
         local h = inst.handler
         local fn = h[phase]
         if fn then
+            ctx.kongpy_plugin = inst
             fn(h, inst.conf)
         end
     end

@@ -4,6 +4,8 @@ local cjson = require("cjson.safe")
 local io_open = io.open
 local ipairs = ipairs
 local type = type
+local pairs = pairs
+local null = ngx.null
 local lower = string.lower
 
 local ERR_READ = "cannot read settings file: "
@@ -20,6 +22,12 @@ local _M = {
     snapshot_path = nil,
     control_token_file = nil,
     plugins = {},
+    kong_version = "0.0.0",
+    trusted_ips = {},
+    -- kong.configuration: the node's properties (secrets masked, nulls as nil)
+    configuration = {},
+    -- entity name -> {unique, cache_key, foreign, ttl} (kong.db)
+    entities = {},
 }
 
 -- Kong's header tokens expand to the individual header names they govern.
@@ -52,6 +60,22 @@ local function expand(list)
     return set
 end
 
+local function table_of(v)
+    return type(v) == "table" and v or {}
+end
+
+-- JSON nulls as nil, at every depth: plugins test fields with `if conf.x`.
+local function without_nulls(t)
+    for k, v in pairs(t) do
+        if v == null then
+            t[k] = nil
+        elseif type(v) == "table" then
+            without_nulls(v)
+        end
+    end
+    return t
+end
+
 function _M.load(path)
     local f, err = io_open(path, "rb")
     if not f then
@@ -73,7 +97,11 @@ function _M.load(path)
     _M.snapshot_path = t.snapshot_path
     _M.control_token_file = t.control_token_file
     _M.allow_debug_header = t.allow_debug_header == true
-    _M.plugins = type(t.plugins) == "table" and t.plugins or {}
+    _M.plugins = table_of(t.plugins)
+    _M.kong_version = type(t.kong_version) == "string" and t.kong_version or "0.0.0"
+    _M.trusted_ips = table_of(t.trusted_ips)
+    _M.configuration = without_nulls(table_of(t.configuration))
+    _M.entities = table_of(t.entities)
     return true
 end
 

@@ -153,7 +153,15 @@ local function post(handler)
     if type(doc) ~= "table" or type(doc.value) ~= "table" then
         return respond(400, { message = ERR_BODY })
     end
-    return handler(doc)
+    -- a plugin's validator or transformation that raises is the plugin's
+    -- error, reported (and logged), not a broken helper
+    local ok, err = pcall(handler, doc)
+    if not ok then
+        ngx.log(ngx.ERR, "error in ", tostring(doc.schema), " schema: ", tostring(err))
+        return respond(500, { message = "error in " .. tostring(doc.schema)
+                                        .. " schema: " .. tostring(err) })
+    end
+    return err
 end
 
 -- The helper belongs to the process that started it: it leaves once that

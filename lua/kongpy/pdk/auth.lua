@@ -1,14 +1,15 @@
 -- What every authentication plugin does once it knows (or fails to know) the
 -- consumer: Kong's upstream X-Consumer-* headers and the anonymous fallback.
 local client = require("kongpy.pdk.client")
-local service = require("kongpy.pdk.service")
 local response = require("kongpy.pdk.response")
 local log = require("kongpy.pdk.log")
 local rehash = require("kongpy.rehash")
 
+local ngx = ngx
 local null = ngx.null
-local set_header = service.request.set_header
-local clear_header = service.request.clear_header
+-- the header names are constants: no checks needed on this path
+local set_header = ngx.req.set_header
+local clear_header = ngx.req.clear_header
 
 local ERR_ANONYMOUS = "anonymous consumer %s is configured but doesn't exist"
 

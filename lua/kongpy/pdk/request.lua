@@ -1,236 +1,257 @@
--- kong.request: read-only views of the client request.
-local cjson = require("cjson.safe")
+-- kong.request: read-only views of the client request (Kong 3.9's functions,
+-- arguments, limits and phase checks). The body readers live in
+-- kongpy.pdk.body. The forwarded views read the nginx maps that already
+-- decide, per request, whether the peer is in trusted_ips ($kongpy_trusted).
+local phase = require("kongpy.pdk.phase")
+local checks = require("kongpy.pdk.checks")
+local body = require("kongpy.pdk.body")
+local path = require("kongpy.path")
 
 local ngx = ngx
 local var = ngx.var
-local req = ngx.req
 local get_headers = ngx.req.get_headers
 local get_uri_args = ngx.req.get_uri_args
-local get_post_args = ngx.req.get_post_args
 local get_method = ngx.req.get_method
-local re_match = ngx.re.match
-local re_gmatch = ngx.re.gmatch
+local http_version = ngx.req.http_version
+local start_time = ngx.req.start_time
+local check = phase.check
+local check_not = phase.check_not
+local limit = checks.limit
 
 local type = type
+local error = error
+local pairs = pairs
+local tonumber = tonumber
 local find = string.find
 local sub = string.sub
 local lower = string.lower
-local io_open = io.open
+local gsub = string.gsub
 
+local REQUEST = phase.REQUEST
+local INIT_WORKER = phase.PHASES.init_worker
 local MAX_HEADERS = 100
 local MAX_ARGS = 100
-local ERR_NO_BODY = "missing body"
-local ERR_MIME = "unsupported content type"
-local ERR_JSON = "invalid json body"
 
-local _M = {}
+local _M = {
+    get_raw_body = body.get_raw_body,
+    get_body = body.get_body,
+    get_body_size = body.get_body_size,
+    get_header_values = body.get_header_values,
+    -- set by kongpy.init: the router's (cached) answer for this request
+    rematch = nil,
+}
 
--- One header's values without building the table of all headers: the same
--- FFI calls ngx.req.get_headers() makes, but only the matching entries become
--- Lua strings.
-local ffi = require("ffi")
-local base = require("resty.core.base")
-require("resty.core.request") -- declares the ngx_http_lua_ffi_req_get_headers* functions
-local C = ffi.C
-local ffi_cast = ffi.cast
-local ffi_str = ffi.string
-local get_request = base.get_request
-local get_string_buf = base.get_string_buf
-local gsub = string.gsub
-local ELT_PTR = ffi.typeof("ngx_http_lua_ffi_table_elt_t*")
-local ELT_SIZE = ffi.sizeof("ngx_http_lua_ffi_table_elt_t")
-local truncated = ffi.new("int[1]")
-local lookup_names = {}
+-- "X-Custom_Header" -> "http_x_custom_header", computed once per name (the
+-- memo is dropped when plugins ask for many different names)
+local var_names, n_names = {}, 0
+local MAX_NAMES = 1000
 
--- get_headers()' own normalisation: lower case, underscores as dashes
-local function lookup_name(name)
-    local key = lookup_names[name]
-    if not key then
-        key = gsub(lower(name), "_", "-")
-        lookup_names[name] = key
-    end
-    return key
-end
-
--- What `get_headers()[name]` returns: nil, the value, or a table of the
--- values of a repeated header.
-function _M.get_header_values(name)
-    local r = get_request()
-    if not r then
-        error("no request found")
-    end
-    local n = C.ngx_http_lua_ffi_req_get_headers_count(r, MAX_HEADERS, truncated)
-    if n <= 0 then
-        return nil
-    end
-    local buf = ffi_cast(ELT_PTR, get_string_buf(n * ELT_SIZE))
-    if C.ngx_http_lua_ffi_req_get_headers(r, buf, n, 0) ~= 0 then
-        return get_headers(MAX_HEADERS)[name]
-    end
-    local key = lookup_name(name)
-    local len = #key
-    local found
-    for i = 0, n - 1 do
-        local k = buf[i].key
-        if k.len == len and ffi_str(k.data, len) == key then
-            local v = buf[i].value
-            v = ffi_str(v.data, v.len)
-            if found == nil then
-                found = v
-            elseif type(found) == "table" then
-                found[#found + 1] = v
-            else
-                found = { found, v }
-            end
+local function header_var(name)
+    local v = var_names[name]
+    if not v then
+        v = "http_" .. gsub(lower(name), "-", "_")
+        if n_names >= MAX_NAMES then
+            var_names, n_names = {}, 0
         end
+        var_names[name] = v
+        n_names = n_names + 1
     end
-    return found
+    return v
 end
 
+-- The first value of a request header, or nil.
 function _M.get_header(name)
-    return get_headers(MAX_HEADERS)[name]
+    check("kong.request.get_header", REQUEST)
+    if type(name) ~= "string" then
+        error("header name must be a string", 2)
+    end
+    return var[header_var(name)]
 end
 
-function _M.get_headers(max)
-    return get_headers(max or MAX_HEADERS)
+function _M.get_headers(max_headers)
+    check("kong.request.get_headers", REQUEST)
+    return get_headers(limit("max_headers", max_headers, MAX_HEADERS))
 end
 
-function _M.get_query(max)
-    return get_uri_args(max or MAX_ARGS)
+function _M.get_query(max_args)
+    check("kong.request.get_query", REQUEST)
+    return get_uri_args(limit("max_args", max_args, MAX_ARGS))
 end
 
 function _M.get_query_arg(name)
-    return get_uri_args(MAX_ARGS)[name]
+    check("kong.request.get_query_arg", REQUEST)
+    if type(name) ~= "string" then
+        error("query argument name must be a string", 2)
+    end
+    local v = get_uri_args(MAX_ARGS)[name]
+    if type(v) == "table" then
+        return v[1]
+    end
+    return v
 end
 
 function _M.get_method()
+    check("kong.request.get_method", REQUEST)
     return get_method()
 end
 
 function _M.get_scheme()
+    check("kong.request.get_scheme", REQUEST)
     return var.scheme
 end
 
 function _M.get_host()
+    check("kong.request.get_host", REQUEST)
     return var.host
 end
 
 function _M.get_port()
-    return var.server_port
+    check_not("kong.request.get_port", INIT_WORKER)
+    return tonumber(var.server_port)
 end
 
-function _M.get_path()
-    local uri = var.request_uri
-    local q = find(uri, "?", 1, true)
+function _M.get_http_version()
+    check("kong.request.get_http_version", REQUEST)
+    return http_version()
+end
+
+local function raw_path()
+    local uri = var.request_uri or ""
+    local q = find(uri, "?", 2, true)
     return q and sub(uri, 1, q - 1) or uri
 end
 
-function _M.get_raw_query()
-    return var.args or ""
+-- The path as the router saw it: percent-decoded (reserved characters
+-- excepted), dot segments resolved, repeated slashes merged.
+function _M.get_path()
+    check("kong.request.get_path", REQUEST)
+    return path.normalize(raw_path())
 end
 
--- The path and query string exactly as the client sent them (no normalisation).
+function _M.get_raw_path()
+    check("kong.request.get_raw_path", REQUEST)
+    return raw_path()
+end
+
 function _M.get_path_with_query()
+    check("kong.request.get_path_with_query", REQUEST)
     return var.request_uri or ""
 end
 
--- 1.0, 1.1, 2.0 ... (a number, as Kong's kong.request.get_http_version).
-function _M.get_http_version()
-    return req.http_version()
+function _M.get_raw_query()
+    check("kong.request.get_raw_query", REQUEST)
+    return var.args or ""
 end
 
--- The value of one cookie, or nil.
+-- Milliseconds since the epoch, as Kong reports it.
+function _M.get_start_time()
+    check("kong.request.get_start_time", REQUEST)
+    return start_time() * 1000
+end
+
+-- The value of one cookie, or nil (kongpy's own).
 function _M.get_cookie(name)
+    check("kong.request.get_cookie", REQUEST)
     return var["cookie_" .. name]
 end
 
--- The whole body, from memory or from the temp file nginx spooled it to.
-function _M.get_raw_body()
-    req.read_body()
-    local body = req.get_body_data()
-    if body then
-        return body
-    end
-    local file = req.get_body_file()
-    if not file then
-        return ""
-    end
-    local f = io_open(file, "rb")
-    if not f then
-        return nil, ERR_NO_BODY
-    end
-    body = f:read("*a")
-    f:close()
-    return body
+-- The forwarded views: the client's X-Forwarded-* count only from a peer in
+-- trusted_ips, as in Kong (real_ip_header/recursive already applied by nginx).
+local function trusted()
+    return var.kongpy_trusted == "1"
 end
 
--- The size of the body in bytes, without copying a spooled body into memory.
-function _M.get_body_size()
-    req.read_body()
-    local body = req.get_body_data()
-    if body then
-        return #body
+local function strip_host(host)
+    local s = find(host, "@", 1, true)
+    if s then
+        host = sub(host, s + 1)
     end
-    local file = req.get_body_file()
-    if not file then
-        return 0
-    end
-    local f = io_open(file, "rb")
-    if not f then
-        return nil, ERR_NO_BODY
-    end
-    local size = f:seek("end")
-    f:close()
-    return size
+    return host
 end
 
-local function multipart(body, ctype)
-    local m = re_match(ctype, [[boundary="?([^";]+)"?]], "jo")
-    if not m then
-        return nil, ERR_MIME
-    end
-    local args = {}
-    local rx = "--" .. m[1] .. [[\r\n((?:[^\r\n]+\r\n)*)\r\n(.*?)\r\n(?=--)]]
-    local it = re_gmatch(body, rx, "jos")
-    if not it then
-        return args
-    end
-    while true do
-        local part = it()
-        if not part then
-            break
-        end
-        local name = re_match(part[1], [[content-disposition:[^\r\n]*\bname="([^"]*)"]], "joi")
-        if name then
-            args[name[1]] = part[2]
-        end
-    end
-    return args
+function _M.get_forwarded_scheme()
+    check("kong.request.get_forwarded_scheme", REQUEST)
+    local scheme = trusted() and var.http_x_forwarded_proto
+    return scheme and lower(scheme) or var.scheme
 end
 
--- Form, JSON or multipart bodies as a table; returns nil, err otherwise.
-function _M.get_body()
-    local ctype = lower(var.content_type or "")
-    if find(ctype, "application/x-www-form-urlencoded", 1, true) then
-        req.read_body()
-        return get_post_args(MAX_ARGS), nil, "application/x-www-form-urlencoded"
+function _M.get_forwarded_host()
+    check("kong.request.get_forwarded_host", REQUEST)
+    local host = trusted() and var.http_x_forwarded_host
+    if not host then
+        return var.host
     end
-    local body, err = _M.get_raw_body()
-    if not body then
-        return nil, err
-    end
-    if find(ctype, "application/json", 1, true) then
-        local t = cjson.decode(body)
-        if type(t) ~= "table" then
-            return nil, ERR_JSON
+    host = strip_host(host)
+    local s = find(host, ":", 1, true)
+    return lower(s and sub(host, 1, s - 1) or host)
+end
+
+local function valid_port(p)
+    p = tonumber(p, 10)
+    return p and p >= 1 and p <= 65535 and p or nil
+end
+
+function _M.get_forwarded_port()
+    check("kong.request.get_forwarded_port", REQUEST)
+    if trusted() then
+        local port = valid_port(var.http_x_forwarded_port)
+        if port then
+            return port
         end
-        return t, nil, "application/json"
+        local host = var.http_x_forwarded_host
+        if host then
+            host = strip_host(host)
+            local s = find(host, ":", 1, true)
+            port = s and valid_port(sub(host, s + 1))
+            if port then
+                return port
+            end
+        end
     end
-    if find(ctype, "multipart/form-data", 1, true) then
-        local t, merr = multipart(body, ctype)
-        return t, merr, "multipart/form-data"
+    return tonumber(var.server_port)
+end
+
+function _M.get_forwarded_path()
+    check("kong.request.get_forwarded_path", REQUEST)
+    local p = trusted() and var.http_x_forwarded_path
+    return p or path.normalize(raw_path())
+end
+
+-- What the route stripped (nil when nothing was), unless a trusted client
+-- sent its own X-Forwarded-Prefix.
+function _M.get_forwarded_prefix()
+    check("kong.request.get_forwarded_prefix", REQUEST)
+    local prefix = trusted() and var.http_x_forwarded_prefix
+    if prefix then
+        return prefix
     end
-    return nil, ERR_MIME
+    prefix = var.upstream_x_forwarded_prefix
+    if prefix == "" then
+        return nil
+    end
+    return prefix
+end
+
+local EMPTY = {}
+
+-- Captures of the route's regex path: {unnamed = {...}, named = {...}}. The
+-- router's answer is cached per request shape, so asking again costs a lookup
+-- and nothing is stored per request for callers that never ask.
+function _M.get_uri_captures()
+    check("kong.request.get_uri_captures", REQUEST)
+    local res = _M.rematch and _M.rematch()
+    local captures = res and res.captures or EMPTY
+    local unnamed, named = {}, {}
+    for k, v in pairs(captures) do
+        if type(k) == "number" then
+            if k > 0 then
+                unnamed[k] = v
+            end
+        else
+            named[k] = v
+        end
+    end
+    return { unnamed = unnamed, named = named }
 end
 
 return _M

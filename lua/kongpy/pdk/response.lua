@@ -1,79 +1,316 @@
--- kong.response: short-circuit a request with Kong's bodies and headers.
+-- kong.response: the response sent to the client (Kong 3.9's functions and
+-- phase checks). exit() and error() end the request with Kong's bodies;
+-- gRPC requests get no special handling (no grpc-status/grpc-message).
 local cjson = require("cjson.safe")
+local resp = require("ngx.resp")
 local errors = require("kongpy.errors")
+local phase = require("kongpy.pdk.phase")
+local checks = require("kongpy.pdk.checks")
 
 local ngx = ngx
 local var = ngx.var
+local arg = ngx.arg
 local header = ngx.header
 local print = ngx.print
 local exit = ngx.exit
+local get_phase = ngx.get_phase
+local get_resp_headers = ngx.resp.get_headers
+local add_resp_header = resp.add_header
+local get_req_headers = ngx.req.get_headers
+local check = phase.check
+local normalize = checks.normalize
 
 local type = type
+local error = error
 local pairs = pairs
+local concat = table.concat
+local lower = string.lower
+local format = string.format
 
 local JSON = "application/json; charset=utf-8"
+local MAX_HEADERS = 100
+local HEADER_BODY_LOG = phase.new("response", "header_filter", "body_filter", "log", "error",
+                                  "admin_api")
+local REWRITE_ACCESS_HEADER = phase.new("rewrite", "access", "response", "header_filter",
+                                        "error", "admin_api")
+local BODY_FILTER = phase.PHASES.body_filter
+local ERR_SENT = "headers have already been sent"
+local ERR_TE = "manually setting Transfer-Encoding. Ignored."
 
 local _M = {}
 
-local function set_headers(headers)
-    if headers then
-        for k, v in pairs(headers) do
-            header[k] = v
-        end
+local function warn(msg)
+    require("kongpy.pdk.log").warn(msg)
+end
+
+-- Only a 17-byte name can be Transfer-Encoding: most names skip lower().
+local function is_te(name)
+    if #name ~= 17 then
+        return false
+    end
+    local l = lower(name)
+    return l == "transfer-encoding" or l == "transfer_encoding"
+end
+
+local function not_sent()
+    if ngx.headers_sent then
+        error(ERR_SENT, 3)
     end
 end
 
--- exit(status, body, headers): a table body is sent as JSON, a string as is.
-function _M.exit(status, body, headers)
-    ngx.status = status
-    set_headers(headers)
-    if body == nil then
-        return exit(status)
+local function check_status(status, min)
+    if type(status) ~= "number" then
+        error("code must be a number", 3)
+    elseif status < min or status > 599 then
+        error(format("code must be a number between %u and %u", min, 599), 3)
     end
-    if type(body) == "table" then
-        body = cjson.encode(body)
-        if not (headers and headers["Content-Type"]) then
-            header["Content-Type"] = JSON
-        end
-    end
-    header["Content-Length"] = #body
-    print(body)
-    return exit(status)
-end
-
--- error(status, message, headers): Kong's negotiated {"message": ...} body.
-function _M.error(status, message, headers)
-    return errors.exit(status, message, var.request_id, headers)
-end
-
-function _M.set_header(name, value)
-    header[name] = value
-end
-
--- add_header(name, value): one more value after those already set.
-function _M.add_header(name, value)
-    local cur = header[name]
-    if cur == nil then
-        header[name] = value
-        return
-    end
-    if type(cur) ~= "table" then
-        cur = { cur }
-    end
-    cur[#cur + 1] = value
-    header[name] = cur
-end
-
-function _M.clear_header(name)
-    header[name] = nil
-end
-
-function _M.get_header(name)
-    return header[name]
 end
 
 function _M.get_status()
+    check("kong.response.get_status", HEADER_BODY_LOG)
     return ngx.status
+end
+
+function _M.get_headers(max_headers)
+    check("kong.response.get_headers", HEADER_BODY_LOG)
+    return get_resp_headers(checks.limit("max_headers", max_headers, MAX_HEADERS))
+end
+
+-- The first value of a response header (the upstream's or one set here).
+function _M.get_header(name)
+    check("kong.response.get_header", HEADER_BODY_LOG)
+    if type(name) ~= "string" then
+        error("header name must be a string", 2)
+    end
+    local v = header[name]
+    if type(v) == "table" then
+        return v[1]
+    end
+    return v
+end
+
+-- "exit": a plugin or the gateway answered (kong.response.exit/error, no
+-- route...); "service": proxied; "error": anything else.
+function _M.get_source()
+    check("kong.response.get_source", HEADER_BODY_LOG)
+    local ctx = ngx.ctx
+    if ctx.kongpy_exited then
+        return "exit"
+    elseif ctx.kongpy_proxied then
+        return "service"
+    end
+    return "error"
+end
+
+function _M.set_status(status)
+    check("kong.response.set_status", REWRITE_ACCESS_HEADER)
+    not_sent()
+    check_status(status, 100)
+    ngx.status = status
+end
+
+function _M.set_header(name, value)
+    check("kong.response.set_header", REWRITE_ACCESS_HEADER)
+    not_sent()
+    checks.header(name, value)
+    if is_te(name) then
+        return warn(ERR_TE)
+    end
+    header[name] = normalize(value)
+end
+
+function _M.add_header(name, value)
+    check("kong.response.add_header", REWRITE_ACCESS_HEADER)
+    not_sent()
+    checks.header(name, value)
+    add_resp_header(name, normalize(value))
+end
+
+function _M.clear_header(name)
+    check("kong.response.clear_header", REWRITE_ACCESS_HEADER)
+    not_sent()
+    if type(name) ~= "string" then
+        error("header name must be a string", 2)
+    end
+    header[name] = nil
+end
+
+function _M.set_headers(headers)
+    check("kong.response.set_headers", REWRITE_ACCESS_HEADER)
+    not_sent()
+    checks.headers(headers)
+    for name, value in pairs(headers) do
+        if is_te(name) then
+            warn(ERR_TE)
+        else
+            header[name] = normalize(value)
+        end
+    end
+end
+
+-- body_filter: nil until the last chunk, then the whole body (the chunks
+-- before it are held back from the client).
+function _M.get_raw_body()
+    check("kong.response.get_raw_body", BODY_FILTER)
+    local ctx = ngx.ctx
+    local buf = ctx.kongpy_body_buffer
+    local chunk, eof = arg[1], arg[2]
+    if eof and not buf then
+        return chunk
+    end
+    if type(chunk) == "string" and chunk ~= "" then
+        if not buf then
+            buf = {}
+            ctx.kongpy_body_buffer = buf
+        end
+        buf[#buf + 1] = chunk
+    end
+    if eof then
+        local body = buf and concat(buf) or ""
+        ctx.kongpy_body_buffer = nil
+        arg[1] = body
+        return body
+    end
+    arg[1] = nil
+    return nil
+end
+
+function _M.set_raw_body(body)
+    check("kong.response.set_raw_body", BODY_FILTER)
+    if type(body) ~= "string" then
+        error("body must be a string", 2)
+    end
+    arg[1] = body == "" and "\n" or body
+    arg[2] = true
+    ngx.ctx.kongpy_body_buffer = nil
+end
+
+-- Sets status and headers; returns whether Content-Type/-Length were given.
+local function apply_headers(status, headers)
+    ngx.status = status
+    local has_type, has_length = false, false
+    if headers then
+        for name, value in pairs(headers) do
+            if is_te(name) then
+                warn(ERR_TE)
+            else
+                header[name] = normalize(value)
+                local l = lower(name)
+                if l == "content-type" or l == "content_type" then
+                    has_type = true
+                elseif l == "content-length" or l == "content_length" then
+                    has_length = true
+                end
+            end
+        end
+    end
+    return has_type, has_length
+end
+
+-- `json`: the body is a table's encoding (Content-Type defaults to JSON).
+local function send(status, body, headers, json)
+    ngx.ctx.kongpy_exited = true
+    local has_type, has_length = apply_headers(status, headers)
+    if json and not has_type then
+        header["Content-Type"] = JSON
+    end
+    if not has_length then
+        header["Content-Length"] = body and #body or 0
+    end
+    if body then
+        print(body)
+    end
+    return exit(status)
+end
+
+-- In header_filter (Kong: only without a body) the status and headers change
+-- and the response already on its way keeps its body.
+local function in_header_filter(name, status, body, headers)
+    if body ~= nil then
+        error(name .. ": a body cannot be sent from the header_filter phase", 3)
+    end
+    ngx.ctx.kongpy_exited = true
+    apply_headers(status, headers)
+end
+
+local function check_headers(headers)
+    if headers ~= nil then
+        if type(headers) ~= "table" then
+            error("headers must be a nil or table", 3)
+        end
+        checks.headers(headers)
+    end
+end
+
+-- exit(status, body, headers): a table body is sent as JSON.
+function _M.exit(status, body, headers)
+    check("kong.response.exit", REWRITE_ACCESS_HEADER)
+    not_sent()
+    check_status(status, 100)
+    local tb = type(body)
+    if body ~= nil and tb ~= "string" and tb ~= "table" then
+        error("body must be a nil, string or table", 2)
+    end
+    check_headers(headers)
+    if get_phase() == "header_filter" then
+        -- not a tail call: its errors name this function's caller
+        in_header_filter("kong.response.exit", status, body, headers)
+        return
+    end
+    local json = tb == "table"
+    if json then
+        local err
+        body, err = cjson.encode(body)
+        if not body then
+            error("body encoding failed while flushing response: " .. err, 2)
+        end
+    end
+    return send(status, body, headers, json)
+end
+
+-- error(status, message, headers): Kong's {"message": ...} body, as JSON,
+-- HTML, XML or text by the Content-Type given, else by the Accept header.
+function _M.error(status, message, headers)
+    check("kong.response.error", REWRITE_ACCESS_HEADER)
+    not_sent()
+    check_status(status, 400)
+    if type(message) == "table" then
+        local json, err = cjson.encode(message)
+        if not json then
+            error("could not JSON encode the error message: " .. err, 2)
+        end
+        message = json
+    end
+    if message ~= nil and type(message) ~= "string" then
+        error("message must be a nil, a string or a table", 2)
+    end
+    check_headers(headers)
+    local out = {}
+    local given
+    if headers then
+        for k, v in pairs(headers) do
+            out[k] = v
+            local l = lower(k)
+            if l == "content-type" or l == "content_type" then
+                given = type(v) == "table" and v[1] or v
+            end
+        end
+    end
+    local ctype
+    if given then
+        ctype = errors.template_type(given)
+    else
+        ctype = errors.response_type(get_req_headers()["accept"])
+        out["Content-Type"] = ctype
+    end
+    local default = errors.MESSAGES[status]
+                    or format("The upstream server responded with %d", status)
+    local body = errors.body(ctype, message or default, var.request_id)
+    if get_phase() == "header_filter" then
+        in_header_filter("kong.response.error", status, nil, out)
+        return
+    end
+    return send(status, body, out, false)
 end
 
 return _M

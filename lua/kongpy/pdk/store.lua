@@ -7,6 +7,7 @@ local null = ngx.null
 
 local type = type
 local pairs = pairs
+local setmetatable = setmetatable
 local sort = table.sort
 
 local _M = {
@@ -135,6 +136,28 @@ end
 function _M.expired(row)
     local at = row.expires_at
     return type(at) == "number" and at <= now()
+end
+
+-- A row as Kong's DAO returns it: unset (JSON null) fields left out. One
+-- copy per row and worker, kept as long as the row itself (a change in the
+-- configuration replaces the row, so a copy is never stale).
+local cleaned = setmetatable({}, { __mode = "k" })
+
+function _M.clean(row)
+    if row == nil then
+        return nil
+    end
+    local c = cleaned[row]
+    if c == nil then
+        c = {}
+        for k, v in pairs(row) do
+            if v ~= null then
+                c[k] = v
+            end
+        end
+        cleaned[row] = c
+    end
+    return c
 end
 
 function _M.version()

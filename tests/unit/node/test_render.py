@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+import kongpy
 from kongpy import conf, paths
 from kongpy.render import context, writer
 
@@ -109,6 +110,25 @@ def test_dataplane_settings(make_conf, workdir):
     assert context.template_context(c, "node-1")["upstream_request_id"] is False
     assert dp["dns_resolver"] == ["10.0.0.2:53", "10.0.0.3:5353", "[::1]:53"]
     assert dp["allow_debug_header"] is True
+
+
+def test_dataplane_settings_for_the_pdk(make_conf):
+    c = _load(make_conf, trusted_ips="10.1.2.3/8, unix:, ::1", pg_password="hush",
+              log_level="debug")
+    dp = context.settings(c, "node-1")
+    assert dp["kong_version"] == kongpy.KONG_VERSION
+    assert dp["trusted_ips"] == ["10.0.0.0/8", "::1/128", "unix:"]
+    conf = dp["configuration"]
+    assert conf["log_level"] == "debug" and conf["role"] == "traditional"
+    assert conf["pg_password"] == "******" and "hush" not in json.dumps(dp)
+    assert "key-auth" in conf["plugins"] and "bundled" not in conf["plugins"]
+    assert dp["entities"]["consumers"] == {"unique": ["username", "custom_id"],
+                                           "cache_key": [], "foreign": [], "ttl": False}
+    assert dp["entities"]["keyauth_credentials"]["cache_key"] == ["key"]
+    assert dp["entities"]["keyauth_credentials"]["foreign"] == ["consumer"]
+    assert dp["entities"]["acls"]["cache_key"] == ["consumer", "group"]
+    assert dp["entities"]["plugins"]["unique"] == ["instance_name"]
+    json.dumps(dp)  # the settings file is JSON
 
 
 def test_resolvers_from_resolv_conf(workdir):

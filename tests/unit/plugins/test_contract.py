@@ -34,3 +34,14 @@ def test_unknown_config_fields_are_refused(folder):
     _entity, errors = lua.validate("plugins", {"name": folder.name,
                                                "config": {"unknown_field": 1}})
     assert errors["config"]["unknown_field"] == "unknown field"
+
+
+def test_kong_meta_names_the_kong_release_implemented():
+    import re
+
+    import kongpy
+    from kongpy import paths
+
+    text = (paths.lua_dir() / "kong" / "meta.lua").read_text()
+    found = re.search(r"local MAJOR, MINOR, PATCH = (\d+), (\d+), (\d+)", text)
+    assert found and ".".join(found.groups()) == kongpy.KONG_VERSION

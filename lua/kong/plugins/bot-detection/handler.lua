@@ -50,7 +50,9 @@ local function examine(conf, ua)
 end
 
 function BotDetectionHandler:access(conf)
-    local ua = kong.request.get_header("user-agent")
+    -- every value, as Kong reads get_headers()["user-agent"]: a repeated
+    -- header is refused
+    local ua = kong.request.get_header_values("user-agent")
     if type(ua) == "table" then
         return kong.response.error(400, ERR_MULTIPLE)
     end

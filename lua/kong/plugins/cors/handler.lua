@@ -189,7 +189,9 @@ function CorsHandler:access(conf)
     local allow_all = configure_origin(st, false, req_origin)
     configure_credentials(conf, allow_all, false, req_origin)
     local allow_headers = st.headers or first(headers["access-control-request-headers"])
-    response.set_header("Access-Control-Allow-Headers", allow_headers)
+    if allow_headers then
+        response.set_header("Access-Control-Allow-Headers", allow_headers)
+    end
     response.set_header("Access-Control-Allow-Methods", st.methods)
     if st.max_age then
         response.set_header("Access-Control-Max-Age", st.max_age)

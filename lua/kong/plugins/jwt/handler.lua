@@ -109,8 +109,11 @@ local function verification_key(conf, credential, algorithm)
     if sub(algorithm, 1, 2) == "HS" then
         return value
     end
-    local cache_key = "jwt:pkey:" .. credential.id .. (conf.secret_is_base64 and ":b64" or "")
-    return cache.get(cache_key, jwt_token.public_key, value)
+    -- an entity cache key: the parsed key lives as long as the configuration
+    local cache_key = "jwt_secrets:" .. credential.id .. ":pkey"
+                      .. (conf.secret_is_base64 and ":b64" or "")
+    local pkey, err = cache:get(cache_key, nil, jwt_token.public_key, value)
+    return pkey, err
 end
 
 local function authenticate(conf)

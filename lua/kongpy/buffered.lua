@@ -23,6 +23,7 @@ local log = ngx.log
 local NOTICE = ngx.NOTICE
 
 local pairs = pairs
+local next = next
 local running = coroutine.running
 local lower = string.lower
 
@@ -46,6 +47,17 @@ local SKIP = {
 }
 
 local _M = {}
+
+local responding = phase.responding
+
+-- Called as every request's access phase starts: a coroutine nginx reuses
+-- may still be marked from a request whose response handler ended it
+-- (kong.response.exit, an error) before the mark could be removed.
+function _M.forget()
+    if next(responding) ~= nil then
+        responding[running()] = nil
+    end
+end
 
 -- Whether this request is proxied buffered. As in Kong, HTTP/2 and protocol
 -- upgrades cannot be: their response handlers do not run (a notice says so)
@@ -102,9 +114,9 @@ function _M.proxy(ctx)
     ctx.buffered_headers = headers
     ctx.buffered_body = body
     local co = running()
-    phase.responding[co] = true
+    responding[co] = true
     runner.run_collected("response", ctx)
-    phase.responding[co] = nil
+    responding[co] = nil
     send_headers()
     if body ~= "" and method ~= "HEAD" then
         print(body)

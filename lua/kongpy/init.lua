@@ -123,6 +123,7 @@ end
 -- request id are nginx maps (nginx_kongpy.conf.j2); only what depends on the
 -- matched route is written here.
 function _M.access()
+    buffered.forget()
     local ctx = ngx.ctx
     local state = snapshot.state
     local rt = state.router

@@ -14,7 +14,8 @@ FIXTURE_PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 
 @pytest.fixture(scope="module")
 def gateway(start_node):
-    return start_node(plugins="bundled, phase-probe", plugins_path=str(FIXTURE_PLUGINS),
+    return start_node(plugins="bundled, phase-probe, test-tag",
+                      plugins_path=str(FIXTURE_PLUGINS),
                       headers="server_tokens, latency_tokens, X-Kong-Upstream-Status")
 
 
@@ -107,3 +108,23 @@ def test_upstream_errors_pass_through_the_response_phase(gateway, svc):
     assert resp.status_code == 502, (resp.text, gw.error_log_tail())
     assert json.loads(resp.content)["message"] == ("An invalid response was received from "
                                                    "the upstream server")
+
+
+def test_priority_orders_the_plugins(gateway, svc):
+    gw = gateway
+    route = _probe(gw, "/ordered")
+    gw.create(f"/routes/{route['id']}/plugins", {"name": "test-tag", "config": {"tag": "first"}})
+    gw.wait_sync()
+    seen = proxy(gw).get("/ordered").json()["headers"]
+    assert seen["x-probe-saw-tag"] == "first" and seen["x-test-tag"] == "first"
+
+
+@pytest.mark.parametrize("phase", ["access", "response"])
+def test_a_plugin_error_gives_kongs_500_and_a_log_line(gateway, svc, phase):
+    gw = gateway
+    _probe(gw, f"/failing-{phase}", fail_in=phase)
+    resp = proxy(gw).get(f"/failing-{phase}")
+    assert resp.status_code == 500
+    assert resp.json()["message"] == "An unexpected error occurred"
+    log = (gw.prefix / "logs" / "error.log").read_text(errors="replace")
+    assert f"phase-probe failed on purpose in {phase}" in log

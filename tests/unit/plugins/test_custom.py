@@ -56,3 +56,22 @@ def test_render_installs_only_needed_phases(tmp_path):
     assert custom["plugin_phases"] == ["init_worker", "access", "header_filter", "log"]
     assert f"{FIXTURES}/?.lua" in custom["lua_package_path"]
     assert "test-tag" in custom["plugins"]
+
+
+@pytest.mark.parametrize("handler,schema,file,reason", [
+    ('return { VERSION = "1" }', 'return { name = "broken", fields = {} }', "handler.lua",
+     "PRIORITY must be an integer"),
+    ('return { PRIORITY = 1, VERSION = "1" }', "return {", "schema.lua", "expected"),
+])
+def test_check_refuses_a_broken_plugin_naming_its_file(tmp_path, handler, schema, file, reason):
+    folder = tmp_path.joinpath(*plugins.LAYOUT, "broken")
+    folder.mkdir(parents=True)
+    (folder / "handler.lua").write_text(handler)
+    (folder / "schema.lua").write_text(schema)
+    conf_file = tmp_path / "kongpy.conf"
+    conf_file.write_text(f"prefix = {tmp_path / 'prefix'}\nplugins = bundled, broken\n"
+                         f"plugins_path = {tmp_path}\n")
+    result = CliRunner().invoke(main, ["check", str(conf_file)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: broken plugin: {folder / file}"), result.output
+    assert reason in result.output

@@ -89,7 +89,8 @@ end
 -- Proxies the request buffered, runs the response phase, sends the answer.
 -- Called at the end of the access phase; never returns to it. As in Kong,
 -- response handlers may change the status and headers, or replace the whole
--- answer with kong.response.exit(); the upstream's body is sent otherwise.
+-- answer with kong.response.exit(); kongpy also lets them read and replace
+-- the body (kong.response.get_raw_body / set_raw_body).
 function _M.proxy(ctx)
     read_body()
     local method = get_method()
@@ -107,9 +108,6 @@ function _M.proxy(ctx)
             header[name] = value
         end
     end
-    if method ~= "HEAD" then
-        header["Content-Length"] = #body
-    end
     ctx.buffered_status = status
     ctx.buffered_headers = headers
     ctx.buffered_body = body
@@ -117,6 +115,11 @@ function _M.proxy(ctx)
     responding[co] = true
     runner.run_collected("response", ctx)
     responding[co] = nil
+    -- kong.response.set_raw_body in the response phase replaced it
+    body = ctx.buffered_body or ""
+    if method ~= "HEAD" then
+        header["Content-Length"] = #body
+    end
     send_headers()
     if body ~= "" and method ~= "HEAD" then
         print(body)

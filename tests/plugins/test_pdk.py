@@ -258,7 +258,7 @@ def test_response_in_header_and_body_filter(node):
 def test_phase_and_unsupported_errors(node):
     body = op(node["gw"], "phases")
     assert body["response_raw_body"] == ("kong.response.get_raw_body: function cannot be "
-                                         "called in access phase (only in: body_filter)")
+                                         "called in access phase (only in: response, body_filter)")
     assert body["response_get_status"].startswith(
         "kong.response.get_status: function cannot be called in access phase")
     assert body["service_response_status"] == (

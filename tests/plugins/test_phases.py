@@ -86,6 +86,11 @@ def test_response_handler_changes_status_or_replaces_the_answer(gateway, svc):
     resp = proxy(gw).get("/restatus")
     assert resp.status_code == 418
     assert resp.json()["path"] == "/"
+    _probe(gw, "/appended", append="\n-- appended")
+    resp = proxy(gw).get("/appended")
+    assert resp.text.endswith("}\n-- appended")
+    assert resp.headers["Content-Length"] == str(len(resp.content))
+    assert json.loads(resp.text.rsplit("\n", 1)[0])["path"] == "/"
     _probe(gw, "/replaced", replace_status=201)
     resp = proxy(gw).get("/replaced")
     assert resp.status_code == 201

@@ -33,7 +33,7 @@ local HEADER_BODY_LOG = phase.new("response", "header_filter", "body_filter", "l
                                   "admin_api")
 local REWRITE_ACCESS_HEADER = phase.new("rewrite", "access", "response", "header_filter",
                                         "error", "admin_api")
-local BODY_FILTER = phase.PHASES.body_filter
+local BODY_FILTER_OR_RESPONSE = phase.new("response", "body_filter")
 local ERR_SENT = "headers have already been sent"
 local ERR_TE = "manually setting Transfer-Encoding. Ignored."
 
@@ -150,9 +150,14 @@ end
 
 -- body_filter: nil until the last chunk, then the whole body (the chunks
 -- before it are held back from the client).
+-- Beyond Kong's body_filter: in the response phase (buffered proxying) the
+-- whole answer is at hand, and what set_raw_body gives is what is sent.
 function _M.get_raw_body()
-    check("kong.response.get_raw_body", BODY_FILTER)
+    check("kong.response.get_raw_body", BODY_FILTER_OR_RESPONSE)
     local ctx = ngx.ctx
+    if phase.current() == "response" then
+        return ctx.buffered_body or ""
+    end
     local buf = ctx.kongpy_body_buffer
     local chunk, eof = arg[1], arg[2]
     if eof and not buf then
@@ -176,9 +181,13 @@ function _M.get_raw_body()
 end
 
 function _M.set_raw_body(body)
-    check("kong.response.set_raw_body", BODY_FILTER)
+    check("kong.response.set_raw_body", BODY_FILTER_OR_RESPONSE)
     if type(body) ~= "string" then
         error("body must be a string", 2)
+    end
+    if phase.current() == "response" then
+        ngx.ctx.buffered_body = body
+        return
     end
     arg[1] = body == "" and "\n" or body
     arg[2] = true

@@ -29,6 +29,7 @@ re-syncs as soon as the datastore answers.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import select
@@ -42,7 +43,7 @@ from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
 from kongpy.db import metrics
-from kongpy.sync import counters, rehash, snapshot
+from kongpy.sync import counters, model, rehash, snapshot
 from kongpy.sync.model import SnapshotModel
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient, DataPlaneError
@@ -59,7 +60,9 @@ COMPACT_AFTER_SECONDS = 60.0
 def _open_db(config: Config) -> Any:
     from kongpy import db  # the datastore layer is only needed once we run
 
-    return db.open(config)
+    # the node's id marks the events it writes (its own broadcasts come back
+    # to it through the event log and are not delivered to it)
+    return db.open(config, node_id=paths.node_id(config["prefix"]))
 
 
 class SyncLoop:
@@ -220,6 +223,8 @@ class SyncLoop:
                 self._counters()
             if state.get("rehash_queued") and self._rehash():
                 latest = self._db.events.latest()
+            if state.get("cluster_events_queued") and self._broadcast():
+                latest = self._db.events.latest()
             served = state.get("version")
             forced = self._force.is_set()
             if served == latest and not forced and self._model.version is not None:
@@ -234,6 +239,7 @@ class SyncLoop:
                 # snapshot start wrote); later changes can travel as deltas
                 self._up_again()
                 self._model.settle()
+                self._deliver()
                 return False
             changes = None if forced else self._model.changes_since(served, DELTA_MAX_ROWS)
         except DatastoreUnavailable as exc:
@@ -250,7 +256,9 @@ class SyncLoop:
             self._close_db()
             return False
         self._up_again()
-        return self._push(self._model.version, digest, body, served, changes)
+        pushed = self._push(self._model.version, digest, body, served, changes)
+        self._deliver()
+        return pushed
 
     def _counters(self) -> None:
         """Adds the data plane's `cluster` rate-limiting counts to the datastore."""
@@ -270,6 +278,33 @@ class SyncLoop:
             log.warning("cannot take the queued credential re-hashes: %s", exc)
             return 0
         return rehash.apply(self._db, entries)
+
+    def _broadcast(self) -> int:
+        """Appends the data plane's kong.cluster_events broadcasts to the event log."""
+        try:
+            entries = self._client.take_cluster_events()
+        except DataPlaneError as exc:
+            log.warning("cannot take the queued cluster events: %s", exc)
+            return 0
+        stored = 0
+        for entry in entries:
+            channel, data, delay = entry.get("channel"), entry.get("data"), entry.get("delay")
+            if isinstance(channel, str) and channel and isinstance(data, str):
+                delay = delay if isinstance(delay, (int, float)) and delay > 0 else 0
+                self._db.append_event(model.BROADCAST + channel,
+                                      json.dumps({"data": data, "delay": delay}))
+                stored += 1
+        return stored
+
+    def _deliver(self) -> None:
+        """Hands other nodes' broadcasts to the data plane (at most once)."""
+        events = self._model.take_broadcasts()
+        if not events:
+            return
+        try:
+            self._client.deliver_cluster_events(events)
+        except DataPlaneError as exc:
+            log.warning("%d cluster event(s) not delivered: %s", len(events), exc)
 
     def _up_again(self) -> None:
         if self._db_down:

@@ -16,6 +16,7 @@ forgets that history: the next push is a full snapshot.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any, Callable, Iterable
@@ -25,6 +26,9 @@ from kongpy.sync import snapshot
 log = logging.getLogger(__name__)
 
 FULL_RELOAD_EVERY = 300.0
+# The event log's channel prefix of kong.cluster_events broadcasts (the rest
+# of the channel is the plugin's): events that are not configuration changes.
+BROADCAST = "broadcast:"
 _EVENTS_PAGE = 1000
 
 
@@ -44,6 +48,9 @@ class SnapshotModel:
         self._pending: dict[str, set[str]] = {}
         # What the snapshot is built for (snapshot.built_for); part of the header.
         self.built_for: dict[str, Any] | None = None
+        # Other nodes' kong.cluster_events broadcasts met while catching up,
+        # for the data plane (taken by the sync loop).
+        self.broadcasts: list[dict[str, Any]] = []
 
     # -- keeping current ---------------------------------------------------
 
@@ -56,6 +63,19 @@ class SnapshotModel:
             # The one bulk read: a configured read-only replica may serve it.
             bulk = getattr(db, "for_bulk_reads", None)
             self._load(bulk() if bulk else db, names)
+
+    def _broadcast(self, channel: str, data: Any) -> None:
+        try:
+            doc = json.loads(data) if isinstance(data, str) else None
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and isinstance(doc.get("data"), str):
+            self.broadcasts.append({"channel": channel, "data": doc["data"],
+                                    "delay": doc.get("delay") or 0})
+
+    def take_broadcasts(self) -> list[dict[str, Any]]:
+        taken, self.broadcasts = self.broadcasts, []
+        return taken
 
     def invalidate(self) -> None:
         self.version = None
@@ -87,6 +107,11 @@ class SnapshotModel:
                 return False
             touched: dict[tuple[str, str], None] = {}
             for event in events:
+                channel = event.get("channel")
+                if isinstance(channel, str) and channel.startswith(BROADCAST):
+                    if event.get("node_id") != getattr(db, "node_id", None):
+                        self._broadcast(channel[len(BROADCAST):], event.get("data"))
+                    continue
                 parsed = _parse(event.get("data"))
                 if parsed is None:
                     log.info("event %s is not an entity change; reloading", event.get("id"))

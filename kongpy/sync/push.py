@@ -127,6 +127,21 @@ class ControlClient:
         if status != 200:
             raise DataPlaneError(f"POST /counters/totals answered {status}")
 
+    def take_cluster_events(self) -> list[dict[str, Any]]:
+        """POST /cluster-events/take: the plugins' broadcasts, removed from the queue."""
+        status, decoded = self._request("POST", "/cluster-events/take")
+        entries = decoded.get("events")
+        if status != 200 or not isinstance(entries, list):
+            raise DataPlaneError(f"POST /cluster-events/take answered {status}")
+        return [e for e in entries if isinstance(e, dict)]
+
+    def deliver_cluster_events(self, events: list[dict[str, Any]]) -> None:
+        """POST /cluster-events: other nodes' broadcasts, to the subscribers."""
+        status, _ = self._request("POST", "/cluster-events",
+                                  json.dumps({"events": events}).encode())
+        if status != 200:
+            raise DataPlaneError(f"POST /cluster-events answered {status}")
+
     def snapshot_state(self) -> dict[str, Any]:
         return self._get("/snapshot")
 

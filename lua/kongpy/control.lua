@@ -7,6 +7,7 @@ local cjson = require("cjson.safe")
 local process = require("ngx.process")
 local snapshot = require("kongpy.snapshot")
 local rehash = require("kongpy.rehash")
+local cluster_events = require("kongpy.pdk.cluster_events")
 local counters = require("kongpy.tools.ratelimit.cluster")
 local body_reader = require("kongpy.pdk.body")
 
@@ -23,6 +24,7 @@ local null = ngx.null
 local io_open = io.open
 local pairs = pairs
 local tonumber = tonumber
+local type = type
 local tostring = tostring
 local match = string.match
 local jit_version = jit.version
@@ -103,6 +105,7 @@ local function get_snapshot()
         workers = workers,
         rehash_queued = rehash.count(),
         counters_queued = counters.queued(),
+        cluster_events_queued = cluster_events.count(),
     })
 end
 
@@ -125,6 +128,26 @@ local function settle_counters()
         return respond(400, { message = "invalid totals: " .. err })
     end
     return respond(200, { counters_queued = counters.queued() })
+end
+
+-- kong.cluster_events: the broadcasts of this node's plugins, taken by the
+-- sync loop for the datastore; and the other nodes' ones, delivered here.
+local function take_cluster_events()
+    return respond_json(200, '{"events":'
+                             .. cluster_events.take(cluster_events.MAX_QUEUED) .. "}")
+end
+
+local function deliver_cluster_events()
+    local body = read_body()
+    local doc = body and cjson.decode(body)
+    if type(doc) ~= "table" or type(doc.events) ~= "table" then
+        return respond(400, { message = "invalid events: expected {\"events\": [...]}" })
+    end
+    local n, err = cluster_events.deliver(doc.events)
+    if not n then
+        return respond(500, { message = "cannot deliver events: " .. tostring(err) })
+    end
+    return respond(200, { delivered = n })
 end
 
 local function server_status()
@@ -180,6 +203,8 @@ local ROUTES = {
     ["/rehash"] = { POST = take_rehash },
     ["/counters"] = { POST = take_counters },
     ["/counters/totals"] = { POST = settle_counters },
+    ["/cluster-events"] = { POST = deliver_cluster_events },
+    ["/cluster-events/take"] = { POST = take_cluster_events },
 }
 
 function _M.serve()

@@ -9,16 +9,20 @@
 --   kongpy_cache shared dict (level 2, values that can be stored as text:
 --   strings, numbers, booleans, JSON-able tables; others stay in level 1).
 -- invalidate()/purge() delete level 2 at once and reach the other workers'
--- level 1 through kong.worker_events (within its 0.1 s poll). The data plane
--- cannot reach other nodes: invalidate() is invalidate_local().
+-- level 1 through kong.worker_events (within its 0.1 s poll); invalidate()
+-- also reaches the other nodes, as Kong's does, through kong.cluster_events
+-- (channel "invalidations").
 local lrucache = require("resty.lrucache")
 local cjson = require("cjson.safe")
 local store = require("kongpy.pdk.store")
 local settings = require("kongpy.settings")
 local events = require("kongpy.pdk.events")
+local cluster_events = require("kongpy.pdk.cluster_events")
 
 local ngx = ngx
 local now = ngx.now
+local log = ngx.log
+local ERR = ngx.ERR
 
 local type = type
 local error = error
@@ -226,7 +230,18 @@ function _M.invalidate_local(_, key)
     return events.post(SOURCE, "invalidate", key)
 end
 
-_M.invalidate = _M.invalidate_local
+-- invalidate(key): invalidate_local(key), then the same on the other nodes.
+function _M.invalidate(self, key)
+    local ok, err = _M.invalidate_local(self, key)
+    if not ok then
+        return nil, err
+    end
+    ok, err = cluster_events.broadcast(nil, "invalidations", key)
+    if not ok then
+        log(ERR, "cannot broadcast the invalidation of ", key, ": ", err)
+    end
+    return true
+end
 
 -- purge(): every entry, in every worker.
 function _M.purge()
@@ -248,10 +263,20 @@ local function on_event(data, event)
     end
 end
 
+-- another node invalidated `key`
+local function on_remote_invalidation(key)
+    local dict = shm()
+    if dict then
+        dict:delete(l2_key(key))
+    end
+    forget(key)
+end
+
 function _M.init_worker()
     local dict = shm()
     gen = dict and dict:get(GEN) or 0
     events.register(on_event, SOURCE)
+    cluster_events.subscribe(nil, "invalidations", on_remote_invalidation)
 end
 
 return _M

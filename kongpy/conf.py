@@ -189,15 +189,20 @@ def load(path: str | None = None, env: Mapping | None = None,
     env = os.environ if env is None else env
     source = find_conf_file(path)
     raw = _defaults()
+    given: dict[str, str] = {}
     if source:
         for name, value in read_file(source).items():
             if is_known(name):
-                raw[name] = value
+                given[name] = value
             else:
                 log.warning("unknown property '%s' in %s ignored", name, source)
-    raw.update(_from_env(env))
+    given.update(_from_env(env))
     for name, value in (overrides or {}).items():
-        raw[name] = "" if value is None else str(value)
+        given[name] = "" if value is None else str(value)
+    if "prefix" not in given and os.geteuid() != 0:
+        # /usr/local is root's: another user's node lives in its home
+        raw["prefix"] = os.path.join(os.path.expanduser("~"), ".kongpy")
+    raw.update(given)
     values = {name: _convert(name, value) for name, value in raw.items()}
     _validate(values)
     if enforce:

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Starts kongpy on the embedded default datastore (SQLite) in ./servroot.
+# Starts kongpy on the embedded default datastore (SQLite) in its default prefix
+# (/usr/local/kongpy; ~/.kongpy for a user other than root).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
 KONGPY="${KONGPY_VENV:-$ROOT/.venv}/bin/kongpy"
 cd "$ROOT"
 if "$KONGPY" health >/dev/null 2>&1; then
-    echo "kongpy is already running; proxy on :8000, Admin API on 127.0.0.1:8001"
-    exit 0
+    echo "kongpy is already running:"
+    "$KONGPY" health | tail -n 2
+else
+    # bootstraps the datastore the first time (and runs any new migrations)
+    "$KONGPY" start --run-migrations
 fi
-"$KONGPY" migrations bootstrap
-"$KONGPY" start
-echo "proxy on :8000, Admin API on 127.0.0.1:8001 (stop with: .venv/bin/kongpy stop)"
+echo "stop it with: make stop"

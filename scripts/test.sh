@@ -15,4 +15,13 @@ done
 "$PY" -m flake8 kongpy tests bench
 # Unit tests and integration tests; integration tests start their own nginx
 # and upstream servers on free loopback ports.
-"$PY" -m pytest -n 2 "$@"
+status=0
+"$PY" -m pytest -n 2 "$@" || status=$?
+# The servers stay up for the next run (starting Cassandra takes a while).
+echo
+echo "test servers left running (data in .cache/servers/):"
+for s in postgres redis cassandra; do
+    "$ROOT/scripts/servers/$s.sh" status || true
+done
+echo "stop them with: for s in postgres redis cassandra; do scripts/servers/\$s.sh stop; done"
+exit "$status"

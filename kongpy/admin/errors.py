@@ -41,9 +41,28 @@ HTTP_STATUS = {
 }
 
 
+NO_SCHEMA = ("the datastore holds no kongpy schema (reset, or never bootstrapped); "
+             "run 'kongpy migrations bootstrap'")
+
+
+def _schema_missing(exc: BaseException) -> bool:
+    """Whether a datastore error says a table is missing (the datastore was
+    reset under the node): SQLite's, PostgreSQL's (SQLSTATE 42P01) and
+    Cassandra's own words for it."""
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == "42P01" or getattr(cause, "pgcode", None) == "42P01":
+        return True
+    text = str(cause or exc).lower()
+    return "no such table" in text or "unconfigured table" in text or (
+        "keyspace" in text and "does not exist" in text)
+
+
 def response_for(exc: e.KongpyError) -> Response:
     """The Admin API's answer to any error of the hierarchy."""
     if isinstance(exc, e.DaoError):
+        if exc.code == e.DATABASE_ERROR and _schema_missing(exc):
+            log.warning("datastore error: %s", exc.message)
+            return json_response({"message": NO_SCHEMA}, 503)
         if exc.code == e.DATABASE_ERROR:
             log.error("datastore error: %s", exc.message, exc_info=exc)
             return json_response(UNEXPECTED, 500)

@@ -5,6 +5,7 @@ import os
 
 import click
 
+import kongpy
 from kongpy import paths
 
 from kongpy.cli._common import Group
@@ -23,6 +24,8 @@ from kongpy.cli.version import version
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(kongpy.__version__, "--version", "-V", prog_name="kongpy",
+                      message="%(prog)s %(version)s")
 def main() -> None:
     """kongpy: an API gateway that speaks Kong's Admin API."""
     os.umask(paths.UMASK)

@@ -15,6 +15,8 @@ from kongpy.errors import KongpyError
 
 VERBOSITY = "kongpy.verbosity"
 
+log = logging.getLogger("kongpy.cli")
+
 
 def _set_verbosity(level: int) -> Callable[[click.Context, click.Parameter, bool], None]:
     def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -75,7 +77,16 @@ class Group(click.Group):
 def load_config(conf_path: str | None, prefix: str | None = None,
                 enforce: bool = True) -> conf.Config:
     overrides = {"prefix": prefix} if prefix else None
-    return conf.load(conf_path, overrides=overrides, enforce=enforce)
+    config = conf.load(conf_path, overrides=overrides, enforce=enforce)
+    # --v: where the configuration came from; --vv: all of it
+    if config.source:
+        log.info("reading configuration file at %s", config.source)
+    else:
+        log.info("no configuration file found; using the defaults and the environment")
+    log.info("prefix: %s, datastore: %s", config["prefix"], config["database"])
+    for name, value in sorted(config.redacted().items()):
+        log.debug("%s = %s", name, value)
+    return config
 
 
 def resolve_prefix(prefix: str | None, conf_path: str | None = None) -> str:

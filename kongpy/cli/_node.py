@@ -121,13 +121,21 @@ def _tcp_answers(host: str, port: int) -> bool:
         return False
 
 
+def listeners(config: Config) -> str:
+    """Where the node serves, as the operator needs to read it."""
+    def addresses(name: str) -> str:
+        found = [f"{li['address']}{' (ssl)' if li['ssl'] else ''}" for li in config[name]]
+        return ", ".join(found) or "off"
+    return f"proxy on {addresses('proxy_listen')}; Admin API on {addresses('admin_listen')}"
+
+
 def _readiness(config: Config) -> dict[str, bool]:
     state: dict[str, bool] = {}
     proxies = config["proxy_listen"]
     if proxies:
-        first = next((p for p in proxies if not p["ssl"]), proxies[0])
-        probe = _tcp_answers if first["ssl"] else _http_answers
-        state["proxy"] = probe(first["host"], first["port"])
+        # a connection, not a request: nothing lands in the proxy's access log
+        first = proxies[0]
+        state["proxy"] = _tcp_answers(first["host"], first["port"])
     if config["admin_listen"]:
         admin = config["admin_listen"][0]
         state["admin API"] = _http_answers(admin["host"], admin["port"])

@@ -4,15 +4,17 @@ from __future__ import annotations
 import click
 
 from kongpy import conf, paths
+from kongpy.cli import _node
 from kongpy.cli._common import conf_option, prefix_option, resolve_prefix, verbosity
 from kongpy.supervisor import pidfile
 
 
-def _admin_expected(root: str) -> bool:
+def _running_config(root: str) -> conf.Config | None:
+    """The configuration the node was started with (kept in its prefix)."""
     try:
-        return bool(conf.load(str(paths.prefix(root).env_file), env={})["admin_listen"])
+        return conf.load(str(paths.prefix(root).env_file), env={})
     except conf.ConfigError:
-        return True
+        return None
 
 
 @click.command()
@@ -24,7 +26,9 @@ def health(conf_path: str | None, prefix: str | None) -> None:
     root = resolve_prefix(prefix, conf_path)
     if pidfile.supervisor_running(root) is None:
         raise click.ClickException(f"kongpy is not running at {root}")
-    names = ["supervisor", "nginx"] + (["admin"] if _admin_expected(root) else [])
+    running = _running_config(root)
+    admin_expected = running is None or bool(running["admin_listen"])
+    names = ["supervisor", "nginx"] + (["admin"] if admin_expected else [])
     healthy = True
     for name in names:
         up = pidfile.running(root, name) is not None
@@ -34,3 +38,5 @@ def health(conf_path: str | None, prefix: str | None) -> None:
     if not healthy:
         raise click.ClickException("some services are not running")
     click.echo(f"kongpy is healthy at {root}")
+    if running is not None:
+        click.echo(_node.listeners(running))

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any
 
 import click
 
 from kongpy.cli._common import Group, conf_option, load_config, prefix_option, verbosity
 from kongpy.conf import Config
+from kongpy.supervisor import pidfile
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,35 @@ def open_datastore(config: Config) -> Iterator[Any]:
         yield database
     finally:
         database.close()
+
+
+def _empty_sqlite(path: str) -> bool:
+    """No file yet, or a file without a single table."""
+    if not os.path.exists(path):
+        return True
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+    except sqlite3.Error:
+        return False
+
+
+def migrate_for_start(config: Config, run_migrations: bool) -> list[str]:
+    """What start does to the schema: with ``--run-migrations`` (Kong's),
+    bootstrap a fresh datastore, run new steps and finish pending ones; without
+    it, bootstrap only an empty SQLite file (the embedded default needs no
+    separate step). Returns what ran."""
+    fresh_file = config["database"] == "sqlite" and _empty_sqlite(config["sqlite_path"])
+    with open_datastore(config) as database:
+        state = database.migrations.state()
+        if not state["bootstrapped"]:
+            if run_migrations or fresh_file:
+                return database.migrations.bootstrap()
+            return []
+        if not run_migrations:
+            return []
+        ran = database.migrations.up() if state["new"] else []
+        return ran + database.migrations.finish()
 
 
 def _run(conf_path: str | None, prefix: str | None, action: Callable[[Any], None]) -> None:
@@ -144,7 +176,11 @@ def reset(conf_path: str | None, prefix: str | None, yes: bool) -> None:
         click.echo("Canceled")
         return
 
-    def action(database: Any) -> None:
+    config = load_config(conf_path, prefix)
+    if pidfile.supervisor_running(config["prefix"]):
+        raise click.ClickException(
+            f"the node in {config['prefix']} is running on this datastore; "
+            "stop it first ('kongpy stop')")
+    with open_datastore(config) as database:
         database.migrations.reset()
-        click.echo("Database successfully reset")
-    _run(conf_path, prefix, action)
+    click.echo("Database successfully reset")

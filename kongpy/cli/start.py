@@ -6,6 +6,10 @@ still starts when its prefix keeps the snapshot it last served, built for the
 same plugin set and code: nginx loads it at init and the sync loop catches up
 once the datastore answers. Otherwise there is nothing safe to serve, and
 start fails naming the datastore.
+
+A fresh SQLite file (the embedded default) is bootstrapped by start itself;
+``--run-migrations`` (Kong's) bootstraps, runs new steps and finishes pending
+ones on any datastore first.
 """
 from __future__ import annotations
 
@@ -13,20 +17,35 @@ import click
 
 from kongpy import paths, plugins
 from kongpy.cli import _node, _preflight
+from kongpy.cli.migrations import migrate_for_start
 from kongpy.cli._common import (conf_option, load_config, prefix_option,
                                 start_timeout_option, verbosity)
 from kongpy.conf import Config
+from kongpy.errors import DatastoreUnavailable
 from kongpy.render import writer
 from kongpy.supervisor import pidfile
 from kongpy.sync import snapshot
 
 
-def start_node(config: Config, timeout: float) -> None:
+run_migrations_option = click.option(
+    "--run-migrations", is_flag=True,
+    help="Run the datastore's migrations first (bootstrap, up and finish).")
+
+
+def start_node(config: Config, timeout: float, run_migrations: bool = False) -> None:
     root = config["prefix"]
     if pidfile.supervisor_running(root):
         raise click.ClickException(f"kongpy is already running in {root}")
     _node.stop_leftovers(root)
     _node.check_ports(config)
+    try:
+        ran = migrate_for_start(config, run_migrations)
+    except DatastoreUnavailable:
+        if run_migrations:
+            raise
+        ran = []  # the preflight decides whether the kept snapshot may serve
+    if ran:
+        click.echo(f"{len(ran)} migrations processed")
     fresh = _preflight.snapshot_to_serve(config)
     for line in plugins.unserved_api(plugins.load(config)):
         click.echo(f"Warning: {line}", err=True)
@@ -43,8 +62,12 @@ def start_node(config: Config, timeout: float) -> None:
 @conf_option
 @prefix_option
 @start_timeout_option
+@run_migrations_option
 @verbosity
-def start(conf_path: str | None, prefix: str | None, timeout: float) -> None:
+def start(conf_path: str | None, prefix: str | None, timeout: float,
+          run_migrations: bool) -> None:
     """Start kongpy (nginx, the Admin API and the sync loop)."""
-    start_node(load_config(conf_path, prefix), timeout)
+    config = load_config(conf_path, prefix)
+    start_node(config, timeout, run_migrations)
     click.echo("kongpy started")
+    click.echo(_node.listeners(config))

@@ -134,6 +134,10 @@ def _settings_text(config: Config, node_id: str) -> str:
     return json.dumps(context.settings(config, node_id), indent=2, sort_keys=True) + "\n"
 
 
+# Where a configuration nginx refused is kept (its errors cite this file).
+REJECTED = "nginx.conf.rejected"
+
+
 def prepare(config: Config, *, swap: bool = True, test: bool = True,
             templates: str | Path | None = None) -> RenderResult:
     """Renders the prefix of `config`; with `swap=False` only validates it."""
@@ -153,7 +157,14 @@ def prepare(config: Config, *, swap: bool = True, test: bool = True,
         tmp_test = _write_temp(prefix.root, "nginx.conf.test", tested)
         tmp_files.append(tmp_test)
         if test:
-            nginx_test(prefix.root, tmp_test)
+            try:
+                nginx_test(prefix.root, tmp_test)
+            except NginxTestError as exc:
+                # the message cites the file nginx read: keep it for the operator
+                kept = prefix.root / REJECTED
+                os.replace(tmp_test, kept)
+                tmp_files.remove(tmp_test)
+                raise NginxTestError(exc.message.replace(str(tmp_test), str(kept))) from None
         if not swap:
             return RenderResult(prefix.nginx_conf, False, False)
         final = _write_temp(prefix.root, "nginx.conf", render_nginx_conf(

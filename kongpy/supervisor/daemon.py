@@ -46,6 +46,17 @@ def load_saved(prefix: str | Path) -> conf.Config:
     return conf.load(str(paths.prefix(prefix).env_file), env={})
 
 
+def _gunicorn_has_control_socket() -> bool:
+    try:
+        from gunicorn.config import Config as GunicornConfig
+    except ImportError:
+        return False
+    return "control_socket_disable" in GunicornConfig().settings
+
+
+_GUNICORN_HAS_CONTROL_SOCKET = _gunicorn_has_control_socket()
+
+
 def _in_prefix(config: conf.Config, value: str) -> str:
     return value if os.path.isabs(value) else os.path.join(config["prefix"], value)
 
@@ -152,6 +163,10 @@ class Supervisor:
         access = config["admin_access_log"]
         if access and access != "off":
             argv += ["--access-logfile", _in_prefix(config, access)]
+        if _GUNICORN_HAS_CONTROL_SOCKET:
+            # gunicorn's control socket defaults to one path per user, shared by
+            # every node: none is used, none is opened
+            argv.append("--no-control-socket")
         return argv + [f"{pidfile.ADMIN_MARK}:app"]
 
     def _make_children(self) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -10,6 +11,7 @@ import kongpy
 from kongpy import paths
 from kongpy.cli import main
 from kongpy.db.admin_tokens import hash_token
+from tests.helpers.servers import free_port
 
 
 @pytest.fixture
@@ -143,8 +145,14 @@ def test_migrations_reset_asks(make_conf):
 
 
 def test_start_refuses_a_datastore_needing_bootstrap(run, make_conf, workdir):
-    result = run("start", "-c", make_conf(proxy_listen="127.0.0.1:18300",
-                                          admin_listen="127.0.0.1:18301"))
+    # a SQLite file made by something else (not a fresh one, which start
+    # bootstraps itself): an older or foreign schema
+    conf_file = make_conf(proxy_listen=f"127.0.0.1:{free_port()}",
+                          admin_listen=f"127.0.0.1:{free_port()}")
+    db_file = workdir / "prefix" / "kongpy.db"
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+    sqlite3.connect(db_file).execute("CREATE TABLE other (x)").connection.commit()
+    result = run("start", "-c", conf_file)
     assert result.exit_code == 1
     assert "kongpy migrations bootstrap" in result.output
     assert not paths.prefix(workdir / "prefix").pid_file("supervisor").exists()

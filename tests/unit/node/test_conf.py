@@ -8,10 +8,19 @@ import pytest
 from kongpy import conf, paths
 
 
+def test_another_user_has_its_default_prefix_at_home(workdir, monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("HOME", str(workdir))
+    assert conf.load(None, env={})["prefix"] == str(workdir / ".kongpy")
+    assert conf.load(None, env={"KONGPY_PREFIX": "/srv/gw"})["prefix"] == "/srv/gw"
+
+
 def test_defaults_match_kong(workdir, monkeypatch):
     monkeypatch.chdir(workdir)
     c = conf.load(None, env={})
-    assert c["prefix"] == str(workdir / "servroot")
+    # absolute, as Kong's /usr/local/kong: every command finds the node
+    assert c["prefix"] == ("/usr/local/kongpy" if os.geteuid() == 0
+                           else os.path.expanduser("~/.kongpy"))
     assert c["log_level"] == "notice"
     assert [(li["address"], li["ssl"], li["http2"], li["flags"]) for li in c["proxy_listen"]] == [
         ("0.0.0.0:8000", False, False, "reuseport backlog=16384"),
@@ -20,7 +29,7 @@ def test_defaults_match_kong(workdir, monkeypatch):
     assert c["admin_workers"] == 2
     assert c["nginx_worker_processes"] == "auto"
     assert c["database"] == "sqlite"
-    assert c["sqlite_path"] == str(workdir / "servroot" / "kongpy.db")
+    assert c["sqlite_path"] == os.path.join(c["prefix"], "kongpy.db")
     assert c["db_update_frequency"] == 1.0
     assert c["plugins"] == ["bundled"]
     assert c["router_flavor"] == "traditional_compatible"

@@ -11,7 +11,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 import kongpy.db
 from kongpy.admin import (consumers, errors, info, plugins, routes,
-                          schemas as schemas_api, services, tags)
+                          schemas as schemas_api, services, tags, upstreams)
 from kongpy.admin.guard import Guard
 from kongpy.admin.resources import SERVER, json_response, kong_status
 from kongpy.admin.tokens import TokenCache
@@ -19,7 +19,7 @@ from kongpy.db import admin_tokens
 
 log = logging.getLogger(__name__)
 
-_BLUEPRINTS = (info, services, routes, consumers, plugins, tags, schemas_api)
+_BLUEPRINTS = (info, services, routes, consumers, plugins, upstreams, tags, schemas_api)
 
 
 class _TrailingSlash:
@@ -37,7 +37,8 @@ class _TrailingSlash:
 
 def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
                on_change: Callable[[], None] | None = None,
-               dataplane: Callable[[], dict] | None = None) -> Flask:
+               dataplane: Callable[[], dict] | None = None,
+               control: Any = None) -> Flask:
     """Build the Admin API for ``config`` (a mapping of kongpy.conf properties)."""
     app = Flask("kongpy.admin")
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -48,7 +49,8 @@ def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
         log.info("bootstrapping the sqlite datastore at %s", config.get("sqlite_path"))
         db.migrations.bootstrap()
     app.extensions["kongpy"] = {"db": db, "config": config, "node_id": node_id,
-                                "on_change": on_change, "dataplane": dataplane}
+                                "on_change": on_change, "dataplane": dataplane,
+                                "control": control}
     with app.app_context():  # plugin endpoints depend on the node's enabled plugins
         for module in _BLUEPRINTS:
             app.register_blueprint(module.blueprint())

@@ -22,7 +22,8 @@ def build_app(prefix: str):
     root = str(layout.root)
     client = ControlClient(str(layout.control_socket), timeout=5.0)
     return create_app(config, node_id=paths.node_id(root),
-                      on_change=lambda: notify(root), dataplane=client.status)
+                      on_change=lambda: notify(root), dataplane=client.status,
+                      control=client)
 
 
 # gunicorn announces itself in every response unless told otherwise; the Admin

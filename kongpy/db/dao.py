@@ -77,6 +77,7 @@ class DAO:
         ekey = self.schema.endpoint_key
         if not ekey:
             return None
+        key = self.schema.key_for(key)
         if ekey in self.schema.unique_fields:
             return self.select_by(ekey, key)
         if ekey in self.schema.cache_key and within is not None:
@@ -161,7 +162,7 @@ class DAO:
     def insert(self, entity: Mapping[str, Any]) -> dict:
         data = self.schema.validate(self._resolve_foreign(entity))
         data = self.schema.on_write(data, entity if isinstance(entity, Mapping) else {})
-        now = int(time.time())
+        now = self.schema.now()
         data["id"] = data.get("id") or str(uuid.uuid4())
         data["created_at"] = data.get("created_at") or now
         data["updated_at"] = now
@@ -180,7 +181,7 @@ class DAO:
             data = self.schema.validate(merged)
             data = self.schema.on_write(data, patch if isinstance(patch, Mapping) else {})
             data["created_at"] = current["created_at"]
-            data["updated_at"] = max(int(time.time()), current.get("updated_at") or 0)
+            data["updated_at"] = max(self.schema.now(), current.get("updated_at") or 0)
             self._check_foreign(data)
             self._store(data, current)
             self._event("update", data)
@@ -199,7 +200,7 @@ class DAO:
                 entity["id"] = current["id"]
             data = self.schema.validate(entity)
             data = self.schema.on_write(data, entity)
-            now = int(time.time())
+            now = self.schema.now()
             data["id"] = data.get("id") or str(uuid.uuid4())
             data["created_at"] = (current or {}).get("created_at") or data.get("created_at") or now
             data["updated_at"] = now
@@ -230,7 +231,7 @@ class DAO:
                 return False
             new = dict(row)
             new[field] = value
-            new["updated_at"] = max(int(time.time()), row.get("updated_at") or 0)
+            new["updated_at"] = max(self.schema.now(), row.get("updated_at") or 0)
             if not self._strategy.update_if(self.table, pk, new, row):
                 return False
             self._event("update", new)

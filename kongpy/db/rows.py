@@ -29,7 +29,7 @@ def cache_key(schema: type[EntitySchema], data: Mapping[str, Any]) -> str:
 
 def cache_key_fields(schema: type[EntitySchema], data: Mapping[str, Any]) -> dict:
     """The fields Kong echoes in a composite unique violation."""
-    return {n: data.get(n) for n in schema.cache_key}
+    return {n: data.get(n) for n in schema.cache_key_report or schema.cache_key}
 
 
 def to_stored(schema: type[EntitySchema], data: Mapping[str, Any], now: float) -> dict:

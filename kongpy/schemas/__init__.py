@@ -9,6 +9,8 @@ from kongpy.schemas.consumers import ConsumerSchema
 from kongpy.schemas.plugins import PluginSchema
 from kongpy.schemas.routes import RouteSchema
 from kongpy.schemas.services import ServiceSchema
+from kongpy.schemas.targets import TargetSchema
+from kongpy.schemas.upstreams import UpstreamSchema
 
 # Core entities in dependency order (parents before children). Later entities
 # (consumers, plugins, upstreams, ...) and plugin-owned ones are appended here or
@@ -18,6 +20,8 @@ CORE_ENTITIES: dict[str, type[EntitySchema]] = {
     "routes": RouteSchema,
     "consumers": ConsumerSchema,
     "plugins": PluginSchema,
+    "upstreams": UpstreamSchema,
+    "targets": TargetSchema,
 }
 
 _registry: dict[str, type[EntitySchema]] = dict(CORE_ENTITIES)
@@ -37,5 +41,5 @@ def all_entities() -> dict[str, type[EntitySchema]]:
 
 
 __all__ = ["EntitySchema", "ServiceSchema", "RouteSchema", "ConsumerSchema",
-           "PluginSchema", "CORE_ENTITIES",
+           "PluginSchema", "UpstreamSchema", "TargetSchema", "CORE_ENTITIES",
            "register", "get", "all_entities"]

@@ -8,6 +8,7 @@ result.
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, ClassVar, Mapping
 
 from marshmallow import RAISE, Schema, ValidationError
@@ -35,6 +36,11 @@ class EntitySchema(Schema):
     # Kong's cache key when it is a single unique field (credentials: key,
     # username): what kong.db.<entity>:cache_key(row) builds on the data plane.
     kong_cache_key: ClassVar[tuple[str, ...]] = ()
+    # The fields a composite unique violation reports (default: the cache key).
+    cache_key_report: ClassVar[tuple[str, ...]] = ()
+    # ``created_at``/``updated_at`` in whole seconds, or "ms" (Kong's
+    # auto_timestamp_ms: fractional seconds with millisecond precision).
+    timestamp_precision: ClassVar[str] = "s"
     # Rows may carry a ``ttl`` (seconds): expired rows are invisible.
     uses_ttl: ClassVar[bool] = False
     # Write-only input sugar expanded before validation (e.g. services.url).
@@ -57,6 +63,17 @@ class EntitySchema(Schema):
     @classmethod
     def has_tags(cls) -> bool:
         return "tags" in cls.field_map()
+
+    @classmethod
+    def key_for(cls, key: str) -> str:
+        """An endpoint key given in a URL, in the form it is stored."""
+        return key
+
+    @classmethod
+    def now(cls) -> float:
+        """A timestamp at this entity's precision."""
+        now = time.time()
+        return round(now, 3) if cls.timestamp_precision == "ms" else int(now)
 
     # -- validation ------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from kongpy import paths
 from kongpy.errors import DataPlaneError
@@ -141,6 +142,23 @@ class ControlClient:
                                   json.dumps({"events": events}).encode())
         if status != 200:
             raise DataPlaneError(f"POST /cluster-events answered {status}")
+
+    def upstream_health(self, upstream_id: str) -> dict[str, Any]:
+        """GET /upstreams/health: the node's balancer view of one upstream
+        (docs/contracts.md §6)."""
+        return self._get(f"/upstreams/health?id={quote(upstream_id, safe='')}")
+
+    def set_health(self, upstream_id: str, host: str, port: int, ip: str | None,
+                   ip_port: int | None, healthy: bool) -> str | None:
+        """POST /upstreams/health: a manual override; Kong's error text or None."""
+        doc = {"upstream": upstream_id, "host": host, "port": port, "ip": ip,
+               "ip_port": ip_port, "healthy": healthy}
+        status, decoded = self._request("POST", "/upstreams/health", json.dumps(doc).encode())
+        if status == 200:
+            return None
+        if status == 400 and isinstance(decoded.get("message"), str):
+            return decoded["message"]
+        raise DataPlaneError(f"POST /upstreams/health answered {status}")
 
     def snapshot_state(self) -> dict[str, Any]:
         return self._get("/snapshot")

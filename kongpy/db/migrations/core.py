@@ -13,7 +13,8 @@ from kongpy.db import admin_tokens
 from kongpy.db import metrics
 from kongpy.db.entities import table_for
 from kongpy.db.strategies.base import Strategy
-from kongpy.schemas import ConsumerSchema, PluginSchema, RouteSchema, ServiceSchema
+from kongpy.schemas import (ConsumerSchema, PluginSchema, RouteSchema, ServiceSchema,
+                            TargetSchema, UpstreamSchema)
 
 
 class Migration(NamedTuple):
@@ -45,6 +46,11 @@ def _counters(strategy: Strategy) -> None:
         strategy.create_counter_table(metrics.TABLES[name])
 
 
+def _upstreams_targets(strategy: Strategy) -> None:
+    strategy.create_table(table_for(UpstreamSchema))
+    strategy.create_table(table_for(TargetSchema))
+
+
 def _cassandra_versions(strategy: Strategy) -> None:
     strategy.upgrade_event_tables()  # type: ignore[attr-defined] - Cassandra only
 
@@ -68,8 +74,9 @@ CASSANDRA: list[Migration] = GENERIC + [
     Migration("003_cassandra_versions", _cassandra_versions, _cassandra_versions_finish),
 ]
 COUNTERS = Migration("004_ratelimiting_counters", _counters)
-GENERIC = GENERIC + [COUNTERS]
-CASSANDRA = CASSANDRA + [COUNTERS]
+UPSTREAMS = Migration("005_upstreams_targets", _upstreams_targets)
+GENERIC = GENERIC + [COUNTERS, UPSTREAMS]
+CASSANDRA = CASSANDRA + [COUNTERS, UPSTREAMS]
 
 MIGRATIONS: dict[str, list[Migration]] = {
     "sqlite": GENERIC,

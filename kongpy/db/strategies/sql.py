@@ -157,7 +157,9 @@ class SQLStrategy(Strategy):
         for fname, col in table.foreign.items():
             ref = row.get(fname)
             cols[col] = ref.get("id") if isinstance(ref, Mapping) else None
-        cols["created_at"] = row.get("created_at")
+        # The column holds whole seconds; the entity keeps Kong's precision.
+        created = row.get("created_at")
+        cols["created_at"] = int(created) if created is not None else None
         cols["entity"] = _dumps(row)
         return cols
 

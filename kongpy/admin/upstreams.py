@@ -8,6 +8,7 @@ through a cluster event.
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -19,6 +20,7 @@ from kongpy.admin.resources import (CollectionView, EntityView, changed, dao_for
                                     state)
 from kongpy.errors import DataPlaneError
 from kongpy.schemas.targets import DEFAULT_PORT, normalize
+from kongpy.sync.model import BROADCAST
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,8 @@ def _set_health(upstream: str, target: str, healthy: bool,
     # The other nodes of the cluster learn it through their sync loops.
     payload = "|".join([host, ip or "", str(ip_port or port), "1" if healthy else "0",
                         up["id"], up["name"]])
-    state()["db"].append_event(HEALTH_CHANNEL, payload)
+    state()["db"].append_event(BROADCAST + HEALTH_CHANNEL,
+                               json.dumps({"data": payload, "delay": 0}))
     return no_content()
 
 

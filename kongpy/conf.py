@@ -45,6 +45,7 @@ _SECRET_WORDS = ("password", "secret")
 _INJECT_RE = re.compile(r"^nginx_(%s)_([a-z0-9_]+)$" % "|".join(INJECT_BLOCKS + IGNORED_BLOCKS))
 _DEFAULT_LINE_RE = re.compile(r"^#([a-z][a-z0-9_]*)\s*=\s*(.*)$")
 _LINE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.*)$")
+_DNS_ORDER = ("LAST", "SRV", "A", "AAAA", "CNAME")
 _SIZE_RE = re.compile(r"^\d+[kKmM]$")
 
 _TYPES: dict[str, str] = {
@@ -52,7 +53,7 @@ _TYPES: dict[str, str] = {
     "plugins": "list", "headers": "list", "headers_upstream": "list", "trusted_ips": "list",
     "real_ip_recursive": "bool", "allow_debug_header": "bool",
     "upstream_keepalive_pool_size": "int", "upstream_keepalive_max_requests": "int",
-    "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list",
+    "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list", "dns_order": "list",
     "proxy_listen": "listeners", "admin_listen": "listeners",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool",
@@ -380,6 +381,10 @@ def _check_addresses(values: dict[str, Any]) -> None:
             raise ConfigError.invalid("dns_resolver", f"'{entry}' is not ip[:port]") from None
         if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
             raise ConfigError.invalid("dns_resolver", f"'{entry}' has an invalid port")
+    # Kong's check and message: each entry a record type (any case) or LAST
+    for entry in values["dns_order"]:
+        if entry.upper() not in _DNS_ORDER:
+            raise ConfigError(f"dns_order: invalid entry '{entry}'", prop="dns_order")
 
 
 def _split_host_port(entry: str) -> tuple[str, str | None]:

@@ -331,5 +331,6 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "allow_debug_header": config["allow_debug_header"],
         "dns_resolver": dns_resolvers(config),
         "dns_hostsfile": config["dns_hostsfile"] or "/etc/hosts",
+        "dns_order": [t.upper() for t in config["dns_order"]] or ["LAST", "SRV", "A", "CNAME"],
         "plugins": enabled_plugins(config),
     }

@@ -1,16 +1,26 @@
--- Peer selection: the access phase resolves the service host (cosockets are
--- not available in the balancer phase); the balancer phase picks the peer,
--- round-robin across the resolved addresses, per try.
+-- Peer selection (contracts.md §6). The access phase picks the first peer:
+-- a service (or kong.service.set_target host) naming an upstream is balanced
+-- over its targets (kongpy.upstreams, kongpy.balancers.*), any other host is
+-- resolved by DNS (cosockets are not available in the balancer phase). The
+-- balancer phase sets the peer of each try; a retry reports the failed try
+-- to kongpy.health and asks the same balancer for another peer. The log
+-- phase reports the status and releases the peer (after_balance).
 local ngx_balancer = require("ngx.balancer")
 local dns = require("kongpy.dns")
+local upstreams = require("kongpy.upstreams")
+local health = require("kongpy.health")
+local consistent_hashing = require("kongpy.balancers.consistent_hashing")
 
 local ngx = ngx
+local var = ngx.var
 local log = ngx.log
 local ERR = ngx.ERR
 local set_current_peer = ngx_balancer.set_current_peer
 local set_more_tries = ngx_balancer.set_more_tries
 local set_timeouts = ngx_balancer.set_timeouts
 local get_last_failure = ngx_balancer.get_last_failure
+local recreate_request = ngx_balancer.recreate_request
+local hash_input = consistent_hashing.hash_input
 
 local byte = string.byte
 local find = string.find
@@ -18,8 +28,13 @@ local match = string.match
 local sub = string.sub
 
 local LBRACKET = byte("[")
+local ERR_RING = "failure to get a peer from the ring-balancer"
+local ERR_INITIAL = "failed the initial dns/balancer resolve for '%s' with: %s"
 
 local _M = {}
+
+-- set by kongpy: the router match of the current request (uri captures)
+_M.rematch = nil
 
 local function literal_ip(host)
     if find(host, ":", 1, true) then
@@ -30,10 +45,44 @@ local function literal_ip(host)
     end
 end
 
+local function balance(ctx, service, up, preserve_host)
+    local b = up.balancer
+    local hash
+    local spec = up.hash
+    if spec then
+        local over = ctx.kongpy_balancer
+        hash = over and over.hash_value or hash_input(spec, ctx, _M.rematch)
+        ctx.kongpy_hash = hash
+    end
+    local addr, err = b:get_peer(ctx, hash, nil)
+    if not addr then
+        if err == "No peers are available" or err == "Balancer is unhealthy" then
+            return nil, 503, ERR_RING
+        end
+        return nil, 500, ERR_INITIAL:format(up.name, err)
+    end
+    ctx.kongpy_upstream = up
+    ctx.kongpy_lb = b
+    ctx.kongpy_addr = addr
+    ctx.kongpy_peer = addr.ip
+    ctx.kongpy_peer_port = addr.port
+    if preserve_host then
+        ctx.kongpy_preserve_host = true
+    else
+        if service.scheme == "https" then
+            var.upstream_host = addr.host_https
+            var.upstream_ssl_name = addr.sni
+        else
+            var.upstream_host = addr.host_http
+        end
+    end
+    return true
+end
+
 -- Prepares ctx for the balancer phase; returns nil, status, message on failure.
 -- ctx.kongpy_balancer holds what kong.service.set_target/set_retries/
 -- set_timeouts changed for this request (nil on the usual path).
-function _M.prepare(ctx, service)
+function _M.prepare(ctx, service, preserve_host, ups)
     local host, ip = service.host, service.ip
     local over = ctx.kongpy_balancer
     if over and over.host then
@@ -43,6 +92,10 @@ function _M.prepare(ctx, service)
     if ip then
         ctx.kongpy_peer = ip
         return true
+    end
+    local up = ups and upstreams.get(ups, host)
+    if up then
+        return balance(ctx, service, up, preserve_host)
     end
     local rec, err = dns.resolve(host)
     if not rec then
@@ -61,6 +114,44 @@ function _M.prepare(ctx, service)
     return true
 end
 
+-- A retry: the previous try's failure goes to the health checks (as Kong: a
+-- 504 is a timeout, another failure a TCP failure, "next" an HTTP status),
+-- then the balancer picks a peer this request has not failed on.
+local function retry(ctx, state, code)
+    local up, prev = ctx.kongpy_upstream, ctx.kongpy_addr
+    if state == "failed" then
+        if code == 504 then
+            health.report_timeout(up, prev.ip, prev.port)
+        else
+            health.report_tcp_failure(up, prev.ip, prev.port)
+        end
+    else
+        health.report_http_status(up, prev.ip, prev.port, code)
+    end
+    local b = ctx.kongpy_lb
+    if b.release then
+        b:release(ctx, prev)
+    end
+    local tried = ctx.kongpy_tried
+    if not tried then
+        tried = {}
+        ctx.kongpy_tried = tried
+    end
+    tried[prev] = true
+    local addr = b:get_peer(ctx, ctx.kongpy_hash, tried)
+    if not addr then
+        -- nothing else to try: the same peer again rather than no answer
+        addr = prev
+    end
+    ctx.kongpy_addr = addr
+    if addr ~= prev and addr.host_http ~= prev.host_http and not ctx.kongpy_preserve_host then
+        var.upstream_host = ctx.kongpy_service.scheme == "https" and addr.host_https
+                            or addr.host_http
+        recreate_request()
+    end
+    return addr.ip, addr.port
+end
+
 function _M.execute()
     local ctx = ngx.ctx
     local service = ctx.kongpy_service
@@ -68,11 +159,13 @@ function _M.execute()
         return ngx.exit(500)
     end
     local peer = ctx.kongpy_peer
-    local port = service.port
+    local port = ctx.kongpy_peer_port or service.port
     local over = ctx.kongpy_balancer
-    local state = get_last_failure()
+    local state, code = get_last_failure()
     if over then
-        port = over.port or port
+        if not ctx.kongpy_peer_port then
+            port = over.port or port
+        end
         if not state then
             local retries = over.retries or service.retries
             if retries > 0 then
@@ -89,11 +182,15 @@ function _M.execute()
         set_timeouts(service.connect_timeout, service.write_timeout, service.read_timeout)
     end
     if state then
-        local addrs = ctx.kongpy_addrs
-        if addrs then
-            local i = ctx.kongpy_rr % #addrs + 1
-            ctx.kongpy_rr = i
-            peer = addrs[i]
+        if ctx.kongpy_upstream then
+            peer, port = retry(ctx, state, code)
+        else
+            local addrs = ctx.kongpy_addrs
+            if addrs then
+                local i = ctx.kongpy_rr % #addrs + 1
+                ctx.kongpy_rr = i
+                peer = addrs[i]
+            end
         end
     end
     local ok, err = set_current_peer(peer, port)
@@ -101,6 +198,19 @@ function _M.execute()
         log(ERR, "failed to set the current peer ", peer, ":", port, ": ", err)
         return ngx.exit(500)
     end
+end
+
+-- Log phase of a request balanced over an upstream: Kong reports the final
+-- status (504 as a timeout) and lets the balancer update its figures.
+function _M.log(ctx)
+    local up, addr = ctx.kongpy_upstream, ctx.kongpy_addr
+    local status = ngx.status
+    if status == 504 then
+        health.report_timeout(up, addr.ip, addr.port)
+    else
+        health.report_http_status(up, addr.ip, addr.port, status)
+    end
+    ctx.kongpy_lb:after_balance(ctx, addr)
 end
 
 return _M

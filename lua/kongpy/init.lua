@@ -21,6 +21,7 @@ local req_start_time = ngx.req.start_time
 
 local error = error
 local type = type
+local unpack = unpack
 local tonumber = tonumber
 local floor = math.floor
 local sub = string.sub
@@ -54,10 +55,12 @@ function _M.init(settings_file)
     _G.kong = require("kongpy.pdk")
     -- kong.request.get_uri_captures asks the router again (a cache hit)
     -- rather than have every request keep its match
-    require("kongpy.pdk.request").rematch = function()
+    local function rematch()
         local rt = snapshot.state.router
         return rt and router.exec(rt, var, var.scheme)
     end
+    require("kongpy.pdk.request").rematch = rematch
+    balancer.rematch = rematch
     plugins.init(settings.plugins)
     local cok, cerr = control.init(settings.control_token_file)
     if not cok then
@@ -160,7 +163,8 @@ function _M.access()
     if not service then
         return errors.exit(503, ERR_NO_SERVICE, var.request_id)
     end
-    local ok, status, msg = balancer.prepare(ctx, service)
+    local ok, status, msg = balancer.prepare(ctx, service, entry.preserve_host,
+                                             state.upstreams)
     if not ok then
         return errors.exit(status, msg, var.request_id)
     end
@@ -201,6 +205,16 @@ function _M.header_filter()
         if enabled["server"] and not header["Server"] then
             header["Server"] = server_header
         end
+        local cookie = ctx.kongpy_hash_cookie
+        if cookie then
+            local prev = header["Set-Cookie"]
+            if prev then
+                header["Set-Cookie"] = type(prev) == "table" and { cookie, unpack(prev) }
+                                       or { cookie, prev }
+            else
+                header["Set-Cookie"] = cookie
+            end
+        end
         if enabled["x-kong-upstream-status"] then
             header["X-Kong-Upstream-Status"] = tonumber(sub(ctx.kongpy_upstream_status
                                                             or var.upstream_status or "", -3))
@@ -228,8 +242,12 @@ function _M.body_filter()
 end
 
 function _M.log()
+    local ctx = ngx.ctx
+    if ctx.kongpy_upstream then
+        balancer.log(ctx)
+    end
     if plugins.collecting then
-        plugins.run_collected("log", ngx.ctx)
+        plugins.run_collected("log", ctx)
     end
 end
 

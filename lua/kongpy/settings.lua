@@ -94,6 +94,7 @@ function _M.load(path)
                             and t.error_default_type or "text/plain"
     _M.dns_resolver = type(t.dns_resolver) == "table" and t.dns_resolver or {}
     _M.dns_hostsfile = t.dns_hostsfile or "/etc/hosts"
+    _M.dns_order = type(t.dns_order) == "table" and t.dns_order or nil
     _M.snapshot_path = t.snapshot_path
     _M.control_token_file = t.control_token_file
     _M.allow_debug_header = t.allow_debug_header == true

@@ -2,7 +2,9 @@
 -- derived from them (compiled services and router, plugin runner with its
 -- hash indexes). A full snapshot builds everything; a delta rebuilds only the
 -- structures its changes feed and updates the credential indexes in place.
+-- Upstreams are rebuilt one by one: only those whose rows or targets changed.
 local router = require("kongpy.router")
+local upstreams = require("kongpy.upstreams")
 local build = require("kongpy.router_build")
 local runner = require("kongpy.runner")
 local store = require("kongpy.pdk.store")
@@ -11,6 +13,7 @@ local type = type
 local tostring = tostring
 local pairs = pairs
 local ipairs = ipairs
+local next = next
 local floor = math.floor
 local find = string.find
 local match = string.match
@@ -27,6 +30,8 @@ local EMPTY = {}
 -- Entities feeding a structure rebuilt as a whole: their maps are copied with
 -- the changes applied (small tables), never modified in place.
 local ROUTING = { services = true, routes = true }
+-- Entities feeding the upstream objects (kongpy.upstreams)
+local BALANCING = { upstreams = true, targets = true }
 
 local function is_int(v)
     return type(v) == "number" and v == floor(v)
@@ -131,7 +136,12 @@ function _M.full(version, hash, body)
     if not ps then
         return nil, perr
     end
+    local ups, uerr = upstreams.build(entities.upstreams, entities.targets)
+    if not ups then
+        return nil, uerr
+    end
     return {
+        upstreams = ups,
         version = version,
         hash = build.is_set(hash) and hash or nil,
         entities = entities,
@@ -183,11 +193,14 @@ function _M.prepare(st, changes, version, hash)
         return nil, ERR_CHANGES
     end
     local plan = { version = version, hash = hash, maps = {}, steps = {} }
-    local routing, plugins = false, nil
+    local routing, plugins, balancing = false, nil, {}
     for name, ch in pairs(changes) do
         local upsert, delete = check_change(name, ch)
         if not upsert then
             return nil, delete
+        end
+        if BALANCING[name] then
+            balancing[name] = with_changes(st.entities[name], upsert, delete)
         end
         if ROUTING[name] then
             plan.maps[name] = with_changes(st.entities[name], upsert, delete)
@@ -207,6 +220,17 @@ function _M.prepare(st, changes, version, hash)
             return nil, err
         end
         plan.router = rt
+    end
+    if next(balancing) then
+        local ent = st.entities
+        local ups, err = upstreams.update(st.upstreams,
+                                          balancing.upstreams or ent.upstreams,
+                                          balancing.targets or ent.targets,
+                                          upstreams.changed_ids(changes, ent.targets))
+        if not ups then
+            return nil, err
+        end
+        plan.upstreams = ups
     end
     if plugins then
         local ps, err = runner.rescope(st.plugins, plugins)
@@ -282,6 +306,9 @@ function _M.commit(st, plan)
     end
     if plan.router then
         st.router = plan.router
+    end
+    if plan.upstreams then
+        st.upstreams = plan.upstreams
     end
     ps.version = plan.version
     st.plugins = ps

@@ -24,6 +24,9 @@ class _EchoHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "echo-upstream/1.0"
+    # headers and body go out in separate writes: without TCP_NODELAY each
+    # answer waits for the client's delayed ACK
+    disable_nagle_algorithm = True
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -31,6 +34,8 @@ class _EchoHandler(BaseHTTPRequestHandler):
         query = parse_qs(urlsplit(self.path).query)
         if "delay" in query:
             time.sleep(float(query["delay"][0]))
+        elif self.server.delay:
+            time.sleep(self.server.delay)
         status = int(query.get("status", ["200"])[0])
         headers: dict[str, str | list[str]] = {}
         for name, value in self.headers.items():
@@ -62,11 +67,25 @@ class _EchoHandler(BaseHTTPRequestHandler):
         pass
 
 
+class _CountingServer(ThreadingHTTPServer):
+    """Counts the TCP connections it accepted (keepalive reuse shows as few)."""
+
+    daemon_threads = True
+    connections = 0
+
+    def process_request(self, request, client_address) -> None:  # noqa: ANN001
+        self.connections += 1
+        super().process_request(request, client_address)
+
+
 class EchoServer:
-    def __init__(self, name: str = "upstream", host: str = "127.0.0.1") -> None:
-        self.httpd = ThreadingHTTPServer((host, 0), _EchoHandler)
-        self.httpd.daemon_threads = True
+    """`delay` seconds before every answer (a slow backend); `port` 0 = any."""
+
+    def __init__(self, name: str = "upstream", host: str = "127.0.0.1", port: int = 0,
+                 delay: float = 0.0) -> None:
+        self.httpd = _CountingServer((host, port), _EchoHandler)
         self.httpd.name = name
+        self.httpd.delay = delay
         self.host = host
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -74,6 +93,10 @@ class EchoServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def connections(self) -> int:
+        return self.httpd.connections
 
     def start(self) -> "EchoServer":
         self._thread.start()

@@ -45,6 +45,7 @@ def test_defaults_match_kong(workdir, monkeypatch):
     assert c["ssl_cipher_suite"] == "intermediate"
     assert c["ssl_protocols"] == "TLSv1.2 TLSv1.3"
     assert c["dns_resolver"] == [] and c["dns_hostsfile"] == "/etc/hosts"
+    assert c["dns_order"] == ["LAST", "SRV", "A", "CNAME"]
     assert c["mem_cache_size"] == "128m" and c["snapshot_cache_size"] == "64m"
     assert c["proxy_access_log"] == "logs/access.log"
     assert c["proxy_error_log"] == "logs/error.log"
@@ -108,6 +109,14 @@ def test_listeners_parse_flags_and_off(make_conf):
     assert (second["host"], second["port"], second["ssl"], second["http2"],
             second["flags"]) == ("::1", 9443, True, True, "reuseport")
     assert c["admin_listen"] == []
+
+
+def test_dns_order_takes_record_types_in_any_case(make_conf):
+    c = conf.load(make_conf(dns_order="aaaa, SRV, Last"), env={})
+    assert c["dns_order"] == ["aaaa", "SRV", "Last"]
+    with pytest.raises(conf.ConfigError) as info:
+        conf.load(make_conf(dns_order="A,CXAME,SRV"), env={})
+    assert str(info.value) == "dns_order: invalid entry 'CXAME'"
 
 
 @pytest.mark.parametrize("name,value,fragment", [

@@ -1,0 +1,199 @@
+-- Consistent hashing on a ring (Kong's `consistent-hashing`): each address
+-- with a weight owns points of a ring of `slots` positions (at least 1,000,
+-- as Kong), about 160 per address scaled by its share of the weight; a hash
+-- value falls on a position and walks down the ring to the first available
+-- owner. Removing an address moves only the keys it owned. The placement
+-- depends on the addresses alone, so every worker and node agrees.
+local health = require("kongpy.health")
+local random = require("kongpy.schema.random")
+
+local ngx = ngx
+local var = ngx.var
+local crc32 = ngx.crc32_long
+local get_uri_args = ngx.req.get_uri_args
+local is_healthy = health.is_healthy
+
+local type = type
+local ipairs = ipairs
+local tonumber = tonumber
+local tostring = tostring
+local setmetatable = setmetatable
+local floor = math.floor
+local lower = string.lower
+local gsub = string.gsub
+local sort = table.sort
+local concat = table.concat
+
+local ERR_NO_PEERS = "No peers are available"
+local MIN_POINTS = 1000
+local POINTS_PER_ADDRESS = 160
+
+local _M = {}
+local mt = { __index = _M }
+
+function _M.new(up, addresses)
+    local list, total = {}, 0
+    for _, a in ipairs(addresses) do
+        if a.weight > 0 then
+            list[#list + 1] = a
+            total = total + a.weight
+        end
+    end
+    local size = up.slots > MIN_POINTS and up.slots or MIN_POINTS
+    local ring = {}
+    local placed = 0
+    local n = #list
+    for _, a in ipairs(list) do
+        local count = floor(a.weight / total * n * POINTS_PER_ADDRESS)
+        if count < 1 then count = 1 end
+        for i = 1, count do
+            if placed >= size then break end
+            local pos = crc32(a.ip .. "::" .. a.port .. " " .. i) % size + 1
+            -- a taken position goes to the next free one (deterministic too)
+            while ring[pos] do
+                pos = pos % size + 1
+            end
+            ring[pos] = a
+            placed = placed + 1
+        end
+    end
+    -- owner[pos]: the position of the first point at or below pos (wrapping)
+    -- and below[p]: the point before point p, for the walk past unavailable ones
+    local owner, below = {}, {}
+    local last
+    for pos = size, 1, -1 do
+        if ring[pos] then last = pos break end
+    end
+    if last then
+        local prev = last
+        for pos = 1, size do
+            if ring[pos] then
+                below[pos] = prev
+                prev = pos
+            end
+            owner[pos] = prev
+        end
+    end
+    return setmetatable({ up = up, ring = ring, owner = owner, below = below, size = size,
+                          placed = placed }, mt)
+end
+
+local function walk(self, pos, uid, tried)
+    local ring, below = self.ring, self.below
+    for _ = 1, self.placed do
+        local a = ring[pos]
+        if not (tried and tried[a]) and is_healthy(uid, a.ip, a.port) then
+            return a
+        end
+        pos = below[pos]
+    end
+end
+
+-- hash_value: the request's string (hash_input); retries start from the same
+-- point and skip the addresses that failed.
+function _M:get_peer(_, hash_value, tried)
+    if self.placed == 0 then
+        return nil, ERR_NO_PEERS
+    end
+    local pos = self.owner[crc32(hash_value or "") % self.size + 1]
+    local uid = self.up.id
+    local a = walk(self, pos, uid, tried)
+    if not a and tried then
+        a = walk(self, pos, uid, nil)
+    end
+    if not a then
+        return nil, ERR_NO_PEERS
+    end
+    return a
+end
+
+function _M.after_balance()
+end
+
+-- The hash inputs of an upstream row, precomputed: nil unless the upstream
+-- hashes (Kong computes the value for consistent-hashing only).
+local function input(kind, header, cookie, cookie_path, query_arg, capture)
+    if kind == "header" and type(header) == "string" then
+        return { kind = kind, var = "http_" .. gsub(lower(header), "-", "_") }
+    elseif kind == "cookie" and type(cookie) == "string" then
+        local path = type(cookie_path) == "string" and cookie_path or "/"
+        return { kind = kind, var = "cookie_" .. cookie,
+                 set = cookie .. "=", attrs = "; Path=" .. path .. "; Same-Site=Lax; HttpOnly" }
+    elseif kind == "query_arg" and type(query_arg) == "string" then
+        return { kind = kind, name = query_arg }
+    elseif kind == "uri_capture" and type(capture) == "string" then
+        return { kind = kind, name = capture, index = tonumber(capture) }
+    elseif kind == "consumer" or kind == "ip" or kind == "path" then
+        return { kind = kind }
+    end
+end
+
+function _M.hash_spec(row)
+    if row.algorithm ~= "consistent-hashing" then
+        return nil
+    end
+    return {
+        on = input(row.hash_on, row.hash_on_header, row.hash_on_cookie,
+                   row.hash_on_cookie_path, row.hash_on_query_arg, row.hash_on_uri_capture),
+        fallback = input(row.hash_fallback, row.hash_fallback_header, nil, nil,
+                         row.hash_fallback_query_arg, row.hash_fallback_uri_capture),
+    }
+end
+
+local function query_value(name)
+    local v = get_uri_args()[name]
+    if v == true then
+        return "true"
+    end
+    if type(v) == "table" then
+        for i = 1, #v do
+            if v[i] == true then v[i] = "true" end
+        end
+        sort(v)
+        return concat(v, ",")
+    end
+    return v
+end
+
+local function value_of(spec, ctx, rematch)
+    local kind = spec.kind
+    if kind == "ip" then
+        return var.remote_addr
+    elseif kind == "header" then
+        return var[spec.var]
+    elseif kind == "path" then
+        return var.uri
+    elseif kind == "consumer" then
+        local c = ctx.authenticated_consumer or ctx.authenticated_credential
+        return c and c.id
+    elseif kind == "query_arg" then
+        return query_value(spec.name)
+    elseif kind == "uri_capture" then
+        local res = rematch and rematch()
+        local caps = res and res.captures
+        return caps and (caps[spec.name] or (spec.index and caps[spec.index])) or nil
+    elseif kind == "cookie" then
+        local v = var[spec.var]
+        if not v then
+            -- Kong hands the client a cookie to come back with
+            v = random.uuid()
+            ctx.kongpy_hash_cookie = spec.set .. v .. spec.attrs
+        end
+        return v
+    end
+end
+
+-- The string a request hashes to: hash_on, else hash_fallback, else "".
+-- `rematch` gives the router match (uri captures).
+function _M.hash_input(spec, ctx, rematch)
+    local v = spec.on and value_of(spec.on, ctx, rematch)
+    if (v == nil or v == "") and spec.fallback then
+        v = value_of(spec.fallback, ctx, rematch)
+    end
+    if type(v) ~= "string" then
+        return v ~= nil and tostring(v) or ""
+    end
+    return v
+end
+
+return _M

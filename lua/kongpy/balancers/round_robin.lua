@@ -1,0 +1,65 @@
+-- Smooth weighted round-robin (the algorithm of nginx's upstream module):
+-- every pick adds each available peer's weight to its running score, takes
+-- the highest and subtracts the total from it. Over any window the picks
+-- follow the weights, interleaved rather than in bursts. Per worker.
+local health = require("kongpy.health")
+
+local is_healthy = health.is_healthy
+local ipairs = ipairs
+local setmetatable = setmetatable
+
+local ERR_NO_PEERS = "No peers are available"
+
+local _M = {}
+local mt = { __index = _M }
+
+-- addresses: every address of the upstream (weight 0 ones are never picked)
+function _M.new(up, addresses)
+    local peers, score = {}, {}
+    for _, a in ipairs(addresses) do
+        if a.weight > 0 then
+            peers[#peers + 1] = a
+            score[#peers] = 0
+        end
+    end
+    return setmetatable({ up = up, peers = peers, score = score, n = #peers }, mt)
+end
+
+local function pick(self, uid, tried)
+    local peers, score = self.peers, self.score
+    local total, best, best_score = 0, nil, nil
+    for i = 1, self.n do
+        local a = peers[i]
+        if not (tried and tried[a]) and is_healthy(uid, a.ip, a.port) then
+            local s = score[i] + a.weight
+            score[i] = s
+            total = total + a.weight
+            if not best_score or s > best_score then
+                best, best_score = i, s
+            end
+        end
+    end
+    if best then
+        score[best] = best_score - total
+        return peers[best]
+    end
+end
+
+-- tried: the addresses this request failed on (nil on the first try); once
+-- every one failed, any may be tried again.
+function _M:get_peer(_, _, tried)
+    local uid = self.up.id
+    local a = pick(self, uid, tried)
+    if not a and tried then
+        a = pick(self, uid, nil)
+    end
+    if not a then
+        return nil, ERR_NO_PEERS
+    end
+    return a
+end
+
+function _M.after_balance()
+end
+
+return _M

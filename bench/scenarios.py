@@ -53,6 +53,19 @@ def _s1(ctx: Context) -> Subject:
     return Subject(changes.basic_node(ctx).target("S1"), ctx.load("/s1"))
 
 
+# -- kongpy, one route over an upstream ----------------------------------------------
+
+def _l1(ctx: Context) -> Subject:
+    def configure(node: Node) -> None:
+        node.call("POST", "/upstreams", {"name": "l1.upstream"})
+        for ip in ("127.0.0.1", *servers.EXTRA_IPS):
+            node.call("POST", "/upstreams/l1.upstream/targets",
+                      {"target": f"{ip}:{ctx.upstream.port}"})
+        node.call("POST", "/services", {"name": "lb", "host": "l1.upstream", "port": 80})
+        node.call("POST", "/services/lb/routes", {"name": "l1", "paths": ["/l1"]})
+    return Subject(ctx.node("lb", configure).target("L1"), ctx.load("/l1"))
+
+
 # -- router scale -------------------------------------------------------------------
 
 Row = tuple[str, str, str, str]
@@ -124,6 +137,8 @@ SCENARIOS: list[Scenario] = [
              build=_s0l),
     Scenario("S1", "kongpy, one route, no plugins", build=_s1, nodes=("basic",),
              targets={"efficiency": 0.90}),
+    Scenario("L1", "kongpy, one route over an upstream of three targets (round-robin)",
+             build=_l1, baseline="S1", nodes=("basic", "lb"), targets={"efficiency": 0.95}),
     Scenario("S2", "kongpy, key-auth, one consumer", build=keyauth.s2, nodes=("ka1",),
              targets={"efficiency": 0.85}),
     Scenario("S3", "kongpy, key-auth, 10,000 consumers, random valid key",

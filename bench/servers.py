@@ -55,10 +55,15 @@ def _http_common(prefix: Path) -> str:
     return "    access_log off;\n    server_tokens off;\n" + temps
 
 
+EXTRA_IPS = ("127.0.0.2", "127.0.0.3")
+
+
 def upstream_conf(prefix: Path, port: int) -> str:
     return (_nginx_main(prefix, procs.LOAD_CPU) + "http {\n" + _http_common(prefix)
             + "    keepalive_requests 1000000;\n    keepalive_timeout 120s;\n"
             + f"    server {{\n        listen 127.0.0.1:{port} backlog=4096;\n"
+            # the same answer on two more loopback addresses: the targets of L1
+            + "".join(f"        listen {ip}:{port} backlog=4096;\n" for ip in EXTRA_IPS)
             + "        default_type text/plain;\n"
             + f'        location / {{ return 200 "{BODY}"; }}\n    }}\n}}\n')
 

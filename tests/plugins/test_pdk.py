@@ -266,7 +266,7 @@ def test_phase_and_unsupported_errors(node):
         "(only in: response, header_filter, body_filter, log)")
     assert body["router_in_access"] == "ok"
     assert body["buffering"] == "ok"
-    assert body["upstream"] == "kong.service.set_upstream: upstreams are not supported yet"
+    assert body["upstream"] == "could not find an Upstream named 'up'"
     assert body["tls_verify"].startswith("kong.service.set_tls_verify: not supported")
     assert body["tls_depth"].startswith("kong.service.set_tls_verify_depth: not supported")
     assert body["bad_header"] == ('invalid header value for "X-Bad": got function, expected '

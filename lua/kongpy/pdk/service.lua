@@ -16,7 +16,7 @@ local floor = math.floor
 local ACCESS = phase.PHASES.access
 local TARGET = phase.new("rewrite", "access", "balancer", "preread")
 local MAX_TIMEOUT = 2147483646
-local NO_UPSTREAMS = "kong.service.set_upstream: upstreams are not supported yet"
+local ERR_NO_UPSTREAM = "could not find an Upstream named '"
 local NO_TLS = "per-request upstream TLS settings need lua-kong-nginx-module, which the "
                .. "nginx 1.22 kongpy runs on does not have (use the service's tls_verify "
                .. "fields when kongpy has them)"
@@ -45,8 +45,19 @@ function _M.set_upstream(host)
     if type(host) ~= "string" then
         error("host must be a string", 2)
     end
-    error(NO_UPSTREAMS, 2)
+    -- required here: kongpy.snapshot loads the PDK's store before this module
+    local ups = require("kongpy.snapshot").state.upstreams
+    if not (ups and ups.by_name[host]) then
+        return nil, ERR_NO_UPSTREAM .. host .. "'"
+    end
+    local b = overrides()
+    b.host = host
+    b.port = nil
+    return true
 end
+
+-- set_upstream(host): balance this request over the upstream named host;
+-- the upstream Host header follows the chosen target, as Kong's.
 
 -- set_target(host, port): proxy this request to host:port (an address or a
 -- name resolved like a service's host); the upstream Host header becomes host.

@@ -119,14 +119,14 @@ end
 -- then the balancer picks a peer this request has not failed on.
 local function retry(ctx, state, code)
     local up, prev = ctx.kongpy_upstream, ctx.kongpy_addr
-    if state == "failed" then
-        if code == 504 then
+    if up.passive then
+        if state ~= "failed" then
+            health.report_http_status(up, prev.ip, prev.port, code)
+        elseif code == 504 then
             health.report_timeout(up, prev.ip, prev.port)
         else
             health.report_tcp_failure(up, prev.ip, prev.port)
         end
-    else
-        health.report_http_status(up, prev.ip, prev.port, code)
     end
     local b = ctx.kongpy_lb
     if b.release then
@@ -204,11 +204,13 @@ end
 -- status (504 as a timeout) and lets the balancer update its figures.
 function _M.log(ctx)
     local up, addr = ctx.kongpy_upstream, ctx.kongpy_addr
-    local status = ngx.status
-    if status == 504 then
-        health.report_timeout(up, addr.ip, addr.port)
-    else
-        health.report_http_status(up, addr.ip, addr.port, status)
+    if up.passive then
+        local status = ngx.status
+        if status == 504 then
+            health.report_timeout(up, addr.ip, addr.port)
+        else
+            health.report_http_status(up, addr.ip, addr.port, status)
+        end
     end
     ctx.kongpy_lb:after_balance(ctx, addr)
 end

@@ -114,6 +114,20 @@ local function rebuild(up)
     up.balancer = up.algorithm.new(up, all)
 end
 
+local function positive(t, name)
+    return type(t) == "table" and (tonumber(t[name]) or 0) > 0
+end
+
+-- Passive checks count something only when one of their thresholds is set
+-- (Kong's healthchecker ignores the reports otherwise): the proxy path skips
+-- the reports of the other upstreams.
+local function passive_on(hc)
+    local p = type(hc.passive) == "table" and hc.passive or EMPTY
+    local u = p.unhealthy
+    return positive(u, "tcp_failures") or positive(u, "timeouts")
+        or positive(u, "http_failures") or positive(p.healthy, "successes")
+end
+
 local function build_one(row, target_rows)
     local hc = type(row.healthchecks) == "table" and row.healthchecks or EMPTY
     local up = {
@@ -122,6 +136,7 @@ local function build_one(row, target_rows)
         row = row,
         healthchecks = hc,
         threshold = tonumber(hc.threshold) or 0,
+        passive = passive_on(hc),
         algorithm = ALGORITHMS[row.algorithm] or round_robin,
         slots = tonumber(row.slots) or 10000,
         host_header = str(row.host_header),

@@ -42,14 +42,14 @@ local function average(self)
     return count > 0 and sum / count or 0
 end
 
-local function pick(self, uid, tried)
+local function best_of(self, skip, tried)
     local peers, ewma, n = self.peers, self.ewma, self.n
     local start = self.start
     local best, best_score
     local avg
     for k = 1, n do
         local a = peers[(start + k) % n + 1]
-        if not (tried and tried[a]) and is_healthy(uid, a.ip, a.port) then
+        if not (tried and tried[a]) and not (skip and skip[a]) then
             local e = ewma[a]
             if not e then
                 avg = avg or average(self)
@@ -62,6 +62,19 @@ local function pick(self, uid, tried)
         end
     end
     return best
+end
+
+-- health is asked of the best candidate only (one shared-dict read when all
+-- is well), the next best when it is unavailable
+local function pick(self, uid, tried)
+    local skip
+    local a = best_of(self, nil, tried)
+    while a and not is_healthy(uid, a.ip, a.port) do
+        skip = skip or {}
+        skip[a] = true
+        a = best_of(self, skip, tried)
+    end
+    return a
 end
 
 function _M:get_peer(_, _, tried)

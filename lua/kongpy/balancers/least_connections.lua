@@ -22,13 +22,13 @@ function _M.new(up, addresses)
     return setmetatable({ up = up, peers = peers, n = #peers, active = {}, start = 0 }, mt)
 end
 
-local function pick(self, uid, tried)
+local function best_of(self, skip, tried)
     local peers, active, n = self.peers, self.active, self.n
     local start = self.start
     local best, best_score
     for k = 1, n do
         local a = peers[(start + k) % n + 1]
-        if not (tried and tried[a]) and is_healthy(uid, a.ip, a.port) then
+        if not (tried and tried[a]) and not (skip and skip[a]) then
             local s = ((active[a] or 0) + 1) / a.weight
             if not best_score or s < best_score then
                 best, best_score = a, s
@@ -36,6 +36,19 @@ local function pick(self, uid, tried)
         end
     end
     return best
+end
+
+-- health is asked of the best candidate only (one shared-dict read when all
+-- is well), the next best when it is unavailable
+local function pick(self, uid, tried)
+    local skip
+    local a = best_of(self, nil, tried)
+    while a and not is_healthy(uid, a.ip, a.port) do
+        skip = skip or {}
+        skip[a] = true
+        a = best_of(self, skip, tried)
+    end
+    return a
 end
 
 function _M:get_peer(_, _, tried)

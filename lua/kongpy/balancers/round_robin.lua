@@ -25,24 +25,51 @@ function _M.new(up, addresses)
     return setmetatable({ up = up, peers = peers, score = score, n = #peers }, mt)
 end
 
-local function pick(self, uid, tried)
+-- The peer with the highest score + weight among those not excluded; the
+-- health of that one only is asked (one shared-dict read per request), and a
+-- pick is committed once a healthy peer is found.
+local function best_of(self, skip, tried)
     local peers, score = self.peers, self.score
-    local total, best, best_score = 0, nil, nil
+    local best, best_score
     for i = 1, self.n do
         local a = peers[i]
-        if not (tried and tried[a]) and is_healthy(uid, a.ip, a.port) then
+        if not (skip and skip[a]) and not (tried and tried[a]) then
             local s = score[i] + a.weight
-            score[i] = s
-            total = total + a.weight
             if not best_score or s > best_score then
                 best, best_score = i, s
             end
         end
     end
-    if best then
-        score[best] = best_score - total
-        return peers[best]
+    return best
+end
+
+local function pick(self, uid, tried)
+    local peers, score = self.peers, self.score
+    local skip
+    local best = best_of(self, nil, tried)
+    while best do
+        local a = peers[best]
+        if is_healthy(uid, a.ip, a.port) then
+            break
+        end
+        skip = skip or {}
+        skip[a] = true
+        best = best_of(self, skip, tried)
     end
+    if not best then
+        return nil
+    end
+    -- the unavailable peers take no part in the turn (as nginx's down peers)
+    local total = 0
+    for i = 1, self.n do
+        local a = peers[i]
+        if not (skip and skip[a]) and not (tried and tried[a]) then
+            score[i] = score[i] + a.weight
+            total = total + a.weight
+        end
+    end
+    score[best] = score[best] - total
+    return peers[best]
 end
 
 -- tried: the addresses this request failed on (nil on the first try); once

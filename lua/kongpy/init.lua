@@ -109,7 +109,9 @@ function _M.rewrite()
     end
 end
 
-local function set_upstream(entry, service, qpos, request_uri, upath)
+-- `balanced`: the service's host names an upstream, whose chosen target
+-- gives the Host header (kongpy.balancer) unless the route preserves it.
+local function set_upstream(entry, service, qpos, request_uri, upath, balanced)
     if service.scheme == "https" then
         var.upstream_scheme = "https"
         var.upstream_ssl_name = service.ssl_name
@@ -117,7 +119,7 @@ local function set_upstream(entry, service, qpos, request_uri, upath)
     var.upstream_uri = qpos and upath .. sub(request_uri, qpos) or upath
     if entry.preserve_host then
         var.upstream_host = var.http_host or service.host_header
-    else
+    elseif not balanced then
         var.upstream_host = service.host_header
     end
 end
@@ -153,7 +155,9 @@ function _M.access()
     ctx.kongpy_service = service
     ctx.kongpy_route = entry.route
     if service then
-        set_upstream(entry, service, qpos, request_uri, res.upstream_path)
+        local ups = state.upstreams
+        set_upstream(entry, service, qpos, request_uri, res.upstream_path,
+                     ups and ups.by_name[service.host] ~= nil)
     end
     -- Kong runs the plugins before it looks for the service or a peer.
     local ps = state.plugins

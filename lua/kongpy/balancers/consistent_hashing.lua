@@ -5,6 +5,7 @@
 -- owner. Removing an address moves only the keys it owned. The placement
 -- depends on the addresses alone, so every worker and node agrees.
 local health = require("kongpy.health")
+local common = require("kongpy.balancers.common")
 local random = require("kongpy.schema.random")
 
 local ngx = ngx
@@ -24,7 +25,7 @@ local gsub = string.gsub
 local sort = table.sort
 local concat = table.concat
 
-local ERR_NO_PEERS = "No peers are available"
+local ERR_NO_PEERS = common.ERR_NO_PEERS
 local MIN_POINTS = 1000
 local POINTS_PER_ADDRESS = 160
 
@@ -32,17 +33,14 @@ local _M = {}
 local mt = { __index = _M }
 
 function _M.new(up, addresses)
-    local list, total = {}, 0
-    for _, a in ipairs(addresses) do
-        if a.weight > 0 then
-            list[#list + 1] = a
-            total = total + a.weight
-        end
+    local list, n = common.weighted(addresses)
+    local total = 0
+    for _, a in ipairs(list) do
+        total = total + a.weight
     end
     local size = up.slots > MIN_POINTS and up.slots or MIN_POINTS
     local ring = {}
     local placed = 0
-    local n = #list
     for _, a in ipairs(list) do
         local count = floor(a.weight / total * n * POINTS_PER_ADDRESS)
         if count < 1 then count = 1 end

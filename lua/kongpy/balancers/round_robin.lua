@@ -3,26 +3,24 @@
 -- the highest and subtracts the total from it. Over any window the picks
 -- follow the weights, interleaved rather than in bursts. Per worker.
 local health = require("kongpy.health")
+local common = require("kongpy.balancers.common")
 
 local is_healthy = health.is_healthy
-local ipairs = ipairs
 local setmetatable = setmetatable
 
-local ERR_NO_PEERS = "No peers are available"
+local ERR_NO_PEERS = common.ERR_NO_PEERS
 
 local _M = {}
 local mt = { __index = _M }
 
 -- addresses: every address of the upstream (weight 0 ones are never picked)
 function _M.new(up, addresses)
-    local peers, score = {}, {}
-    for _, a in ipairs(addresses) do
-        if a.weight > 0 then
-            peers[#peers + 1] = a
-            score[#peers] = 0
-        end
+    local peers, n = common.weighted(addresses)
+    local score = {}
+    for i = 1, n do
+        score[i] = 0
     end
-    return setmetatable({ up = up, peers = peers, score = score, n = #peers }, mt)
+    return setmetatable({ up = up, peers = peers, score = score, n = n }, mt)
 end
 
 -- The peer with the highest score + weight among those not excluded; the

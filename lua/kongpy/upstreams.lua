@@ -18,7 +18,6 @@ local ngx = ngx
 local now = ngx.now
 local log = ngx.log
 local WARN = ngx.WARN
-local null = ngx.null
 
 local type = type
 local pairs = pairs
@@ -194,22 +193,6 @@ local function index(by_id)
     return { by_id = by_id, by_name = by_name }
 end
 
--- All upstreams of a full snapshot (maps of rows by id).
-function _M.build(upstreams, targets)
-    local grouped = targets_by_upstream(targets)
-    local by_id = {}
-    for id, row in pairs(upstreams or EMPTY) do
-        if type(row) == "table" and type(row.id) == "string" and row.name ~= null then
-            local up, err = build_one(row, grouped[id] or EMPTY)
-            if not up then
-                return nil, err
-            end
-            by_id[id] = up
-        end
-    end
-    return index(by_id)
-end
-
 -- The upstreams after a delta: `changed` holds the ids whose rows or targets
 -- changed; every other object is kept as it is.
 function _M.update(prev, upstreams, targets, changed)
@@ -220,7 +203,7 @@ function _M.update(prev, upstreams, targets, changed)
     end
     for id in pairs(changed) do
         local row = upstreams and upstreams[id]
-        if row then
+        if type(row) == "table" and type(row.name) == "string" then
             local up, err = build_one(row, grouped[id] or EMPTY)
             if not up then
                 return nil, err
@@ -229,6 +212,17 @@ function _M.update(prev, upstreams, targets, changed)
         end
     end
     return index(by_id)
+end
+
+-- All upstreams of a full snapshot (maps of rows by id).
+function _M.build(upstreams, targets)
+    local all = {}
+    for id, row in pairs(upstreams or EMPTY) do
+        if type(row) == "table" and type(row.id) == "string" then
+            all[id] = true
+        end
+    end
+    return _M.update(nil, upstreams, targets, all)
 end
 
 -- The ids a delta touches: its upstreams, and the upstreams of the targets it

@@ -71,6 +71,7 @@ function _M.init_worker()
     snapshot.init_worker()
     require("kongpy.pdk.events").init_worker()
     require("kongpy.pdk.cache").init_worker()
+    require("kongpy.health").init_worker()
     plugins.init_worker(snapshot.state.plugins)
 end
 
@@ -200,6 +201,9 @@ function _M.header_filter()
         end
         if enabled["server"] and not header["Server"] then
             header["Server"] = server_header
+        end
+        if ctx.kongpy_upstream then
+            balancer.report_status(ctx, ngx.status)
         end
         if enabled["x-kong-upstream-status"] then
             header["X-Kong-Upstream-Status"] = tonumber(sub(ctx.kongpy_upstream_status

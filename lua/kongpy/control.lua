@@ -155,6 +155,7 @@ end
 -- Upstream health (docs/contracts.md §6): the node's view of one upstream,
 -- and manual overrides (Kong's post_health).
 local function get_upstream_health()
+    health.keep()
     local row = health.upstream(var.arg_id)
     if not row then
         return respond(404, { message = ERR_NOT_FOUND })

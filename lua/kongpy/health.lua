@@ -79,6 +79,9 @@ end
 -- A manual override (Kong's post_health): every address of the target
 -- host:port, or only ip:ip_port. Returns true, or nil and Kong's message.
 function _M.set_manual(upstream_id, host, port, ip, ip_port, healthy)
+    -- a change of settings this worker serves but has not kept yet would
+    -- otherwise wipe the override a moment later
+    _M.keep()
     local row = _M.upstream(upstream_id)
     if not row then
         return nil, "Upstream " .. tostring(upstream_id) .. " has no balancer"

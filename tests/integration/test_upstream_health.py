@@ -116,3 +116,187 @@ def test_active_checks_take_a_target_out_and_bring_it_back(node, servers):
     statuses, names = spread(node, lb["path"])
     assert statuses == Counter({200: 30}) and set(names) == {"a", "b", "c"}, (statuses, names)
     node.assert_clean_error_log()
+
+
+def test_passive_checks_take_out_a_refusing_target_without_failed_requests(node, servers):
+    a, b, c = servers
+    b.stop()  # connections to b are refused
+    checks = {"passive": {"unhealthy": {"tcp_failures": 1}},
+              # probes only while unhealthy: they bring b back
+              **active(interval=0, unhealthy={"interval": 0.5, "tcp_failures": 0})}
+    checks["active"]["healthy"] = {"interval": 0, "successes": 1}
+    lb = balanced(node, servers, checks)
+    up = lb["upstream"]
+    statuses, names = spread(node, lb["path"], 40)
+    assert statuses == Counter({200: 40}), statuses
+    assert set(names) == {"a", "c"}
+    assert health(node, up)[target_of(b)] == "UNHEALTHY"
+
+    b.start()
+    assert eventually(lambda: health(node, up)[target_of(b)] == "HEALTHY"), health(node, up)
+    assert b.count("/status") >= 1
+    statuses, names = spread(node, lb["path"], 30)
+    assert statuses == Counter({200: 30}) and names["b"] > 0, (statuses, names)
+
+
+def test_passive_http_failures_count_consecutive_answers_per_threshold(node, servers):
+    a, b, c = servers
+    lb = balanced(node, servers,
+                  {"passive": {"unhealthy": {"http_failures": 3, "http_statuses": [500]},
+                               "healthy": {"successes": 0}}})
+    up = lb["upstream"]
+    b.set(status=500)
+    # each worker-independent failure of b counts towards one node-wide total
+    seen_500 = 0
+    for _ in range(60):
+        resp = requests.get(node.proxy + lb["path"], timeout=10,
+                            headers={"Connection": "close"})
+        seen_500 += resp.status_code == 500
+        if health(node, up)[target_of(b)] == "UNHEALTHY":
+            break
+    assert seen_500 == 3, seen_500
+    statuses, names = spread(node, lb["path"], 30)
+    assert statuses == Counter({200: 30}) and set(names) == {"a", "c"}
+    # passive checks never bring a target back (healthy.successes = 0)
+    b.set(status=200)
+    time.sleep(1)
+    assert health(node, up)[target_of(b)] == "UNHEALTHY"
+
+
+def test_manual_overrides_reach_every_worker_within_a_second(node, servers):
+    a, b, c = servers
+    lb = balanced(node, servers, {"passive": {"unhealthy": {"tcp_failures": 2}}})
+    up, tb = lb["upstream"], lb["targets"]["b"]
+    api = admin(node)
+    api.put(f"/upstreams/{up['name']}/targets/{tb['target']}/unhealthy", status=204)
+    assert health(node, up)[target_of(b)] == "UNHEALTHY"
+    statuses, names = spread(node, lb["path"], 40)
+    assert statuses == Counter({200: 40}) and set(names) == {"a", "c"}, names
+
+    api.post(f"/upstreams/{up['id']}/targets/{tb['id']}/healthy", status=204)
+    assert health(node, up)[target_of(b)] == "HEALTHY"
+    statuses, names = spread(node, lb["path"], 40)
+    assert statuses == Counter({200: 40}) and set(names) == {"a", "b", "c"}, names
+
+    # one address of a target
+    api.put(f"/upstreams/{up['name']}/targets/{tb['target']}/{target_of(b)}/unhealthy",
+            status=204)
+    body = api.get(f"/upstreams/{up['id']}/health")
+    row = next(r for r in body["data"] if r["id"] == tb["id"])
+    assert row["health"] == "UNHEALTHY"
+    assert row["data"]["addresses"] == [{"ip": "127.0.0.1", "port": b.port, "weight": 100,
+                                         "health": "UNHEALTHY"}]
+    assert row["data"]["weight"] == {"total": 100, "available": 0, "unavailable": 100}
+    _, names = spread(node, lb["path"], 20)
+    assert set(names) == {"a", "c"}
+
+
+def test_manual_override_needs_health_checks(node, servers):
+    lb = balanced(node, servers, {})
+    up, ta = lb["upstream"], lb["targets"]["a"]
+    code, body = admin(node).send("PUT", f"/upstreams/{up['name']}/targets/{ta['id']}/unhealthy")
+    assert (code, body) == (400, {"message": f"no healthchecker found for {up['name']}"})
+    assert set(health(node, up).values()) == {"HEALTHCHECKS_OFF"}
+    body = admin(node).get(f"/upstreams/{up['id']}/health?balancer_health=1")
+    assert body["data"]["health"] == "HEALTHCHECKS_OFF"
+    assert body["data"]["balancer_health"] == "HEALTHY"
+    assert body["next"] is None and body["node_id"]
+
+
+def test_threshold_and_all_targets_down(node, servers):
+    a, b, c = servers
+    lb = balanced(node, servers, {"passive": {"unhealthy": {"tcp_failures": 1}},
+                                  "threshold": 50})
+    up, t = lb["upstream"], lb["targets"]
+    api = admin(node)
+
+    def balancer() -> dict:
+        return api.get(f"/upstreams/{up['id']}/health?balancer_health=1")["data"]
+
+    api.put(f"/upstreams/{up['id']}/targets/{t['a']['id']}/unhealthy", status=204)
+    doc = balancer()
+    assert (doc["health"], doc["balancer_health"]) == ("HEALTHY", "HEALTHY")
+    assert doc["details"]["weight"] == {"total": 300, "available": 200, "unavailable": 100}
+    assert spread(node, lb["path"], 10)[0] == Counter({200: 10})
+
+    # 100 of 300 is not above 50 %: the balancer is unhealthy though c is up
+    api.put(f"/upstreams/{up['id']}/targets/{t['b']['id']}/unhealthy", status=204)
+    doc = balancer()
+    assert (doc["health"], doc["balancer_health"], doc["details"]["healthy"]) == \
+        ("UNHEALTHY", "UNHEALTHY", False)
+    resp = requests.get(node.proxy + lb["path"], timeout=10,
+                        headers={"Accept": "application/json"})
+    assert resp.status_code == 503 and resp.json()["message"] == NO_PEER
+
+    # threshold 0: unhealthy only when nothing is available
+    api.patch(f"/upstreams/{up['id']}", {"healthchecks": {
+        "passive": {"unhealthy": {"tcp_failures": 1}}, "threshold": 0}})
+    node.wait_sync()
+    for name in ("a", "b", "c"):
+        api.put(f"/upstreams/{up['id']}/targets/{t[name]['id']}/unhealthy", status=204)
+    resp = requests.get(node.proxy + lb["path"], timeout=10,
+                        headers={"Accept": "application/json"})
+    assert resp.status_code == 503 and resp.json()["message"] == NO_PEER
+    assert balancer()["balancer_health"] == "UNHEALTHY"
+    api.put(f"/upstreams/{up['id']}/targets/{t['c']['id']}/healthy", status=204)
+    statuses, names = spread(node, lb["path"], 10)
+    assert statuses == Counter({200: 10}) and set(names) == {"c"}
+
+
+def test_state_survives_unrelated_changes_and_resets_with_new_settings(node, servers):
+    a, b, c = servers
+    checks = {"passive": {"unhealthy": {"tcp_failures": 1}}}
+    lb = balanced(node, servers, checks)
+    up, t = lb["upstream"], lb["targets"]
+    api = admin(node)
+    api.put(f"/upstreams/{up['id']}/targets/{t['b']['id']}/unhealthy", status=204)
+
+    # not the health checks: the state stays
+    api.patch(f"/upstreams/{up['id']}", {"slots": 20000})
+    api.patch(f"/upstreams/{up['id']}/targets/{t['a']['id']}", {"weight": 50})
+    api.post("/services", {"name": f"other{next(_counter)}", "url": "http://127.0.0.1:9"})
+    node.wait_sync()
+    time.sleep(0.5)
+    assert health(node, up)[target_of(b)] == "UNHEALTHY"
+
+    # removing and adding the target again starts it healthy
+    api.request("DELETE", f"/upstreams/{up['id']}/targets/{t['b']['id']}", status=204)
+    node.wait_sync()
+    time.sleep(0.5)
+    api.post(f"/upstreams/{up['id']}/targets", {"target": target_of(b)})
+    node.wait_sync()
+    assert eventually(lambda: health(node, up).get(target_of(b)) == "HEALTHY")
+
+    # new health-check settings: the state starts over
+    api.put(f"/upstreams/{up['id']}/targets/{target_of(c)}/unhealthy", status=204)
+    api.patch(f"/upstreams/{up['id']}", {"healthchecks": {
+        "passive": {"unhealthy": {"tcp_failures": 2}}}})
+    node.wait_sync()
+    assert eventually(lambda: health(node, up)[target_of(c)] == "HEALTHY"), health(node, up)
+
+
+def test_one_prober_per_node(node, servers):
+    a, _b, _c = servers
+    lb = balanced(node, servers, active(interval=0.5))
+    assert eventually(lambda: a.count("/status") >= 1)
+    start = a.count("/status")
+    time.sleep(3)
+    probes = a.count("/status") - start
+    # two workers, one prober: about 6 probes in 3 s at 0.5 s, never twice that
+    assert 4 <= probes <= 8, probes
+    assert lb["upstream"]["healthchecks"]["active"]["healthy"]["interval"] == 0.5
+
+
+def test_active_timeouts_and_refused_connections(node, servers):
+    a, b, c = servers
+    lb = balanced(node, servers, active(timeout=0.3))
+    up = lb["upstream"]
+    b.set(delay=1.0)
+    assert eventually(lambda: health(node, up)[target_of(b)] == "UNHEALTHY")
+    b.set(delay=0)
+    assert eventually(lambda: health(node, up)[target_of(b)] == "HEALTHY")
+    c.stop()
+    assert eventually(lambda: health(node, up)[target_of(c)] == "UNHEALTHY")
+    statuses, names = spread(node, lb["path"], 20)
+    assert statuses == Counter({200: 20}) and set(names) == {"a", "b"}
+    assert free_port()  # the helper module stays importable for later tests

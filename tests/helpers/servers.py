@@ -94,6 +94,7 @@ class _SwitchHandler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         with server.lock:
             server.hits[path] = server.hits.get(path, 0) + 1
+            server.last_headers[path] = {k.lower(): v for k, v in self.headers.items()}
         if server.delay:
             time.sleep(server.delay)
         payload = json.dumps({"name": server.name, "path": self.path}).encode()
@@ -110,7 +111,8 @@ class _SwitchHandler(BaseHTTPRequestHandler):
 class SwitchServer:
     """An upstream whose answers a test switches: a status (200, 500, …), a
     delay, or no listener at all (``stop``: connections are refused) and back
-    on the same port (``start``). ``hits`` counts requests per path."""
+    on the same port (``start``). ``hits`` counts requests per path,
+    ``last_headers`` keeps the headers of the last one (names lower-cased)."""
 
     def __init__(self, name: str, port: int | None = None, host: str = "127.0.0.1") -> None:
         self.name = name
@@ -119,6 +121,7 @@ class SwitchServer:
         self.status = 200
         self.delay = 0.0
         self.hits: dict[str, int] = {}
+        self.last_headers: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         self.httpd: ThreadingHTTPServer | None = None
 
@@ -128,6 +131,7 @@ class SwitchServer:
         httpd.name = self.name
         httpd.lock = self._lock
         httpd.hits = self.hits
+        httpd.last_headers = self.last_headers
         httpd.status = self.status
         httpd.delay = self.delay
         self.httpd = httpd

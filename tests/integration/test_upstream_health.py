@@ -14,7 +14,7 @@ import requests
 from tests.conftest import require_binary
 from tests.helpers.gateway import Gateway
 from tests.helpers.http import admin
-from tests.helpers.servers import SwitchServer, free_port
+from tests.helpers.servers import SwitchServer
 
 NO_PEER = "failure to get a peer from the ring-balancer"
 
@@ -299,4 +299,29 @@ def test_active_timeouts_and_refused_connections(node, servers):
     assert eventually(lambda: health(node, up)[target_of(c)] == "UNHEALTHY")
     statuses, names = spread(node, lb["path"], 20)
     assert statuses == Counter({200: 20}) and set(names) == {"a", "b"}
-    assert free_port()  # the helper module stays importable for later tests
+
+
+def test_probes_send_the_configured_request(node, servers):
+    a, _b, _c = servers
+    balanced(node, servers, active(http_path="/probe/here",
+                                   headers={"X-Probe": ["one", "two"]}),
+             host_header="backend.example")
+    assert eventually(lambda: a.count("/probe/here") >= 1)
+    headers = a.last_headers["/probe/here"]
+    assert headers["host"] == "backend.example"
+    assert headers["x-probe"] in ("one", "two")  # both sent; the server keeps one
+    assert headers["connection"] == "close"
+
+
+def test_tcp_probes_need_only_a_connection(node, servers):
+    a, b, _c = servers
+    lb = balanced(node, servers, active(type="tcp"))
+    up = lb["upstream"]
+    b.set(status=500)  # not looked at
+    time.sleep(1.5)
+    assert health(node, up)[target_of(b)] == "HEALTHY"
+    assert a.count("/status") == 0
+    b.stop()
+    assert eventually(lambda: health(node, up)[target_of(b)] == "UNHEALTHY")
+    b.start()
+    assert eventually(lambda: health(node, up)[target_of(b)] == "HEALTHY")

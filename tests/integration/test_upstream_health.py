@@ -38,7 +38,8 @@ def servers():
 _counter = iter(range(1_000_000))
 
 
-def balanced(node: Gateway, servers, healthchecks: dict, **upstream) -> dict:
+def balanced(node: Gateway, servers, healthchecks: dict, read_timeout: int = 2000,
+             **upstream) -> dict:
     """An upstream over ``servers`` with a service and a route, served; returns
     {"upstream", "targets" (by server name), "path"}."""
     n = next(_counter)
@@ -50,7 +51,7 @@ def balanced(node: Gateway, servers, healthchecks: dict, **upstream) -> dict:
         targets[server.name] = api.post(f"/upstreams/{name}/targets",
                                         {"target": f"127.0.0.1:{server.port}"})
     api.post("/services", {"name": f"svc{n}", "host": name, "port": 80,
-                           "retries": 5, "connect_timeout": 500, "read_timeout": 2000})
+                           "retries": 5, "connect_timeout": 500, "read_timeout": read_timeout})
     api.post(f"/services/svc{n}/routes", {"paths": [f"/r{n}"]})
     node.wait_sync()
     return {"upstream": up, "targets": targets, "path": f"/r{n}"}
@@ -137,6 +138,18 @@ def test_passive_checks_take_out_a_refusing_target_without_failed_requests(node,
     assert b.count("/status") >= 1
     statuses, names = spread(node, lb["path"], 30)
     assert statuses == Counter({200: 30}) and names["b"] > 0, (statuses, names)
+
+
+def test_passive_checks_take_out_a_timing_out_target_without_failed_requests(node, servers):
+    a, b, c = servers
+    b.set(delay=2.0)
+    lb = balanced(node, servers, {"passive": {"unhealthy": {"timeouts": 2}}}, read_timeout=300)
+    up = lb["upstream"]
+    statuses, names = spread(node, lb["path"], 30)
+    assert statuses == Counter({200: 30}) and set(names) == {"a", "c"}, (statuses, names)
+    assert health(node, up)[target_of(b)] == "UNHEALTHY"
+    # two timeouts, one per request that met b, then b got nothing more
+    assert b.count("/") == 2, b.hits
 
 
 def test_passive_http_failures_count_consecutive_answers_per_threshold(node, servers):

@@ -179,6 +179,8 @@ def temp_root(config: Config, node_id: str) -> str:
 
 RATELIMIT_PLUGINS = ("rate-limiting", "response-ratelimiting")
 RATELIMIT_DICT_SIZE = "12m"
+# Health of upstream addresses (kongpy.health): Kong's kong_healthchecks size.
+HEALTH_DICT_SIZE = "5m"
 
 
 def ratelimit_dicts(config: Config) -> list[dict[str, str]]:
@@ -255,6 +257,7 @@ def template_context(config: Config, node_id: str,
         "ssl_ciphers": config["ssl_ciphers"] if suite == "custom" else CIPHER_SUITES[suite],
         "shared_dicts": [{"name": "kongpy_snapshot", "size": config["snapshot_cache_size"]},
                          {"name": "kongpy_cache", "size": config["mem_cache_size"]},
+                         {"name": "kongpy_health", "size": HEALTH_DICT_SIZE},
                          *ratelimit_dicts(config)],
         "upstream_keepalive_pool_size": config["upstream_keepalive_pool_size"],
         "upstream_keepalive_max_requests": config["upstream_keepalive_max_requests"],

@@ -21,6 +21,7 @@ local set_timeouts = ngx_balancer.set_timeouts
 local get_last_failure = ngx_balancer.get_last_failure
 local recreate_request = ngx_balancer.recreate_request
 local hash_input = consistent_hashing.hash_input
+local is_healthy = health.is_healthy
 
 local byte = string.byte
 local find = string.find
@@ -45,7 +46,26 @@ local function literal_ip(host)
     end
 end
 
+-- Kong's balancer health: unhealthy unless the available share of the
+-- weight is above healthchecks.threshold (only checked when one is set).
+local function above_threshold(up)
+    local total, available = 0, 0
+    local addrs, uid = up.addresses, up.id
+    for i = 1, #addrs do
+        local a = addrs[i]
+        local w = a.weight
+        total = total + w
+        if w > 0 and is_healthy(uid, a.ip, a.port) then
+            available = available + w
+        end
+    end
+    return total > 0 and available * 100 / total > up.threshold
+end
+
 local function balance(ctx, service, up, preserve_host)
+    if up.threshold > 0 and not above_threshold(up) then
+        return nil, 503, ERR_RING
+    end
     local b = up.balancer
     local hash
     local spec = up.hash

@@ -10,6 +10,8 @@ local rehash = require("kongpy.rehash")
 local cluster_events = require("kongpy.pdk.cluster_events")
 local counters = require("kongpy.tools.ratelimit.cluster")
 local body_reader = require("kongpy.pdk.body")
+local health = require("kongpy.health")
+local health_report = require("kongpy.health.report")
 
 local ngx = ngx
 local var = ngx.var
@@ -150,6 +152,46 @@ local function deliver_cluster_events()
     return respond(200, { delivered = n })
 end
 
+-- Upstream health (docs/contracts.md §6): the node's view of one upstream,
+-- and manual overrides (Kong's post_health).
+local function get_upstream_health()
+    health.keep()
+    local row = health.upstream(var.arg_id)
+    if not row then
+        return respond(404, { message = ERR_NOT_FOUND })
+    end
+    return respond(200, health_report.upstream(row))
+end
+
+local function str_or_nil(v)
+    if v == nil or v == null then
+        return nil
+    end
+    return type(v) == "string" and v ~= "" and v or false
+end
+
+local function post_upstream_health()
+    local body = read_body()
+    local doc = body and cjson.decode(body)
+    if type(doc) ~= "table" or type(doc.upstream) ~= "string" or type(doc.host) ~= "string"
+            or type(doc.port) ~= "number"
+            or type(doc.healthy) ~= "boolean" then
+        return respond(400, { message = "invalid health override: expected {upstream, host, "
+                                        .. "port, ip, ip_port, healthy}" })
+    end
+    local ip = str_or_nil(doc.ip)
+    if ip == false then
+        return respond(400, { message = "invalid health override: ip must be a string" })
+    end
+    local ip_port = tonumber(doc.ip_port ~= null and doc.ip_port or nil)
+    local ok, err = health.set_manual(doc.upstream, doc.host, doc.port, ip, ip_port,
+                                      doc.healthy)
+    if not ok then
+        return respond(400, { message = err })
+    end
+    return respond_json(200, "{}")
+end
+
 local function server_status()
     local res = capture("/nginx_status")
     local out = {
@@ -205,6 +247,7 @@ local ROUTES = {
     ["/counters/totals"] = { POST = settle_counters },
     ["/cluster-events"] = { POST = deliver_cluster_events },
     ["/cluster-events/take"] = { POST = take_cluster_events },
+    ["/upstreams/health"] = { GET = get_upstream_health, POST = post_upstream_health },
 }
 
 function _M.serve()

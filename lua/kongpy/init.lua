@@ -74,6 +74,7 @@ function _M.init_worker()
     snapshot.init_worker()
     require("kongpy.pdk.events").init_worker()
     require("kongpy.pdk.cache").init_worker()
+    require("kongpy.health").init_worker()
     plugins.init_worker(snapshot.state.plugins)
 end
 

@@ -323,6 +323,49 @@ function _M.get(ups, name)
     return up
 end
 
+-- The health checker's view (kongpy.health): the upstreams this worker
+-- serves, by id order, and the addresses of one of them. Names whose answers
+-- expired are resolved again first (the prober runs in a timer: cosockets).
+local function serving()
+    -- required here: kongpy.snapshot loads this module through kongpy.state
+    local st = require("kongpy.snapshot").state
+    return st and st.upstreams
+end
+
+function _M.list()
+    local ups = serving()
+    local out = {}
+    for id, up in pairs(ups and ups.by_id or EMPTY) do
+        out[#out + 1] = { id = id, name = up.name }
+    end
+    sort(out, function(a, b) return a.id < b.id end)
+    return out
+end
+
+function _M.each_address(uid)
+    local ups = serving()
+    local up = ups and ups.by_id[uid]
+    if up and up.expires and up.expires <= now() then
+        _M.refresh(up)
+    end
+    local targets = up and up.targets or EMPTY
+    local ti, ai = 1, 0
+    return function()
+        while true do
+            local t = targets[ti]
+            if not t then
+                return nil
+            end
+            ai = ai + 1
+            local a = t.addresses[ai]
+            if a then
+                return a, t
+            end
+            ti, ai = ti + 1, 0
+        end
+    end
+end
+
 _M.parse_target = parse_target
 
 return _M

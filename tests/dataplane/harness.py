@@ -92,6 +92,7 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "shared_dicts": [
             {"name": "kongpy_snapshot", "size": "16m"},
             {"name": "kongpy_cache", "size": "16m"},
+            {"name": "kongpy_health", "size": "1m"},
         ],
         "upstream_keepalive_pool_size": 60,
         "upstream_keepalive_max_requests": 10000,

@@ -105,3 +105,76 @@ class EchoServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class _SwitchHandler(BaseHTTPRequestHandler):
+    """Answers with the server's current ``status`` after its ``delay``."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        server = self.server
+        path = self.path.split("?")[0]
+        with server.lock:
+            server.hits[path] = server.hits.get(path, 0) + 1
+            server.last_headers[path] = {k.lower(): v for k, v in self.headers.items()}
+        if server.delay:
+            time.sleep(server.delay)
+        payload = json.dumps({"name": server.name, "path": self.path}).encode()
+        self.send_response(server.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+class SwitchServer:
+    """An upstream whose answers a test switches: a status (200, 500, …), a
+    delay, or no listener at all (``stop``: connections are refused) and back
+    on the same port (``start``). ``hits`` counts requests per path,
+    ``last_headers`` keeps the headers of the last one (names lower-cased)."""
+
+    def __init__(self, name: str, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.name = name
+        self.host = host
+        self.port = port or free_port(host)
+        self.status = 200
+        self.delay = 0.0
+        self.hits: dict[str, int] = {}
+        self.last_headers: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+        self.httpd: ThreadingHTTPServer | None = None
+
+    def start(self) -> "SwitchServer":
+        httpd = ThreadingHTTPServer((self.host, self.port), _SwitchHandler)
+        httpd.daemon_threads = True
+        httpd.name = self.name
+        httpd.lock = self._lock
+        httpd.hits = self.hits
+        httpd.last_headers = self.last_headers
+        httpd.status = self.status
+        httpd.delay = self.delay
+        self.httpd = httpd
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        return self
+
+    def set(self, status: int | None = None, delay: float | None = None) -> None:
+        if status is not None:
+            self.status = status
+        if delay is not None:
+            self.delay = delay
+        if self.httpd is not None:
+            self.httpd.status, self.httpd.delay = self.status, self.delay
+
+    def count(self, path: str) -> int:
+        with self._lock:
+            return self.hits.get(path, 0)
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None

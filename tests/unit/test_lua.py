@@ -23,6 +23,7 @@ http {{
 {repo}/tests/lua/?.lua;;';
     lua_shared_dict kongpy_snapshot 1m;
     lua_shared_dict kongpy_cache 1m;
+    lua_shared_dict kongpy_health 1m;
     init_by_lua_block {{
         local ok, res = pcall(require("runner").run, "{tmp}/results.txt")
         if not ok then

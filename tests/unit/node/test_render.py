@@ -72,6 +72,7 @@ def test_template_context_values(make_conf, workdir):
     assert ctx["ssl_ciphers"] == context.CIPHER_SUITES["intermediate"]
     assert {"name": "kongpy_snapshot", "size": "64m"} in ctx["shared_dicts"]
     assert {"name": "kongpy_cache", "size": "128m"} in ctx["shared_dicts"]
+    assert {"name": "kongpy_health", "size": "5m"} in ctx["shared_dicts"]
     assert ctx["real_ip_from"] == ["10.0.0.0/8"]
     assert ctx["client_body_buffer_size"] == "16k"
     assert ctx["worker_rlimit_nofile"] == "4096"

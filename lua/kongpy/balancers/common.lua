@@ -1,7 +1,8 @@
 -- What the balancers share: the peers worth picking (weight > 0) and the
 -- pick of the lowest score for least-connections and latency, asking the
 -- health of the best candidate only and taking equal scores in turn.
-local health = require("kongpy.health")
+-- the verdict alone: kongpy.health itself needs the served configuration
+local health = require("kongpy.health.state")
 
 local is_healthy = health.is_healthy
 local ipairs = ipairs

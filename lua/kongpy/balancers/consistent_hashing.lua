@@ -4,7 +4,8 @@
 -- value falls on a position and walks down the ring to the first available
 -- owner. Removing an address moves only the keys it owned. The placement
 -- depends on the addresses alone, so every worker and node agrees.
-local health = require("kongpy.health")
+-- the verdict alone: kongpy.health itself needs the served configuration
+local health = require("kongpy.health.state")
 local common = require("kongpy.balancers.common")
 local random = require("kongpy.schema.random")
 

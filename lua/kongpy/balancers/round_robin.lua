@@ -2,7 +2,8 @@
 -- every pick adds each available peer's weight to its running score, takes
 -- the highest and subtracts the total from it. Over any window the picks
 -- follow the weights, interleaved rather than in bursts. Per worker.
-local health = require("kongpy.health")
+-- the verdict alone: kongpy.health itself needs the served configuration
+local health = require("kongpy.health.state")
 local common = require("kongpy.balancers.common")
 
 local is_healthy = health.is_healthy

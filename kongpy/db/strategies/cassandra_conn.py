@@ -171,14 +171,19 @@ class CassandraConnection:
             reconnection_policy=ExponentialReconnectionPolicy(0.5, 2.0),
             # v4 is spoken by every Cassandra from 2.2 to 5.0; naming it spares a
             # downgrade round (and its warnings) on each connection.
-            protocol_version=4, connection_class=_Connection)
+            protocol_version=4, connection_class=_Connection,
+            # Preparing on every host waits for each in turn; a statement is
+            # prepared on another host when it first runs there instead.
+            prepare_on_all_hosts=False)
         try:
             session = cluster.connect()
         except (DriverException, NoHostAvailable, OSError) as exc:
             cluster.shutdown()
             raise self._failure(exc) from None
-        # prepare() and other calls without an execution profile wait this long.
-        session.default_timeout = s.timeout_s
+        # prepare() waits the session's default_timeout (10 s), which the
+        # driver refuses to set once execution profiles are in use; its
+        # property only stores this attribute.
+        session._default_timeout = s.timeout_s
         # Server-side timestamps: plain writes then take their timestamps from
         # the same clock as lightweight transactions (paxos ballots), so a
         # plain DELETE right after an INSERT ... IF NOT EXISTS cannot be

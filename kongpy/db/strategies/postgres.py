@@ -55,6 +55,8 @@ _KEY_DETAIL = re.compile(r"Key \((\w+)\)=")
 EVENT_RETENTION_S = 86400
 _PURGE_EVERY = 1000
 _CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+# statement_timeout and lock_timeout (both OperationalError for psycopg2).
+_SERVER_TIMEOUTS = (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable)
 # How much earlier than pg_timeout the server's own timeouts fire (at most).
 _SERVER_MARGIN_MS = 500
 
@@ -247,6 +249,11 @@ class PostgresStrategy(SQLStrategy):
             cur = _statement(conn, self.timeout_s, sql, tuple(params), savepoint)
         except pg_wait.NoAnswer:
             raise self._silent() from None  # psycopg2 closed the connection
+        except _SERVER_TIMEOUTS as exc:
+            # The server gave up within pg_timeout and says so: the connection
+            # stays usable (a transaction around it rolls back) and the
+            # caller gets the same 503 as for a silent server.
+            raise self._unavailable(exc) from None
         except _CONNECTION_ERRORS as exc:
             conn.close()  # broken: the pool drops it
             raise self._unavailable(exc) from None

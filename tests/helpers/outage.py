@@ -29,7 +29,25 @@ from tests.helpers.servers import free_port
 SCRIPT = str(datastores.REPO / "scripts" / "servers" / "postgres.sh")
 
 
-class OwnPostgres:
+class _Freezable:
+    """``with server.frozen(): ...``: silent inside, answering again after."""
+
+    def freeze(self) -> None:
+        raise NotImplementedError
+
+    def thaw(self) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        self.freeze()
+        try:
+            yield
+        finally:
+            self.thaw()
+
+
+class OwnPostgres(_Freezable):
     """A private PostgreSQL started and stopped through scripts/servers/postgres.sh.
 
     ``name`` and the xdist worker choose its data folder, so two tests running
@@ -89,14 +107,6 @@ class OwnPostgres:
         self._cont(self._stopped + self.pids())
         self._stopped = []
 
-    @contextmanager
-    def frozen(self) -> Iterator[None]:
-        self.freeze()
-        try:
-            yield
-        finally:
-            self.thaw()
-
     def _cont(self, pids: list[int]) -> None:
         for pid in dict.fromkeys(pids):
             self._signal(pid, signal.SIGCONT)
@@ -119,7 +129,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-class Relay:
+class Relay(_Freezable):
     """A TCP relay to ``host:port`` that :meth:`freeze` makes fall silent."""
 
     def __init__(self, host: str, port: int) -> None:
@@ -138,14 +148,6 @@ class Relay:
 
     def thaw(self) -> None:
         self._running.set()
-
-    @contextmanager
-    def frozen(self) -> Iterator[None]:
-        self.freeze()
-        try:
-            yield
-        finally:
-            self.thaw()
 
     def close(self) -> None:
         self._closed.set()

@@ -76,9 +76,7 @@ def read_body(target: Any) -> Any:
     mimetype = request.mimetype or ""
     raw = request.get_data(cache=True)
     if mimetype == "application/json" or (mimetype.endswith("+json")):
-        if not raw.strip():
-            return {}
-        try:
+        try:  # no body is no JSON either (Kong: 400 on POST, PUT and PATCH)
             return json.loads(raw)
         except ValueError:
             raise InvalidBody("Cannot parse JSON body") from None
@@ -196,24 +194,33 @@ class EntityView(MethodView):
         return json_response(row)
 
     def patch(self, **kwargs: str) -> Response:
-        parent, row = self._scope(kwargs, missing_ok=True)
+        # Kong: a missing entity under a parent is a plain 404; a body that
+        # names the foreign key keeps it (``{"service": null}`` detaches the
+        # plugin from the service), one that does not gets the parent's.
+        parent, row = self._scope(kwargs, missing_ok=not self.parent)
         dao = dao_for(self.entity)
         body = read_body(dao)
-        if parent and isinstance(body, dict) and self.fk_field in body:
+        if parent and isinstance(body, dict) and body.get(self.fk_field, False) is False:
             body[self.fk_field] = {"id": parent["id"]}
         row = dao.update(row["id"] if row else kwargs[self.entity], body)
         changed()
         return json_response(row)
 
     def delete(self, **kwargs: str) -> Response:
-        _parent, row = self._scope(kwargs, missing_ok=True)
+        # Deleting what is not there is no error (204), except under a
+        # parent, where Kong answers 404 as for any other method.
+        _parent, row = self._scope(kwargs, missing_ok=not self.parent)
         if row is not None and dao_for(self.entity).delete(row["id"]):
             changed()
         return no_content()
 
 
 class ForeignView(MethodView):
-    """``/{child}/{key}/{fk}``: the parent an entity points at (no DELETE: 405)."""
+    """``/{child}/{key}/{fk}``: the parent an entity points at.
+
+    DELETE is never allowed, but Kong says so (405) only when there is a
+    parent to refuse to delete: a missing child or a null reference is 404.
+    """
 
     init_every_request = False
 
@@ -230,6 +237,11 @@ class ForeignView(MethodView):
         ref = self._child(kwargs).get(self.fk_field)
         parent = dao_for(self.reference).select(ref["id"]) if ref else None
         return json_response(parent) if parent else not_found()
+
+    def delete(self, **kwargs: str) -> Response:
+        if not self._child(kwargs).get(self.fk_field):
+            raise HTTPNotFound()
+        return json_response({"message": "Method not allowed"}, 405)
 
     def patch(self, **kwargs: str) -> Response:
         ref = self._child(kwargs).get(self.fk_field)
@@ -287,7 +299,7 @@ def register_nested(bp: Blueprint, parent: str, entity: str, fk_field: str,
 
 def register_foreign(bp: Blueprint, entity: str, fk_field: str, reference: str,
                      path: str | None = None) -> None:
-    """``/{path}/{key}/{fk_field}`` (GET, PUT, PATCH)."""
+    """``/{path}/{key}/{fk_field}`` (GET, PUT, PATCH; DELETE refused)."""
     path = path or entity
     bp.add_url_rule(f"/{path}/<{entity}>/{fk_field}", view_func=ForeignView.as_view(
         f"{path}_{fk_field}_foreign", entity, fk_field, reference))

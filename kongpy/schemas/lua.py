@@ -114,7 +114,7 @@ def hide_shorthands(record: Mapping[str, Any], value: dict) -> dict:
     return value
 
 
-Validate = Callable[[str, Any], "tuple[dict | None, dict | None]"]
+Validate = Callable[..., "tuple[dict | None, dict | None]"]
 Transform = Callable[[str, Any, Any], dict]
 Accepts = Callable[[str, str, str], bool]
 
@@ -133,6 +133,17 @@ class LuaEntitySchema(EntitySchema):
 
     @classmethod
     def validate(cls, raw: Any) -> dict:
+        return cls._validate(raw, ())
+
+    @classmethod
+    def validate_update(cls, merged: Any, patch: Any, current: Mapping) -> dict:
+        original = {k: v for k, v in patch.items() if k != "ttl"} \
+            if isinstance(patch, Mapping) else {}
+        rbw = {k: v for k, v in current.items() if k != "ttl"}
+        return cls._validate(merged, (original, rbw))
+
+    @classmethod
+    def _validate(cls, raw: Any, update: tuple) -> dict:
         if not isinstance(raw, Mapping):
             raise SchemaViolation({"@entity": ["expected a record"]})
         raw = dict(raw)
@@ -140,7 +151,7 @@ class LuaEntitySchema(EntitySchema):
         errors: dict[str, Any] = {}
         if ttl is not None:
             errors.update(_check_ttl(ttl))
-        value, lua_errors = cls.lua_validate(cls.entity_name, raw)
+        value, lua_errors = cls.lua_validate(cls.entity_name, raw, *update)
         errors.update(lua_errors or {})
         if errors:
             raise SchemaViolation(errors)

@@ -93,10 +93,20 @@ def bytes_to_str(num: float, unit: str, scale: float | None = None) -> str:
         raise ValueError("scale must be equal or greater than 0")
     if low not in _UNITS:
         raise ValueError(f"invalid unit '{unit}' (expected 'k/K', 'm/M', or 'g/G')")
-    if scale > _MAX_SCALE:  # Lua's string.format refuses longer precisions
-        raise ValueError(f"scale must be at most {_MAX_SCALE}")
     factor, suffix = _UNITS[low]
-    return f"{num / factor:.{int(scale)}f} {suffix}"
+    return f"{num / factor:.{_precision(scale)}f} {suffix}"
+
+
+def _precision(scale: float) -> int:
+    """``scale`` as Kong's ``"%.<scale>f"`` format takes it: truncated by
+    ``%d``; LuaJIT's ``string.format`` refuses a precision of three digits or
+    more (and the ``%d`` of inf or nan, a negative number) with this error."""
+    if scale != scale or scale == float("inf"):
+        raise ValueError("invalid option '%.-' to 'format'")
+    digits = int(scale)
+    if digits > _MAX_SCALE:
+        raise ValueError(f"invalid option '%.{str(digits)[:3]}' to 'format'")
+    return digits
 
 
 def _convert(num: Any, unit: str, scale: float | None) -> Any:
@@ -119,17 +129,19 @@ def _memory(dp: dict, unit: str, scale: float | None) -> dict:
 
 
 def _lua_number(text: str | None) -> float | None:
-    """Lua's ``tonumber`` of a query argument (None when it is no number)."""
+    """Lua's ``tonumber`` of a query argument (None when it is no number):
+    decimal or hexadecimal, surrounding spaces allowed, inf and nan included."""
     if text is None:
         return None
     text = text.strip()
+    if "_" in text:  # Python's float() accepts digit separators, Lua's does not
+        return None
     try:
-        if text.lower().startswith(("0x", "-0x")):
+        if text.lower().lstrip("-").startswith("0x"):
             return float(int(text, 16))
-        value = float(text)
+        return float(text)
     except ValueError:
         return None
-    return value if value == value and abs(value) != float("inf") else None
 
 
 def status() -> Response:

@@ -194,15 +194,12 @@ class EntityView(MethodView):
         return json_response(row)
 
     def patch(self, **kwargs: str) -> Response:
-        # Kong: a missing entity under a parent is a plain 404; a body that
-        # names the foreign key keeps it (``{"service": null}`` detaches the
-        # plugin from the service), one that does not gets the parent's.
-        parent, row = self._scope(kwargs, missing_ok=not self.parent)
+        # Kong: a missing entity under a parent is a plain 404. The body is
+        # the client's own, as on the flat path: ``{"service": null}``
+        # detaches the plugin from the service it was found under.
+        _parent, row = self._scope(kwargs, missing_ok=not self.parent)
         dao = dao_for(self.entity)
-        body = read_body(dao)
-        if parent and isinstance(body, dict) and body.get(self.fk_field, False) is False:
-            body[self.fk_field] = {"id": parent["id"]}
-        row = dao.update(row["id"] if row else kwargs[self.entity], body)
+        row = dao.update(row["id"] if row else kwargs[self.entity], read_body(dao))
         changed()
         return json_response(row)
 

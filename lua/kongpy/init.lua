@@ -10,6 +10,7 @@ local dns = require("kongpy.dns")
 local plugins = require("kongpy.runner")
 local control = require("kongpy.control")
 local buffered = require("kongpy.buffered")
+local hop = require("kongpy.hop")
 
 local ngx = ngx
 local var = ngx.var
@@ -164,6 +165,12 @@ function _M.access()
     if not ok then
         return errors.exit(status, msg, var.request_id)
     end
+    -- after the plugins, as Kong: a header they set and the client's
+    -- Connection names is not sent either
+    local named = var.kongpy_request_hop
+    if named ~= "" then
+        hop.clear_request(named)
+    end
     update_time()
     local t = now()
     ctx.kongpy_proxied = true
@@ -200,6 +207,9 @@ function _M.header_filter()
         end
         if enabled["server"] and not header["Server"] then
             header["Server"] = server_header
+        end
+        if var.kongpy_response_hop ~= "" then
+            hop.clear_response()
         end
         if enabled["x-kong-upstream-status"] then
             header["X-Kong-Upstream-Status"] = tonumber(sub(ctx.kongpy_upstream_status

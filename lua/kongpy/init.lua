@@ -11,6 +11,7 @@ local plugins = require("kongpy.runner")
 local control = require("kongpy.control")
 local buffered = require("kongpy.buffered")
 local hop = require("kongpy.hop")
+local ctxref = require("kongpy.ctxref")
 
 local ngx = ngx
 local var = ngx.var
@@ -134,6 +135,10 @@ function _M.access()
         res, qpos, request_uri = router.exec(rt, var, scheme)
     end
     if not res then
+        local ps = state.plugins
+        if ps and ps.n > 0 then
+            plugins.collect_global(ctx, ps, scheme)
+        end
         return errors.exit(404, ERR_NO_ROUTE, var.request_id)
     end
     local entry = res.entry
@@ -167,6 +172,10 @@ function _M.access()
     end
     -- after the plugins, as Kong: a header they set and the client's
     -- Connection names is not sent either
+    if ctx.kongpy_collected then
+        -- an error page (the upstream unreachable) runs them too
+        ctxref.stash()
+    end
     local named = var.kongpy_request_hop
     if named ~= "" then
         hop.clear_request(named)
@@ -244,7 +253,15 @@ function _M.log()
 end
 
 function _M.error_page()
+    ctxref.apply()
     return errors.error_page(var.request_id)
+end
+
+-- The error page's header filter: the plugins the request collected.
+function _M.error_header_filter()
+    if plugins.collecting then
+        plugins.run_collected("header_filter", ngx.ctx)
+    end
 end
 
 return _M

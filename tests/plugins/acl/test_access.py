@@ -34,8 +34,8 @@ def test_acl_consumer_without_groups_gets_an_empty_header(gateway, svc):
     gw.route("/acl-deny-none", {"name": "key-auth"},
              {"name": "acl", "config": {"deny": ["gold"]}})
     gw.wait_sync()
-    resp = px.get("/acl-deny-none", headers={"apikey": "nogroups-key",
-                                            "X-Consumer-Groups": "spoofed"})
+    resp = px.get("/acl-deny-none",
+                  headers={"apikey": "nogroups-key", "X-Consumer-Groups": "spoofed"})
     assert resp.status_code == 200, resp.text
     seen = resp.json()["headers"]
     assert seen["x-consumer-groups"] == ""

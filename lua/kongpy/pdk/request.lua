@@ -6,6 +6,7 @@ local phase = require("kongpy.pdk.phase")
 local checks = require("kongpy.pdk.checks")
 local body = require("kongpy.pdk.body")
 local path = require("kongpy.path")
+local settings = require("kongpy.settings")
 local array_mt = require("kongpy.schema.util").array_mt
 
 local ngx = ngx
@@ -210,7 +211,9 @@ function _M.get_forwarded_port()
             end
         end
     end
-    return tonumber(var.server_port)
+    -- port_maps: the port the client reached, as in Kong
+    local port = var.server_port
+    return settings.host_ports[port] or tonumber(port)
 end
 
 function _M.get_forwarded_path()

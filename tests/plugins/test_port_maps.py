@@ -29,6 +29,8 @@ def mapped(tmp_path_factory, upstream):
         node.create("/services", {"name": "svc", "url": upstream.url})
         node.create("/services/svc/routes", {"name": "plain", "paths": ["/plain"]})
         node.create("/services/svc/routes", {"name": "probe-route", "paths": ["/probe"]})
+        node.create("/services/svc/routes", {"name": "by-port", "paths": ["/by-port"],
+                                             "hosts": ["mapped.test:80"]})
         node.create("/plugins", {"name": "pdk-probe", "route": {"name": "probe-route"}})
         node.wait_sync()
         yield node
@@ -53,3 +55,9 @@ def test_serializer_url_uses_the_mapped_port(mapped):
     assert resp.status_code == 200
     log = read_shared(mapped, "log:" + rid)["serialize"]
     assert log["request"]["url"].startswith("http://127.0.0.1:80/probe/x")
+
+
+def test_route_host_port_matches_the_mapped_port(mapped):
+    resp = proxy(mapped).get("/by-port", headers={"Host": "mapped.test"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["path"] == "/"

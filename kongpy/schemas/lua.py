@@ -150,7 +150,8 @@ class LuaEntitySchema(EntitySchema):
         ttl = raw.pop("ttl", None) if cls.uses_ttl else None
         errors: dict[str, Any] = {}
         if ttl is not None:
-            errors.update(_check_ttl(ttl))
+            ttl, ttl_errors = _check_ttl(ttl)
+            errors.update(ttl_errors)
         value, lua_errors = cls.lua_validate(cls.entity_name, raw, *update)
         errors.update(lua_errors or {})
         if errors:
@@ -199,13 +200,13 @@ class LuaEntitySchema(EntitySchema):
 _TTL = t.integer(0, 100000000)
 
 
-def _check_ttl(value: Any) -> dict[str, str]:
+def _check_ttl(value: Any) -> tuple[Any, dict[str, str]]:
+    """The ttl as an int (``100.0`` reads back as ``100``) and its errors."""
     try:
-        _TTL.validate_value(value)
+        return _TTL.validate_value(value), {}
     except Exception as exc:  # noqa: BLE001 - a ValidationError with Kong's message
         messages = getattr(exc, "messages", None)
-        return {"ttl": messages[0] if isinstance(messages, list) else str(exc)}
-    return {}
+        return value, {"ttl": messages[0] if isinstance(messages, list) else str(exc)}
 
 
 def entity_schema(entity: Mapping[str, Any], validate: Validate, transform: Transform,

@@ -61,11 +61,22 @@ def _dataplane() -> dict:
         return {}
 
 
+def _timers(dp: dict) -> dict | None:
+    """The data plane's ``{running, pending}`` timer counts, None without them."""
+    timers = dp.get("timers")
+    if not isinstance(timers, dict):
+        return None
+    counts = {k: timers.get(k) for k in ("running", "pending")}
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts.values()):
+        return None
+    return counts
+
+
 def root() -> Response:
     st = state()
     dp = _dataplane()
     pids = dp.get("pids") or {"master": None, "workers": []}
-    return json_response({
+    body = {
         "tagline": "Welcome to kong",
         "version": kongpy.KONG_VERSION,
         "kongpy_version": kongpy.__version__,
@@ -73,12 +84,17 @@ def root() -> Response:
         "hostname": socket.gethostname(),
         "node_id": st["node_id"],
         "lua_version": dp.get("lua_version"),
-        "timers": {"running": 0, "pending": 0},
         "plugins": {"available_on_server": plugins.available_on_server(),
                     "enabled_in_cluster": plugins.enabled_in_cluster()},
         "configuration": sanitized(st["config"]),
         "pids": pids,
-    })
+    }
+    # Kong's figures come from its nginx workers: without a data plane to ask,
+    # the field is left out rather than made up.
+    timers = _timers(dp)
+    if timers is not None:
+        body["timers"] = timers
+    return json_response(body)
 
 
 def bytes_to_str(num: float, unit: str, scale: float | None = None) -> str:

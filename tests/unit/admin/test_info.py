@@ -15,6 +15,7 @@ def test_root(client, backend):
     assert body["plugins"]["enabled_in_cluster"] == []
     assert body["plugins"]["available_on_server"]["key-auth"] == {
         "version": "3.9.1", "priority": 1250}
+    assert "timers" not in body  # no data plane to count them
 
 
 def test_root_and_status_with_dataplane(tmp_path):
@@ -22,12 +23,14 @@ def test_root_and_status_with_dataplane(tmp_path):
            "memory": {"workers_lua_vms": [{"pid": 7, "http_allocated_gc": 2 * 2 ** 20}],
                       "lua_shared_dicts": {"kongpy_snapshot": {
                           "allocated_slabs": 1024, "capacity": 5 * 2 ** 20}}},
-           "pids": {"master": 6, "workers": [7]}, "lua_version": "LuaJIT 2.1"}
+           "pids": {"master": 6, "workers": [7]}, "lua_version": "LuaJIT 2.1",
+           "timers": {"running": 2, "pending": 5}}
     app = create_app({"database": "sqlite", "sqlite_path": str(tmp_path / "d.db")},
                      dataplane=lambda: doc)
     client = app.test_client()
     root = client.get("/").get_json()
     assert root["pids"] == {"master": 6, "workers": [7]} and root["lua_version"] == "LuaJIT 2.1"
+    assert root["timers"] == {"running": 2, "pending": 5}
     status = client.get("/status").get_json()
     assert status["server"]["connections_active"] == 3
     assert status["database"] == {"reachable": True}
@@ -46,6 +49,7 @@ def test_dataplane_failure_is_not_500(tmp_path):
                      dataplane=broken)
     client = app.test_client()
     assert client.get("/").status_code == 200
+    assert "timers" not in client.get("/").get_json()
     assert client.get("/status").get_json()["server"]["total_requests"] == 0
 
 

@@ -8,7 +8,7 @@ waits without a limit, would wait for ever.
 
 psycopg2 lets one callback do libpq's waiting (``set_wait_callback``, its
 "green" mode). Ours waits with poll() until the connection's ``deadline`` and
-then raises :class:`NoAnswer`; psycopg2 closes the connection and raises it
+then raises :class:`_NoAnswer`; psycopg2 closes the connection and raises it
 to the caller. The callback is process-wide, as psycopg2 has only one:
 connections of another class than :class:`DeadlineConnection` wait without a
 limit, as libpq would.
@@ -27,7 +27,7 @@ _POLL = {psycopg2.extensions.POLL_READ: select.POLLIN,
          psycopg2.extensions.POLL_WRITE: select.POLLOUT}
 
 
-class NoAnswer(psycopg2.OperationalError):
+class _NoAnswer(psycopg2.OperationalError):
     """The server did not answer before the deadline (the connection is closed)."""
 
 
@@ -69,7 +69,11 @@ def _wait(conn: Any) -> None:
         else:
             wait_ms = (deadline - time.monotonic()) * 1000.0
             if wait_ms <= 0:
-                raise NoAnswer("no answer before the deadline")
+                raise _NoAnswer("no answer before the deadline")
         poller = select.poll()
         poller.register(conn.fileno(), event)
         poller.poll(wait_ms)
+
+# The strategy catches it by this name; it must stay a psycopg2 error for the
+# wait callback, hence private and outside kongpy's own hierarchy.
+NO_ANSWER = (_NoAnswer,)

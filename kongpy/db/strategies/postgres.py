@@ -191,7 +191,7 @@ class PostgresStrategy(SQLStrategy):
         try:
             conn = psycopg2.connect(connection_factory=pg_wait.factory(self.timeout_s),
                                     **self._params)
-        except pg_wait.NoAnswer:
+        except pg_wait.NO_ANSWER:
             raise self._silent() from None
         except _CONNECTION_ERRORS as exc:
             raise self._unavailable(exc) from None
@@ -247,7 +247,7 @@ class PostgresStrategy(SQLStrategy):
              savepoint: bool = False) -> Any:
         try:
             cur = _statement(conn, self.timeout_s, sql, tuple(params), savepoint)
-        except pg_wait.NoAnswer:
+        except pg_wait.NO_ANSWER:
             raise self._silent() from None  # psycopg2 closed the connection
         except _SERVER_TIMEOUTS as exc:
             # The server gave up within pg_timeout and says so: the connection

@@ -1,4 +1,4 @@
-"""Generic CRUD views for any entity (a leaf: imports nothing else from kongpy.admin).
+"""Generic CRUD views for any entity (of kongpy.admin, imports only the body reader).
 
 Blueprints (core or plugin ``api.py``) call :func:`register_entity`,
 :func:`register_nested` and :func:`register_foreign` to get Kong's endpoints
@@ -18,10 +18,9 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.http import HTTP_STATUS_CODES
 
 import kongpy
+from kongpy.admin.body import read_body
 from kongpy.db import paging
 from kongpy.db.dao import DAO
-from kongpy.errors import InvalidBody, UnsupportedBody
-from kongpy.schemas import coerce
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,12 @@ def dao_for(entity: str) -> DAO:
 
 def json_response(body: Any, status: int = 200) -> Response:
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=status, content_type=JSON_TYPE)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate has no UTF-8 form; JSON's escapes still carry it.
+        data = json.dumps(body, separators=(",", ":")).encode("ascii")
+    return Response(data, status=status, content_type=JSON_TYPE)
 
 
 def kong_status(code: int) -> str:
@@ -66,33 +70,6 @@ def changed() -> None:
         hook()
     except Exception:  # noqa: BLE001 - the write is committed; only log
         log.exception("on_change hook failed")
-
-
-def read_body(target: Any) -> Any:
-    """JSON, form-urlencoded or multipart; other content types with a body -> 415.
-
-    ``target`` is a DAO or an entity schema class (form values are coerced by it).
-    """
-    mimetype = request.mimetype or ""
-    raw = request.get_data(cache=True)
-    if mimetype == "application/json" or (mimetype.endswith("+json")):
-        if not raw.strip():
-            return {}
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise InvalidBody("Cannot parse JSON body") from None
-    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        pairs = list(request.form.items(multi=True))
-        pairs += [(k, v.read().decode("utf-8", "replace"))
-                  for k, v in request.files.items(multi=True)]
-        schema = getattr(target, "schema", target)
-        data = coerce.decode(pairs, schema.field_map())
-        hook = getattr(schema, "coerce_form", None)
-        return hook(data) if hook else data
-    if raw:
-        raise UnsupportedBody(f"unsupported content type: {mimetype or 'none'}")
-    return {}
 
 
 def page_body(rows: list, token: str | None, path: str) -> dict:

@@ -219,8 +219,34 @@ class _Utf8Stream(io.StringIO):
         return super().write(text)
 
 
-def test_log_lines_survive_text_utf8_cannot_carry(app):
+def test_log_lines_survive_text_utf8_cannot_carry(app, monkeypatch):
+    # Only the Admin API's own handler sees the line (pytest's capture would
+    # carry the surrogate into its report).
+    monkeypatch.setattr(logging.getLogger(app.name), "propagate", False)
     stream = _Utf8Stream()
     with app.test_request_context("/", environ_overrides={"wsgi.errors": stream}):
         logging.getLogger("kongpy.admin.probe").error("client sent %s", "x\ud800y")
     assert "client sent x\\ud800y" in stream.getvalue()
+
+
+@pytest.mark.parametrize("name", [True, 1, {}, ["key-auth"], {"a": 1}])
+def test_a_plugin_name_of_another_type_is_a_schema_violation(app, client, seeded, name):
+    before = _state(app)
+    for method, path in (("POST", "/plugins"), ("PUT", "/plugins/p\u00e9"),
+                         ("PATCH", "/plugins/{plugin}"), ("POST", "/schemas/plugins/validate")):
+        resp = _send(client, method, path.format(**seeded), json.dumps({"name": name}))
+        assert resp.status_code == 400, (method, resp.get_json())
+        assert resp.get_json()["fields"] == {"name": "expected a string"}
+    assert _state(app) == before
+
+
+@pytest.mark.parametrize("size, message", [
+    ("nan", "size must be a number"), ("inf", "size must be a number"),
+    ("-Infinity", "size must be a number"), ("1_0", "size must be a number"),
+    ("1e400", "size must be an integer between 1 and 1000"),
+])
+def test_page_sizes_that_are_no_lua_number(client, seeded, size, message):
+    for path in ("/services", "/tags", "/consumers/c1/plugins"):
+        resp = client.get(f"{path}?size={size}")
+        assert (resp.status_code, resp.get_json()) == (
+            400, {"code": 9, "name": "invalid size", "message": message}), path

@@ -101,10 +101,24 @@ def _belongs(row: dict, fk_field: str, parent: dict) -> bool:
 
 # -- views -------------------------------------------------------------------------------
 
-class CollectionView(MethodView):
-    """``/{entity}`` and ``/{parent}/{key}/{entity}``."""
+class _KongView(MethodView):
+    """A view of one entity; its arguments stay readable on the view function
+    (``entity_args``) for the OpenAPI document."""
 
     init_every_request = False
+
+    @classmethod
+    def as_view(cls, name: str, *class_args: Any, **class_kwargs: Any) -> Any:
+        view = super().as_view(name, *class_args, **class_kwargs)
+        view.entity_args = class_args  # type: ignore[attr-defined]
+        return view
+
+
+class CollectionView(_KongView):
+    """``/{entity}`` and ``/{parent}/{key}/{entity}``."""
+
+    # Query arguments a GET reads beyond size, offset and tags.
+    extra_args: tuple[str, ...] = ()
 
     def __init__(self, entity: str, parent: str | None = None,
                  fk_field: str | None = None) -> None:
@@ -134,10 +148,8 @@ class CollectionView(MethodView):
         return json_response(row, 201)
 
 
-class EntityView(MethodView):
+class EntityView(_KongView):
     """``/{entity}/{key}`` and ``/{parent}/{pkey}/{entity}/{key}``."""
-
-    init_every_request = False
 
     def __init__(self, entity: str, parent: str | None = None,
                  fk_field: str | None = None) -> None:
@@ -189,10 +201,8 @@ class EntityView(MethodView):
         return no_content()
 
 
-class ForeignView(MethodView):
+class ForeignView(_KongView):
     """``/{child}/{key}/{fk}``: the parent an entity points at (no DELETE: 405)."""
-
-    init_every_request = False
 
     def __init__(self, entity: str, fk_field: str, reference: str) -> None:
         self.entity, self.fk_field, self.reference = entity, fk_field, reference

@@ -10,6 +10,8 @@ from kongpy.admin.resources import (CollectionView, dao_for, json_response, regi
 class ConsumerCollection(CollectionView):
     """Kong answers ``?custom_id=x`` with the single match (or none), never paged."""
 
+    extra_args = ("custom_id",)
+
     def get(self, **kwargs: str) -> Response:
         values = request.args.getlist("custom_id")
         if not values:

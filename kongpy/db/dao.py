@@ -31,7 +31,7 @@ from kongpy.db import foreign, paging, rows as rowlib
 from kongpy.db.entities import CACHE_KEY, table_for
 from kongpy.db.strategies.base import BadCursor, Conflict
 from kongpy.errors import (ForeignKeyViolation, InvalidOffset, InvalidOptions, NotFound,
-                           PrimaryKeyViolation, UniqueViolation)
+                           PrimaryKeyViolation, SchemaViolation, UniqueViolation)
 from kongpy.schemas.base import EntitySchema
 from kongpy.schemas.fields import Foreign, Record
 from kongpy.schemas.typedefs import is_uuid
@@ -183,6 +183,7 @@ class DAO:
 
     def update(self, key: str, patch: Mapping[str, Any]) -> dict:
         """PATCH: merge into the stored entity, validate the whole, store."""
+        _must_be_record(patch)
         with self._strategy.transaction():
             current = self.schema.stored(self._must_find(key))
             merged = _merge(self.schema, current, self._resolve_foreign(patch))
@@ -198,6 +199,7 @@ class DAO:
 
     def upsert(self, key: str, entity: Mapping[str, Any]) -> dict:
         """PUT: full replacement; ``key`` (id or endpoint key) wins over the body."""
+        _must_be_record(entity)
         entity = dict(self._resolve_foreign(entity))
         if is_uuid(key):
             entity["id"] = key
@@ -322,6 +324,12 @@ class DAO:
             if parent is None or parent.select(ref["id"]) is None:
                 raise ForeignKeyViolation.invalid_reference(
                     {"id": ref["id"]}, field, fdef.reference)
+
+
+def _must_be_record(entity: Any) -> None:
+    """What an update or an upsert is given (any JSON value) must be an object."""
+    if not isinstance(entity, Mapping):
+        raise SchemaViolation({"@entity": ["expected a record"]})
 
 
 def _merge(schema: type[EntitySchema], current: Mapping[str, Any],

@@ -74,6 +74,7 @@ def _wait(conn: Any) -> None:
         poller.register(conn.fileno(), event)
         poller.poll(wait_ms)
 
+
 # The strategy catches it by this name; it must stay a psycopg2 error for the
 # wait callback, hence private and outside kongpy's own hierarchy.
 NO_ANSWER = (_NoAnswer,)

@@ -51,7 +51,7 @@ _SIZE_RE = re.compile(r"^\d+[kKmM]$")
 _TYPES: dict[str, str] = {
     "prefix": "path", "admin_workers": "int", "db_update_frequency": "float",
     "plugins": "list", "headers": "list", "headers_upstream": "list", "trusted_ips": "list",
-    "real_ip_recursive": "bool", "allow_debug_header": "bool",
+    "port_maps": "list", "real_ip_recursive": "bool", "allow_debug_header": "bool",
     "upstream_keepalive_pool_size": "int", "upstream_keepalive_max_requests": "int",
     "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list", "dns_order": "list",
     "proxy_listen": "listeners", "admin_listen": "listeners",
@@ -319,7 +319,8 @@ def _validate(values: dict[str, Any]) -> None:
             raise ConfigError.invalid(name, f"'{value}' is not one of "
                                             f"{', '.join(available + _NOT_YET[name])}")
     for check in (_check_prefix, _check_numbers, _check_sizes, _check_headers,
-                  _check_addresses, _check_ssl, _check_listeners, _check_workers):
+                  _check_addresses, _check_port_maps, _check_ssl, _check_listeners,
+                  _check_workers):
         check(values)
     adminsec.check(values)
     dbconf.check(values)
@@ -385,6 +386,29 @@ def _check_addresses(values: dict[str, Any]) -> None:
     for entry in values["dns_order"]:
         if entry.upper() not in _DNS_ORDER:
             raise ConfigError(f"dns_order: invalid entry '{entry}'", prop="dns_order")
+
+
+def _check_port_maps(values: dict[str, Any]) -> None:
+    """Kong's ``port_maps``: ``<host port>:<kong port>`` entries, both 1-65535."""
+    for entry in values["port_maps"]:
+        host, sep, kong = entry.partition(":")
+        if not (sep and _is_port(host) and _is_port(kong)):
+            # Kong's message, after the usual "invalid value for ..."
+            raise ConfigError.invalid("port_maps", f"invalid port mapping (`port_maps`): {entry}")
+
+
+def _is_port(text: str) -> bool:
+    text = text.strip()
+    return text.isdigit() and 0 < int(text) < 65536
+
+
+def port_map(values: Mapping[str, Any]) -> dict[int, int]:
+    """Kong's ``host_ports``: the port nginx listens on → the port clients reach."""
+    mapped = {}
+    for entry in values["port_maps"] or []:
+        host, _, kong = entry.partition(":")
+        mapped[int(kong)] = int(host)
+    return mapped
 
 
 def _split_host_port(entry: str) -> tuple[str, str | None]:

@@ -199,9 +199,18 @@ class LuaHelper:
             self._facts = body
         return self._facts
 
-    def validate(self, schema: str, value: Any) -> tuple[dict | None, dict | None]:
-        """(entity with defaults, None) or (None, Kong's field errors)."""
-        status, body = self._request("POST", "/validate", {"schema": schema, "value": value})
+    def validate(self, schema: str, value: Any, original: Any = None,
+                 current: Any = None) -> tuple[dict | None, dict | None]:
+        """(entity with defaults, None) or (None, Kong's field errors).
+
+        An update also gives the request's own fields (``original``) and the
+        stored entity (``current``): Kong's all-or-none rule of transformations
+        with ``needs`` depends on what the update changes.
+        """
+        doc: dict[str, Any] = {"schema": schema, "value": value}
+        if current is not None:
+            doc.update(original=original, rbw=current)
+        status, body = self._request("POST", "/validate", doc)
         if status == 200:
             return body.get("value"), None
         if "fields" in body:

@@ -7,11 +7,13 @@ import uuid
 from typing import Any, Callable, Mapping
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from flask.logging import wsgi_errors_stream
+from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 import kongpy.db
-from kongpy.admin import (consumers, errors, info, plugins, routes,
+from kongpy.admin import (consumers, errors, info, openapi, plugins, routes,
                           schemas as schemas_api, services, tags, upstreams)
+from kongpy.admin.body import MAX_BODY_BYTES
 from kongpy.admin.guard import Guard
 from kongpy.admin.resources import SERVER, json_response, kong_status
 from kongpy.admin.tokens import TokenCache
@@ -19,7 +21,26 @@ from kongpy.db import admin_tokens
 
 log = logging.getLogger(__name__)
 
-_BLUEPRINTS = (info, services, routes, consumers, plugins, upstreams, tags, schemas_api)
+_BLUEPRINTS = (info, services, routes, consumers, plugins, upstreams, tags, schemas_api,
+               openapi)
+
+
+class _LogLines(logging.StreamHandler):
+    """Flask's default log handler (``wsgi.errors`` during a request, else
+    stderr), whose lines are always valid UTF-8: a message may quote what a
+    client sent, and gunicorn's error stream refuses a lone surrogate."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _install_logging(app: Flask) -> None:
+    logger = logging.getLogger(app.name)
+    if not any(isinstance(h, _LogLines) for h in logger.handlers):
+        handler = _LogLines(wsgi_errors_stream)  # type: ignore[arg-type]
+        handler.setFormatter(logging.Formatter(
+            "[%(asctime)s] %(levelname)s in %(module)s: %(message)s"))
+        logger.addHandler(handler)
 
 
 class _TrailingSlash:
@@ -42,6 +63,10 @@ def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
     """Build the Admin API for ``config`` (a mapping of kongpy.conf properties)."""
     app = Flask("kongpy.admin")
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # Larger bodies are refused (413) before they are read, form fields included.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
+    _install_logging(app)
     node_id = node_id or str(config.get("node_id") or uuid.uuid4())
     db = kongpy.db.open(config, node_id=node_id)
     if db.database == "sqlite" and db.migrations.needs_bootstrap():
@@ -81,6 +106,9 @@ def _allowed_methods() -> list[str] | None:
 
 def _before() -> Response | None:
     g.kongpy_started = time.monotonic()
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        # As nginx's client_max_body_size: whatever the method, path or type.
+        raise RequestEntityTooLarge()
     if request.method != "OPTIONS":
         return None
     methods = _allowed_methods()

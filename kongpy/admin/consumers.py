@@ -8,12 +8,18 @@ from kongpy.admin.resources import (CollectionView, dao_for, json_response, regi
 
 
 class ConsumerCollection(CollectionView):
-    """Kong answers ``?custom_id=`` with the single match (or none), never paged."""
+    """Kong answers ``?custom_id=x`` with the single match (or none), never paged."""
+
+    extra_args = ("custom_id",)
 
     def get(self, **kwargs: str) -> Response:
-        custom_id = request.args.get("custom_id")
-        if custom_id is None:
+        values = request.args.getlist("custom_id")
+        if not values:
             return super().get(**kwargs)
+        custom_id = values[0]
+        # Kong: an empty value (or several: a table, not a string) is refused
+        if len(values) > 1 or custom_id == "":
+            return json_response({"message": "custom_id must be an unempty string"}, 400)
         row = dao_for("consumers").select_by("custom_id", custom_id)
         return json_response({"data": [row] if row else [], "next": None})
 

@@ -18,7 +18,15 @@ from kongpy.admin.resources import json_response
 log = logging.getLogger(__name__)
 
 UNEXPECTED = {"message": "An unexpected error occurred"}
-_HTTP_MESSAGES = {404: "Not found", 405: "Method not allowed"}
+# Kong's wording of the statuses the HTTP layer may answer with itself
+# (kong.response.error's defaults): a JSON body, never Werkzeug's HTML prose.
+_HTTP_MESSAGES = {
+    400: "Bad request", 404: "Not found", 405: "Method not allowed",
+    408: "Request timeout", 411: "Length required", 412: "Precondition failed",
+    413: "Payload too large", 414: "URI too long", 415: "Unsupported media type",
+    416: "Range not satisfiable", 417: "Expectation failed",
+    431: "Request header fields too large",
+}
 
 # Kong's error code -> HTTP status. Primary key violations answer 400 through
 # the generated CRUD endpoints, as Kong's do.
@@ -71,7 +79,7 @@ def response_for(exc: e.KongpyError) -> Response:
         log.warning("datastore unavailable: %s", exc.message)
         return json_response({"message": exc.message}, 503)
     if isinstance(exc, e.UnsupportedBody):
-        return Response(status=415)  # Kong's 415 has no body
+        return json_response({"message": exc.message}, 415)
     if isinstance(exc, e.RequestError):
         return json_response({"message": exc.message}, 400)
     # Configuration, rendering, migrations, signals that escaped the DAO: none
@@ -82,10 +90,10 @@ def response_for(exc: e.KongpyError) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     code = exc.code or 500
-    if code == 415:
-        return Response(status=415)
-    message = _HTTP_MESSAGES.get(code) or exc.description or exc.name
-    resp = json_response({"message": message}, code)
+    if code >= 500:
+        # Flask's own answer when a handler failed too (it has logged it).
+        return json_response(UNEXPECTED, code)
+    resp = json_response({"message": _HTTP_MESSAGES.get(code) or exc.name}, code)
     valid = getattr(exc, "valid_methods", None)
     if code == 405 and valid:
         resp.headers["Allow"] = ", ".join(sorted(set(valid) | {"HEAD", "OPTIONS"}))

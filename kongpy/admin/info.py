@@ -19,6 +19,7 @@ _SECRET_KEYS = frozenset({"pg_password", "pg_ro_password", "cassandra_password",
                           "admin_gui_auth_conf", "keyring_private_key"})
 _SECRET_HINTS = ("password", "secret", "token", "credential", "private_key", "api_key")
 _UNITS = {"k": (2 ** 10, "KiB"), "m": (2 ** 20, "MiB"), "g": (2 ** 30, "GiB")}
+_MAX_SCALE = 99
 _SERVER_KEYS = ("connections_active", "connections_reading", "connections_writing",
                 "connections_waiting", "connections_accepted", "connections_handled",
                 "total_requests")
@@ -60,11 +61,22 @@ def _dataplane() -> dict:
         return {}
 
 
+def _timers(dp: dict) -> dict | None:
+    """The data plane's ``{running, pending}`` timer counts, None without them."""
+    timers = dp.get("timers")
+    if not isinstance(timers, dict):
+        return None
+    counts = {k: timers.get(k) for k in ("running", "pending")}
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts.values()):
+        return None
+    return counts
+
+
 def root() -> Response:
     st = state()
     dp = _dataplane()
     pids = dp.get("pids") or {"master": None, "workers": []}
-    return json_response({
+    body = {
         "tagline": "Welcome to kong",
         "version": kongpy.KONG_VERSION,
         "kongpy_version": kongpy.__version__,
@@ -72,49 +84,99 @@ def root() -> Response:
         "hostname": socket.gethostname(),
         "node_id": st["node_id"],
         "lua_version": dp.get("lua_version"),
-        "timers": {"running": 0, "pending": 0},
         "plugins": {"available_on_server": plugins.available_on_server(),
                     "enabled_in_cluster": plugins.enabled_in_cluster()},
         "configuration": sanitized(st["config"]),
         "pids": pids,
-    })
+    }
+    # Kong's figures come from its nginx workers: without a data plane to ask,
+    # the field is left out rather than made up.
+    timers = _timers(dp)
+    if timers is not None:
+        body["timers"] = timers
+    return json_response(body)
 
 
-def bytes_to_str(num: int, unit: str, scale: int) -> Any:
-    if unit == "b":
-        return int(num)
-    factor, suffix = _UNITS[unit]
-    return f"{num / factor:.{scale}f} {suffix}"
+def bytes_to_str(num: float, unit: str, scale: float | None = None) -> str:
+    """Kong's ``kong.tools.string.bytes_to_str``: ``"%d"`` bytes for ``b`` or an
+    empty unit, else ``"<n> KiB|MiB|GiB"`` with ``scale`` decimals."""
+    low = unit.lower()
+    if low in ("", "b"):
+        return str(int(num))
+    if scale is None:
+        scale = 2
+    if scale < 0:
+        raise ValueError("scale must be equal or greater than 0")
+    if low not in _UNITS:
+        raise ValueError(f"invalid unit '{unit}' (expected 'k/K', 'm/M', or 'g/G')")
+    factor, suffix = _UNITS[low]
+    return f"{num / factor:.{_precision(scale)}f} {suffix}"
 
 
-def _memory(dp: dict, unit: str, scale: int) -> dict:
+def _precision(scale: float) -> int:
+    """``scale`` as Kong's ``"%.<scale>f"`` format takes it: truncated by
+    ``%d``; LuaJIT's ``string.format`` refuses a precision of three digits or
+    more (and the ``%d`` of inf or nan, a negative number) with this error."""
+    if scale != scale or scale == float("inf"):
+        raise ValueError("invalid option '%.-' to 'format'")
+    digits = int(scale)
+    if digits > _MAX_SCALE:
+        raise ValueError(f"invalid option '%.{str(digits)[:3]}' to 'format'")
+    return digits
+
+
+def _convert(num: Any, unit: str, scale: float | None) -> Any:
+    """Kong's ``kong.node`` conversion: plain numbers for ``b``/``B``."""
+    if unit.lower() == "b":
+        return int(num or 0)
+    return bytes_to_str(num or 0, unit, scale)
+
+
+def _memory(dp: dict, unit: str, scale: float | None) -> dict:
     mem = dp.get("memory") or {}
     vms = [{"pid": vm.get("pid"),
-            "http_allocated_gc": bytes_to_str(vm.get("http_allocated_gc") or 0, unit, scale)}
+            "http_allocated_gc": _convert(vm.get("http_allocated_gc"), unit, scale)}
            for vm in mem.get("workers_lua_vms") or []]
-    dicts = {name: {"allocated_slabs": bytes_to_str(d.get("allocated_slabs") or 0, unit, scale),
-                    "capacity": bytes_to_str(d.get("capacity") or 0, unit, scale)}
+    vms.sort(key=lambda vm: vm["pid"] or 0)
+    dicts = {name: {"allocated_slabs": _convert(d.get("allocated_slabs"), unit, scale),
+                    "capacity": _convert(d.get("capacity"), unit, scale)}
              for name, d in (mem.get("lua_shared_dicts") or {}).items()}
     return {"workers_lua_vms": vms, "lua_shared_dicts": dicts}
 
 
-def status() -> Response:
-    unit = (request.args.get("unit") or "m").lower()
-    if unit not in ("b", "k", "m", "g"):
-        return json_response({"message": f"invalid unit '{request.args.get('unit')}' "
-                              "(expected 'k/K', 'm/M', or 'g/G')"}, 400)
+def _lua_number(text: str | None) -> float | None:
+    """Lua's ``tonumber`` of a query argument (None when it is no number):
+    decimal or hexadecimal, surrounding spaces allowed, inf and nan included."""
+    if text is None:
+        return None
+    text = text.strip()
+    if "_" in text:  # Python's float() accepts digit separators, Lua's does not
+        return None
     try:
-        scale = int(request.args.get("scale") or 2)
+        if text.lower().lstrip("-").startswith("0x"):
+            return float(int(text, 16))
+        return float(text)
     except ValueError:
-        return json_response({"message": "scale must be a number"}, 400)
+        return None
+
+
+def status() -> Response:
+    """Kong's ``GET /status``: ``unit`` (default ``m``) and ``scale`` (a number,
+    else the default 2) are checked as ``bytes_to_str`` checks them."""
+    unit = request.args.get("unit", "m")
+    scale = _lua_number(request.args.get("scale"))
+    try:
+        bytes_to_str(0, unit, scale)
+    except ValueError as exc:
+        return json_response({"message": str(exc)}, 400)
     dp = _dataplane()
     server = {k: int((dp.get("server") or {}).get(k) or 0) for k in _SERVER_KEYS}
     try:
         reachable = state()["db"].ping()
     except Exception:  # noqa: BLE001 - an unreachable datastore is the answer itself
         reachable = False
-    return json_response({"server": server, "database": {"reachable": reachable},
-                          "memory": _memory(dp, unit, max(0, min(scale, 10)))})
+    return json_response({"memory": _memory(dp, unit, scale), "server": server,
+                          "database": {"reachable": reachable}})
 
 
 def endpoints() -> Response:

@@ -1,4 +1,4 @@
-"""Generic CRUD views for any entity (a leaf: imports nothing else from kongpy.admin).
+"""Generic CRUD views for any entity (of kongpy.admin, imports only the body reader).
 
 Blueprints (core or plugin ``api.py``) call :func:`register_entity`,
 :func:`register_nested` and :func:`register_foreign` to get Kong's endpoints
@@ -18,10 +18,9 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.http import HTTP_STATUS_CODES
 
 import kongpy
+from kongpy.admin.body import read_body
 from kongpy.db import paging
 from kongpy.db.dao import DAO
-from kongpy.errors import InvalidBody, UnsupportedBody
-from kongpy.schemas import coerce
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,12 @@ def dao_for(entity: str) -> DAO:
 
 def json_response(body: Any, status: int = 200) -> Response:
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=status, content_type=JSON_TYPE)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate has no UTF-8 form; JSON's escapes still carry it.
+        data = json.dumps(body, separators=(",", ":")).encode("ascii")
+    return Response(data, status=status, content_type=JSON_TYPE)
 
 
 def kong_status(code: int) -> str:
@@ -66,33 +70,6 @@ def changed() -> None:
         hook()
     except Exception:  # noqa: BLE001 - the write is committed; only log
         log.exception("on_change hook failed")
-
-
-def read_body(target: Any) -> Any:
-    """JSON, form-urlencoded or multipart; other content types with a body -> 415.
-
-    ``target`` is a DAO or an entity schema class (form values are coerced by it).
-    """
-    mimetype = request.mimetype or ""
-    raw = request.get_data(cache=True)
-    if mimetype == "application/json" or (mimetype.endswith("+json")):
-        if not raw.strip():
-            return {}
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise InvalidBody("Cannot parse JSON body") from None
-    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        pairs = list(request.form.items(multi=True))
-        pairs += [(k, v.read().decode("utf-8", "replace"))
-                  for k, v in request.files.items(multi=True)]
-        schema = getattr(target, "schema", target)
-        data = coerce.decode(pairs, schema.field_map())
-        hook = getattr(schema, "coerce_form", None)
-        return hook(data) if hook else data
-    if raw:
-        raise UnsupportedBody(f"unsupported content type: {mimetype or 'none'}")
-    return {}
 
 
 def page_body(rows: list, token: str | None, path: str) -> dict:
@@ -124,10 +101,24 @@ def _belongs(row: dict, fk_field: str, parent: dict) -> bool:
 
 # -- views -------------------------------------------------------------------------------
 
-class CollectionView(MethodView):
-    """``/{entity}`` and ``/{parent}/{key}/{entity}``."""
+class _KongView(MethodView):
+    """A view of one entity; its arguments stay readable on the view function
+    (``entity_args``) for the OpenAPI document."""
 
     init_every_request = False
+
+    @classmethod
+    def as_view(cls, name: str, *class_args: Any, **class_kwargs: Any) -> Any:
+        view = super().as_view(name, *class_args, **class_kwargs)
+        view.entity_args = class_args  # type: ignore[attr-defined]
+        return view
+
+
+class CollectionView(_KongView):
+    """``/{entity}`` and ``/{parent}/{key}/{entity}``."""
+
+    # Query arguments a GET reads beyond size, offset and tags.
+    extra_args: tuple[str, ...] = ()
 
     def __init__(self, entity: str, parent: str | None = None,
                  fk_field: str | None = None) -> None:
@@ -157,10 +148,8 @@ class CollectionView(MethodView):
         return json_response(row, 201)
 
 
-class EntityView(MethodView):
+class EntityView(_KongView):
     """``/{entity}/{key}`` and ``/{parent}/{pkey}/{entity}/{key}``."""
-
-    init_every_request = False
 
     def __init__(self, entity: str, parent: str | None = None,
                  fk_field: str | None = None) -> None:
@@ -196,26 +185,30 @@ class EntityView(MethodView):
         return json_response(row)
 
     def patch(self, **kwargs: str) -> Response:
-        parent, row = self._scope(kwargs, missing_ok=True)
+        # Kong: a missing entity under a parent is a plain 404. The body is
+        # the client's own, as on the flat path: ``{"service": null}``
+        # detaches the plugin from the service it was found under.
+        _parent, row = self._scope(kwargs, missing_ok=not self.parent)
         dao = dao_for(self.entity)
-        body = read_body(dao)
-        if parent and isinstance(body, dict) and self.fk_field in body:
-            body[self.fk_field] = {"id": parent["id"]}
-        row = dao.update(row["id"] if row else kwargs[self.entity], body)
+        row = dao.update(row["id"] if row else kwargs[self.entity], read_body(dao))
         changed()
         return json_response(row)
 
     def delete(self, **kwargs: str) -> Response:
-        _parent, row = self._scope(kwargs, missing_ok=True)
+        # Deleting what is not there is no error (204), except under a
+        # parent, where Kong answers 404 as for any other method.
+        _parent, row = self._scope(kwargs, missing_ok=not self.parent)
         if row is not None and dao_for(self.entity).delete(row["id"]):
             changed()
         return no_content()
 
 
-class ForeignView(MethodView):
-    """``/{child}/{key}/{fk}``: the parent an entity points at (no DELETE: 405)."""
+class ForeignView(_KongView):
+    """``/{child}/{key}/{fk}``: the parent an entity points at.
 
-    init_every_request = False
+    DELETE is never allowed, but Kong says so (405) only when there is a
+    parent to refuse to delete: a missing child or a null reference is 404.
+    """
 
     def __init__(self, entity: str, fk_field: str, reference: str) -> None:
         self.entity, self.fk_field, self.reference = entity, fk_field, reference
@@ -230,6 +223,11 @@ class ForeignView(MethodView):
         ref = self._child(kwargs).get(self.fk_field)
         parent = dao_for(self.reference).select(ref["id"]) if ref else None
         return json_response(parent) if parent else not_found()
+
+    def delete(self, **kwargs: str) -> Response:
+        if not self._child(kwargs).get(self.fk_field):
+            raise HTTPNotFound()
+        return json_response({"message": "Method not allowed"}, 405)
 
     def patch(self, **kwargs: str) -> Response:
         ref = self._child(kwargs).get(self.fk_field)
@@ -287,7 +285,7 @@ def register_nested(bp: Blueprint, parent: str, entity: str, fk_field: str,
 
 def register_foreign(bp: Blueprint, entity: str, fk_field: str, reference: str,
                      path: str | None = None) -> None:
-    """``/{path}/{key}/{fk_field}`` (GET, PUT, PATCH)."""
+    """``/{path}/{key}/{fk_field}`` (GET, PUT, PATCH; DELETE refused)."""
     path = path or entity
     bp.add_url_rule(f"/{path}/<{entity}>/{fk_field}", view_func=ForeignView.as_view(
         f"{path}_{fk_field}_foreign", entity, fk_field, reference))

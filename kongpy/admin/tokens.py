@@ -6,7 +6,9 @@ older than REFRESH_S, rather than by a background thread: an idle Admin API
 then costs the datastore nothing, no thread has to be started after
 gunicorn's fork, and a revoked token still stops working everywhere within
 REFRESH_S plus one query. Threads of a worker share the set under a lock, so
-a refresh runs once and the others wait for it.
+a refresh runs once; while it runs, the others use the set already known
+(a silent datastore holds a refresh for the whole ``pg_timeout``, and no
+request should wait for another's) and only wait when none is known yet.
 
 When a refresh fails the last good set stays in use (the failure is logged
 once, until a refresh succeeds again); with no good set yet, nothing can be
@@ -52,7 +54,12 @@ class TokenCache:
         return found
 
     def _current(self) -> dict[str, Holder]:
-        with self._lock:
+        known = self._known
+        if known is None:
+            self._lock.acquire()
+        elif not self._lock.acquire(blocking=False):
+            return known  # another thread is refreshing it
+        try:
             now = self._clock()
             if self._checked_at is None or now - self._checked_at >= self._refresh_s:
                 # Set first: a failing datastore is retried once per period,
@@ -62,6 +69,8 @@ class TokenCache:
             if self._known is None:
                 raise TokensUnavailable()
             return self._known
+        finally:
+            self._lock.release()
 
     def _refresh(self) -> None:
         try:

@@ -11,7 +11,7 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 
 import kongpy
 from kongpy import conf, paths
-from kongpy.admin import create_app
+from kongpy.admin import create_app, rawtarget
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient
 
@@ -21,13 +21,17 @@ def build_app(prefix: str):
     config = conf.load(str(layout.env_file), env={})
     root = str(layout.root)
     client = ControlClient(str(layout.control_socket), timeout=5.0)
-    return create_app(config, node_id=paths.node_id(root),
-                      on_change=lambda: notify(root), dataplane=client.status,
-                      control=client)
+    app = create_app(config, node_id=paths.node_id(root),
+                     on_change=lambda: notify(root), dataplane=client.status,
+                     control=client)
+    app.wsgi_app = rawtarget.RawPath(app.wsgi_app)  # type: ignore[method-assign]
+    return app
 
 
 # gunicorn announces itself in every response unless told otherwise; the Admin
 # API answers as kongpy, the way Kong's answers as kong.
 gunicorn_wsgi.SERVER = f"kongpy/{kongpy.__version__}"
+# Raw UTF-8 request targets reach the application, as they reach Kong's.
+rawtarget.accept_utf8_targets()
 
 app = build_app(os.environ["KONGPY_PREFIX"])

@@ -27,11 +27,11 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from kongpy.db import paging, rows as rowlib
+from kongpy.db import foreign, paging, rows as rowlib
 from kongpy.db.entities import CACHE_KEY, table_for
 from kongpy.db.strategies.base import BadCursor, Conflict
-from kongpy.errors import (ForeignKeysUnresolved, ForeignKeyViolation, InvalidOffset,
-                           InvalidOptions, NotFound, PrimaryKeyViolation, UniqueViolation)
+from kongpy.errors import (ForeignKeyViolation, InvalidOffset, InvalidOptions, NotFound,
+                           PrimaryKeyViolation, SchemaViolation, UniqueViolation)
 from kongpy.schemas.base import EntitySchema
 from kongpy.schemas.fields import Foreign, Record
 from kongpy.schemas.typedefs import is_uuid
@@ -91,18 +91,28 @@ class DAO:
         """One page ordered by id; returns (rows, next offset token or None)."""
         size = paging.check_size(size)
         tag_list = self._tag_filter(tags)
-        cursor = paging.decode_offset(offset)[0] if offset else None
-        try:
-            rows, after = self._strategy.page(self.table, size, cursor, self._where(fk),
-                                              tag_list, tags_any)
-        except BadCursor:
-            raise InvalidOffset(offset, "bad paging state") from None
-        # The strategy's own cursor (last id, or Cassandra's paging state) inside
-        # Kong's opaque token.
+        after = paging.decode_offset(offset)[0] if offset else None
+        where = self._where(fk)
+        out: list[dict] = []
+        # Expired ttl rows stay stored until removed (SQL) or until their
+        # native TTL passes (Cassandra, up to a second later): they are cut
+        # out here, so ask for what is still missing until the page is full
+        # or the rows run out. Each batch ends exactly at its last row, so
+        # the cursor (the last id, or Cassandra's paging state) never skips one.
+        while True:
+            try:
+                rows, after = self._strategy.page(self.table, size - len(out), after, where,
+                                                  tag_list, tags_any)
+            except BadCursor:
+                raise InvalidOffset(offset or "", "bad paging state") from None
+            now = time.time()
+            out += [r for r in (rowlib.to_output(self.schema, row, now) for row in rows)
+                    if r is not None]
+            if len(out) >= size or after is None:
+                break
+        # The strategy's own cursor inside Kong's opaque token.
         token = paging.encode_offset([after]) if after is not None else None
-        now = time.time()
-        out = (rowlib.to_output(self.schema, r, now) for r in rows)
-        return [r for r in out if r is not None], token
+        return out, token
 
     def select_with_expiry(self, pk: str) -> dict | None:
         """One visible row as :meth:`each_with_expiry` yields it."""
@@ -174,11 +184,12 @@ class DAO:
 
     def update(self, key: str, patch: Mapping[str, Any]) -> dict:
         """PATCH: merge into the stored entity, validate the whole, store."""
+        _must_be_record(patch)
         with self._strategy.transaction():
             current = self.schema.stored(self._must_find(key))
             merged = _merge(self.schema, current, self._resolve_foreign(patch))
             merged["id"] = current["id"]
-            data = self.schema.validate(merged)
+            data = self.schema.validate_update(merged, patch, current)
             data = self.schema.on_write(data, patch if isinstance(patch, Mapping) else {})
             data["created_at"] = current["created_at"]
             data["updated_at"] = max(self.schema.now(), current.get("updated_at") or 0)
@@ -189,6 +200,7 @@ class DAO:
 
     def upsert(self, key: str, entity: Mapping[str, Any]) -> dict:
         """PUT: full replacement; ``key`` (id or endpoint key) wins over the body."""
+        _must_be_record(entity)
         entity = dict(self._resolve_foreign(entity))
         if is_uuid(key):
             entity["id"] = key
@@ -301,29 +313,8 @@ class DAO:
         self.db.append_event(EVENT_CHANNEL, f"{self.name}:{op}:{data['id']}")
 
     def _resolve_foreign(self, entity: Mapping[str, Any]) -> Mapping[str, Any]:
-        """``{"service": {"name": "s1"}}`` -> ``{"service": {"id": "<uuid>"}}``."""
-        if not isinstance(entity, Mapping):
-            return entity
-        out = dict(entity)
-        unresolved: dict[str, dict[str, str]] = {}
-        for field, fdef in self.schema.foreign_fields().items():
-            ref = out.get(field)
-            if not isinstance(ref, Mapping) or "id" in ref or len(ref) != 1:
-                continue
-            (ukey, uval), = ref.items()
-            parent = self.db.daos.get(fdef.reference)
-            if parent is None or ukey not in parent.schema.unique_fields:
-                continue
-            found = parent.select_by(ukey, uval) if isinstance(uval, str) else None
-            if found is None:
-                unresolved[field] = {ukey: (
-                    f"the foreign key cannot be resolved with '{{{ukey}=\"{uval}\"}}' "
-                    f"for an existing '{fdef.reference}' entity")}
-            else:
-                out[field] = {"id": found["id"]}
-        if unresolved:
-            raise ForeignKeysUnresolved(unresolved)
-        return out
+        """Foreign keys as ``{"id": <uuid>}`` (kongpy/db/foreign.py)."""
+        return foreign.resolve(self.db, self.schema, entity)
 
     def _check_foreign(self, data: Mapping[str, Any]) -> None:
         for field, fdef in self.schema.foreign_fields().items():
@@ -334,6 +325,12 @@ class DAO:
             if parent is None or parent.select(ref["id"]) is None:
                 raise ForeignKeyViolation.invalid_reference(
                     {"id": ref["id"]}, field, fdef.reference)
+
+
+def _must_be_record(entity: Any) -> None:
+    """What an update or an upsert is given (any JSON value) must be an object."""
+    if not isinstance(entity, Mapping):
+        raise SchemaViolation({"@entity": ["expected a record"]})
 
 
 def _merge(schema: type[EntitySchema], current: Mapping[str, Any],

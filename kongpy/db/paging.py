@@ -12,6 +12,7 @@ from kongpy.errors import InvalidOffset, InvalidOptions, InvalidSize
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 MAX_TAGS = 5
+_NOT_LUA_NUMBER = re.compile(r"[^0-9eE.+\-\s]")
 _TAGS_RE = re.compile(r"^([^,/]+)((,[^,/]+)*|(/[^,/]+)*)$")
 
 
@@ -19,13 +20,16 @@ def check_size(size: Any) -> int:
     if size is None:
         return DEFAULT_PAGE_SIZE
     if isinstance(size, str):
+        # Lua's tonumber: no "nan", "inf" or "1_0", but "1e400" is a (huge) number.
+        if _NOT_LUA_NUMBER.search(size):
+            raise InvalidSize("size must be a number")
         try:
             size = float(size)
         except ValueError:
             raise InvalidSize("size must be a number") from None
-    if isinstance(size, bool) or not isinstance(size, (int, float)):
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or size != size:
         raise InvalidSize("size must be a number")
-    if size != int(size) or not 1 <= size <= MAX_PAGE_SIZE:
+    if not 1 <= size <= MAX_PAGE_SIZE or size != int(size):
         raise InvalidSize(f"size must be an integer between 1 and {MAX_PAGE_SIZE}")
     return int(size)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import kongpy
 from kongpy import paths, plugins
-from kongpy.conf import Config
+from kongpy.conf import Config, port_map
 from kongpy.errors import ConfigError
 from kongpy.schemas import CORE_ENTITIES, EntitySchema
 
@@ -281,6 +281,8 @@ def template_context(config: Config, node_id: str,
         "kongpy_version": kongpy.__version__,
         "plugins": enabled_plugins(config),
         "plugin_phases": plugin_phases(config),
+        "port_maps": [{"kong_port": k, "host_port": h}
+                      for k, h in sorted(port_map(config).items())],
     }
 
 
@@ -314,6 +316,8 @@ def configuration(config: Config) -> dict[str, Any]:
     values = config.redacted()
     values["plugins"] = enabled_plugins(config)
     values["role"] = "traditional"
+    # Kong's derived host_ports (JSON keys are strings; Lua adds number keys)
+    values["host_ports"] = {str(k): v for k, v in port_map(config).items()}
     return values
 
 

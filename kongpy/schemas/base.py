@@ -104,6 +104,35 @@ class EntitySchema(Schema):
             raise SchemaViolation(errors)
         return data
 
+    @classmethod
+    def validate_update(cls, merged: Any, patch: Any, current: Mapping) -> dict:
+        """A PATCH: ``merged`` (the stored entity with ``patch`` applied) is
+        validated whole; ``patch`` and ``current`` serve checks that depend on
+        what the request changes (see LuaEntitySchema)."""
+        return cls.validate(merged)
+
+    @classmethod
+    def partial_errors(cls, raw: Mapping) -> dict:
+        """Kong's partial validation (``validate(value, false)``) of the fields
+        ``raw`` has, as a foreign key given as an object gets it: unknown
+        fields are refused, null is refused where the field is required, the
+        others are checked on their own (entity checks do not run)."""
+        fields = cls.field_map()
+        errors: dict[str, Any] = {}
+        for name, value in raw.items():
+            fdef = fields.get(name)
+            if fdef is None:
+                errors[name] = f.UNKNOWN
+            elif value is None:
+                if fdef.kong_required:
+                    errors[name] = f.REQUIRED
+            else:
+                try:
+                    fdef.validate_value(value)
+                except ValidationError as exc:
+                    errors[name] = f.first_error(exc.messages)
+        return errors
+
     def check_entity(self, data: dict, raw: Mapping, errors: dict) -> None:
         """Entity-level checks; add messages to ``errors`` (``@entity`` for the entity)."""
 

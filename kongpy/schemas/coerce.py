@@ -66,7 +66,10 @@ def decode(pairs: Iterable[tuple[str, str]], fields: Mapping[str, f.KongField]) 
     for key, value in pairs:
         _assign(tree, _split_key(key), value)
     data = _unfold(tree)
-    return {k: coerce(fields.get(k), v) for k, v in data.items()}
+    if not isinstance(data, dict):  # only indexes at the top: `[0]=x`
+        data = {str(i): v for i, v in enumerate(data, 1)}
+    # Keys at the top name fields: `[0]=x` is a field named "0", unknown.
+    return {str(k): coerce(fields.get(str(k)), v) for k, v in data.items()}
 
 
 def coerce(field: f.KongField | None, value: Any) -> Any:

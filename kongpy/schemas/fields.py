@@ -15,6 +15,7 @@ from marshmallow import ValidationError, fields as ma_fields
 
 REQUIRED = "required field missing"
 UNKNOWN = "unknown field"
+MISSING_PK = "missing primary key"
 
 Check = Callable[[Any], "str | None"]
 _NO_DEFAULT = object()
@@ -284,7 +285,15 @@ def _record_member(field: KongField, value: Any) -> tuple[Any, Any]:
 
 
 class Foreign(Record):
-    """A foreign key: ``{"id": "<uuid>"}`` or null."""
+    """A foreign key: ``{"id": "<uuid>"}`` or null.
+
+    Kong's validation of a foreign field: a valid primary key is enough and
+    any other field of the object is ignored (the value becomes ``{"id": …}``).
+    Without one, the object is checked as a partial entity of the referenced
+    schema, whose errors win (``service.protocol: expected one of: …``); when
+    it has none, the primary key's error stands (``service.id: missing
+    primary key``).
+    """
 
     kong_type = "foreign"
 
@@ -293,6 +302,28 @@ class Foreign(Record):
         self.reference = reference
         self.on_delete = on_delete
         super().__init__({"id": id_field}, **kwargs)
+
+    def check_type(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError(self.type_error)
+        pk_error = self._pk_error(value)
+        if pk_error is None:
+            return {"id": value["id"]}
+        from kongpy import schemas  # the registry imports this module
+        referenced = schemas.get(self.reference)
+        partial = referenced.partial_errors(value) if referenced is not None else {}
+        raise ValidationError(partial or {"id": pk_error})
+
+    def _pk_error(self, value: dict) -> str | None:
+        if value.get("id", False) is False:
+            return MISSING_PK
+        if value["id"] is None:
+            return REQUIRED
+        try:
+            self.fields["id"].validate_value(value["id"])
+        except ValidationError as exc:
+            return first_error(exc.messages)
+        return None
 
     def describe(self) -> dict:
         out = KongField.describe(self)

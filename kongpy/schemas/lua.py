@@ -114,7 +114,7 @@ def hide_shorthands(record: Mapping[str, Any], value: dict) -> dict:
     return value
 
 
-Validate = Callable[[str, Any], "tuple[dict | None, dict | None]"]
+Validate = Callable[..., "tuple[dict | None, dict | None]"]
 Transform = Callable[[str, Any, Any], dict]
 Accepts = Callable[[str, str, str], bool]
 
@@ -133,14 +133,26 @@ class LuaEntitySchema(EntitySchema):
 
     @classmethod
     def validate(cls, raw: Any) -> dict:
+        return cls._validate(raw, ())
+
+    @classmethod
+    def validate_update(cls, merged: Any, patch: Any, current: Mapping) -> dict:
+        original = {k: v for k, v in patch.items() if k != "ttl"} \
+            if isinstance(patch, Mapping) else {}
+        rbw = {k: v for k, v in current.items() if k != "ttl"}
+        return cls._validate(merged, (original, rbw))
+
+    @classmethod
+    def _validate(cls, raw: Any, update: tuple) -> dict:
         if not isinstance(raw, Mapping):
             raise SchemaViolation({"@entity": ["expected a record"]})
         raw = dict(raw)
         ttl = raw.pop("ttl", None) if cls.uses_ttl else None
         errors: dict[str, Any] = {}
         if ttl is not None:
-            errors.update(_check_ttl(ttl))
-        value, lua_errors = cls.lua_validate(cls.entity_name, raw)
+            ttl, ttl_errors = _check_ttl(ttl)
+            errors.update(ttl_errors)
+        value, lua_errors = cls.lua_validate(cls.entity_name, raw, *update)
         errors.update(lua_errors or {})
         if errors:
             raise SchemaViolation(errors)
@@ -188,13 +200,13 @@ class LuaEntitySchema(EntitySchema):
 _TTL = t.integer(0, 100000000)
 
 
-def _check_ttl(value: Any) -> dict[str, str]:
+def _check_ttl(value: Any) -> tuple[Any, dict[str, str]]:
+    """The ttl as an int (``100.0`` reads back as ``100``) and its errors."""
     try:
-        _TTL.validate_value(value)
+        return _TTL.validate_value(value), {}
     except Exception as exc:  # noqa: BLE001 - a ValidationError with Kong's message
         messages = getattr(exc, "messages", None)
-        return {"ttl": messages[0] if isinstance(messages, list) else str(exc)}
-    return {}
+        return value, {"ttl": messages[0] if isinstance(messages, list) else str(exc)}
 
 
 def entity_schema(entity: Mapping[str, Any], validate: Validate, transform: Transform,

@@ -21,6 +21,8 @@ local header = ngx.header
 local req = ngx.req
 local capture = ngx.location.capture
 local worker_count = ngx.worker.count
+local timer_running = ngx.timer.running_count
+local timer_pending = ngx.timer.pending_count
 local null = ngx.null
 
 local io_open = io.open
@@ -235,6 +237,8 @@ local function get_status()
         memory = { workers_lua_vms = vms, lua_shared_dicts = dicts },
         pids = { master = process.get_master_pid() or null, workers = pids },
         lua_version = jit_version,
+        -- as Kong's GET / reports them: those of the worker that answers
+        timers = { running = timer_running(), pending = timer_pending() },
     })
 end
 

@@ -10,6 +10,8 @@ local dns = require("kongpy.dns")
 local plugins = require("kongpy.runner")
 local control = require("kongpy.control")
 local buffered = require("kongpy.buffered")
+local hop = require("kongpy.hop")
+local ctxref = require("kongpy.ctxref")
 
 local ngx = ngx
 local var = ngx.var
@@ -139,6 +141,10 @@ function _M.access()
         res, qpos, request_uri = router.exec(rt, var, scheme)
     end
     if not res then
+        local ps = state.plugins
+        if ps and ps.n > 0 then
+            plugins.collect_global(ctx, ps, scheme)
+        end
         return errors.exit(404, ERR_NO_ROUTE, var.request_id)
     end
     local entry = res.entry
@@ -172,6 +178,16 @@ function _M.access()
                                              state.upstreams)
     if not ok then
         return errors.exit(status, msg, var.request_id)
+    end
+    -- after the plugins, as Kong: a header they set and the client's
+    -- Connection names is not sent either
+    if ctx.kongpy_collected then
+        -- an error page (the upstream unreachable) runs them too
+        ctxref.stash()
+    end
+    local named = var.kongpy_request_hop
+    if named ~= "" then
+        hop.clear_request(named)
     end
     update_time()
     local t = now()
@@ -220,6 +236,9 @@ function _M.header_filter()
                 header["Set-Cookie"] = cookie
             end
         end
+        if var.kongpy_response_hop ~= "" then
+            hop.clear_response()
+        end
         if enabled["x-kong-upstream-status"] then
             header["X-Kong-Upstream-Status"] = tonumber(sub(ctx.kongpy_upstream_status
                                                             or var.upstream_status or "", -3))
@@ -257,7 +276,15 @@ function _M.log()
 end
 
 function _M.error_page()
+    ctxref.apply()
     return errors.error_page(var.request_id)
+end
+
+-- The error page's header filter: the plugins the request collected.
+function _M.error_header_filter()
+    if plugins.collecting then
+        plugins.run_collected("header_filter", ngx.ctx)
+    end
 end
 
 return _M

@@ -4,6 +4,7 @@ local lrucache = require("resty.lrucache")
 local build = require("kongpy.router_build")
 local router_index = require("kongpy.router_index")
 local path = require("kongpy.path")
+local settings = require("kongpy.settings")
 
 local re_match = ngx.re.match
 local re_find = ngx.re.find
@@ -151,7 +152,10 @@ function _M.exec(rt, var, scheme)
     local key = method .. SEP .. host .. SEP .. raw_path
     local port, headers, sni
     if rt.uses_port then
-        port = tonumber(var.server_port)
+        -- port_maps: a host's port is the port the client reached (Kong's
+        -- net.dst.port reads ctx.host_port)
+        local server_port = var.server_port
+        port = settings.host_ports[server_port] or tonumber(server_port)
         key = key .. SEP .. port
     end
     if rt.uses_headers then

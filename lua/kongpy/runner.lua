@@ -337,6 +337,35 @@ function _M.access(ctx, ps, scheme, route_id, service_id)
     end
 end
 
+-- A request no route matched: as in Kong, whose collected iterator falls
+-- back to the global plugins when access collected nothing, the global
+-- instances run their header_filter, body_filter and log. The list is built
+-- once per runner state and scheme.
+function _M.collect_global(ctx, ps, scheme)
+    local by_scheme = ps.global_later
+    if not by_scheme then
+        by_scheme = {}
+        ps.global_later = by_scheme
+    end
+    local list = by_scheme[scheme]
+    if list == nil then
+        list = {}
+        for _, name in ipairs(ps.names) do
+            local inst = ps.scopes[name]["::"]
+            if inst and inst.handler ~= UNRUNNABLE and inst.protocols[scheme]
+               and wants_later(inst.handler) then
+                list[#list + 1] = inst
+            end
+        end
+        list = #list > 0 and list
+        by_scheme[scheme] = list
+    end
+    if list then
+        ctx.kongpy_collected = list
+        _M.collecting = true
+    end
+end
+
 -- certificate / rewrite: global instances only (routing has not happened).
 function _M.run_global(phase, ps, scheme)
     local ctx

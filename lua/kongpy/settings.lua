@@ -5,6 +5,7 @@ local io_open = io.open
 local ipairs = ipairs
 local type = type
 local pairs = pairs
+local tonumber = tonumber
 local null = ngx.null
 local lower = string.lower
 
@@ -26,6 +27,8 @@ local _M = {
     trusted_ips = {},
     -- kong.configuration: the node's properties (secrets masked, nulls as nil)
     configuration = {},
+    -- port_maps: listening port -> the port clients reach
+    host_ports = {},
     -- entity name -> {unique, cache_key, foreign, ttl} (kong.db)
     entities = {},
 }
@@ -102,6 +105,15 @@ function _M.load(path)
     _M.kong_version = type(t.kong_version) == "string" and t.kong_version or "0.0.0"
     _M.trusted_ips = table_of(t.trusted_ips)
     _M.configuration = without_nulls(table_of(t.configuration))
+    -- Kong's host_ports (port_maps): listening port -> the port clients
+    -- reach, by number and by string as in Kong
+    local host_ports = {}
+    for k, v in pairs(table_of(_M.configuration.host_ports)) do
+        host_ports[k] = v
+        host_ports[tonumber(k)] = v
+    end
+    _M.configuration.host_ports = host_ports
+    _M.host_ports = host_ports
     _M.entities = table_of(t.entities)
     return true
 end

@@ -103,6 +103,7 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "client_body_buffer_size": "8k",
         "injected": {"http": [{"name": "client_max_body_size", "value": "0"}]},
         "plugin_phases": [],
+        "port_maps": [],
     }
     ctx.update(overrides)
     return ctx

@@ -19,7 +19,8 @@ class _EchoHandler(BaseHTTPRequestHandler):
     """Answers every request with a JSON description of what it received.
 
     Query parameters steer it: `delay=<s>` sleeps before answering,
-    `status=<n>` picks the status code.
+    `status=<n>` picks the status code, each `header=<name>:<value>` adds a
+    response header.
     """
 
     protocol_version = "HTTP/1.1"
@@ -54,6 +55,9 @@ class _EchoHandler(BaseHTTPRequestHandler):
             "name": self.server.name,
         }).encode()
         self.send_response(status)
+        for extra in query.get("header", []):
+            name, _, value = extra.partition(":")
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()

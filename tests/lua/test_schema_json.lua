@@ -104,6 +104,10 @@ case("encode", function()
     eq(encode(setmetatable({}, require("kongpy.schema.util").array_mt)), "[]")
     eq(encode(1.5), "1.5")
     eq(encode(1e20), "1e+20")
+    -- integers a double holds exactly stay whole
+    eq(encode(1e15), "1000000000000000")
+    eq(encode(-(2 ^ 53)), "-9007199254740992")
+    eq(encode(2 ^ 53 - 1), "9007199254740991")
     same({ encode(print) }, { nil, "cannot encode a value of type function" })
 end)
 

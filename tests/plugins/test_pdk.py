@@ -120,7 +120,7 @@ def test_request_bodies(node):
 def test_uri_captures(node):
     body = op(node["gw"], "request", path="/captures/abc/42")
     assert body["captures"] == {"unnamed": ["abc", "42"], "named": {"word": "abc"}}
-    assert op(node["gw"], "request")["captures"] == {"unnamed": {}, "named": {}}
+    assert op(node["gw"], "request")["captures"] == {"unnamed": [], "named": {}}
 
 
 # -- kong.client, kong.ctx, kong.plugin ------------------------------------------------------

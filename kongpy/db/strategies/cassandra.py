@@ -341,11 +341,16 @@ class CassandraStrategy(CassandraUnits, CassandraClaims, CassandraTags, Strategy
 
 
 def _ttl(table: TableDef, row: Mapping[str, Any]) -> int:
-    """Seconds left for an expiring row; 0 (no TTL) otherwise."""
+    """Seconds left for an expiring row, plus one; 0 (no TTL) otherwise.
+
+    Cassandra counts a TTL from the current second truncated, so a row could
+    vanish up to a second before its ``expire_at``; the extra second keeps it
+    readable until then (the DAO hides it from ``expire_at`` on).
+    """
     expire_at = row.get("expire_at") if table.ttl else None
     if expire_at is None:
         return 0
-    return max(1, math.ceil(expire_at - time.time()))
+    return max(1, math.ceil(expire_at - time.time())) + 1
 
 
 def _entity_text(row: Mapping[str, Any]) -> str:

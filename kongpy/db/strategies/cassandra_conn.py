@@ -5,6 +5,14 @@ made per process, lazily: an Admin API worker or a node can start while
 Cassandra is down and connect once it answers. After the first connection
 the driver reconnects by itself (every 0.5 to 2 s, not its default of up to
 ten minutes, so a node re-syncs soon after an outage).
+
+``cassandra_timeout`` bounds every wait the driver lets us bound: making a
+connection, the control connection's queries, each statement (also
+``prepare``, which otherwise waits the session's default of 10 s), and the
+wait for another thread that is connecting. Schema changes (migrations) wait
+at least 30 s, for the nodes to agree. A statement that times out without
+an answer starts an outage for this process (outage.py): the other callers
+fail at once, one probe at a time tries again.
 """
 from __future__ import annotations
 
@@ -23,6 +31,7 @@ from cassandra.policies import (DCAwareRoundRobinPolicy, ExponentialReconnection
                                 RoundRobinPolicy, WrapperPolicy)
 from cassandra.query import BatchStatement, BatchType, SimpleStatement, dict_factory
 
+from kongpy.db.strategies.outage import Outage
 from kongpy.dbconf import CassandraSettings
 from kongpy.errors import DatabaseError, DatastoreUnavailable
 
@@ -105,6 +114,8 @@ class CassandraConnection:
         self._session: Any = None
         self._prepared: dict[str, Any] = {}
         self.policy = load_balancing(settings)
+        self._outage = Outage()
+        self._outage_pid = os.getpid()
 
     def _profile(self) -> ExecutionProfile:
         s = self.settings
@@ -126,13 +137,26 @@ class CassandraConnection:
             yield
 
     def session(self) -> Any:
-        with self._lock:
+        # A thread connecting to a silent server holds the lock for up to the
+        # timeout; the others wait no longer than that for it.
+        if not self._lock.acquire(timeout=self.settings.timeout_s):
+            raise DatastoreUnavailable(self._silence_message())
+        try:
             if self._pid != os.getpid():
                 self._cluster, self._session, self._prepared = None, None, {}
                 self._pid = os.getpid()
             if self._session is None:
+                self.outage().recheck()
                 self._session = self._connect()
             return self._session
+        finally:
+            self._lock.release()
+
+    def outage(self) -> Outage:
+        """This process's (a forked child starts without its parent's)."""
+        if self._outage_pid != os.getpid():
+            self._outage, self._outage_pid = Outage(), os.getpid()
+        return self._outage
 
     def _connect(self) -> Any:
         s = self.settings
@@ -147,12 +171,19 @@ class CassandraConnection:
             reconnection_policy=ExponentialReconnectionPolicy(0.5, 2.0),
             # v4 is spoken by every Cassandra from 2.2 to 5.0; naming it spares a
             # downgrade round (and its warnings) on each connection.
-            protocol_version=4, connection_class=_Connection)
+            protocol_version=4, connection_class=_Connection,
+            # Preparing on every host waits for each in turn; a statement is
+            # prepared on another host when it first runs there instead.
+            prepare_on_all_hosts=False)
         try:
             session = cluster.connect()
         except (DriverException, NoHostAvailable, OSError) as exc:
             cluster.shutdown()
-            raise self.unavailable(exc) from None
+            raise self._failure(exc) from None
+        # prepare() waits the session's default_timeout (10 s), which the
+        # driver refuses to set once execution profiles are in use; its
+        # property only stores this attribute.
+        session._default_timeout = s.timeout_s
         # Server-side timestamps: plain writes then take their timestamps from
         # the same clock as lightweight transactions (paxos ballots), so a
         # plain DELETE right after an INSERT ... IF NOT EXISTS cannot be
@@ -165,6 +196,18 @@ class CassandraConnection:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return DatastoreUnavailable(
             f"cannot reach the datastore ({self.settings.where()}): {reason[:300]}")
+
+    def _silence_message(self) -> str:
+        return (f"cannot reach the datastore ({self.settings.where()}): no answer within "
+                f"{int(self.settings.timeout_s * 1000)} ms")
+
+    def _failure(self, exc: BaseException) -> DatastoreUnavailable:
+        """The error for a driver failure; one without any answer starts an outage."""
+        if not _silent(exc):
+            return self.unavailable(exc)
+        message = self._silence_message()
+        self.outage().no_answer(message)
+        return DatastoreUnavailable(message)
 
     def close(self) -> None:
         with self._lock:
@@ -182,13 +225,15 @@ class CassandraConnection:
     def run(self, cql: str, params: Sequence[Any] = (), *, fetch_size: int | None = None,
             paging_state: bytes | None = None) -> Any:
         """Executes a prepared ``cql``; returns the driver's ResultSet."""
-        stmt = self.prepare(cql) if params or fetch_size else SimpleStatement(cql)
-        if fetch_size:
-            stmt = stmt.bind(params)
-            stmt.fetch_size = fetch_size
-            params = None
-        session = self.session()
-        return self._guard(lambda: session.execute(stmt, params, paging_state=paging_state))
+        def call() -> Any:
+            stmt = self.prepare(cql) if params or fetch_size else SimpleStatement(cql)
+            values: Sequence[Any] | None = params
+            if fetch_size:
+                stmt = stmt.bind(params)
+                stmt.fetch_size = fetch_size
+                values = None
+            return self.session().execute(stmt, values, paging_state=paging_state)
+        return self._guard(call)
 
     def batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> Any:
         """One LOGGED batch of prepared statements: all of them apply, or none.
@@ -196,22 +241,36 @@ class CassandraConnection:
         With conditions (all in one partition) it is one lightweight
         transaction; the ResultSet then says ``was_applied``.
         """
-        batch = BatchStatement(batch_type=BatchType.LOGGED)
-        for cql, params in statements:
-            batch.add(self.prepare(cql), params)
-        session = self.session()
-        return self._guard(lambda: session.execute(batch))
+        def call() -> Any:
+            batch = BatchStatement(batch_type=BatchType.LOGGED)
+            for cql, params in statements:
+                batch.add(self.prepare(cql), params)
+            return self.session().execute(batch)
+        return self._guard(call)
 
     def ddl(self, cql: str) -> None:
         """Schema changes: the driver waits until every node agrees on the schema."""
-        session = self.session()
-        self._guard(lambda: session.execute(SimpleStatement(cql),
-                                            timeout=max(self.settings.timeout_s, 30.0)))
+        self._guard(lambda: self.session().execute(
+            SimpleStatement(cql), timeout=max(self.settings.timeout_s, 30.0)))
 
     def _guard(self, call: Any) -> Any:
-        try:
-            return call()
-        except _UNAVAILABLE as exc:
-            raise self.unavailable(exc) from None
-        except DriverException as exc:
-            raise DatabaseError(f"[cassandra] {exc}") from exc
+        with self.outage().admitted():
+            try:
+                result = call()
+            except _UNAVAILABLE as exc:
+                raise self._failure(exc) from None
+            except DriverException as exc:
+                raise DatabaseError(f"[cassandra] {exc}") from exc
+        self.outage().answered()
+        return result
+
+
+def _silent(exc: BaseException) -> bool:
+    """Whether ``exc`` means that no node answered at all before the timeout
+    (a client-side timeout), rather than an answer such as Unavailable."""
+    if isinstance(exc, OperationTimedOut):
+        return True
+    if isinstance(exc, NoHostAvailable):
+        errors = list((exc.errors or {}).values())
+        return bool(errors) and all(isinstance(e, OperationTimedOut) for e in errors)
+    return False

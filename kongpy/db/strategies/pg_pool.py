@@ -3,7 +3,7 @@
 Kong's limits are per nginx worker; ours are per process (an Admin API
 worker with its threads, the sync loop), the unit that owns connections:
 
-- ``pg_max_concurrent_queries`` (0: none): a semaphore around each use of a
+- ``pg_max_concurrent_queries`` (0: none): a slot around each use of a
   connection, a statement outside a transaction or a whole transaction (a
   slot per statement inside a transaction could leave a transaction holding
   locks while it waits for a slot that a blocked statement holds). A caller
@@ -17,6 +17,10 @@ worker with its threads, the sync loop), the unit that owns connections:
 
 Both failures are :class:`~kongpy.errors.DatastoreBusy` (the Admin API's
 503): the datastore answers, this process is at its limits.
+
+When the server stops answering (:meth:`ConnectionPool.no_answer`, see
+outage.py) the idle connections are dropped and the callers waiting for a
+slot or a connection fail at once instead of inheriting a silent one.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+from kongpy.db.strategies.outage import Outage
 from kongpy.dbconf import PgSettings
 from kongpy.errors import DatastoreBusy
 
@@ -33,33 +38,53 @@ class ConnectionPool:
     def __init__(self, connect: Callable[[], Any], settings: PgSettings) -> None:
         self._connect = connect
         self._settings = settings
-        limit = settings.max_concurrent_queries
-        self._slots = threading.BoundedSemaphore(limit) if limit > 0 else None
+        self.outage = Outage()
         self._cond = threading.Condition()
         self._idle: list[Any] = []
         self._open = 0
         self._waiting = 0
+        self._slots_used = 0
         self._closed = False
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
         """A slot and a connection for one statement or one transaction."""
-        self._acquire_slot()
-        try:
-            conn = self._checkout()
+        with self.outage.admitted():
+            self._acquire_slot()
             try:
-                yield conn
+                conn = self._checkout()
+                try:
+                    yield conn
+                finally:
+                    self._checkin(conn)
             finally:
-                self._checkin(conn)
-        finally:
-            if self._slots is not None:
-                self._slots.release()
+                self._release_slot()
+
+    def _wait(self, deadline: float) -> bool:
+        """Waits for a change under the lock; False once the deadline has passed."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        self._cond.wait(left)
+        self.outage.recheck()
+        return True
 
     def _acquire_slot(self) -> None:
-        if self._slots is None:
+        limit = self._settings.max_concurrent_queries
+        if limit <= 0:
             return
-        if not self._slots.acquire(timeout=self._settings.semaphore_timeout_ms / 1000.0):
-            raise DatastoreBusy("error acquiring query semaphore: timeout")
+        deadline = time.monotonic() + self._settings.semaphore_timeout_ms / 1000.0
+        with self._cond:
+            while self._slots_used >= limit:
+                if not self._wait(deadline):
+                    raise DatastoreBusy("error acquiring query semaphore: timeout")
+            self._slots_used += 1
+
+    def _release_slot(self) -> None:
+        if self._settings.max_concurrent_queries > 0:
+            with self._cond:
+                self._slots_used -= 1
+                self._cond.notify_all()
 
     def _checkout(self) -> Any:
         s = self._settings
@@ -70,17 +95,17 @@ class ConnectionPool:
                     raise DatastoreBusy(f"cannot get a connection to {s.where()}: too many "
                                         f"waiting connect operations (pg_pool_size = "
                                         f"{s.pool_size}, pg_backlog = {s.backlog})")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise DatastoreBusy(f"cannot get a connection to {s.where()}: timeout "
-                                        f"(pg_pool_size = {s.pool_size} in use)")
                 self._waiting += 1
                 try:
-                    self._cond.wait(left)
+                    waited = self._wait(deadline)
                 finally:
                     self._waiting -= 1
+                if not waited:
+                    raise DatastoreBusy(f"cannot get a connection to {s.where()}: timeout "
+                                        f"(pg_pool_size = {s.pool_size} in use)")
             if self._idle:
                 return self._idle.pop()
+            self.outage.recheck()
             self._open += 1
         try:
             return self._connect()
@@ -96,14 +121,25 @@ class ConnectionPool:
                 self._idle.append(conn)
             else:
                 self._open -= 1
-            self._cond.notify()
+            self._cond.notify_all()
         if not keep:
             _close(conn)
 
     def _forget(self) -> None:
         with self._cond:
             self._open -= 1
-            self._cond.notify()
+            self._cond.notify_all()
+
+    def no_answer(self, reason: str) -> None:
+        """The server did not answer in time: drop the idle connections (as
+        silent as the one that timed out) and fail the waiting callers."""
+        self.outage.no_answer(reason)
+        with self._cond:
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+            self._cond.notify_all()
+        for conn in idle:
+            _close(conn)
 
     def open_count(self) -> int:
         with self._cond:

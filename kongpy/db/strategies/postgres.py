@@ -9,6 +9,16 @@ BEGIN/COMMIT itself, so reads outside a transaction never hold a snapshot
 open. With ``read_only`` the strategy speaks to the ``pg_ro_*`` replica,
 whose connections the server keeps read-only.
 
+Every wait is bounded by ``pg_timeout`` (docs/datastores.md, "When the
+datastore is down"): the server gives up on a statement, a lock or an idle
+transaction a little earlier (``statement_timeout``, ``lock_timeout``,
+``idle_in_transaction_session_timeout``: its own error, on a connection that
+stays usable, comes first), TCP keepalives on both sides notice a dead peer,
+and the client keeps a deadline of its own on the connection and on every
+round trip (pg_wait.py), which a frozen server cannot stretch. A round trip
+past its deadline puts the process's pool into an outage (outage.py): the
+other callers fail at once instead of waiting out the same silence.
+
 Every write appends its cluster event under an EXCLUSIVE lock on
 ``cluster_events`` (see :meth:`append_event`) and NOTIFYs the event channel in
 the same transaction: listeners learn of a change when it commits.
@@ -21,6 +31,7 @@ import math
 import os
 import re
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -31,6 +42,7 @@ import psycopg2.extensions
 from kongpy import dbconf
 from kongpy.db.strategies.base import Conflict, Listener
 from kongpy.db.strategies.base import ident as _ident
+from kongpy.db.strategies import pg_wait
 from kongpy.db.strategies.pg_pool import ConnectionPool
 from kongpy.db.strategies.sql import SQLStrategy
 from kongpy.errors import ConfigError, DatabaseError, DatastoreUnavailable
@@ -43,6 +55,10 @@ _KEY_DETAIL = re.compile(r"Key \((\w+)\)=")
 EVENT_RETENTION_S = 86400
 _PURGE_EVERY = 1000
 _CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+# statement_timeout and lock_timeout (both OperationalError for psycopg2).
+_SERVER_TIMEOUTS = (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable)
+# How much earlier than pg_timeout the server's own timeouts fire (at most).
+_SERVER_MARGIN_MS = 500
 
 
 def _text(value: Any) -> Any:
@@ -72,8 +88,23 @@ class _PgListener(Listener):
             pass
 
 
+def server_timeout_ms(timeout_ms: int) -> int:
+    """The server-side timeouts: a fifth (at most 0.5 s) before ``pg_timeout``,
+    so that a live server's error arrives before the client's deadline."""
+    return timeout_ms - min(_SERVER_MARGIN_MS, timeout_ms // 5)
+
+
 def _connect_params(s: dbconf.PgSettings) -> dict[str, Any]:
-    options = [f"-c statement_timeout={s.timeout_ms}", f"-c lock_timeout={s.timeout_ms}"]
+    timeout_s = s.timeout_ms / 1000.0
+    idle_s = max(1, math.ceil(timeout_s))
+    server_ms = server_timeout_ms(s.timeout_ms)
+    options = [f"-c statement_timeout={server_ms}", f"-c lock_timeout={server_ms}",
+               # A client that vanished (or froze) inside a transaction must not
+               # keep its locks: the EXCLUSIVE one on cluster_events stops every
+               # writer of every node.
+               f"-c idle_in_transaction_session_timeout={server_ms}",
+               f"-c tcp_keepalives_idle={idle_s}", "-c tcp_keepalives_interval=1",
+               "-c tcp_keepalives_count=3"]
     if s.schema:
         try:
             options.append(f"-c search_path={_ident(s.schema)[1:-1]}")
@@ -86,20 +117,46 @@ def _connect_params(s: dbconf.PgSettings) -> dict[str, Any]:
     sslmode = "disable"
     if s.ssl:
         sslmode = "verify-full" if s.ssl_verify else "require"
-    timeout_s = s.timeout_ms / 1000.0
     return {
         "host": s.host, "port": s.port, "user": s.user, "password": s.password,
         "dbname": s.database,
+        # A backstop only: the connection's deadline (pg_wait.py) comes first.
         # libpq counts whole seconds (and at least 2).
         "connect_timeout": max(2, math.ceil(timeout_s)),
         "sslmode": sslmode, "options": " ".join(options),
         "application_name": "kongpy-ro" if s.read_only else "kongpy",
         # A dead server or network is noticed within about pg_timeout,
         # not after the kernel's default of many minutes.
-        "keepalives": 1, "keepalives_idle": max(1, math.ceil(timeout_s)),
+        "keepalives": 1, "keepalives_idle": idle_s,
         "keepalives_interval": 1, "keepalives_count": 3,
         "tcp_user_timeout": s.timeout_ms,
     }
+
+
+def _statement(conn: Any, timeout_s: float, sql: str, params: tuple,
+               savepoint: bool) -> Any:
+    """Runs one statement, each round trip within ``timeout_s``; raises
+    Conflict on a unique violation and psycopg2's errors otherwise."""
+    cur = conn.cursor()
+
+    def execute(statement: str, args: tuple = ()) -> None:
+        conn.deadline = time.monotonic() + timeout_s
+        cur.execute(statement, args)
+
+    # Inside a transaction an error aborts everything after it; a savepoint
+    # lets the DAO recover from a conflict (e.g. purge an expired row, retry).
+    if savepoint:
+        execute("SAVEPOINT kongpy_write")
+    try:
+        execute(sql, params)
+    except psycopg2.errors.UniqueViolation as exc:
+        if savepoint:
+            execute("ROLLBACK TO SAVEPOINT kongpy_write")
+        match = _KEY_DETAIL.search(exc.diag.message_detail or "")
+        raise Conflict(match.group(1) if match else "id") from exc
+    if savepoint:
+        execute("RELEASE SAVEPOINT kongpy_write")
+    return cur
 
 
 class PostgresStrategy(SQLStrategy):
@@ -132,15 +189,26 @@ class PostgresStrategy(SQLStrategy):
 
     def _connect(self) -> Any:
         try:
-            conn = psycopg2.connect(**self._params)
+            conn = psycopg2.connect(connection_factory=pg_wait.factory(self.timeout_s),
+                                    **self._params)
+        except pg_wait.NO_ANSWER:
+            raise self._silent() from None
         except _CONNECTION_ERRORS as exc:
             raise self._unavailable(exc) from None
         conn.autocommit = True
+        self._pool().outage.answered()
         return conn
 
     def _unavailable(self, exc: BaseException) -> DatastoreUnavailable:
         reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
         return DatastoreUnavailable(f"cannot reach the datastore ({self.describe()}): {reason}")
+
+    def _silent(self) -> DatastoreUnavailable:
+        """No answer within pg_timeout: this process's callers fail fast for a while."""
+        message = (f"cannot reach the datastore ({self.describe()}): no answer within "
+                   f"{self.settings.timeout_ms} ms")
+        self._pool().no_answer(message)
+        return DatastoreUnavailable(message)
 
     def _pool(self) -> ConnectionPool:
         """This process's pool: a forked child never touches its parent's
@@ -177,26 +245,22 @@ class PostgresStrategy(SQLStrategy):
 
     def _run(self, conn: Any, sql: str, params: Iterable[Any] = (),
              savepoint: bool = False) -> Any:
-        cur = conn.cursor()
-        # Inside a transaction an error aborts everything after it; a savepoint
-        # lets the DAO recover from a conflict (e.g. purge an expired row, retry).
         try:
-            if savepoint:
-                cur.execute("SAVEPOINT kongpy_write")
-            cur.execute(sql, tuple(params))
-            if savepoint:
-                cur.execute("RELEASE SAVEPOINT kongpy_write")
-            return cur
-        except psycopg2.errors.UniqueViolation as exc:
-            if savepoint:
-                cur.execute("ROLLBACK TO SAVEPOINT kongpy_write")
-            match = _KEY_DETAIL.search(exc.diag.message_detail or "")
-            raise Conflict(match.group(1) if match else "id") from exc
+            cur = _statement(conn, self.timeout_s, sql, tuple(params), savepoint)
+        except pg_wait.NO_ANSWER:
+            raise self._silent() from None  # psycopg2 closed the connection
+        except _SERVER_TIMEOUTS as exc:
+            # The server gave up within pg_timeout and says so: the connection
+            # stays usable (a transaction around it rolls back) and the
+            # caller gets the same 503 as for a silent server.
+            raise self._unavailable(exc) from None
         except _CONNECTION_ERRORS as exc:
             conn.close()  # broken: the pool drops it
             raise self._unavailable(exc) from None
         except psycopg2.Error as exc:
             raise DatabaseError(f"[postgres] {str(exc).strip()}") from exc
+        self._pool().outage.answered()
+        return cur
 
     def _rollback(self, conn: Any) -> None:
         if not conn.closed:
@@ -206,12 +270,13 @@ class PostgresStrategy(SQLStrategy):
         self._run(conn, "COMMIT")
 
     def listener(self) -> Listener:
-        conn = self._connect()
-        try:
-            conn.cursor().execute(f"LISTEN {_ident(self.channel)}")
-        except psycopg2.Error as exc:
-            conn.close()
-            raise self._unavailable(exc) from None
+        with self._pool().outage.admitted():
+            conn = self._connect()
+            try:
+                self._run(conn, f"LISTEN {_ident(self.channel)}")
+            except BaseException:
+                conn.close()
+                raise
         return _PgListener(conn)
 
     # -- schema --------------------------------------------------------------------------

@@ -105,7 +105,9 @@ local function schema_of(name)
 end
 
 -- Kong's insert path: auto fields (defaults, shorthands, generated ids and
--- timestamps), then the whole entity's validation.
+-- timestamps), then the whole entity's validation. An update (the merged
+-- entity) also comes with the request's fields (`original`) and the stored
+-- entity (`rbw`), which the all-or-none rule of transformations needs.
 local function validate(doc)
     local schema = schema_of(doc.schema)
     if not schema then
@@ -115,7 +117,13 @@ local function validate(doc)
     if not value then
         return respond(400, { fields = err })
     end
-    local ok, fields = schema:validate_insert(value)
+    local ok, fields
+    if type(doc.rbw) == "table" then
+        local original = type(doc.original) == "table" and doc.original or {}
+        ok, fields = schema:validate(value, true, original, doc.rbw)
+    else
+        ok, fields = schema:validate_insert(value)
+    end
     if not ok then
         return respond(400, { fields = fields })
     end

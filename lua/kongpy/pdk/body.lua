@@ -51,14 +51,27 @@ local ELT_SIZE = ffi.sizeof("ngx_http_lua_ffi_table_elt_t")
 local truncated = ffi.new("int[1]")
 local lookup_names = {}
 
--- get_headers()' own normalisation: lower case, underscores as dashes
+-- get_headers()' own lookup: the lower-cased name, and only when no header
+-- has it, the name with underscores as dashes (its __index fallback)
 local function lookup_name(name)
     local key = lookup_names[name]
     if not key then
-        key = gsub(lower(name), "_", "-")
+        local exact = lower(name)
+        local dashed = gsub(exact, "_", "-")
+        key = { exact, dashed ~= exact and dashed or nil }
         lookup_names[name] = key
     end
-    return key
+    return key[1], key[2]
+end
+
+local function add_value(found, v)
+    if found == nil then
+        return v
+    elseif type(found) == "table" then
+        found[#found + 1] = v
+        return found
+    end
+    return { found, v }
 end
 
 -- What `get_headers()[name]` returns (nil, the value, or a table of the
@@ -77,22 +90,24 @@ function _M.get_header_values(name)
     if C.ngx_http_lua_ffi_req_get_headers(r, buf, n, 0) ~= 0 then
         return get_headers(MAX_HEADERS)[name]
     end
-    local key = lookup_name(name)
+    local key, dashed = lookup_name(name)
     local len = #key
-    local found
+    local found, found_dashed
     for i = 0, n - 1 do
         local k = buf[i].key
-        if k.len == len and ffi_str(k.data, len) == key then
-            local v = buf[i].value
-            v = ffi_str(v.data, v.len)
-            if found == nil then
-                found = v
-            elseif type(found) == "table" then
-                found[#found + 1] = v
-            else
-                found = { found, v }
+        if k.len == len then
+            local s = ffi_str(k.data, len)
+            if s == key then
+                local v = buf[i].value
+                found = add_value(found, ffi_str(v.data, v.len))
+            elseif s == dashed then
+                local v = buf[i].value
+                found_dashed = add_value(found_dashed, ffi_str(v.data, v.len))
             end
         end
+    end
+    if found == nil then
+        return found_dashed
     end
     return found
 end

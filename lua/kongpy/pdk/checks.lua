@@ -9,19 +9,25 @@ local format = string.format
 local _M = {}
 
 -- A header value as nginx takes it: strings as they are, numbers and
--- booleans as strings, arrays element by element.
+-- booleans as strings, arrays element by element. An empty string becomes
+-- one space, as in Kong: nginx would drop the header instead of sending it
+-- empty (acl's X-Consumer-Groups for a consumer without groups).
+local function one(v)
+    if v == "" then
+        return " "
+    end
+    return type(v) == "string" and v or tostring(v)
+end
+
 function _M.normalize(value)
-    local t = type(value)
-    if t == "table" then
+    if type(value) == "table" then
         local out = {}
         for i, v in ipairs(value) do
-            out[i] = type(v) == "string" and v or tostring(v)
+            out[i] = one(v)
         end
         return out
-    elseif t ~= "string" then
-        return tostring(value)
     end
-    return value
+    return one(value)
 end
 
 -- Raises (at the PDK function's caller) unless `name` and `value` make a header.

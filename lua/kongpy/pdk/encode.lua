@@ -1,12 +1,19 @@
 -- Request bodies and query strings the way Kong's kong.service.request
 -- encodes them: arguments sorted, multipart parts by name.
+local cjson = require("cjson.safe")
+local util = require("kongpy.schema.util")
+local schema_encode = require("kongpy.schema.encode")
+
 local ngx = ngx
 local encode_args = ngx.encode_args
+local array_mt = util.array_mt
 
 local type = type
 local error = error
 local pairs = pairs
 local ipairs = ipairs
+local next = next
+local getmetatable = getmetatable
 local pcall = pcall
 local tostring = tostring
 local find = string.find
@@ -66,6 +73,33 @@ function _M.multipart(args, mime)
     end
     out[#out + 1] = "--" .. boundary .. "--\r\n"
     return concat(out), MULTIPART .. "; boundary=" .. boundary
+end
+
+-- Whether `t` holds an empty table marked as an array (Kong's empty JSON
+-- arrays, e.g. kong.request.get_uri_captures().unnamed).
+local function has_empty_array(t)
+    for _, v in pairs(t) do
+        if type(v) == "table" then
+            if next(v) == nil then
+                if getmetatable(v) == array_mt then
+                    return true
+                end
+            elseif has_empty_array(v) then
+                return true
+            end
+        end
+    end
+    return false
+end
+
+-- A response body as JSON: cjson, unless an empty array must stay one
+-- (Debian's cjson has no array_mt); then the schema encoder, which honours
+-- the marker.
+function _M.json(body)
+    if getmetatable(body) ~= array_mt and not has_empty_array(body) then
+        return cjson.encode(body)
+    end
+    return schema_encode.encode(body)
 end
 
 return _M

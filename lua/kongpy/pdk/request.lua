@@ -6,6 +6,8 @@ local phase = require("kongpy.pdk.phase")
 local checks = require("kongpy.pdk.checks")
 local body = require("kongpy.pdk.body")
 local path = require("kongpy.path")
+local settings = require("kongpy.settings")
+local array_mt = require("kongpy.schema.util").array_mt
 
 local ngx = ngx
 local var = ngx.var
@@ -21,6 +23,7 @@ local limit = checks.limit
 local type = type
 local error = error
 local pairs = pairs
+local setmetatable = setmetatable
 local tonumber = tonumber
 local find = string.find
 local sub = string.sub
@@ -208,7 +211,9 @@ function _M.get_forwarded_port()
             end
         end
     end
-    return tonumber(var.server_port)
+    -- port_maps: the port the client reached, as in Kong
+    local port = var.server_port
+    return settings.host_ports[port] or tonumber(port)
 end
 
 function _M.get_forwarded_path()
@@ -251,7 +256,8 @@ function _M.get_uri_captures()
             named[k] = v
         end
     end
-    return { unnamed = unnamed, named = named }
+    -- Kong's shape: `unnamed` stays a JSON array when empty
+    return { unnamed = setmetatable(unnamed, array_mt), named = named }
 end
 
 return _M

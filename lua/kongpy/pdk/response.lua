@@ -6,6 +6,7 @@ local resp = require("ngx.resp")
 local errors = require("kongpy.errors")
 local phase = require("kongpy.pdk.phase")
 local checks = require("kongpy.pdk.checks")
+local encode = require("kongpy.pdk.encode")
 
 local ngx = ngx
 local var = ngx.var
@@ -269,7 +270,7 @@ function _M.exit(status, body, headers)
     local json = tb == "table"
     if json then
         local err
-        body, err = cjson.encode(body)
+        body, err = encode.json(body)
         if not body then
             error("body encoding failed while flushing response: " .. err, 2)
         end

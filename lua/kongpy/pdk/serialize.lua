@@ -4,6 +4,7 @@
 -- in ngx.ctx. Nothing is recorded on the proxy path for it.
 local ssl = require("ngx.ssl")
 local phase = require("kongpy.pdk.phase")
+local settings = require("kongpy.settings")
 
 local ngx = ngx
 local var = ngx.var
@@ -207,7 +208,9 @@ function _M.serialize()
     local response = require("kongpy.pdk.response")
     local ctx = ngx.ctx
     local request_uri = var.request_uri or ""
-    local port = tonumber(var.server_port)
+    local server_port = var.server_port
+    -- port_maps: the port the client reached, as Kong's serializer reports
+    local port = settings.host_ports[server_port] or tonumber(server_port)
     local proxied = ctx.kongpy_proxied
     local request_ms = tonumber(var.request_time) * 1000
     local service = ctx.kongpy_service

@@ -23,6 +23,7 @@ local huge = math.huge
 local error = error
 
 local ERR_TYPE = "cannot encode a value of type "
+local MAX_EXACT = 2 ^ 53
 
 local _M = {}
 
@@ -43,7 +44,9 @@ local function encode_number(n)
     if n ~= n or n == huge or n == -huge then
         error(ERR_TYPE .. "number (" .. tostring(n) .. ")", 0)
     end
-    if n == floor(n) and n > -1e15 and n < 1e15 then
+    -- Every integer a double holds exactly (up to 2^53) is written whole:
+    -- "%.14g" would turn 10^15 into 1e+15 and round 2^53 - 1.
+    if n == floor(n) and n >= -MAX_EXACT and n <= MAX_EXACT then
         return format("%d", n)
     end
     return format("%.14g", n)

@@ -219,7 +219,10 @@ local function run_transformation_checks(schema, input, original, rbw, errors)
                 args[#args + 1] = name
             end
             for _, name in ipairs(t.needs or {}) do
-                if rbw and not changed and get_field(source, name) ~= get_field(rbw, name) then
+                -- a needed field the update leaves out keeps its stored value
+                local value = get_field(source, name)
+                if rbw and not changed and is_nonempty(value)
+                        and value ~= get_field(rbw, name) then
                     changed = true
                 end
                 args[#args + 1] = name

@@ -102,6 +102,15 @@ function _M.validate(self, input, full_check, original, rbw, ctx)
         if value == nil or value == null then
             return nil, { [key] = msg.REQUIRED }
         end
+        -- A selector of the wrong type (`"name": true`) is a type error of
+        -- its own field, not an unknown subschema.
+        local selector = self.fields[key]
+        if selector then
+            local _, type_err = validate_field(self, selector, value, ctx)
+            if type_err then
+                return nil, { [key] = type_err }
+            end
+        end
         if not get_subschema(self, input) then
             local template = self.subschema_error or msg.SUBSCHEMA_UNKNOWN
             return nil, { [key] = template:format(type(value) == "string" and value

@@ -23,3 +23,20 @@ def test_acl(gateway, svc, bob):
         resp = px.get(path, headers=key)
         assert resp.status_code == 403
         assert resp.json()["message"] == "You cannot consume this service"
+
+
+def test_acl_consumer_without_groups_gets_an_empty_header(gateway, svc):
+    # Kong's deny list lets a consumer without groups through with an empty
+    # X-Consumer-Groups (the PDK sends an empty header value as one space)
+    gw, px = gateway, proxy(gateway)
+    gw.create("/consumers", {"username": "nogroups"})
+    gw.create("/consumers/nogroups/key-auth", {"key": "nogroups-key"})
+    gw.route("/acl-deny-none", {"name": "key-auth"},
+             {"name": "acl", "config": {"deny": ["gold"]}})
+    gw.wait_sync()
+    resp = px.get("/acl-deny-none",
+                  headers={"apikey": "nogroups-key", "X-Consumer-Groups": "spoofed"})
+    assert resp.status_code == 200, resp.text
+    seen = resp.json()["headers"]
+    assert seen["x-consumer-groups"] == ""
+    assert "x-authenticated-groups" not in seen

@@ -76,3 +76,26 @@ def test_compare_and_set_writes_the_hash_as_given(db, bob):
     assert dao.compare_and_set(cred["id"], "password", cred["password"],
                                daos.hash_password("pw")) is False
     assert dao.select(cred["id"])["password"] == new
+
+
+def test_moving_a_credential_needs_its_password(client):
+    # Kong's hash is salted with the consumer id: the consumer changes only
+    # with a new password (all or none of them)
+    api = admin(client)
+    api.post("/consumers", {"username": "bob"})
+    john = api.post("/consumers", {"username": "john"})
+    basic = api.post("/consumers/bob/basic-auth", {"username": "b", "password": "pw"})
+    message = "all or none of these fields must be set: 'password', 'consumer.id'"
+    for path in ("/basic-auths/b", "/consumers/bob/basic-auth/b"):
+        assert api.send("PATCH", path, {"consumer": {"id": john["id"]}}) == (400, {
+            "code": 2, "name": "schema violation",
+            "message": f"schema violation ({message})",
+            "fields": {"@entity": [message]}}), path
+    assert api.get("/basic-auths/b")["consumer"] == basic["consumer"]
+    # the same consumer again is no change; the password alone is a change of its own
+    same = api.patch("/basic-auths/b", {"consumer": basic["consumer"], "tags": ["t"]})
+    assert same["password"] == basic["password"]
+    api.patch("/basic-auths/b", {"password": "other"})
+    moved = api.patch("/basic-auths/b", {"consumer": {"id": john["id"]}, "password": "new"})
+    assert moved["consumer"] == {"id": john["id"]}
+    assert moved["password"] not in (basic["password"], "new")

@@ -146,6 +146,12 @@ def test_base64_secret(gateway, world, keys):
     token = make_token(keys, {"iss": "k-b64"}, secret=b"\x00raw\xffkey")
     assert _get(gateway, "/jwt-b64", token).status_code == 200
     assert _get(gateway, "/jwt", token).status_code == 401
+    # Kong 3.9 base64-decodes whichever value it verifies with, the PEM of an
+    # RS* credential included (a PEM is not base64, and the credential's schema
+    # only takes a PEM): such a credential never verifies on this route.
+    rs256 = make_token(keys, {"iss": "k-RS256"}, "RS256")
+    assert _get(gateway, "/jwt", rs256).status_code == 200
+    _assert_401(_get(gateway, "/jwt-b64", rs256), "Invalid key/secret")
 
 
 def test_registered_claims(gateway, world, keys):

@@ -76,3 +76,51 @@ def test_credential_revocation_and_ttl(gateway, svc, bob):
     assert px.get("/revoke", headers={"apikey": "ttl-key"}).status_code == 401
     keys = api.get("/consumers/bob/key-auth")["data"]
     assert "ttl-key" not in [k["key"] for k in keys]
+
+
+def test_key_auth_reads_header_names_with_underscores(gateway, svc, bob):
+    # Kong runs with underscores_in_headers on: `api_key: ...` is a header
+    gw, px = gateway, proxy(gateway)
+    gw.route("/ka-underscore", {"name": "key-auth",
+                                "config": {"key_names": ["api_key"],
+                                           "hide_credentials": True}})
+    gw.route("/ka-underscore-seen", {"name": "key-auth", "config": {"key_names": ["api_key"]}})
+    gw.wait_sync()
+    resp = px.get("/ka-underscore", headers={"api_key": "bob-key"})
+    assert resp.status_code == 200, resp.text
+    assert "api_key" not in resp.json()["headers"]
+    resp = px.get("/ka-underscore-seen", headers={"api_key": "bob-key", "x_other": "1"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["headers"]["api_key"] == "bob-key"
+    assert resp.json()["headers"]["x_other"] == "1"
+    # as Kong's get_headers(): the exact name first, then with dashes
+    resp = px.get("/ka-underscore-seen", headers={"api-key": "bob-key"})
+    assert resp.status_code == 200, resp.text
+    resp = px.get("/ka-underscore-seen", headers={"api_key": "bob-key", "api-key": "nope"})
+    assert resp.status_code == 200, resp.text
+
+
+def test_key_auth_hide_credentials_keeps_query_order_and_body_type(gateway, svc, bob):
+    gw, px = gateway, proxy(gateway)
+    gw.route("/ka-hide-body", {"name": "key-auth",
+                               "config": {"hide_credentials": True, "key_in_body": True}})
+    gw.wait_sync()
+    # only the key leaves the query string; the rest keeps its order and bytes
+    seen = px.get("/ka-hide-body/x?z=1&apikey=bob-key&a=2&m=%20x&z=3").json()
+    assert seen["path"] == "/x?z=1&a=2&m=%20x&z=3"
+    # a form is re-encoded as a form (Kong's encoder sorts the arguments)
+    seen = px.post("/ka-hide-body", data={"b": "1", "apikey": "bob-key", "a": "2"}).json()
+    assert seen["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    assert seen["body"] == "a=2&b=1"
+    # a multipart body stays multipart, the key's part removed, the others kept
+    resp = px.post("/ka-hide-body", files={"b": (None, "one"), "apikey": (None, "bob-key"),
+                                           "a": (None, "two")})
+    assert resp.status_code == 200, resp.text
+    seen = resp.json()
+    ctype = seen["headers"]["content-type"]
+    assert ctype.startswith("multipart/form-data; boundary=")
+    boundary = ctype.split("boundary=", 1)[1]
+    assert f"--{boundary}\r\n" in seen["body"]
+    assert 'name="b"\r\n\r\none\r\n' in seen["body"]
+    assert 'name="a"\r\n\r\ntwo\r\n' in seen["body"]
+    assert "apikey" not in seen["body"] and "bob-key" not in seen["body"]

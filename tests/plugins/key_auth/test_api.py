@@ -45,3 +45,17 @@ def test_keyauth_ttl(db):
     assert kept["short"]["expires_at"] <= time.time()
     # the expired key's unique value is free again
     db.keyauth_credentials.insert({"consumer": {"id": bob["id"]}, "key": "short"})
+
+
+def test_key_names_errors_per_element(client):
+    # Kong shapes an array's errors as an array: each message at its element's index
+    api = admin(client)
+    bad = "bad header name '{}', allowed characters are A-Z, a-z, 0-9, '_', and '-'"
+    code, body = api.send("POST", "/plugins", {"name": "key-auth",
+                                               "config": {"key_names": ["hello\\world"]}})
+    assert (code, body["fields"]) == (400, {"config": {"key_names": [bad.format("hello\\world")]}})
+    code, body = api.send("POST", "/plugins", {
+        "name": "key-auth", "config": {"key_names": ["apikey", "a b", "ok", "c@d"]}})
+    assert (code, body["fields"]) == (400, {"config": {"key_names": [
+        None, bad.format("a b"), None, bad.format("c@d")]}})
+    assert body["message"].startswith("schema violation (config.key_names: {\n  [2] = ")

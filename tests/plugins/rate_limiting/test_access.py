@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.helpers.gateway import Gateway
+from tests.helpers.http import admin
 from tests.helpers.redis import REDIS, require_redis
 
 KEY = "rl-secret-key"
@@ -175,3 +176,28 @@ def test_cluster_policy_counts_in_the_datastore(nodes):
             break
         time.sleep(0.2)
     assert total == 5
+
+
+@pytest.mark.parametrize("policy", ["local", "cluster", "redis"])
+def test_kong_spec_configuration_with_an_empty_redis_password(nodes, policy):
+    """Kong's own access scenarios set ``redis_password = ""`` whatever the
+    policy; an empty password means no AUTH (the test server has none unless
+    KONGPY_TEST_REDIS_PASSWORD sets one: then Redis refuses the unauthenticated
+    connection and a strict plugin answers 500)."""
+    a = nodes[0]
+    flat = {"redis_host": REDIS["host"], "redis_port": REDIS["port"], "redis_password": "",
+            "redis_database": 1}
+    path = f"/spec-{policy}"
+    route_id = add_route([a], path, {"policy": policy, "minute": 3, "fault_tolerant": False,
+                                     **flat})
+    shown = [p["config"] for p in admin(a).get(f"/routes/{route_id}/plugins")["data"]
+             if p["name"] == "rate-limiting"]
+    assert [(c["redis"]["password"], c["redis"]["database"]) for c in shown] == [("", 1)]
+    safe_minute()
+    got = [requests.get(a.proxy + path, headers={"apikey": KEY}, timeout=5)
+           for _ in range(4)]
+    if policy == "redis" and "password" in REDIS:
+        assert {r.status_code for r in got} == {500}
+        return
+    assert [r.status_code for r in got] == [200, 200, 200, 429]
+    assert [r.headers["X-RateLimit-Remaining-Minute"] for r in got] == ["2", "1", "0", "0"]

@@ -59,3 +59,19 @@ def test_request_termination_echo(gateway, svc):
     assert body["matched_service"]["name"] == "svc"
     assert isinstance(body["kong"]["worker_pid"], int)
     assert body["kong"]["node_id"] and body["kong"]["hostname"]
+
+
+def test_request_termination_echo_uri_captures(gateway, svc):
+    gw = gateway
+    route = gw.create("/services/svc/routes", {"name": "rt-captures",
+                                               "paths": [r"~/rt-cap/(?<word>[a-z]+)/(\d+)$"]})
+    gw.create(f"/routes/{route['id']}/plugins", {"name": "request-termination",
+                                                 "config": {"echo": True, "status_code": 200}})
+    gw.route("/rt-echo-plain", {"name": "request-termination",
+                                "config": {"echo": True, "status_code": 200}})
+    gw.wait_sync()
+    req = proxy(gw).get("/rt-cap/abc/42").json()["request"]
+    assert req["uri_captures"] == {"unnamed": ["abc", "42"], "named": {"word": "abc"}}
+    # a plain path has no captures: an empty array and an empty object, as Kong
+    resp = proxy(gw).get("/rt-echo-plain")
+    assert resp.json()["request"]["uri_captures"] == {"unnamed": [], "named": {}}

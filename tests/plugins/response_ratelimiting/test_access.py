@@ -11,15 +11,17 @@ import pytest
 import requests
 
 from tests.helpers.gateway import Gateway
-from tests.helpers.http import proxy
+from tests.helpers.http import admin, proxy
 from tests.helpers.redis import REDIS, require_redis
 
 
-def add_route(gw: Gateway, path: str, config: dict) -> None:
+def add_route(gw: Gateway, path: str, config: dict) -> dict:
+    """A route for ``path`` with the plugin configured; the plugin, once served."""
     route = gw.create("/services/svc/routes", {"id": str(uuid.uuid4()), "paths": [path]})
-    gw.create(f"/routes/{route['id']}/plugins",
-              {"name": "response-ratelimiting", "config": config})
+    plugin = gw.create(f"/routes/{route['id']}/plugins",
+                       {"name": "response-ratelimiting", "config": config})
     gw.wait_sync()
+    return plugin
 
 
 def get(gw: Gateway, path: str) -> requests.Response:
@@ -71,3 +73,28 @@ def test_block_on_first_violation(gateway, svc):
     resp = get(node, "/blocked?cost=videos=1")
     assert resp.status_code == 429
     assert resp.json()["message"] == "API rate limit exceeded for 'videos'"
+
+
+@pytest.mark.parametrize("policy", ["local", "cluster", "redis"])
+def test_an_empty_redis_password_is_accepted_and_sends_no_auth(gateway, svc, policy):
+    """Kong's redis schema allows ``password = ""`` (no AUTH), whatever the policy
+    (a test server with a password refuses the unauthenticated connection)."""
+    node = gateway
+    redis = {"host": REDIS["host"], "port": REDIS["port"], "password": "", "database": 1}
+    path = f"/empty-password-{policy}"
+    plugin = add_route(node, path, {"limits": {"videos": {"minute": 2}}, "policy": policy,
+                                    "fault_tolerant": False, "redis": redis})
+    shown = admin(node).get(f"/plugins/{plugin['id']}")["config"]["redis"]
+    assert (shown["password"], shown["database"]) == ("", 1)
+    left = 60 - time.time() % 60
+    if left < 12:
+        time.sleep(left + 0.2)
+    first = get(node, path + "?cost=videos=2")
+    if policy == "redis" and "password" in REDIS:
+        assert first.status_code == 500
+        return
+    assert first.status_code == 200
+    assert first.headers["X-RateLimit-Remaining-videos-minute"] == "0"
+    if policy == "cluster":
+        time.sleep(1.5)  # the node learns the total at its next sync
+    assert get(node, path + "?cost=videos=1").status_code == 429

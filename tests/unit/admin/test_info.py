@@ -15,6 +15,7 @@ def test_root(client, backend):
     assert body["plugins"]["enabled_in_cluster"] == []
     assert body["plugins"]["available_on_server"]["key-auth"] == {
         "version": "3.9.1", "priority": 1250}
+    assert "timers" not in body  # no data plane to count them
 
 
 def test_root_and_status_with_dataplane(tmp_path):
@@ -22,12 +23,14 @@ def test_root_and_status_with_dataplane(tmp_path):
            "memory": {"workers_lua_vms": [{"pid": 7, "http_allocated_gc": 2 * 2 ** 20}],
                       "lua_shared_dicts": {"kongpy_snapshot": {
                           "allocated_slabs": 1024, "capacity": 5 * 2 ** 20}}},
-           "pids": {"master": 6, "workers": [7]}, "lua_version": "LuaJIT 2.1"}
+           "pids": {"master": 6, "workers": [7]}, "lua_version": "LuaJIT 2.1",
+           "timers": {"running": 2, "pending": 5}}
     app = create_app({"database": "sqlite", "sqlite_path": str(tmp_path / "d.db")},
                      dataplane=lambda: doc)
     client = app.test_client()
     root = client.get("/").get_json()
     assert root["pids"] == {"master": 6, "workers": [7]} and root["lua_version"] == "LuaJIT 2.1"
+    assert root["timers"] == {"running": 2, "pending": 5}
     status = client.get("/status").get_json()
     assert status["server"]["connections_active"] == 3
     assert status["database"] == {"reachable": True}
@@ -46,6 +49,7 @@ def test_dataplane_failure_is_not_500(tmp_path):
                      dataplane=broken)
     client = app.test_client()
     assert client.get("/").status_code == 200
+    assert "timers" not in client.get("/").get_json()
     assert client.get("/status").get_json()["server"]["total_requests"] == 0
 
 
@@ -110,3 +114,43 @@ def test_a_datastore_reset_under_the_node_gives_503_saying_what_to_do(client, ap
                                ("GET", "/consumers/bob", None)):
         resp = client.open(path, method=method, json=body)
         assert (resp.status_code, resp.get_json()) == (503, {"message": NO_SCHEMA}), path
+
+
+def test_status_unit_and_scale_as_kong_reads_them(tmp_path):
+    doc = {"memory": {"workers_lua_vms": [{"pid": 9, "http_allocated_gc": 3 * 2 ** 20},
+                                          {"pid": 8, "http_allocated_gc": 2 ** 20}],
+                      "lua_shared_dicts": {"d": {"allocated_slabs": 1536,
+                                                 "capacity": 5 * 2 ** 20}}}}
+    app = create_app({"database": "sqlite", "sqlite_path": str(tmp_path / "d.db")},
+                     dataplane=lambda: doc)
+    client = app.test_client()
+
+    def memory(query: str):
+        resp = client.get("/status?" + query)
+        body = resp.get_json()
+        return (resp.status_code, body["memory"] if resp.status_code == 200 else body)
+
+    # workers in pid order; Lua's tonumber reads the scale (hex, spaces, fractions)
+    code, mem = memory("unit=K&scale=0x3")
+    assert code == 200 and mem["workers_lua_vms"] == [
+        {"pid": 8, "http_allocated_gc": "1024.000 KiB"},
+        {"pid": 9, "http_allocated_gc": "3072.000 KiB"}]
+    assert memory("unit=k&scale=%201.9%20")[1]["lua_shared_dicts"]["d"] == {
+        "allocated_slabs": "1.5 KiB", "capacity": "5120.0 KiB"}
+    # no number: the default scale; an empty unit: bytes as strings ("%d")
+    assert memory("scale=x")[1]["lua_shared_dicts"]["d"]["capacity"] == "5.00 MiB"
+    assert memory("scale=1_0")[1]["lua_shared_dicts"]["d"]["capacity"] == "5.00 MiB"
+    assert memory("unit=")[1]["lua_shared_dicts"]["d"] == {
+        "allocated_slabs": "1536", "capacity": "5242880"}
+    # bytes never look at the scale
+    assert memory("unit=B&scale=-1")[1]["lua_shared_dicts"]["d"]["capacity"] == 5 * 2 ** 20
+    assert memory("unit=z") == (400, {
+        "message": "invalid unit 'z' (expected 'k/K', 'm/M', or 'g/G')"})
+    assert memory("unit=z&scale=-1") == (400, {
+        "message": "scale must be equal or greater than 0"})
+    # precisions LuaJIT's string.format refuses, with its message
+    assert memory("unit=g&scale=99")[0] == 200
+    assert memory("unit=g&scale=1000") == (400, {
+        "message": "invalid option '%.100' to 'format'"})
+    assert memory("scale=inf") == (400, {"message": "invalid option '%.-' to 'format'"})
+    assert memory("scale=nan") == (400, {"message": "invalid option '%.-' to 'format'"})

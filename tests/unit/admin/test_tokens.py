@@ -3,6 +3,7 @@ and the per-worker token cache behind it."""
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 
@@ -142,6 +143,33 @@ def test_cache_keeps_the_last_good_set_while_the_datastore_is_down(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert len([m for m in messages if "cannot read the admin tokens" in m]) == 1
     assert "admin tokens readable again" in messages
+
+
+def test_no_request_waits_for_another_requests_refresh():
+    clock = _Clock()
+    known = {admin_tokens.hash_token("t1"): Holder("a", False)}
+    inside, leave = threading.Event(), threading.Event()
+    reads = []
+
+    def slow_load() -> dict[str, Holder]:
+        reads.append(1)
+        if len(reads) > 1:  # the datastore went silent after the first read
+            inside.set()
+            leave.wait(10)
+        return dict(known)
+
+    cache = TokenCache(slow_load, refresh_s=0.5, clock=clock)
+    assert cache.find("t1") == Holder("a", False)
+    clock.now += 1
+    refresher = threading.Thread(target=cache.find, args=("t1",))
+    refresher.start()
+    try:
+        assert inside.wait(10)
+        # The refresh hangs; this request answers from the set already known.
+        assert cache.find("t1") == Holder("a", False) and len(reads) == 2
+    finally:
+        leave.set()
+        refresher.join(10)
 
 
 def test_cache_with_no_good_set_yet_is_unavailable():

@@ -88,6 +88,9 @@ def test_types_and_unset_values(make_conf):
     assert c["trusted_ips"] == ["10.0.0.0/8", "127.0.0.1"]
     assert c["pg_password"] is None and c["ssl_ciphers"] is None
     assert c["db_update_frequency"] == 0.5
+    assert c["port_maps"] == []
+    c = conf.load(make_conf(port_maps="80:8000, 443:8443"), env={})
+    assert c["port_maps"] == ["80:8000", "443:8443"]
 
 
 def test_comments_in_values(make_conf, workdir):
@@ -134,6 +137,10 @@ def test_dns_order_takes_record_types_in_any_case(make_conf):
     ("router_flavor", "expressions", "not available yet"),
     ("real_ip_recursive", "maybe", "not a boolean"),
     ("trusted_ips", "10.0.0.300", "not an IP address"),
+    ("port_maps", "src:dst", "invalid port mapping (`port_maps`): src:dst"),
+    ("port_maps", "80:8000, 8443", "invalid port mapping (`port_maps`): 8443"),
+    ("port_maps", "0:8000", "invalid port mapping (`port_maps`): 0:8000"),
+    ("port_maps", "80:65536", "invalid port mapping (`port_maps`): 80:65536"),
     ("dns_resolver", "dns.example", "not ip[:port]"),
     ("headers", "server_tokens, X-Nope", "unknown header token 'x-nope'"),
     ("headers_upstream", "via", "unknown header token"),

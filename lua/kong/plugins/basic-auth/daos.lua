@@ -26,7 +26,13 @@ return {
         },
         transformations = {
             {
+                -- Kong's hash needs the consumer's id, so Kong refuses to
+                -- move a credential to another consumer without its
+                -- password ("all or none of these fields must be set:
+                -- 'password', 'consumer.id'"). kongpy's hash does not need
+                -- it; the rule is kept for compatibility.
                 input = { "password" },
+                needs = { "consumer.id" },
                 on_write = function(password)
                     local hashed = passwords.hash(password)
                     if not hashed then

@@ -100,6 +100,8 @@ local function verification_key(conf, credential, algorithm)
     if type(value) ~= "string" then
         return nil
     end
+    -- Kong 3.9 decodes the RS*/ES* public key too: a PEM does not decode, so
+    -- such credentials answer "Invalid key/secret" under secret_is_base64.
     if conf.secret_is_base64 then
         value = jwt_token.decode_base64url(value)
         if not value then

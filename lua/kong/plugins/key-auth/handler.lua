@@ -24,10 +24,10 @@ local function unauthorized(message, www_authenticate)
              headers = { ["WWW-Authenticate"] = www_authenticate } }
 end
 
-local function hide(conf, name, query, body)
-    query = query or request.get_query()
-    query[name] = nil
-    kong.service.request.set_query(query)
+-- Kong 3.9: only the key leaves the query string (the other arguments keep
+-- their order and bytes); the body is re-encoded in its own content type.
+local function hide(conf, name, body)
+    kong.service.request.clear_query_arg(name)
     kong.service.request.clear_header(name)
     if conf.key_in_body and body then
         body[name] = nil
@@ -61,7 +61,7 @@ local function find_key(conf, www_authenticate)
         end
         if type(v) == "string" then
             if conf.hide_credentials then
-                hide(conf, name, query, body)
+                hide(conf, name, body)
             end
             return v
         elseif type(v) == "table" then

@@ -40,6 +40,7 @@ local function echo(conf, status, headers, query)
             raw_body = (request.get_raw_body()),
             method = request.get_method(),
             path = request.get_path(),
+            uri_captures = request.get_uri_captures(),
         },
         matched_route = kong.router.get_route(),
         matched_service = kong.router.get_service(),

@@ -181,8 +181,9 @@ function _M.access()
     end
     -- after the plugins, as Kong: a header they set and the client's
     -- Connection names is not sent either
-    if ctx.kongpy_collected then
-        -- an error page (the upstream unreachable) runs them too
+    if ctx.kongpy_collected or ctx.kongpy_upstream then
+        -- an error page (the upstream unreachable) runs the plugins too, and
+        -- releases a balanced request's peer
         ctxref.stash()
     end
     local named = var.kongpy_request_hop

@@ -192,11 +192,11 @@ def test_consistent_hashing_keeps_keys_and_moves_about_a_third(env: Env) -> None
                   hash_on_header="X-Key", hash_fallback="ip")
     targets = [target(f"t{k}", "u-ch", env.addr(k)) for k in ("a", "b", "c")]
     env.push([up], targets, svcs, rts)
-    keys = [f"user-{i}" for i in range(300)]
+    keys = [f"user-{i}" for i in range(1800)]
     first = hash_targets(env, keys)
     assert hash_targets(env, keys) == first
     counts = collections.Counter(first.values())
-    assert all(counts[k] > 50 for k in ("a", "b", "c")), counts
+    assert all(counts[k] > 300 for k in ("a", "b", "c")), counts
     env.delta(targets={"delete": ["tc"]})
     after = hash_targets(env, keys)
     assert "c" not in after.values()

@@ -90,7 +90,13 @@ class Gateway:
 
     def start(self) -> "Gateway":
         self.cli("migrations", "bootstrap", "-c", str(self.conf_path))
-        self.cli("start", "-c", str(self.conf_path), "-p", str(self.prefix))
+        try:
+            self.cli("start", "-c", str(self.conf_path), "-p", str(self.prefix))
+        except BaseException:
+            # a start that failed or timed out may have left the supervisor
+            # (and an nginx it keeps restarting) behind
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -9,6 +9,7 @@
 -- the previous balancer, and a request in flight keeps the balancer it
 -- started with, so a rebuild never disturbs it.
 local dns = require("kongpy.dns")
+local health_settings = require("kongpy.health.settings")
 local round_robin = require("kongpy.balancers.round_robin")
 local consistent_hashing = require("kongpy.balancers.consistent_hashing")
 local least_connections = require("kongpy.balancers.least_connections")
@@ -136,6 +137,9 @@ local function build_one(row, target_rows)
         healthchecks = hc,
         threshold = tonumber(hc.threshold) or 0,
         passive = passive_on(hc),
+        -- with health checks off every address is available: the balancers
+        -- skip the shared-dict read (Kong: HEALTHCHECKS_OFF)
+        checks = health_settings.of(row).on,
         algorithm = ALGORITHMS[row.algorithm] or round_robin,
         slots = tonumber(row.slots) or 10000,
         host_header = str(row.host_header),

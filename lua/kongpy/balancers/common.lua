@@ -39,9 +39,10 @@ end
 
 local function pick(self, score, tried)
     local uid = self.up.id
+    local checks = self.up.checks
     local skip
     local a = lowest_of(self, score, nil, tried)
-    while a and not is_healthy(uid, a.ip, a.port) do
+    while a and checks and not is_healthy(uid, a.ip, a.port) do
         skip = skip or {}
         skip[a] = true
         a = lowest_of(self, score, skip, tried)

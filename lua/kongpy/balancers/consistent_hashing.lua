@@ -96,9 +96,10 @@ end
 -- From point k down the circle to the first address this request may use.
 local function walk(self, k, uid, tried)
     local points, np = self.points, self.placed
+    local checks = self.up.checks
     for _ = 1, np do
         local a = points[k].a
-        if not (tried and tried[a]) and is_healthy(uid, a.ip, a.port) then
+        if not (tried and tried[a]) and (not checks or is_healthy(uid, a.ip, a.port)) then
             return a
         end
         k = k > 1 and k - 1 or np

@@ -44,11 +44,12 @@ end
 
 local function pick(self, uid, tried)
     local peers, score = self.peers, self.score
+    local checks = self.up.checks
     local skip
     local best = best_of(self, nil, tried)
     while best do
         local a = peers[best]
-        if is_healthy(uid, a.ip, a.port) then
+        if not checks or is_healthy(uid, a.ip, a.port) then
             break
         end
         skip = skip or {}

@@ -115,9 +115,18 @@ class Config(Mapping):
         return blocks
 
     def redacted(self) -> dict[str, Any]:
-        """A plain copy safe to log or show: secrets replaced by `******`."""
-        return {k: ("******" if _is_secret(k) and v is not None else v)
-                for k, v in self._values.items()}
+        """A plain copy safe to log or show: secrets replaced by `******`, and
+        properties given as vault references shown as the reference."""
+        from kongpy.secrets import is_reference
+
+        out = {}
+        for k, v in self._values.items():
+            given = self._raw.get(k, "").strip()
+            if is_reference(given):
+                out[k] = given
+            else:
+                out[k] = "******" if _is_secret(k) and v is not None else v
+        return out
 
     def dump(self) -> str:
         """The configuration as a conf file that `load` reads back identically."""
@@ -180,12 +189,17 @@ def find_conf_file(path: str | None) -> str | None:
 
 
 def load(path: str | None = None, env: Mapping | None = None,
-         overrides: Mapping | None = None, enforce: bool = True) -> Config:
+         overrides: Mapping | None = None, enforce: bool = True,
+         vault_env: Mapping | None = None) -> Config:
     """Loads defaults < conf file < environment < overrides into a Config.
 
     ``enforce``: also refuse settings that are well-formed but unsafe to run
     (an Admin API without authentication off loopback). Commands that only
     need the prefix, such as ``stop``, pass False.
+
+    A value given as a vault reference (``{vault://env/PG_PASS}``) is resolved
+    from ``vault_env`` (the process environment by default); the Config keeps
+    the reference too (:meth:`Config.redacted`, :meth:`Config.dump` show it).
     """
     env = os.environ if env is None else env
     source = find_conf_file(path)
@@ -204,7 +218,8 @@ def load(path: str | None = None, env: Mapping | None = None,
         # /usr/local is root's: another user's node lives in its home
         raw["prefix"] = os.path.join(os.path.expanduser("~"), ".kongpy")
     raw.update(given)
-    values = {name: _convert(name, value) for name, value in raw.items()}
+    resolved = _dereference(raw, os.environ if vault_env is None else vault_env)
+    values = {name: _convert(name, value) for name, value in resolved.items()}
     _validate(values)
     if enforce:
         adminsec.check_exposure(values)
@@ -212,9 +227,30 @@ def load(path: str | None = None, env: Mapping | None = None,
         values["sqlite_path"] = os.path.join(values["prefix"], values["sqlite_path"])
     # Resolved paths are kept so the saved copy reads the same from any cwd.
     for name in ("prefix", "ssl_cert", "ssl_cert_key", "sqlite_path"):
-        if values.get(name):
+        if values.get(name) and resolved[name] == raw[name]:
             raw[name] = values[name]
     return Config(values, raw, source)
+
+
+def _dereference(raw: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """``raw`` with each vault reference replaced by its value (Kong resolves
+    every property; only the ``env`` vault exists before the datastore)."""
+    from kongpy.secrets import Resolver, is_reference
+
+    out = dict(raw)
+    resolver = None
+    for name, value in raw.items():
+        if name == "vault_env_prefix" or not is_reference(value.strip()):
+            continue
+        if resolver is None:
+            prefix = raw.get("vault_env_prefix") or None
+            resolver = Resolver(environ, env_prefix=prefix)
+        try:
+            out[name] = resolver.resolve(value.strip())
+        except ValueError as exc:
+            raise ConfigError(f"cannot resolve the vault reference of '{name}': {exc}",
+                              prop=name) from None
+    return out
 
 
 def _from_env(env: Mapping) -> dict[str, str]:

@@ -47,6 +47,7 @@ from kongpy.sync import counters, model, rehash, snapshot
 from kongpy.sync.model import SnapshotModel
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient, DataPlaneError
+from kongpy.sync.secrets import SecretsPusher
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class SyncLoop:
         self.pushed_version: int | None = None
         self._model = SnapshotModel()
         self._model.built_for = snapshot.built_for(config)
+        self._secrets = SecretsPusher(config, self._client)
         # set by reconfigure(): the next round pushes the full snapshot even
         # when the data plane already serves the latest version
         self._force = threading.Event()
@@ -135,6 +137,7 @@ class SyncLoop:
         """A reloaded node: new settings, and the full snapshot pushed again."""
         self.config = config
         self._model.built_for = snapshot.built_for(config)
+        self._secrets = SecretsPusher(config, self._client)
         self._force.set()
         self.wake()
 
@@ -228,11 +231,15 @@ class SyncLoop:
             served = state.get("version")
             forced = self._force.is_set()
             if served == latest and not forced and self._model.version is not None:
+                self._secrets.push(state.get("secrets_id"))
                 self._up_again()
                 self._compact(served)
                 return False
             self._force.clear()
             self._model.sync(self._db)
+            self._secrets.refresh(self._db, self._model)
+            # before the configuration that names them
+            self._secrets.push(state.get("secrets_id"))
             body, digest = self._model.encode()
             if served == latest and not forced and digest == state.get("hash"):
                 # first round: the data plane already serves exactly this (the

@@ -222,6 +222,16 @@ local function load_full(gen)
     collectgarbage()
 end
 
+-- Every worker rebuilds what it serves from the stored snapshot (the values the
+-- configuration's vault references resolve to have changed: kongpy.secrets).
+function _M.rebuild()
+    if not dict:get("snapshot") then
+        return
+    end
+    dict:incr("epoch", 1, 0)
+    load_full(dict:incr("generation", 1, 0))
+end
+
 local function sync()
     local gen = dict:get("generation")
     local st = _M.state

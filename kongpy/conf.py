@@ -114,19 +114,19 @@ class Config(Mapping):
                 blocks[match.group(1)].append((match.group(2), value))
         return blocks
 
-    def redacted(self) -> dict[str, Any]:
-        """A plain copy safe to log or show: secrets replaced by `******`, and
-        properties given as vault references shown as the reference."""
+    def references(self) -> dict[str, str]:
+        """The properties given as vault references: name → the reference."""
         from kongpy.secrets import is_reference
 
-        out = {}
-        for k, v in self._values.items():
-            given = self._raw.get(k, "").strip()
-            if is_reference(given):
-                out[k] = given
-            else:
-                out[k] = "******" if _is_secret(k) and v is not None else v
-        return out
+        return {k: v.strip() for k, v in self._raw.items() if is_reference(v.strip())}
+
+    def redacted(self) -> dict[str, Any]:
+        """A plain copy safe to log or show: secrets replaced by `******`, other
+        properties given as vault references shown as the reference (Kong's
+        ``remove_sensitive``)."""
+        refs = self.references()
+        return {k: ("******" if _is_secret(k) and v is not None else refs.get(k, v))
+                for k, v in self._values.items()}
 
     def dump(self) -> str:
         """The configuration as a conf file that `load` reads back identically."""

@@ -15,6 +15,7 @@ local sub = string.sub
 
 local ERR_SHAPE = "invalid secrets: expected {id, values, unresolved}"
 local ERR_MISSING = "no value pushed for "
+local ERR_NOT_YET = "no vault values received yet"
 local KEY, ID_KEY = "secrets", "secrets_id"
 
 local _M = {}
@@ -67,19 +68,20 @@ local function has_reference(t)
     return false
 end
 
--- `pushed` marks the references the control plane resolved (or failed to):
--- only those came from referenceable fields; any other `{vault://...}` string
--- is a literal value and stays as it is.
-local function substitute(t, vals, reasons)
+-- The references the control plane resolved (or failed to) came from
+-- referenceable fields; any other `{vault://...}` string is a literal value and
+-- stays as it is. Before any document arrived (a node that has just started
+-- serves its kept snapshot at once) every reference is refused: fail closed.
+local function substitute(t, vals, reasons, held)
     local out = {}
     for k, v in pairs(t) do
-        if _M.is_reference(v) and (vals[v] or reasons[v]) then
+        if _M.is_reference(v) and (vals[v] or reasons[v] or not held) then
             if not vals[v] then
-                return nil, v, reasons[v]
+                return nil, v, reasons[v] or ERR_NOT_YET
             end
             v = vals[v]
         elseif type(v) == "table" then
-            local copy, ref, err = substitute(v, vals, reasons)
+            local copy, ref, err = substitute(v, vals, reasons, held)
             if not copy then
                 return nil, ref, err
             end
@@ -97,7 +99,7 @@ function _M.resolve(t)
         return t
     end
     local vals, reasons = current()
-    return substitute(t, vals, reasons)
+    return substitute(t, vals, reasons, cache_id ~= nil)
 end
 
 -- POST /secrets: stores the document; returns status, body, and whether it changed.

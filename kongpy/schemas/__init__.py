@@ -1,6 +1,7 @@
 """Entity schemas: the single source of truth for fields, defaults and validation.
 
-Pure: imports only marshmallow and :mod:`kongpy.errors`.
+Pure: imports only marshmallow, :mod:`kongpy.errors` and (for PEM checks,
+kongpy/schemas/pem.py) the cryptography package; no I/O.
 """
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 (Kong 3.9's fields, messages and statuses)."""
 import pytest
 
+from kongpy.errors import ReferencedByOthers
+
 from tests.helpers.tls import fixture
 
 RSA, ECDSA, RSA2 = fixture("rsa"), fixture("ecdsa"), fixture("rsa2")
@@ -159,7 +161,7 @@ def test_client_certificate_refers_to_certificates(client):
     assert missing.status_code == 400 and missing.get_json()["code"] == 4
 
 
-def test_ca_certificates(client):
+def test_ca_certificates(client, db):
     ca = fixture("ca")
     created = client.post("/ca_certificates", json={"cert": ca.cert, "tags": ["root"]})
     assert created.status_code == 201, created.get_json()
@@ -186,6 +188,13 @@ def test_ca_certificates(client):
     assert refused.status_code == 400
     assert refused.get_json() == {"message": f"ca_certificate {row['id']} is still referenced "
                                              f"by services (id = {svc['id']})"}
+    # below the Admin API, Kong's DAO error (code 19)
+    with pytest.raises(ReferencedByOthers) as exc:
+        db.ca_certificates.delete(row["id"])
+    assert exc.value.to_body() == {
+        "code": 19, "name": "referenced by others",
+        "message": f"ca certificate {row['id']} is still referenced by services "
+                   f"(id = {svc['id']})"}
     client.patch(f"/services/{svc['id']}", json={"ca_certificates": None})
     assert client.delete(f"/ca_certificates/{row['id']}").status_code == 204
 

@@ -245,6 +245,11 @@ def test_real_templates_render_the_context(make_conf):
     assert "worker_processes 3;" in text
     assert "listen 127.0.0.1:18000" in text
     assert "listen 127.0.0.1:18443 ssl http2" in text
+    # the default pairs, then the configuration's certificates by SNI
+    assert f"ssl_certificate {prefix}/ssl/kongpy-default-rsa.crt;" in text
+    assert f"ssl_certificate_key {prefix}/ssl/kongpy-default.key;" in text
+    assert "ssl_certificate_by_lua_block" in text and "ssl_prefer_server_ciphers off;" in text
+    assert "ssl_session_cache shared:kongpy_ssl:10m;" in text
     assert "lua_shared_dict kongpy_snapshot 64m;" in text
     assert "lua_shared_dict kongpy_cache 128m;" in text
     assert "large_client_header_buffers 8 24k;" in text

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from kongpy import adminsec, dbconf, paths
+from kongpy import adminsec, dbconf, paths, sslconf
 from kongpy.errors import ConfigError
 
 __all__ = ["Config", "ConfigError", "find_conf_file", "is_known", "load", "read_file"]
@@ -35,7 +35,6 @@ HEADER_TOKENS = ("server_tokens", "latency_tokens", "via", "server",
                  "x-kong-response-latency", "x-kong-admin-latency",
                  "x-kong-upstream-status", "x-kong-request-id")
 UPSTREAM_HEADER_TOKENS = ("x-kong-request-id",)
-SSL_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes with the NUL).
 _LONGEST_SOCKET_NAME = len("/sockets/control.sock")
 _MAX_PREFIX_LEN = 107 - _LONGEST_SOCKET_NAME
@@ -57,13 +56,12 @@ _TYPES: dict[str, str] = {
     "proxy_listen": "listeners", "admin_listen": "listeners",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool",
-    **dbconf.TYPES,
+    **dbconf.TYPES, **sslconf.TYPES,
 }
 _ENUMS: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
     "error_default_type": ("text/plain", "text/html", "application/json", "application/xml"),
-    "ssl_cipher_suite": ("modern", "intermediate", "old", "custom"),
-    **dbconf.ENUMS,
+    **sslconf.ENUMS, **dbconf.ENUMS,
 }
 _NOT_YET = {"database": ("off",),
             "router_flavor": ("traditional", "expressions")}
@@ -228,7 +226,8 @@ def load(path: str | None = None, env: Mapping | None = None,
     # Resolved paths are kept so the saved copy reads the same from any cwd.
     for name in ("prefix", "ssl_cert", "ssl_cert_key", "sqlite_path"):
         if values.get(name) and resolved[name] == raw[name]:
-            raw[name] = values[name]
+            value = values[name]
+            raw[name] = ", ".join(value) if isinstance(value, list) else value
     return Config(values, raw, source)
 
 
@@ -355,7 +354,7 @@ def _validate(values: dict[str, Any]) -> None:
             raise ConfigError.invalid(name, f"'{value}' is not one of "
                                             f"{', '.join(available + _NOT_YET[name])}")
     for check in (_check_prefix, _check_numbers, _check_sizes, _check_headers,
-                  _check_addresses, _check_port_maps, _check_ssl, _check_listeners,
+                  _check_addresses, _check_port_maps, sslconf.check, _check_listeners,
                   _check_workers):
         check(values)
     adminsec.check(values)
@@ -455,23 +454,6 @@ def _split_host_port(entry: str) -> tuple[str, str | None]:
         host, port = entry.split(":")
         return host, port
     return entry, None
-
-
-def _check_ssl(values: dict[str, Any]) -> None:
-    if (values["ssl_cert"] is None) != (values["ssl_cert_key"] is None):
-        missing = "ssl_cert_key" if values["ssl_cert_key"] is None else "ssl_cert"
-        raise ConfigError.invalid(missing, "ssl_cert and ssl_cert_key must be set together")
-    for name in ("ssl_cert", "ssl_cert_key"):
-        if values[name] is not None:
-            values[name] = _to_path(values[name])
-            if not os.path.isfile(values[name]):
-                raise ConfigError.invalid(name, f"no such file: {values[name]}")
-    protocols = (values["ssl_protocols"] or "").split()
-    if not protocols or any(p not in SSL_PROTOCOLS for p in protocols):
-        raise ConfigError.invalid("ssl_protocols", f"'{values['ssl_protocols']}' must list "
-                                                   f"protocols among {' '.join(SSL_PROTOCOLS)}")
-    if values["ssl_cipher_suite"] == "custom" and not values["ssl_ciphers"]:
-        raise ConfigError.invalid("ssl_ciphers", "required when ssl_cipher_suite is custom")
 
 
 def _check_listeners(values: dict[str, Any]) -> None:

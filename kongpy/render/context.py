@@ -14,36 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import kongpy
-from kongpy import paths, plugins
+from kongpy import paths, plugins, sslconf
 from kongpy.conf import Config, port_map
 from kongpy.errors import ConfigError
 from kongpy.schemas import CORE_ENTITIES, EntitySchema
 
 RESOLV_CONF = "/etc/resolv.conf"
-DEFAULT_CERT = "kongpy-default.crt"
-DEFAULT_CERT_KEY = "kongpy-default.key"
+# The self-signed default pairs (key type, certificate, key) made when
+# ssl_cert is unset, as Kong makes an RSA and an ECDSA one.
+DEFAULT_PAIRS = (("rsa", "kongpy-default-rsa.crt", "kongpy-default-rsa.key"),
+                 ("ec", "kongpy-default.crt", "kongpy-default.key"))
 _AUTO_LIMIT = 16384
 _FALLBACK_RESOLVER = "127.0.0.1:53"
 
-# Mozilla's server-side TLS recommendations, which Kong's suites follow.
-CIPHER_SUITES = {
-    "modern": ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-               "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"),
-    "intermediate": ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-                     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"),
-    "old": ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-            "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"
-            "ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:"
-            "ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:"
-            "ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:"
-            "AES256-GCM-SHA384:AES128-SHA256:AES256-SHA256:AES128-SHA:AES256-SHA:"
-            "DES-CBC3-SHA"),
-}
 # Rendered from dedicated context names rather than injected as-is.
 _CONTEXT_DIRECTIVES = {("http", "client_body_buffer_size"), ("main", "worker_rlimit_nofile"),
                        ("events", "worker_connections")}
@@ -116,11 +99,13 @@ def injected(config: Config) -> dict[str, list[dict[str, str]]]:
     return blocks
 
 
-def ssl_files(config: Config) -> tuple[str, str]:
+def ssl_files(config: Config) -> list[dict[str, str]]:
+    """The default certificates of the TLS listeners: ``{cert, key}`` paths."""
     if config["ssl_cert"]:
-        return config["ssl_cert"], config["ssl_cert_key"]
+        return [{"cert": c, "key": k} for c, k in zip(config["ssl_cert"], config["ssl_cert_key"])]
     ssl_dir = paths.prefix(config["prefix"]).ssl
-    return str(ssl_dir / DEFAULT_CERT), str(ssl_dir / DEFAULT_CERT_KEY)
+    return [{"cert": str(ssl_dir / cert), "key": str(ssl_dir / key)}
+            for _, cert, key in DEFAULT_PAIRS]
 
 
 def _listeners(listeners: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -234,9 +219,7 @@ def template_context(config: Config, node_id: str,
                      settings_file: str | None = None) -> dict[str, Any]:
     """The template context of contracts.md §4 (plain values only)."""
     prefix = paths.prefix(config["prefix"])
-    cert, key = ssl_files(config)
     access_log = config["proxy_access_log"] or "off"
-    suite = config["ssl_cipher_suite"]
     return {
         "prefix": str(prefix.root),
         "worker_processes": config["nginx_worker_processes"],
@@ -251,10 +234,8 @@ def template_context(config: Config, node_id: str,
         "settings_file": settings_file or str(prefix.settings_file),
         "control_socket": str(prefix.control_socket),
         "proxy_listeners": _listeners(config["proxy_listen"]),
-        "ssl_cert": cert,
-        "ssl_cert_key": key,
-        "ssl_protocols": config["ssl_protocols"],
-        "ssl_ciphers": config["ssl_ciphers"] if suite == "custom" else CIPHER_SUITES[suite],
+        "ssl_certificates": ssl_files(config),
+        "ssl": sslconf.proxy_tls(config),
         "shared_dicts": [{"name": "kongpy_snapshot", "size": config["snapshot_cache_size"]},
                          {"name": "kongpy_cache", "size": config["mem_cache_size"]},
                          {"name": "kongpy_health", "size": HEALTH_DICT_SIZE},

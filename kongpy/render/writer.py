@@ -70,15 +70,22 @@ def nginx_test(prefix: str | Path, conf_file: str | Path) -> None:
         raise NginxTestError(f"nginx configuration is invalid: {detail}")
 
 
+_KEY_OPTIONS = {"rsa": ["rsa", "-pkeyopt", "rsa_keygen_bits:2048"],
+                "ec": ["ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]}
+
+
 def ensure_default_cert(config: Config) -> None:
-    """A self-signed pair for the TLS listeners when `ssl_cert` is unset."""
+    """Self-signed RSA and ECDSA pairs for the TLS listeners when `ssl_cert` is unset."""
     if config["ssl_cert"]:
         return
-    cert, key = context.ssl_files(config)
-    if os.path.isfile(cert) and os.path.isfile(key):
-        return
-    cmd = ["openssl", "req", "-x509", "-nodes", "-newkey", "ec",
-           "-pkeyopt", "ec_paramgen_curve:prime256v1", "-sha256", "-days", "3650",
+    for (kind, _, _), pair in zip(context.DEFAULT_PAIRS, context.ssl_files(config)):
+        if not (os.path.isfile(pair["cert"]) and os.path.isfile(pair["key"])):
+            _self_signed(kind, pair["cert"], pair["key"])
+
+
+def _self_signed(kind: str, cert: str, key: str) -> None:
+    cmd = ["openssl", "req", "-x509", "-nodes", "-newkey", *_KEY_OPTIONS[kind],
+           "-sha256", "-days", "3650",
            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
            "-keyout", key, "-out", cert]
     try:

@@ -12,6 +12,7 @@ local control = require("kongpy.control")
 local buffered = require("kongpy.buffered")
 local hop = require("kongpy.hop")
 local ctxref = require("kongpy.ctxref")
+local certificates = require("kongpy.certificates")
 
 local ngx = ngx
 local var = ngx.var
@@ -78,6 +79,12 @@ function _M.init_worker()
     require("kongpy.pdk.cache").init_worker()
     require("kongpy.health").init_worker()
     plugins.init_worker(snapshot.state.plugins)
+end
+
+-- ssl_certificate_by_lua: the certificate of the configuration this worker
+-- serves for the client's SNI, else nginx's default (kongpy.certificates).
+function _M.ssl_certificate()
+    return certificates.serve(snapshot.state.certificates)
 end
 
 local function https_required(entry, request_uri)

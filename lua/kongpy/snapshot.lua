@@ -123,7 +123,8 @@ function _M.build(blob)
     if not is_int(h.version) then
         return nil, "version must be an integer"
     end
-    return state.full(h.version, h.hash, body)
+    -- the configuration served now lends its parsed certificates
+    return state.full(h.version, h.hash, body, _M.state.certificates)
 end
 
 local function decode_delta(blob)

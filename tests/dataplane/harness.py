@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from kongpy import sslconf
 from kongpy.render import context as render_context
 from kongpy.sync import snapshot as sync_snapshot
 from kongpy.sync.push import UnixHTTPConnection, write_token
@@ -24,6 +25,13 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+# the ssl_* properties' defaults (templates/kongpy.conf.default)
+SSL_DEFAULTS = {"ssl_cipher_suite": "intermediate", "ssl_protocols": "TLSv1.2 TLSv1.3",
+                "ssl_ciphers": None, "ssl_prefer_server_ciphers": True,
+                "ssl_session_tickets": True, "ssl_session_timeout": "1d",
+                "ssl_session_cache_size": "10m"}
 
 
 def free_port() -> int:
@@ -85,10 +93,9 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "proxy_listeners": [
             {"address": f"127.0.0.1:{proxy_port}", "ssl": False, "http2": False, "flags": ""},
         ],
-        "ssl_cert": "",
-        "ssl_cert_key": "",
-        "ssl_protocols": "TLSv1.2 TLSv1.3",
-        "ssl_ciphers": "HIGH:!aNULL:!MD5",
+        # a test with a TLS listener gives the default certificates
+        "ssl_certificates": [],
+        "ssl": sslconf.proxy_tls(SSL_DEFAULTS),
         "shared_dicts": [
             {"name": "kongpy_snapshot", "size": "16m"},
             {"name": "kongpy_cache", "size": "16m"},

@@ -52,7 +52,8 @@ _TYPES: dict[str, str] = {
     "plugins": "list", "headers": "list", "headers_upstream": "list", "trusted_ips": "list",
     "port_maps": "list", "real_ip_recursive": "bool", "allow_debug_header": "bool",
     "upstream_keepalive_pool_size": "int", "upstream_keepalive_max_requests": "int",
-    "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list", "dns_order": "list",
+    "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list",
+    "lua_ssl_trusted_certificate": "list", "lua_ssl_verify_depth": "int", "dns_order": "list",
     "proxy_listen": "listeners", "admin_listen": "listeners",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool",
@@ -371,6 +372,7 @@ def _check_prefix(values: dict[str, Any]) -> None:
 
 def _check_numbers(values: dict[str, Any]) -> None:
     minimums = {"admin_workers": 1, "upstream_keepalive_pool_size": 0,
+                "lua_ssl_verify_depth": 0,
                 "upstream_keepalive_max_requests": 0, "upstream_keepalive_idle_timeout": 0}
     for name, minimum in minimums.items():
         if values.get(name) is not None and values[name] < minimum:

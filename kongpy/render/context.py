@@ -17,6 +17,7 @@ import kongpy
 from kongpy import paths, plugins, sslconf
 from kongpy.conf import Config, port_map
 from kongpy.errors import ConfigError
+from kongpy.render import upstream_tls
 from kongpy.schemas import CORE_ENTITIES, EntitySchema
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -243,6 +244,7 @@ def template_context(config: Config, node_id: str,
         "upstream_keepalive_pool_size": config["upstream_keepalive_pool_size"],
         "upstream_keepalive_max_requests": config["upstream_keepalive_max_requests"],
         "upstream_keepalive_idle_timeout": config["upstream_keepalive_idle_timeout"],
+        **upstream_tls_context(config),
         "real_ip_from": list(config["trusted_ips"]),
         "trusted_geo": trusted_geo(config),
         "trusted_unix": "unix:" in (config["trusted_ips"] or []),
@@ -265,6 +267,22 @@ def template_context(config: Config, node_id: str,
         "port_maps": [{"kong_port": k, "host_port": h}
                       for k, h in sorted(port_map(config).items())],
     }
+
+
+def _upstream_tls(config: Config) -> tuple[str | None, list[dict[str, Any]], int]:
+    ssl_dir = paths.prefix(config["prefix"]).ssl
+    files = upstream_tls.trusted_files(config["lua_ssl_trusted_certificate"])
+    combined = str(upstream_tls.combined_file(ssl_dir)) if files else None
+    depth = config["lua_ssl_verify_depth"]
+    return combined, upstream_tls.profiles(ssl_dir, combined, depth), depth
+
+
+def upstream_tls_context(config: Config) -> dict[str, Any]:
+    """lua_ssl_* and the upstream TLS profiles (docs/upstream-tls.md)."""
+    combined, profiles, depth = _upstream_tls(config)
+    pools = upstream_tls.POOLS if config["upstream_keepalive_pool_size"] > 0 else 0
+    return {"lua_ssl_trusted_certificate": combined or "", "lua_ssl_verify_depth": depth,
+            "upstream_tls_profiles": profiles, "upstream_tls_pools": pools}
 
 
 def trusted_ips(config: Config) -> list[str]:
@@ -321,4 +339,7 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "dns_hostsfile": config["dns_hostsfile"] or "/etc/hosts",
         "dns_order": [t.upper() for t in config["dns_order"]] or ["LAST", "SRV", "A", "CNAME"],
         "plugins": enabled_plugins(config),
+        "upstream_tls": upstream_tls.settings(
+            _upstream_tls(config)[1], config["lua_ssl_verify_depth"],
+            upstream_tls_context(config)["upstream_tls_pools"]),
     }

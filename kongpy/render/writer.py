@@ -19,7 +19,7 @@ import jinja2
 from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import NginxTestError, RenderError
-from kongpy.render import context
+from kongpy.render import context, upstream_tls
 from kongpy.render.env import environment
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,8 @@ def prepare(config: Config, *, swap: bool = True, test: bool = True,
     node = paths.node_id(prefix.root)
     _make_temp_root(config, node)
     ensure_default_cert(config)
+    upstream_tls.write_combined(prefix.ssl, upstream_tls.trusted_files(
+        config["lua_ssl_trusted_certificate"]))
     _copy_static(prefix)
     tmp_files: list[Path] = []
     try:

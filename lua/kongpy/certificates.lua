@@ -1,4 +1,4 @@
--- The proxy's TLS certificates (contracts.md §7): the snapshot's
+-- The proxy's TLS certificates (contracts.md §8): the snapshot's
 -- `certificates` and `snis` rows become, per configuration version, an index
 -- from server name to parsed certificate/key pairs, and ssl_certificate_by_lua
 -- picks the pair for each handshake from it. Nothing is parsed during a

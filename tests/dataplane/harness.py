@@ -58,6 +58,7 @@ def settings(prefix: Path, **overrides: Any) -> dict[str, Any]:
         "dns_resolver": ["127.0.0.1:53"],
         "dns_hostsfile": "/etc/hosts",
         "plugins": [],
+        "upstream_tls": {"profiles": {}, "verify_depth": 1, "pools": 4},
     }
     data.update(overrides)
     return data
@@ -104,6 +105,10 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "upstream_keepalive_pool_size": 60,
         "upstream_keepalive_max_requests": 10000,
         "upstream_keepalive_idle_timeout": 60,
+        "upstream_tls_pools": 4,
+        "upstream_tls_profiles": [],
+        "lua_ssl_trusted_certificate": "",
+        "lua_ssl_verify_depth": 1,
         "real_ip_from": [],
         "real_ip_header": "X-Real-IP",
         "real_ip_recursive": False,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.http import admin, proxy
-from tests.helpers.tls import fixture
+from tests.helpers.certs import fixture
 
 FIXTURE_PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 BASE = {"first": "x", "third": "y", "doc": {"n": 1}}

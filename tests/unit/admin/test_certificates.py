@@ -4,7 +4,7 @@ import pytest
 
 from kongpy.errors import ReferencedByOthers
 
-from tests.helpers.tls import fixture
+from tests.helpers.certs import fixture
 
 RSA, ECDSA, RSA2 = fixture("rsa"), fixture("ecdsa"), fixture("rsa2")
 SAME_TYPE = ("certificate and alternative certificate need to have different type "

@@ -270,9 +270,12 @@ def template_context(config: Config, node_id: str,
 
 
 def _upstream_tls(config: Config) -> tuple[str | None, list[dict[str, Any]], int]:
-    ssl_dir = paths.prefix(config["prefix"]).ssl
-    files = upstream_tls.trusted_files(config["lua_ssl_trusted_certificate"])
-    combined = str(upstream_tls.combined_file(ssl_dir)) if files else None
+    layout = paths.prefix(config["prefix"])
+    ssl_dir = layout.ssl
+    bundle = upstream_tls.bundle_path(
+        upstream_tls.trusted_files(config["lua_ssl_trusted_certificate"]),
+        Path(temp_root(config, paths.node_id(layout.root))))
+    combined = str(bundle) if bundle else None
     depth = config["lua_ssl_verify_depth"]
     return combined, upstream_tls.profiles(ssl_dir, combined, depth), depth
 

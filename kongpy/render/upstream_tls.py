@@ -37,21 +37,26 @@ def trusted_files(values: Iterable[str] | None) -> list[str]:
     return [SYSTEM_CA_BUNDLE if v == "system" else v for v in values or [] if v]
 
 
-def combined_file(ssl_dir: Path) -> Path:
-    return ssl_dir / COMBINED_NAME
-
-
-def write_combined(ssl_dir: Path, files: list[str]) -> Path | None:
-    """One bundle of every ``lua_ssl_trusted_certificate`` file (as Kong's
-    ``.ca_combined``), or None when there is none."""
+def bundle_path(files: list[str], folder: Path) -> Path | None:
+    """The file nginx reads as ``lua_ssl_trusted_certificate``: the one file
+    given, or one bundle of several in ``folder`` (as Kong's ``.ca_combined``);
+    None when there is none. The workers read it: ``folder`` must be theirs."""
     if not files:
         return None
+    return Path(files[0]) if len(files) == 1 else folder / COMBINED_NAME
+
+
+def write_bundle(files: list[str], folder: Path) -> Path | None:
+    """Writes the bundle :func:`bundle_path` names when there are several files."""
+    target = bundle_path(files, folder)
+    if target is None or len(files) == 1:
+        return target
     parts = []
     for name in files:
         text = Path(name).read_text()
         parts.append(text if text.endswith("\n") else text + "\n")
-    target = combined_file(ssl_dir)
     _write(target, "".join(parts))
+    target.chmod(0o644)
     return target
 
 

@@ -153,8 +153,9 @@ def prepare(config: Config, *, swap: bool = True, test: bool = True,
     node = paths.node_id(prefix.root)
     _make_temp_root(config, node)
     ensure_default_cert(config)
-    upstream_tls.write_combined(prefix.ssl, upstream_tls.trusted_files(
-        config["lua_ssl_trusted_certificate"]))
+    upstream_tls.write_bundle(
+        upstream_tls.trusted_files(config["lua_ssl_trusted_certificate"]),
+        Path(context.temp_root(config, node)))
     _copy_static(prefix)
     tmp_files: list[Path] = []
     try:

@@ -15,6 +15,7 @@
 -- the worker keeps serving the previous one (fail closed, as for any other
 -- invalid row), so no handshake ever meets a broken pair.
 local ssl = require("ngx.ssl")
+local secrets = require("kongpy.secrets")
 
 local ngx = ngx
 local log = ngx.log
@@ -93,16 +94,22 @@ function _M.build(certs, snis, prev)
     local by_id, by_name = {}, {}
     local prefix, suffix = false, false
     for id, row in pairs(certs or EMPTY) do
+        -- PEMs given as vault references: the values the node resolved
+        local src, ref = secrets.resolve(row)
         local pair = old[id]
-        if not (pair and same_pem(pair.row, row)) then
+        if not src then
+            -- fail closed: its names get no certificate, not the default one
+            pair = { row = row, unresolved = ref }
+        elseif pair and pair.src and same_pem(pair.src, src) then
+            pair = { row = row, src = src, cert = pair.cert, key = pair.key,
+                     cert_alt = pair.cert_alt, key_alt = pair.key_alt }
+        else
             local err
-            pair, err = parse(row)
+            pair, err = parse(src)
             if not pair then
                 return nil, "certificate " .. tostring(id) .. ": " .. err
             end
-        else
-            pair = { row = row, cert = pair.cert, key = pair.key,
-                     cert_alt = pair.cert_alt, key_alt = pair.key_alt }
+            pair.row, pair.src = row, src
         end
         by_id[id] = pair
     end
@@ -173,6 +180,10 @@ function _M.serve(index)
     local pair = _M.find(index, name)
     if not pair then
         return
+    end
+    if pair.unresolved then
+        return fail("the certificate of " .. pair.row.id,
+                    "unresolved vault reference " .. pair.unresolved)
     end
     local ok, err = clear_certs()
     if not ok then

@@ -65,7 +65,7 @@ class Node:
         self.prefix, self.depth = prefix, depth
         self.ssl = prefix / "ssl"
         self.ssl.mkdir(parents=True, exist_ok=True)
-        combined = upstream_tls.write_combined(self.ssl, global_files)
+        combined = upstream_tls.write_bundle(global_files, self.ssl)
         self.global_file = str(combined) if combined else None
         self.dp = DataPlane(prefix, **self._overrides())
 

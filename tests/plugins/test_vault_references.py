@@ -5,14 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import os
+import ssl
 import time
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
-from tests.helpers.http import admin, proxy
+from tests.dataplane.tls import peer_cert
 from tests.helpers.certs import fixture
+from tests.helpers.http import admin, proxy
 
+_DER = Encoding.DER
 FIXTURE_PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 BASE = {"first": "x", "third": "y", "doc": {"n": 1}}
 ENV = {
@@ -63,6 +68,10 @@ def test_references_reach_the_data_plane_only(gateway, svc):
     gw.wait_sync()
     seen = _seen(proxy(gw).get("/vault-ok"))
     assert seen["secret"] == "s3cr3t-from-env"
+    # The certificate given by references is the one a handshake receives.
+    served = peer_cert(gw.ports["proxy_ssl"], "vault.test")
+    assert served == x509.load_pem_x509_certificate(
+        fixture("rsa").cert.encode()).public_bytes(_DER)
     assert seen["redis_password"] == "redis-pass-from-json"
     # The Admin API and the datastore rows hold the references.
     config = admin(gw).get(f"/plugins/{plugin['id']}")["config"]
@@ -100,6 +109,21 @@ def test_an_unresolvable_reference_fails_closed(gateway, svc):
     # other routes are served
     assert proxy(gw).get("/vault-literal").status_code == 200
     assert "cannot resolve {vault://env/not-in-the-environment}" in gw.error_log_tail(200)
+
+
+def test_a_certificate_with_an_unresolvable_reference_is_not_served(gateway, svc):
+    """Fail closed: its names get a failed handshake, neither it nor the default."""
+    gw = gateway
+    admin(gw).post("/certificates", {"cert": "{vault://env/no-such-cert}",
+                                     "key": "{vault://env/no-such-key}",
+                                     "snis": ["missing.test"]})
+    gw.wait_sync()
+    with pytest.raises(ssl.SSLError):
+        peer_cert(gw.ports["proxy_ssl"], "missing.test")
+    # (either of its references is named: the first one found unresolved)
+    assert "unresolved vault reference {vault://env/no-such-" in gw.error_log_tail(200)
+    # other names are still served (the node's default here)
+    assert peer_cert(gw.ports["proxy_ssl"], "other.test")
 
 
 def test_a_restarted_node_resolves_again(gateway, svc):

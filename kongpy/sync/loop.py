@@ -42,6 +42,7 @@ from typing import Any
 from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
+from kongpy.render import upstream_tls
 from kongpy.db import metrics
 from kongpy.sync import counters, model, rehash, snapshot
 from kongpy.sync.model import SnapshotModel
@@ -69,8 +70,11 @@ def _open_db(config: Config) -> Any:
 class SyncLoop:
     def __init__(self, config: Config, *, open_db: Callable[[Config], Any] | None = None,
                  client: ControlClient | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_node_change: Callable[[], None] | None = None) -> None:
         self.config = config
+        # asks the supervisor for a reload (a new upstream trust store)
+        self._on_node_change = on_node_change
         self.prefix = paths.prefix(config["prefix"])
         self._client = client or ControlClient(str(self.prefix.control_socket))
         self._open_db = open_db or _open_db
@@ -237,6 +241,7 @@ class SyncLoop:
                 return False
             self._force.clear()
             self._model.sync(self._db)
+            self._trust_stores()
             self._secrets.refresh(self._db, self._model)
             # before the configuration that names them
             self._secrets.push(state.get("secrets_id"))
@@ -266,6 +271,17 @@ class SyncLoop:
         pushed = self._push(self._model.version, digest, body, served, changes)
         self._deliver()
         return pushed
+
+    def _trust_stores(self) -> None:
+        """The upstream trust stores the services need (docs/upstream-tls.md):
+        nginx loads them only with its configuration, so a new one is a node
+        change; until the reload the data plane refuses those services."""
+        needed = upstream_tls.needed_stores(self._model.rows("services"),
+                                            self._model.rows("ca_certificates"),
+                                            int(self.config["lua_ssl_verify_depth"]))
+        if upstream_tls.write_stores(self.prefix.ssl, needed) and self._on_node_change:
+            log.info("the upstream trust stores changed: reloading nginx")
+            self._on_node_change()
 
     def _counters(self) -> None:
         """Adds the data plane's `cluster` rate-limiting counts to the datastore."""

@@ -269,12 +269,21 @@ def template_context(config: Config, node_id: str,
     }
 
 
+def _known_node_id(layout: paths.Prefix) -> str:
+    """The node's id when it has one (a start renders after creating it); a
+    render that only prints must not create the prefix."""
+    try:
+        return layout.node_id_file.read_text().strip()
+    except OSError:
+        return "<node_id>"
+
+
 def _upstream_tls(config: Config) -> tuple[str | None, list[dict[str, Any]], int]:
     layout = paths.prefix(config["prefix"])
     ssl_dir = layout.ssl
     bundle = upstream_tls.bundle_path(
         upstream_tls.trusted_files(config["lua_ssl_trusted_certificate"]),
-        Path(temp_root(config, paths.node_id(layout.root))))
+        Path(temp_root(config, _known_node_id(layout))))
     combined = str(bundle) if bundle else None
     depth = config["lua_ssl_verify_depth"]
     return combined, upstream_tls.profiles(ssl_dir, combined, depth), depth

@@ -95,10 +95,11 @@ def needed_stores(services: Iterable[Mapping[str, Any]],
     return found
 
 
-def write_stores(ssl_dir: Path, needed: Mapping[str, tuple[str, int, list[str] | None]]
-                 ) -> bool:
-    """Writes the PEM bundles and the profile list; True when the list changed
-    (nginx must reload to load it)."""
+def write_stores(ssl_dir: Path, needed: Mapping[str, tuple[str, int, list[str] | None]],
+                 default_depth: int) -> bool:
+    """Writes the PEM bundles and the profile list; True when the profiles
+    differ from those nginx was rendered with (it must reload to load them).
+    Without a list nginx has the global store at the default depth."""
     folder = ssl_dir / STORES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -112,10 +113,13 @@ def write_stores(ssl_dir: Path, needed: Mapping[str, tuple[str, int, list[str] |
         entries.append(entry)
     target = folder / PROFILES_FILE
     text = json.dumps(entries, indent=2) + "\n"
-    if target.is_file() and target.read_text() == text:
-        return False
-    _write(target, text)
-    return True
+    try:
+        before = {e["key"] for e in json.loads(target.read_text())}
+    except (OSError, ValueError, KeyError, TypeError):
+        before = {profile_key(GLOBAL, default_depth)}
+    if not target.is_file() or target.read_text() != text:
+        _write(target, text)
+    return before != set(needed)
 
 
 def profiles(ssl_dir: Path, global_file: str | None, default_depth: int) -> list[dict[str, Any]]:

@@ -276,10 +276,10 @@ class SyncLoop:
         """The upstream trust stores the services need (docs/upstream-tls.md):
         nginx loads them only with its configuration, so a new one is a node
         change; until the reload the data plane refuses those services."""
+        depth = int(self.config["lua_ssl_verify_depth"])
         needed = upstream_tls.needed_stores(self._model.rows("services"),
-                                            self._model.rows("ca_certificates"),
-                                            int(self.config["lua_ssl_verify_depth"]))
-        if upstream_tls.write_stores(self.prefix.ssl, needed) and self._on_node_change:
+                                            self._model.rows("ca_certificates"), depth)
+        if upstream_tls.write_stores(self.prefix.ssl, needed, depth) and self._on_node_change:
             log.info("the upstream trust stores changed: reloading nginx")
             self._on_node_change()
 

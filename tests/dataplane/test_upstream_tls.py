@@ -84,7 +84,7 @@ class Node:
         set changed), then pushes the rows."""
         needed = upstream_tls.needed_stores(services, entities.get("ca_certificates", []),
                                             self.depth)
-        if upstream_tls.write_stores(self.ssl, needed):
+        if upstream_tls.write_stores(self.ssl, needed, self.depth):
             self.reload()
         self.push_only(services, routes, **entities)
 

@@ -5,6 +5,7 @@ import pytest
 from kongpy.errors import ReferencedByOthers
 
 from tests.helpers.certs import fixture
+from tests.helpers.http import violation_fields as _violation
 
 RSA, ECDSA, RSA2 = fixture("rsa"), fixture("ecdsa"), fixture("rsa2")
 SAME_TYPE = ("certificate and alternative certificate need to have different type "
@@ -17,13 +18,6 @@ def _cert(client, pair=RSA, **body):
     resp = client.post("/certificates", json={"cert": pair.cert, "key": pair.key, **body})
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
-
-
-def _violation(resp):
-    assert resp.status_code == 400, resp.get_json()
-    body = resp.get_json()
-    assert body["code"] == 2 and body["name"] == "schema violation"
-    return body["fields"]
 
 
 def _count(client, path):

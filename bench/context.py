@@ -63,12 +63,13 @@ class Context:
         return self.subjects[name]
 
     def node(self, name: str, configure: Callable[[Node], None],
-             extra: dict[str, str] | None = None) -> Node:
+             extra: dict[str, str] | None = None, proxy_flags: str = "") -> Node:
         """A started, configured node by name (configured once, reused)."""
         if name in self.node_skips:
             raise Skipped(self.node_skips[name])
         if name not in self.nodes:
-            node = Node(self.workdir, name, {**self.node_extra, **(extra or {})}).start()
+            node = Node(self.workdir, name, {**self.node_extra, **(extra or {})},
+                        proxy_flags).start()
             try:
                 configure(node)
             except Skipped as exc:

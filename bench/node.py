@@ -31,7 +31,8 @@ class AdminError(RuntimeError):
 class Node:
     """One node in `<workdir>/<name>`: 1 nginx worker pinned to SUT_CPU."""
 
-    def __init__(self, workdir: Path, name: str, extra: dict[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, name: str, extra: dict[str, str] | None = None,
+                 proxy_flags: str = "") -> None:
         self.name = name
         self.root = workdir / name
         self.prefix = self.root / "prefix"
@@ -41,7 +42,7 @@ class Node:
         self.settings = {
             "prefix": str(self.prefix),
             "database": "sqlite",
-            "proxy_listen": f"127.0.0.1:{self.proxy_port}",
+            "proxy_listen": f"127.0.0.1:{self.proxy_port} {proxy_flags}".strip(),
             "admin_listen": f"127.0.0.1:{self.admin_port}",
             "nginx_worker_processes": "1",
             "nginx_main_worker_cpu_affinity": "1" + "0" * procs.SUT_CPU,
@@ -54,6 +55,7 @@ class Node:
         self.session = requests.Session()
         self.control = ControlClient(str(self.prefix / "sockets" / "control.sock"), timeout=30)
         self._stop_cb = None
+        self.tls = "ssl" in proxy_flags.split()
 
     @property
     def admin(self) -> str:
@@ -91,6 +93,9 @@ class Node:
             log.warning("kongpy stop %s: %s", self.name, exc)
 
     def target(self, name: str) -> Target:
+        if self.tls:
+            return Target(name, self.proxy_port, self.worker_pids, stop=lambda: None,
+                          scheme="https", host="localhost")
         return Target(name, self.proxy_port, self.worker_pids, stop=lambda: None)
 
     # -- the data plane -------------------------------------------------------

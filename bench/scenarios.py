@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import bulk, changes, health, keyauth, routerfig, servers, wrk
+from bench import bulk, changes, health, keyauth, routerfig, servers, tls, wrk
 from bench.context import Context, Skipped
 from bench.node import Node
 from bench.runner import Subject
@@ -137,6 +137,9 @@ SCENARIOS: list[Scenario] = [
              build=_s0l),
     Scenario("S1", "kongpy, one route, no plugins", build=_s1, nodes=("basic",),
              targets={"efficiency": 0.90}),
+    Scenario("S0T", "bare nginx over TLS, the certificate of S1T", build=tls.s0t),
+    Scenario("S1T", "kongpy over TLS, one route, the certificate chosen by SNI",
+             build=tls.s1t, baseline="S0T", nodes=("tls",), targets={"efficiency": 0.85}),
     Scenario("L1", "kongpy, one route over an upstream of three targets (round-robin)",
              build=_l1, baseline="S1", nodes=("basic", "lb"), targets={"efficiency": 0.95}),
     Scenario("S2", "kongpy, key-auth, one consumer", build=keyauth.s2, nodes=("ka1",),

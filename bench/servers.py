@@ -30,10 +30,13 @@ class Target:
     pids: Callable[[], list[int]]
     info: dict[str, object] = field(default_factory=dict)
     stop: Callable[[], None] = lambda: None
+    # TLS targets are reached by name: wrk sends the URL's host as SNI
+    scheme: str = "http"
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
 
 def _affinity_mask(cpu: int) -> str:
@@ -74,8 +77,32 @@ _LUA_PHASES = """\
 """
 
 
-def proxy_conf(prefix: Path, port: int, upstream: int, lua: bool) -> str:
-    """S0 (plain proxy_pass) or S0L (the same with kongpy's Lua phases, empty)."""
+# What a kongpy node's TLS listener is given by default (ssl_cipher_suite =
+# intermediate), for a baseline serving the same certificate the same way.
+TLS_INTERMEDIATE = (
+    "        ssl_protocols TLSv1.2 TLSv1.3;\n"
+    "        ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305;\n"
+    "        ssl_prefer_server_ciphers off;\n"
+    "        ssl_session_cache shared:bench_ssl:10m;\n"
+    "        ssl_session_tickets on;\n"
+    "        ssl_session_timeout 1d;\n")
+
+
+def _listen(port: int, tls: tuple[Path, Path] | None) -> str:
+    if tls is None:
+        return f"        listen 127.0.0.1:{port};\n"
+    return (f"        listen 127.0.0.1:{port} ssl http2;\n"
+            f"        ssl_certificate {tls[0]};\n        ssl_certificate_key {tls[1]};\n"
+            + TLS_INTERMEDIATE)
+
+
+def proxy_conf(prefix: Path, port: int, upstream: int, lua: bool,
+               tls: tuple[Path, Path] | None = None) -> str:
+    """S0 (plain proxy_pass) or S0L (the same with kongpy's Lua phases, empty);
+    with `tls` (certificate, key), S0 behind a TLS listener (S0T)."""
     if lua:
         modules = ("load_module /usr/lib/nginx/modules/ndk_http_module.so;\n"
                    "load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;\n")
@@ -90,7 +117,7 @@ def proxy_conf(prefix: Path, port: int, upstream: int, lua: bool) -> str:
             + f"        keepalive {KEEPALIVE};\n"
             + f"        keepalive_requests {KEEPALIVE_REQUESTS};\n"
             + "        keepalive_timeout 60s;\n    }\n"
-            + f"    server {{\n        listen 127.0.0.1:{port};\n"
+            + "    server {\n" + _listen(port, tls)
             + "        location / {\n" + (_LUA_PHASES if lua else "")
             + "            proxy_http_version 1.1;\n"
             + '            proxy_set_header Connection "";\n'
@@ -105,7 +132,7 @@ def _nginx_pids(prefix: Path) -> Callable[[], list[int]]:
     return pids
 
 
-def start_nginx(name: str, workdir: Path, conf: str, port: int) -> Target:
+def start_nginx(name: str, workdir: Path, conf: str, port: int, **target: str) -> Target:
     prefix = workdir / name
     prefix.mkdir(parents=True, exist_ok=True)
     conf_path = prefix / "nginx.conf"
@@ -116,7 +143,7 @@ def start_nginx(name: str, workdir: Path, conf: str, port: int) -> Target:
                        log_path=prefix / "stdout.log")
     stop = procs.managed(proc, signal.SIGQUIT)
     procs.wait_port(port)
-    return Target(name, port, _nginx_pids(prefix), stop=stop)
+    return Target(name, port, _nginx_pids(prefix), stop=stop, **target)
 
 
 def start_upstream(workdir: Path) -> Target:

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from kongpy import adminsec, dbconf, paths
+from kongpy import adminsec, dbconf, paths, sslconf
 from kongpy.errors import ConfigError
 
 __all__ = ["Config", "ConfigError", "find_conf_file", "is_known", "load", "read_file"]
@@ -35,7 +35,6 @@ HEADER_TOKENS = ("server_tokens", "latency_tokens", "via", "server",
                  "x-kong-response-latency", "x-kong-admin-latency",
                  "x-kong-upstream-status", "x-kong-request-id")
 UPSTREAM_HEADER_TOKENS = ("x-kong-request-id",)
-SSL_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes with the NUL).
 _LONGEST_SOCKET_NAME = len("/sockets/control.sock")
 _MAX_PREFIX_LEN = 107 - _LONGEST_SOCKET_NAME
@@ -53,17 +52,17 @@ _TYPES: dict[str, str] = {
     "plugins": "list", "headers": "list", "headers_upstream": "list", "trusted_ips": "list",
     "port_maps": "list", "real_ip_recursive": "bool", "allow_debug_header": "bool",
     "upstream_keepalive_pool_size": "int", "upstream_keepalive_max_requests": "int",
-    "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list", "dns_order": "list",
+    "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list",
+    "lua_ssl_trusted_certificate": "list", "lua_ssl_verify_depth": "int", "dns_order": "list",
     "proxy_listen": "listeners", "admin_listen": "listeners",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool",
-    **dbconf.TYPES,
+    **dbconf.TYPES, **sslconf.TYPES,
 }
 _ENUMS: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
     "error_default_type": ("text/plain", "text/html", "application/json", "application/xml"),
-    "ssl_cipher_suite": ("modern", "intermediate", "old", "custom"),
-    **dbconf.ENUMS,
+    **sslconf.ENUMS, **dbconf.ENUMS,
 }
 _NOT_YET = {"database": ("off",),
             "router_flavor": ("traditional", "expressions")}
@@ -114,9 +113,18 @@ class Config(Mapping):
                 blocks[match.group(1)].append((match.group(2), value))
         return blocks
 
+    def references(self) -> dict[str, str]:
+        """The properties given as vault references: name → the reference."""
+        from kongpy.secrets import is_reference
+
+        return {k: v.strip() for k, v in self._raw.items() if is_reference(v.strip())}
+
     def redacted(self) -> dict[str, Any]:
-        """A plain copy safe to log or show: secrets replaced by `******`."""
-        return {k: ("******" if _is_secret(k) and v is not None else v)
+        """A plain copy safe to log or show: secrets replaced by `******`, other
+        properties given as vault references shown as the reference (Kong's
+        ``remove_sensitive``)."""
+        refs = self.references()
+        return {k: ("******" if _is_secret(k) and v is not None else refs.get(k, v))
                 for k, v in self._values.items()}
 
     def dump(self) -> str:
@@ -180,12 +188,17 @@ def find_conf_file(path: str | None) -> str | None:
 
 
 def load(path: str | None = None, env: Mapping | None = None,
-         overrides: Mapping | None = None, enforce: bool = True) -> Config:
+         overrides: Mapping | None = None, enforce: bool = True,
+         vault_env: Mapping | None = None) -> Config:
     """Loads defaults < conf file < environment < overrides into a Config.
 
     ``enforce``: also refuse settings that are well-formed but unsafe to run
     (an Admin API without authentication off loopback). Commands that only
     need the prefix, such as ``stop``, pass False.
+
+    A value given as a vault reference (``{vault://env/PG_PASS}``) is resolved
+    from ``vault_env`` (the process environment by default); the Config keeps
+    the reference too (:meth:`Config.redacted`, :meth:`Config.dump` show it).
     """
     env = os.environ if env is None else env
     source = find_conf_file(path)
@@ -204,7 +217,8 @@ def load(path: str | None = None, env: Mapping | None = None,
         # /usr/local is root's: another user's node lives in its home
         raw["prefix"] = os.path.join(os.path.expanduser("~"), ".kongpy")
     raw.update(given)
-    values = {name: _convert(name, value) for name, value in raw.items()}
+    resolved = _dereference(raw, os.environ if vault_env is None else vault_env)
+    values = {name: _convert(name, value) for name, value in resolved.items()}
     _validate(values)
     if enforce:
         adminsec.check_exposure(values)
@@ -212,9 +226,31 @@ def load(path: str | None = None, env: Mapping | None = None,
         values["sqlite_path"] = os.path.join(values["prefix"], values["sqlite_path"])
     # Resolved paths are kept so the saved copy reads the same from any cwd.
     for name in ("prefix", "ssl_cert", "ssl_cert_key", "sqlite_path"):
-        if values.get(name):
-            raw[name] = values[name]
+        if values.get(name) and resolved[name] == raw[name]:
+            value = values[name]
+            raw[name] = ", ".join(value) if isinstance(value, list) else value
     return Config(values, raw, source)
+
+
+def _dereference(raw: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """``raw`` with each vault reference replaced by its value (Kong resolves
+    every property; only the ``env`` vault exists before the datastore)."""
+    from kongpy.secrets import Resolver, is_reference
+
+    out = dict(raw)
+    resolver = None
+    for name, value in raw.items():
+        if name == "vault_env_prefix" or not is_reference(value.strip()):
+            continue
+        if resolver is None:
+            prefix = raw.get("vault_env_prefix") or None
+            resolver = Resolver(environ, env_prefix=prefix)
+        try:
+            out[name] = resolver.resolve(value.strip())
+        except ValueError as exc:
+            raise ConfigError(f"cannot resolve the vault reference of '{name}': {exc}",
+                              prop=name) from None
+    return out
 
 
 def _from_env(env: Mapping) -> dict[str, str]:
@@ -319,7 +355,7 @@ def _validate(values: dict[str, Any]) -> None:
             raise ConfigError.invalid(name, f"'{value}' is not one of "
                                             f"{', '.join(available + _NOT_YET[name])}")
     for check in (_check_prefix, _check_numbers, _check_sizes, _check_headers,
-                  _check_addresses, _check_port_maps, _check_ssl, _check_listeners,
+                  _check_addresses, _check_port_maps, sslconf.check, _check_listeners,
                   _check_workers):
         check(values)
     adminsec.check(values)
@@ -336,6 +372,7 @@ def _check_prefix(values: dict[str, Any]) -> None:
 
 def _check_numbers(values: dict[str, Any]) -> None:
     minimums = {"admin_workers": 1, "upstream_keepalive_pool_size": 0,
+                "lua_ssl_verify_depth": 0,
                 "upstream_keepalive_max_requests": 0, "upstream_keepalive_idle_timeout": 0}
     for name, minimum in minimums.items():
         if values.get(name) is not None and values[name] < minimum:
@@ -419,23 +456,6 @@ def _split_host_port(entry: str) -> tuple[str, str | None]:
         host, port = entry.split(":")
         return host, port
     return entry, None
-
-
-def _check_ssl(values: dict[str, Any]) -> None:
-    if (values["ssl_cert"] is None) != (values["ssl_cert_key"] is None):
-        missing = "ssl_cert_key" if values["ssl_cert_key"] is None else "ssl_cert"
-        raise ConfigError.invalid(missing, "ssl_cert and ssl_cert_key must be set together")
-    for name in ("ssl_cert", "ssl_cert_key"):
-        if values[name] is not None:
-            values[name] = _to_path(values[name])
-            if not os.path.isfile(values[name]):
-                raise ConfigError.invalid(name, f"no such file: {values[name]}")
-    protocols = (values["ssl_protocols"] or "").split()
-    if not protocols or any(p not in SSL_PROTOCOLS for p in protocols):
-        raise ConfigError.invalid("ssl_protocols", f"'{values['ssl_protocols']}' must list "
-                                                   f"protocols among {' '.join(SSL_PROTOCOLS)}")
-    if values["ssl_cipher_suite"] == "custom" and not values["ssl_ciphers"]:
-        raise ConfigError.invalid("ssl_ciphers", "required when ssl_cipher_suite is custom")
 
 
 def _check_listeners(values: dict[str, Any]) -> None:

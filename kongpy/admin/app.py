@@ -11,7 +11,7 @@ from flask.logging import wsgi_errors_stream
 from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 import kongpy.db
-from kongpy.admin import (consumers, errors, info, openapi, plugins, routes,
+from kongpy.admin import (certificates, consumers, errors, info, openapi, plugins, routes,
                           schemas as schemas_api, services, tags, upstreams)
 from kongpy.admin.body import MAX_BODY_BYTES
 from kongpy.admin.guard import Guard
@@ -21,8 +21,8 @@ from kongpy.db import admin_tokens
 
 log = logging.getLogger(__name__)
 
-_BLUEPRINTS = (info, services, routes, consumers, plugins, upstreams, tags, schemas_api,
-               openapi)
+_BLUEPRINTS = (info, services, routes, consumers, plugins, upstreams, certificates, tags,
+               schemas_api, openapi)
 
 
 class _LogLines(logging.StreamHandler):

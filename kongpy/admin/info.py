@@ -41,9 +41,11 @@ def is_secret(key: str) -> bool:
 
 
 def sanitized(config: Mapping[str, Any]) -> dict:
+    # a property given as a vault reference shows the reference (Kong's $refs)
+    refs = config.references() if hasattr(config, "references") else {}
     out = {}
     for key in config:
-        value = config[key]
+        value = refs.get(key, config[key])
         out[str(key)] = REDACTED if is_secret(str(key)) and value not in (None, "") \
             else _jsonable(value)
     return out

@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping
 
 from kongpy import dbconf, schemas
 from kongpy.db import paging
+from kongpy.db.certificates import DAOS
 from kongpy.db.dao import DAO
 from kongpy.db.migrations import Migrations
 from kongpy.db.strategies.base import Strategy
@@ -75,7 +76,7 @@ class DB:
             self.register(schema)
 
     def register(self, schema: type[EntitySchema]) -> DAO:
-        dao = DAO(self, schema)
+        dao = DAOS.get(schema.entity_name, DAO)(self, schema)
         self.daos[schema.entity_name] = dao
         return dao
 

@@ -14,36 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import kongpy
-from kongpy import paths, plugins
+from kongpy import paths, plugins, sslconf
 from kongpy.conf import Config, port_map
 from kongpy.errors import ConfigError
+from kongpy.render import upstream_tls
 from kongpy.schemas import CORE_ENTITIES, EntitySchema
 
 RESOLV_CONF = "/etc/resolv.conf"
-DEFAULT_CERT = "kongpy-default.crt"
-DEFAULT_CERT_KEY = "kongpy-default.key"
+# The self-signed default pairs (key type, certificate, key) made when
+# ssl_cert is unset, as Kong makes an RSA and an ECDSA one.
+DEFAULT_PAIRS = (("rsa", "kongpy-default-rsa.crt", "kongpy-default-rsa.key"),
+                 ("ec", "kongpy-default.crt", "kongpy-default.key"))
 _AUTO_LIMIT = 16384
 _FALLBACK_RESOLVER = "127.0.0.1:53"
 
-# Mozilla's server-side TLS recommendations, which Kong's suites follow.
-CIPHER_SUITES = {
-    "modern": ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-               "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"),
-    "intermediate": ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-                     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"),
-    "old": ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-            "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"
-            "ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:"
-            "ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:"
-            "ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:"
-            "AES256-GCM-SHA384:AES128-SHA256:AES256-SHA256:AES128-SHA:AES256-SHA:"
-            "DES-CBC3-SHA"),
-}
 # Rendered from dedicated context names rather than injected as-is.
 _CONTEXT_DIRECTIVES = {("http", "client_body_buffer_size"), ("main", "worker_rlimit_nofile"),
                        ("events", "worker_connections")}
@@ -116,11 +100,13 @@ def injected(config: Config) -> dict[str, list[dict[str, str]]]:
     return blocks
 
 
-def ssl_files(config: Config) -> tuple[str, str]:
+def ssl_files(config: Config) -> list[dict[str, str]]:
+    """The default certificates of the TLS listeners: ``{cert, key}`` paths."""
     if config["ssl_cert"]:
-        return config["ssl_cert"], config["ssl_cert_key"]
+        return [{"cert": c, "key": k} for c, k in zip(config["ssl_cert"], config["ssl_cert_key"])]
     ssl_dir = paths.prefix(config["prefix"]).ssl
-    return str(ssl_dir / DEFAULT_CERT), str(ssl_dir / DEFAULT_CERT_KEY)
+    return [{"cert": str(ssl_dir / cert), "key": str(ssl_dir / key)}
+            for _, cert, key in DEFAULT_PAIRS]
 
 
 def _listeners(listeners: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -234,9 +220,7 @@ def template_context(config: Config, node_id: str,
                      settings_file: str | None = None) -> dict[str, Any]:
     """The template context of contracts.md §4 (plain values only)."""
     prefix = paths.prefix(config["prefix"])
-    cert, key = ssl_files(config)
     access_log = config["proxy_access_log"] or "off"
-    suite = config["ssl_cipher_suite"]
     return {
         "prefix": str(prefix.root),
         "worker_processes": config["nginx_worker_processes"],
@@ -251,10 +235,8 @@ def template_context(config: Config, node_id: str,
         "settings_file": settings_file or str(prefix.settings_file),
         "control_socket": str(prefix.control_socket),
         "proxy_listeners": _listeners(config["proxy_listen"]),
-        "ssl_cert": cert,
-        "ssl_cert_key": key,
-        "ssl_protocols": config["ssl_protocols"],
-        "ssl_ciphers": config["ssl_ciphers"] if suite == "custom" else CIPHER_SUITES[suite],
+        "ssl_certificates": ssl_files(config),
+        "ssl": sslconf.proxy_tls(config),
         "shared_dicts": [{"name": "kongpy_snapshot", "size": config["snapshot_cache_size"]},
                          {"name": "kongpy_cache", "size": config["mem_cache_size"]},
                          {"name": "kongpy_health", "size": HEALTH_DICT_SIZE},
@@ -262,6 +244,7 @@ def template_context(config: Config, node_id: str,
         "upstream_keepalive_pool_size": config["upstream_keepalive_pool_size"],
         "upstream_keepalive_max_requests": config["upstream_keepalive_max_requests"],
         "upstream_keepalive_idle_timeout": config["upstream_keepalive_idle_timeout"],
+        **upstream_tls_context(config),
         "real_ip_from": list(config["trusted_ips"]),
         "trusted_geo": trusted_geo(config),
         "trusted_unix": "unix:" in (config["trusted_ips"] or []),
@@ -284,6 +267,34 @@ def template_context(config: Config, node_id: str,
         "port_maps": [{"kong_port": k, "host_port": h}
                       for k, h in sorted(port_map(config).items())],
     }
+
+
+def _known_node_id(layout: paths.Prefix) -> str:
+    """The node's id when it has one (a start renders after creating it); a
+    render that only prints must not create the prefix."""
+    try:
+        return layout.node_id_file.read_text().strip()
+    except OSError:
+        return "<node_id>"
+
+
+def _upstream_tls(config: Config) -> tuple[str | None, list[dict[str, Any]], int]:
+    layout = paths.prefix(config["prefix"])
+    ssl_dir = layout.ssl
+    bundle = upstream_tls.bundle_path(
+        upstream_tls.trusted_files(config["lua_ssl_trusted_certificate"]),
+        Path(temp_root(config, _known_node_id(layout))))
+    combined = str(bundle) if bundle else None
+    depth = config["lua_ssl_verify_depth"]
+    return combined, upstream_tls.profiles(ssl_dir, combined, depth), depth
+
+
+def upstream_tls_context(config: Config) -> dict[str, Any]:
+    """lua_ssl_* and the upstream TLS profiles (docs/upstream-tls.md)."""
+    combined, profiles, depth = _upstream_tls(config)
+    pools = upstream_tls.POOLS if config["upstream_keepalive_pool_size"] > 0 else 0
+    return {"lua_ssl_trusted_certificate": combined or "", "lua_ssl_verify_depth": depth,
+            "upstream_tls_profiles": profiles, "upstream_tls_pools": pools}
 
 
 def trusted_ips(config: Config) -> list[str]:
@@ -340,4 +351,7 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "dns_hostsfile": config["dns_hostsfile"] or "/etc/hosts",
         "dns_order": [t.upper() for t in config["dns_order"]] or ["LAST", "SRV", "A", "CNAME"],
         "plugins": enabled_plugins(config),
+        "upstream_tls": upstream_tls.settings(
+            _upstream_tls(config)[1], config["lua_ssl_verify_depth"],
+            upstream_tls_context(config)["upstream_tls_pools"]),
     }

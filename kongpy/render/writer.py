@@ -19,7 +19,7 @@ import jinja2
 from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import NginxTestError, RenderError
-from kongpy.render import context
+from kongpy.render import context, upstream_tls
 from kongpy.render.env import environment
 
 log = logging.getLogger(__name__)
@@ -70,15 +70,22 @@ def nginx_test(prefix: str | Path, conf_file: str | Path) -> None:
         raise NginxTestError(f"nginx configuration is invalid: {detail}")
 
 
+_KEY_OPTIONS = {"rsa": ["rsa", "-pkeyopt", "rsa_keygen_bits:2048"],
+                "ec": ["ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]}
+
+
 def ensure_default_cert(config: Config) -> None:
-    """A self-signed pair for the TLS listeners when `ssl_cert` is unset."""
+    """Self-signed RSA and ECDSA pairs for the TLS listeners when `ssl_cert` is unset."""
     if config["ssl_cert"]:
         return
-    cert, key = context.ssl_files(config)
-    if os.path.isfile(cert) and os.path.isfile(key):
-        return
-    cmd = ["openssl", "req", "-x509", "-nodes", "-newkey", "ec",
-           "-pkeyopt", "ec_paramgen_curve:prime256v1", "-sha256", "-days", "3650",
+    for (kind, _, _), pair in zip(context.DEFAULT_PAIRS, context.ssl_files(config)):
+        if not (os.path.isfile(pair["cert"]) and os.path.isfile(pair["key"])):
+            _self_signed(kind, pair["cert"], pair["key"])
+
+
+def _self_signed(kind: str, cert: str, key: str) -> None:
+    cmd = ["openssl", "req", "-x509", "-nodes", "-newkey", *_KEY_OPTIONS[kind],
+           "-sha256", "-days", "3650",
            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
            "-keyout", key, "-out", cert]
     try:
@@ -146,6 +153,9 @@ def prepare(config: Config, *, swap: bool = True, test: bool = True,
     node = paths.node_id(prefix.root)
     _make_temp_root(config, node)
     ensure_default_cert(config)
+    upstream_tls.write_bundle(
+        upstream_tls.trusted_files(config["lua_ssl_trusted_certificate"]),
+        Path(context.temp_root(config, node)))
     _copy_static(prefix)
     tmp_files: list[Path] = []
     try:

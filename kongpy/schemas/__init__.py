@@ -1,21 +1,28 @@
 """Entity schemas: the single source of truth for fields, defaults and validation.
 
-Pure: imports only marshmallow and :mod:`kongpy.errors`.
+Pure: imports only marshmallow, :mod:`kongpy.errors` and (for PEM checks,
+kongpy/schemas/pem.py) the cryptography package; no I/O.
 """
 from __future__ import annotations
 
 from kongpy.schemas.base import EntitySchema
+from kongpy.schemas.certificates import CaCertificateSchema, CertificateSchema, SniSchema
 from kongpy.schemas.consumers import ConsumerSchema
 from kongpy.schemas.plugins import PluginSchema
 from kongpy.schemas.routes import RouteSchema
 from kongpy.schemas.services import ServiceSchema
 from kongpy.schemas.targets import TargetSchema
 from kongpy.schemas.upstreams import UpstreamSchema
+from kongpy.schemas.vaults import VaultSchema
 
 # Core entities in dependency order (parents before children). Later entities
 # (consumers, plugins, upstreams, ...) and plugin-owned ones are appended here or
 # registered at run time through :func:`register`.
 CORE_ENTITIES: dict[str, type[EntitySchema]] = {
+    "certificates": CertificateSchema,
+    "snis": SniSchema,
+    "ca_certificates": CaCertificateSchema,
+    "vaults": VaultSchema,
     "services": ServiceSchema,
     "routes": RouteSchema,
     "consumers": ConsumerSchema,
@@ -41,5 +48,6 @@ def all_entities() -> dict[str, type[EntitySchema]]:
 
 
 __all__ = ["EntitySchema", "ServiceSchema", "RouteSchema", "ConsumerSchema",
-           "PluginSchema", "UpstreamSchema", "TargetSchema", "CORE_ENTITIES",
+           "PluginSchema", "UpstreamSchema", "TargetSchema", "CertificateSchema",
+           "SniSchema", "CaCertificateSchema", "VaultSchema", "CORE_ENTITIES",
            "register", "get", "all_entities"]

@@ -213,10 +213,14 @@ class Supervisor:
         return 0
 
     def _start_loop(self) -> None:
-        self.loop = SyncLoop(self.config)
+        self.loop = SyncLoop(self.config, on_node_change=self._request_reload)
         self.loop.bind()
         self._loop_thread = threading.Thread(target=self.loop.run, name="sync", daemon=True)
         self._loop_thread.start()
+
+    def _request_reload(self) -> None:
+        # from the sync thread: the main loop reloads at its next step
+        self._reload_requested = True
 
     def _step(self) -> None:
         if self._reload_requested:

@@ -42,11 +42,13 @@ from typing import Any
 from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
+from kongpy.render import upstream_tls
 from kongpy.db import metrics
 from kongpy.sync import counters, model, rehash, snapshot
 from kongpy.sync.model import SnapshotModel
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient, DataPlaneError
+from kongpy.sync.secrets import SecretsPusher
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +70,11 @@ def _open_db(config: Config) -> Any:
 class SyncLoop:
     def __init__(self, config: Config, *, open_db: Callable[[Config], Any] | None = None,
                  client: ControlClient | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_node_change: Callable[[], None] | None = None) -> None:
         self.config = config
+        # asks the supervisor for a reload (a new upstream trust store)
+        self._on_node_change = on_node_change
         self.prefix = paths.prefix(config["prefix"])
         self._client = client or ControlClient(str(self.prefix.control_socket))
         self._open_db = open_db or _open_db
@@ -83,6 +88,7 @@ class SyncLoop:
         self.pushed_version: int | None = None
         self._model = SnapshotModel()
         self._model.built_for = snapshot.built_for(config)
+        self._secrets = SecretsPusher(config, self._client)
         # set by reconfigure(): the next round pushes the full snapshot even
         # when the data plane already serves the latest version
         self._force = threading.Event()
@@ -135,6 +141,7 @@ class SyncLoop:
         """A reloaded node: new settings, and the full snapshot pushed again."""
         self.config = config
         self._model.built_for = snapshot.built_for(config)
+        self._secrets = SecretsPusher(config, self._client)
         self._force.set()
         self.wake()
 
@@ -228,11 +235,16 @@ class SyncLoop:
             served = state.get("version")
             forced = self._force.is_set()
             if served == latest and not forced and self._model.version is not None:
+                self._secrets.push(state.get("secrets_id"))
                 self._up_again()
                 self._compact(served)
                 return False
             self._force.clear()
             self._model.sync(self._db)
+            self._trust_stores()
+            self._secrets.refresh(self._db, self._model)
+            # before the configuration that names them
+            self._secrets.push(state.get("secrets_id"))
             body, digest = self._model.encode()
             if served == latest and not forced and digest == state.get("hash"):
                 # first round: the data plane already serves exactly this (the
@@ -259,6 +271,17 @@ class SyncLoop:
         pushed = self._push(self._model.version, digest, body, served, changes)
         self._deliver()
         return pushed
+
+    def _trust_stores(self) -> None:
+        """The upstream trust stores the services need (docs/upstream-tls.md):
+        nginx loads them only with its configuration, so a new one is a node
+        change; until the reload the data plane refuses those services."""
+        depth = int(self.config["lua_ssl_verify_depth"])
+        needed = upstream_tls.needed_stores(self._model.rows("services"),
+                                            self._model.rows("ca_certificates"), depth)
+        if upstream_tls.write_stores(self.prefix.ssl, needed, depth) and self._on_node_change:
+            log.info("the upstream trust stores changed: reloading nginx")
+            self._on_node_change()
 
     def _counters(self) -> None:
         """Adds the data plane's `cluster` rate-limiting counts to the datastore."""

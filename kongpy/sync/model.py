@@ -173,6 +173,10 @@ class SnapshotModel:
         return snapshot.frame({"base_version": base, "version": self.version, "hash": digest},
                               snapshot.encode(changes))
 
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        """The rows of one entity array (none when the snapshot has no such array)."""
+        return [row for shard in self._rows.get(name, {}).values() for row in shard.values()]
+
     # -- the document ------------------------------------------------------
 
     def encode(self) -> tuple[bytes, str]:

@@ -102,6 +102,13 @@ class ControlClient:
         status, decoded = self._request("POST", "/snapshot/delta", body)
         return PushResult(status, decoded)
 
+    def push_secrets(self, body: bytes) -> PushResult:
+        """POST /secrets: the resolved vault references (docs/contracts.md §2)."""
+        status, decoded = self._request("POST", "/secrets", body)
+        if status not in (200, 201, 400):
+            raise DataPlaneError(f"POST /secrets answered {status}")
+        return PushResult(status, decoded)
+
     def take_rehash(self) -> list[dict[str, Any]]:
         """POST /rehash: the queued credential re-hashes, removed from the queue."""
         status, decoded = self._request("POST", "/rehash")

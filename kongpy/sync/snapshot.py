@@ -26,7 +26,8 @@ SNAPSHOT_FORMAT = 2
 
 # Always present; later entity arrays join when their DAO exists.
 CORE_ENTITIES = ("services", "routes")
-OPTIONAL_ENTITIES = ("consumers", "plugins", "upstreams", "targets", "certificates", "snis")
+OPTIONAL_ENTITIES = ("consumers", "plugins", "upstreams", "targets", "certificates", "snis",
+                     "ca_certificates")
 
 _CODE_SUFFIXES = (".lua", ".py")
 

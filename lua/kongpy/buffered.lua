@@ -91,10 +91,13 @@ end
 -- response handlers may change the status and headers, or replace the whole
 -- answer with kong.response.exit(); kongpy also lets them read and replace
 -- the body (kong.response.get_raw_body / set_raw_body).
-function _M.proxy(ctx)
+-- `profile`: the upstream TLS profile whose location verifies the upstream's
+-- certificate (kongpy.upstream_tls), false for none.
+function _M.proxy(ctx, profile)
     read_body()
     local method = get_method()
-    local res = capture(LOCATION, { method = METHODS[method] or ngx.HTTP_POST,
+    local location = profile and LOCATION .. "_" .. profile or LOCATION
+    local res = capture(location, { method = METHODS[method] or ngx.HTTP_POST,
                                     always_forward_body = true, share_all_vars = true,
                                     ctx = ctx })
     if res.truncated and method ~= "HEAD" then

@@ -12,6 +12,7 @@ local counters = require("kongpy.tools.ratelimit.cluster")
 local body_reader = require("kongpy.pdk.body")
 local health = require("kongpy.health")
 local health_report = require("kongpy.health.report")
+local secrets = require("kongpy.secrets")
 
 local ngx = ngx
 local var = ngx.var
@@ -35,6 +36,7 @@ local jit_version = jit.version
 
 local ERR_NO_BODY = "invalid snapshot: empty body"
 local ERR_NO_DELTA = "invalid delta: empty body"
+local ERR_NO_SECRETS = "invalid secrets: empty body"
 local ERR_NOT_FOUND = "Not found"
 local ERR_METHOD = "Method not allowed"
 local ERR_AUTH = "Unauthorized"
@@ -91,6 +93,17 @@ local function post_delta()
     return post(snapshot.push_delta, ERR_NO_DELTA)
 end
 
+-- The resolved vault references: stored, then every worker rebuilds with them.
+local function post_secrets()
+    return post(function(body)
+        local status, res, changed = secrets.push(body)
+        if changed then
+            snapshot.rebuild()
+        end
+        return status, res
+    end, ERR_NO_SECRETS)
+end
+
 local function get_snapshot()
     local dict = ngx.shared.kongpy_snapshot
     local workers = {}
@@ -110,6 +123,7 @@ local function get_snapshot()
         rehash_queued = rehash.count(),
         counters_queued = counters.queued(),
         cluster_events_queued = cluster_events.count(),
+        secrets_id = secrets.id() or null,
     })
 end
 
@@ -245,6 +259,7 @@ end
 local ROUTES = {
     ["/snapshot"] = { GET = get_snapshot, POST = post_snapshot },
     ["/snapshot/delta"] = { POST = post_delta },
+    ["/secrets"] = { POST = post_secrets },
     ["/status"] = { GET = get_status },
     ["/rehash"] = { POST = take_rehash },
     ["/counters"] = { POST = take_counters },

@@ -12,6 +12,8 @@ local control = require("kongpy.control")
 local buffered = require("kongpy.buffered")
 local hop = require("kongpy.hop")
 local ctxref = require("kongpy.ctxref")
+local certificates = require("kongpy.certificates")
+local upstream_tls = require("kongpy.upstream_tls")
 
 local ngx = ngx
 local var = ngx.var
@@ -19,6 +21,9 @@ local header = ngx.header
 local now = ngx.now
 local update_time = ngx.update_time
 local exit = ngx.exit
+local exec = ngx.exec
+local log = ngx.log
+local ERR = ngx.ERR
 local req_start_time = ngx.req.start_time
 
 local error = error
@@ -78,6 +83,12 @@ function _M.init_worker()
     require("kongpy.pdk.cache").init_worker()
     require("kongpy.health").init_worker()
     plugins.init_worker(snapshot.state.plugins)
+end
+
+-- ssl_certificate_by_lua: the certificate of the configuration this worker
+-- serves for the client's SNI, else nginx's default (kongpy.certificates).
+function _M.ssl_certificate()
+    return certificates.serve(snapshot.state.certificates)
 end
 
 local function https_required(entry, request_uri)
@@ -179,9 +190,20 @@ function _M.access()
     if not ok then
         return errors.exit(status, msg, var.request_id)
     end
+    -- upstream TLS once the plugins may have changed the scheme (set_scheme)
+    local profile = false
+    if service.scheme == "https" and not ctx.kongpy_scheme_set
+       or ctx.kongpy_scheme_set and var.upstream_scheme == "https" then
+        local terr
+        profile, terr = upstream_tls.prepare(ctx, state, service)
+        if profile == nil then
+            log(ERR, terr)
+            return errors.exit(500, nil, var.request_id)
+        end
+    end
     -- after the plugins, as Kong: a header they set and the client's
     -- Connection names is not sent either
-    if ctx.kongpy_collected or ctx.kongpy_upstream then
+    if profile or ctx.kongpy_collected or ctx.kongpy_upstream then
         -- an error page (the upstream unreachable) runs the plugins too, and
         -- releases a balanced request's peer
         ctxref.stash()
@@ -196,8 +218,18 @@ function _M.access()
     ctx.kongpy_access_end = t
     ctx.kongpy_proxy_latency = floor((t - req_start_time()) * 1000 + 0.5)
     if ctx.buffered_proxying and buffered.wanted(ctx) then
-        return buffered.proxy(ctx)
+        return buffered.proxy(ctx, profile)
     end
+    if profile then
+        -- the location that verifies the upstream's certificate
+        return exec("@" .. profile)
+    end
+end
+
+-- Rewrite phase of an upstream TLS profile's location: the request's ctx,
+-- which the handover from location / dropped.
+function _M.tls_handover()
+    ctxref.apply()
 end
 
 function _M.buffered_header_filter()

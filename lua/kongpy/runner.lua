@@ -6,6 +6,7 @@ local lrucache = require("resty.lrucache")
 local store = require("kongpy.pdk.store")
 local pdk_ctx = require("kongpy.pdk.ctx")
 local errors = require("kongpy.errors")
+local secrets = require("kongpy.secrets")
 
 local ngx = ngx
 local null = ngx.null
@@ -45,6 +46,14 @@ function UNRUNNABLE.access(_, conf)
         refused[name] = true
         log(ERR, name, ERR_NOT_ENABLED)
     end
+    return errors.exit(500, errors.MESSAGES[500], var.request_id)
+end
+
+-- Stands in for an instance whose configuration names a vault reference the
+-- node could not resolve: fail closed, as for a plugin that does not run.
+local UNRESOLVED = { PRIORITY = math.huge }
+
+function UNRESOLVED.access(_, conf)
     return errors.exit(500, errors.MESSAGES[500], var.request_id)
 end
 
@@ -176,6 +185,15 @@ local function compile(p, route, service, consumer)
     local conf
     if handler then
         conf = type(p.config) == "table" and strip_nulls(p.config) or {}
+        local resolved, ref, err = secrets.resolve(conf)
+        if resolved then
+            conf = resolved
+        else
+            -- the reference, never a value; once per build
+            log(ERR, p.name, " plugin ", p.id, ": cannot resolve ", ref, ": ", err,
+                "; refusing the requests it applies to")
+            handler, conf = UNRESOLVED, { __plugin_name = p.name }
+        end
     else
         conf = { __plugin_name = p.name }
     end

@@ -31,6 +31,10 @@ local _M = {
     host_ports = {},
     -- entity name -> {unique, cache_key, foreign, ttl} (kong.db)
     entities = {},
+    -- upstream TLS (docs/upstream-tls.md): the verification profiles nginx
+    -- was rendered with ("<trust store>|<depth>" -> location name), the
+    -- depth of services without tls_verify_depth, the keepalive blocks
+    upstream_tls = { profiles = {}, verify_depth = 1, pools = 0 },
 }
 
 -- Kong's header tokens expand to the individual header names they govern.
@@ -115,6 +119,12 @@ function _M.load(path)
     _M.configuration.host_ports = host_ports
     _M.host_ports = host_ports
     _M.entities = table_of(t.entities)
+    local tls = table_of(t.upstream_tls)
+    _M.upstream_tls = {
+        profiles = table_of(tls.profiles),
+        verify_depth = tonumber(tls.verify_depth) or 1,
+        pools = tonumber(tls.pools) or 0,
+    }
     return true
 end
 

@@ -123,7 +123,8 @@ function _M.build(blob)
     if not is_int(h.version) then
         return nil, "version must be an integer"
     end
-    return state.full(h.version, h.hash, body)
+    -- the configuration served now lends its parsed certificates
+    return state.full(h.version, h.hash, body, _M.state.certificates)
 end
 
 local function decode_delta(blob)
@@ -220,6 +221,16 @@ local function load_full(gen)
     serve(st)
     report()
     collectgarbage()
+end
+
+-- Every worker rebuilds what it serves from the stored snapshot (the values the
+-- configuration's vault references resolve to have changed: kongpy.secrets).
+function _M.rebuild()
+    if not dict:get("snapshot") then
+        return
+    end
+    dict:incr("epoch", 1, 0)
+    load_full(dict:incr("generation", 1, 0))
 end
 
 local function sync()

@@ -3,8 +3,11 @@
 -- hash indexes). A full snapshot builds everything; a delta rebuilds only the
 -- structures its changes feed and updates the credential indexes in place.
 -- Upstreams are rebuilt one by one: only those whose rows or targets changed.
+-- The certificate index is rebuilt when certificates or snis change, keeping
+-- the parsed pairs of unchanged certificates.
 local router = require("kongpy.router")
 local upstreams = require("kongpy.upstreams")
+local certificates = require("kongpy.certificates")
 local build = require("kongpy.router_build")
 local runner = require("kongpy.runner")
 local store = require("kongpy.pdk.store")
@@ -111,8 +114,9 @@ end
 
 -- Builds the state of a snapshot's version, hash and decoded body (entity
 -- name -> array of rows); nil, err if invalid. The arrays become maps and
--- are not kept.
-function _M.full(version, hash, body)
+-- are not kept. `served`: the certificate index of the configuration served
+-- now, whose parsed pairs are reused where the PEM is unchanged.
+function _M.full(version, hash, body, served)
     local entities = {}
     for name, rows in pairs(body) do
         if type(rows) ~= "table" then
@@ -140,7 +144,12 @@ function _M.full(version, hash, body)
     if not ups then
         return nil, uerr
     end
+    local certs, cerr = certificates.build(entities.certificates, entities.snis, served)
+    if not certs then
+        return nil, cerr
+    end
     return {
+        certificates = certs,
         upstreams = ups,
         version = version,
         hash = build.is_set(hash) and hash or nil,
@@ -193,7 +202,7 @@ function _M.prepare(st, changes, version, hash)
         return nil, ERR_CHANGES
     end
     local plan = { version = version, hash = hash, maps = {}, steps = {} }
-    local routing, plugins, balancing = false, nil, {}
+    local routing, plugins, balancing, tls = false, nil, {}, {}
     for name, ch in pairs(changes) do
         local upsert, delete = check_change(name, ch)
         if not upsert then
@@ -201,6 +210,9 @@ function _M.prepare(st, changes, version, hash)
         end
         if BALANCING[name] then
             balancing[name] = with_changes(st.entities[name], upsert, delete)
+        end
+        if certificates.ENTITIES[name] then
+            tls[name] = with_changes(st.entities[name], upsert, delete)
         end
         if ROUTING[name] then
             plan.maps[name] = with_changes(st.entities[name], upsert, delete)
@@ -231,6 +243,15 @@ function _M.prepare(st, changes, version, hash)
             return nil, err
         end
         plan.upstreams = ups
+    end
+    if next(tls) then
+        local ent = st.entities
+        local certs, err = certificates.build(tls.certificates or ent.certificates,
+                                              tls.snis or ent.snis, st.certificates)
+        if not certs then
+            return nil, err
+        end
+        plan.certificates = certs
     end
     if plugins then
         local ps, err = runner.rescope(st.plugins, plugins)
@@ -309,6 +330,9 @@ function _M.commit(st, plan)
     end
     if plan.upstreams then
         st.upstreams = plan.upstreams
+    end
+    if plan.certificates then
+        st.certificates = plan.certificates
     end
     ps.version = plan.version
     st.plugins = ps

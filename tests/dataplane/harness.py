@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from kongpy import sslconf
 from kongpy.render import context as render_context
 from kongpy.sync import snapshot as sync_snapshot
 from kongpy.sync.push import UnixHTTPConnection, write_token
@@ -24,6 +25,13 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+# the ssl_* properties' defaults (templates/kongpy.conf.default)
+SSL_DEFAULTS = {"ssl_cipher_suite": "intermediate", "ssl_protocols": "TLSv1.2 TLSv1.3",
+                "ssl_ciphers": None, "ssl_prefer_server_ciphers": True,
+                "ssl_session_tickets": True, "ssl_session_timeout": "1d",
+                "ssl_session_cache_size": "10m"}
 
 
 def free_port() -> int:
@@ -50,6 +58,7 @@ def settings(prefix: Path, **overrides: Any) -> dict[str, Any]:
         "dns_resolver": ["127.0.0.1:53"],
         "dns_hostsfile": "/etc/hosts",
         "plugins": [],
+        "upstream_tls": {"profiles": {}, "verify_depth": 1, "pools": 4},
     }
     data.update(overrides)
     return data
@@ -85,10 +94,9 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "proxy_listeners": [
             {"address": f"127.0.0.1:{proxy_port}", "ssl": False, "http2": False, "flags": ""},
         ],
-        "ssl_cert": "",
-        "ssl_cert_key": "",
-        "ssl_protocols": "TLSv1.2 TLSv1.3",
-        "ssl_ciphers": "HIGH:!aNULL:!MD5",
+        # a test with a TLS listener gives the default certificates
+        "ssl_certificates": [],
+        "ssl": sslconf.proxy_tls(SSL_DEFAULTS),
         "shared_dicts": [
             {"name": "kongpy_snapshot", "size": "16m"},
             {"name": "kongpy_cache", "size": "16m"},
@@ -97,6 +105,10 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "upstream_keepalive_pool_size": 60,
         "upstream_keepalive_max_requests": 10000,
         "upstream_keepalive_idle_timeout": 60,
+        "upstream_tls_pools": 4,
+        "upstream_tls_profiles": [],
+        "lua_ssl_trusted_certificate": "",
+        "lua_ssl_verify_depth": 1,
         "real_ip_from": [],
         "real_ip_header": "X-Real-IP",
         "real_ip_recursive": False,

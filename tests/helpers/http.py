@@ -103,3 +103,11 @@ def proxy(node: Any) -> Proxy:
 def basic(user: str, password: str) -> str:
     """The value of an ``[Proxy-]Authorization: Basic`` header."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def violation_fields(resp: Any) -> dict:
+    """The ``fields`` of a Flask test client's schema-violation answer (400, code 2)."""
+    assert resp.status_code == 400, resp.get_json()
+    body = resp.get_json()
+    assert body["code"] == 2 and body["name"] == "schema violation"
+    return body["fields"]

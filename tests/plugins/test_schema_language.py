@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,12 @@ EXACTLY_ONE = "exactly one of these fields must be non-empty: 'third', 'fourth'"
 
 @pytest.fixture(scope="module")
 def gateway(start_node):
-    return start_node(plugins="bundled, schema-probe", plugins_path=str(FIXTURE_PLUGINS))
+    # the environment the node starts with holds what {vault://env/probe} names
+    os.environ["PROBE"] = "probe-value"
+    try:
+        return start_node(plugins="bundled, schema-probe", plugins_path=str(FIXTURE_PLUGINS))
+    finally:
+        del os.environ["PROBE"]
 
 
 def _refused(gw, config: dict) -> dict:
@@ -129,7 +135,7 @@ def test_defaults_shorthands_and_references_reach_the_data_plane(gateway, svc):
     assert resp.status_code == 200, resp.text
     seen = json.loads(base64.b64decode(resp.json()["headers"]["x-schema-probe"]))
     assert seen == {"mode": "a", "flag": False, "new_name": "legacy", "redis_port": 6379,
-                    "limits": {"a": 1}}
+                    "limits": {"a": 1}, "secret": "probe-value"}
 
 
 def test_the_schema_endpoint_shows_kongs_json_form(gateway):

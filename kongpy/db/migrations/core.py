@@ -13,8 +13,9 @@ from kongpy.db import admin_tokens
 from kongpy.db import metrics
 from kongpy.db.entities import table_for
 from kongpy.db.strategies.base import Strategy
-from kongpy.schemas import (ConsumerSchema, PluginSchema, RouteSchema, ServiceSchema,
-                            TargetSchema, UpstreamSchema)
+from kongpy.schemas import (CaCertificateSchema, CertificateSchema, ConsumerSchema,
+                            PluginSchema, RouteSchema, ServiceSchema, SniSchema,
+                            TargetSchema, UpstreamSchema, VaultSchema)
 
 
 class Migration(NamedTuple):
@@ -51,6 +52,11 @@ def _upstreams_targets(strategy: Strategy) -> None:
     strategy.create_table(table_for(TargetSchema))
 
 
+def _certificates_vaults(strategy: Strategy) -> None:
+    for schema in (CertificateSchema, SniSchema, CaCertificateSchema, VaultSchema):
+        strategy.create_table(table_for(schema))
+
+
 def _cassandra_versions(strategy: Strategy) -> None:
     strategy.upgrade_event_tables()  # type: ignore[attr-defined] - Cassandra only
 
@@ -75,8 +81,9 @@ CASSANDRA: list[Migration] = GENERIC + [
 ]
 COUNTERS = Migration("004_ratelimiting_counters", _counters)
 UPSTREAMS = Migration("005_upstreams_targets", _upstreams_targets)
-GENERIC = GENERIC + [COUNTERS, UPSTREAMS]
-CASSANDRA = CASSANDRA + [COUNTERS, UPSTREAMS]
+CERTIFICATES = Migration("006_certificates_vaults", _certificates_vaults)
+GENERIC = GENERIC + [COUNTERS, UPSTREAMS, CERTIFICATES]
+CASSANDRA = CASSANDRA + [COUNTERS, UPSTREAMS, CERTIFICATES]
 
 MIGRATIONS: dict[str, list[Migration]] = {
     "sqlite": GENERIC,

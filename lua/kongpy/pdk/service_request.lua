@@ -81,7 +81,11 @@ function _M.set_scheme(scheme)
         unsupported("kong.service.request.set_scheme", NO_TLS_SWITCH)
     end
     var.upstream_scheme = scheme
-    local service = ngx.ctx.kongpy_service
+    local ctx = ngx.ctx
+    -- the access phase chooses the upstream TLS settings (kongpy.upstream_tls)
+    -- by the scheme the request leaves with
+    ctx.kongpy_scheme_set = true
+    local service = ctx.kongpy_service
     if scheme == "https" and var.upstream_ssl_name == "" and service then
         var.upstream_ssl_name = service.ssl_name
     end

@@ -1,6 +1,8 @@
 """``/upstreams`` and their targets, on every datastore (Kong 3.9's fields and errors)."""
 import pytest
 
+from tests.helpers.http import violation_fields as _violation
+
 DEFAULT_HEALTHCHECKS = {
     "active": {
         "type": "http", "timeout": 1, "concurrency": 10, "http_path": "/",
@@ -27,13 +29,6 @@ def _up(client, **body):
     resp = client.post("/upstreams", json=body)
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
-
-
-def _violation(resp):
-    assert resp.status_code == 400, resp.get_json()
-    body = resp.get_json()
-    assert body["code"] == 2 and body["name"] == "schema violation"
-    return body["fields"]
 
 
 def test_defaults(client):

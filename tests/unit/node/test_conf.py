@@ -41,7 +41,9 @@ def test_defaults_match_kong(workdir, monkeypatch):
     assert c["error_default_type"] == "text/plain"
     assert (c["upstream_keepalive_pool_size"], c["upstream_keepalive_max_requests"],
             c["upstream_keepalive_idle_timeout"]) == (512, 10000, 60)
-    assert c["ssl_cert"] is None and c["ssl_cert_key"] is None
+    assert c["ssl_cert"] == [] and c["ssl_cert_key"] == []
+    assert (c["ssl_prefer_server_ciphers"], c["ssl_session_tickets"], c["ssl_session_timeout"],
+            c["ssl_session_cache_size"]) == (True, True, "1d", "10m")
     assert c["ssl_cipher_suite"] == "intermediate"
     assert c["ssl_protocols"] == "TLSv1.2 TLSv1.3"
     assert c["dns_resolver"] == [] and c["dns_hostsfile"] == "/etc/hosts"
@@ -150,7 +152,9 @@ def test_dns_order_takes_record_types_in_any_case(make_conf):
     ("error_default_type", "text/csv", "not one of"),
     ("ssl_protocols", "SSLv3", "must list protocols"),
     ("ssl_cipher_suite", "fancy", "not one of"),
-    ("ssl_cert", "/nonexistent.crt", "must be set together"),
+    ("ssl_session_timeout", "one day", "not a value such as"),
+    ("ssl_session_cache_size", "big", "not a value such as"),
+    ("ssl_session_tickets", "maybe", "not a boolean"),
     ("nginx_worker_processes", "many", "not 'auto' or a positive number"),
     ("upstream_keepalive_pool_size", "-1", "at least 0"),
     ("pg_port", "x", "not an integer"),
@@ -172,8 +176,7 @@ def test_validation_names_the_property(make_conf, name, value, fragment):
     with pytest.raises(conf.ConfigError) as info:
         conf.load(make_conf(**{name: value}), env={})
     message = str(info.value)
-    assert message.startswith(f"invalid value for '{name}': ") or \
-        message.startswith("invalid value for 'ssl_cert")
+    assert message.startswith(f"invalid value for '{name}': ")
     assert fragment in message
 
 
@@ -185,9 +188,31 @@ def test_validation_from_env_names_the_property(make_conf):
 def test_ssl_cert_must_exist(make_conf, workdir):
     key = workdir / "k.pem"
     key.write_text("x")
-    with pytest.raises(conf.ConfigError, match="invalid value for 'ssl_cert': no such file"):
-        conf.load(make_conf(ssl_cert=str(workdir / "missing.pem"), ssl_cert_key=str(key)),
-                  env={})
+    missing = str(workdir / "missing.pem")
+    with pytest.raises(conf.ConfigError) as info:
+        conf.load(make_conf(ssl_cert=missing, ssl_cert_key=str(key)), env={})
+    # Kong's message (kong/conf_loader/parse.lua)
+    assert str(info.value) == f"ssl_cert: failed loading certificate from {missing}"
+
+
+@pytest.mark.parametrize("certs, keys, message", [
+    (1, 0, "ssl_cert_key must be specified"),
+    (0, 1, "ssl_cert must be specified"),
+    (2, 1, "ssl_cert was specified 2 times while ssl_cert_key was specified 1 times"),
+])
+def test_ssl_cert_pairs_as_kong(make_conf, workdir, certs, keys, message):
+    files = []
+    for i in range(2):
+        files.append(workdir / f"f{i}.pem")
+        files[-1].write_text("x")
+    given = {}
+    if certs:
+        given["ssl_cert"] = ", ".join(str(f) for f in files[:certs])
+    if keys:
+        given["ssl_cert_key"] = ", ".join(str(f) for f in files[:keys])
+    with pytest.raises(conf.ConfigError) as info:
+        conf.load(make_conf(**given), env={})
+    assert str(info.value) == message
 
 
 def test_custom_cipher_suite_needs_ciphers(make_conf):

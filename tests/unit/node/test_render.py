@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 import kongpy
-from kongpy import conf, paths
+from kongpy import conf, paths, sslconf
 from kongpy.render import context, writer
 
 # A small main template: enough for nginx -t to judge the injected directives,
@@ -31,8 +31,9 @@ http {
     server {
 {% for l in proxy_listeners %}        listen {{ l.address }}{% if l.ssl %} ssl{% endif %};
 {% endfor %}
-        ssl_certificate {{ ssl_cert }};
-        ssl_certificate_key {{ ssl_cert_key }};
+{% for c in ssl_certificates %}        ssl_certificate {{ c.cert }};
+        ssl_certificate_key {{ c.key }};
+{% endfor %}
         # {{ settings_file }}
     }
 }
@@ -67,9 +68,14 @@ def test_template_context_values(make_conf, workdir):
     assert ctx["control_socket"] == f"{prefix}/sockets/control.sock"
     assert ctx["proxy_listeners"][1] == {"address": "127.0.0.1:18443", "ssl": True,
                                          "http2": True, "flags": ""}
-    assert (ctx["ssl_cert"], ctx["ssl_cert_key"]) == (f"{prefix}/ssl/kongpy-default.crt",
-                                                      f"{prefix}/ssl/kongpy-default.key")
-    assert ctx["ssl_ciphers"] == context.CIPHER_SUITES["intermediate"]
+    assert ctx["ssl_certificates"] == [
+        {"cert": f"{prefix}/ssl/kongpy-default-rsa.crt",
+         "key": f"{prefix}/ssl/kongpy-default-rsa.key"},
+        {"cert": f"{prefix}/ssl/kongpy-default.crt", "key": f"{prefix}/ssl/kongpy-default.key"}]
+    assert ctx["ssl"] == {"protocols": "TLSv1.2 TLSv1.3",
+                          "ciphers": sslconf.CIPHER_SUITES["intermediate"]["ciphers"],
+                          "prefer_server_ciphers": "off", "session_tickets": "on",
+                          "session_timeout": "1d", "session_cache_size": "10m"}
     assert {"name": "kongpy_snapshot", "size": "64m"} in ctx["shared_dicts"]
     assert {"name": "kongpy_cache", "size": "128m"} in ctx["shared_dicts"]
     assert {"name": "kongpy_health", "size": "5m"} in ctx["shared_dicts"]
@@ -94,8 +100,39 @@ def test_auto_worker_limits_are_numbers(make_conf):
 
 
 def test_custom_ciphers(make_conf):
-    c = _load(make_conf, ssl_cipher_suite="custom", ssl_ciphers="HIGH:!aNULL")
-    assert context.template_context(c, "n")["ssl_ciphers"] == "HIGH:!aNULL"
+    c = _load(make_conf, ssl_cipher_suite="custom", ssl_ciphers="HIGH:!aNULL",
+              ssl_protocols="TLSv1.3", ssl_prefer_server_ciphers="off",
+              ssl_session_tickets="off", ssl_session_timeout="30m",
+              ssl_session_cache_size="1m")
+    assert context.template_context(c, "n")["ssl"] == {
+        "protocols": "TLSv1.3", "ciphers": "HIGH:!aNULL", "prefer_server_ciphers": "off",
+        "session_tickets": "off", "session_timeout": "30m", "session_cache_size": "1m"}
+
+
+@pytest.mark.parametrize("suite, protocols, prefer", [
+    ("modern", "TLSv1.3", "off"), ("intermediate", "TLSv1.2 TLSv1.3", "off"),
+    ("old", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", "on")])
+def test_cipher_suites_set_protocols_as_kong(make_conf, suite, protocols, prefer):
+    # ssl_protocols and ssl_prefer_server_ciphers count only with `custom`
+    c = _load(make_conf, ssl_cipher_suite=suite, ssl_protocols="TLSv1.2",
+              ssl_prefer_server_ciphers="on" if prefer == "off" else "off")
+    tls = context.template_context(c, "n")["ssl"]
+    assert (tls["protocols"], tls["prefer_server_ciphers"]) == (protocols, prefer)
+    assert tls["ciphers"] == sslconf.CIPHER_SUITES[suite]["ciphers"]
+    if suite == "modern":
+        assert tls["ciphers"] is None
+
+
+def test_ssl_cert_lists_render_every_pair(make_conf, workdir):
+    files = {}
+    for stem in ("a.crt", "a.key", "b.crt", "b.key"):
+        files[stem] = workdir / stem
+        files[stem].write_text("x")
+    c = _load(make_conf, ssl_cert=f"{files['a.crt']}, {files['b.crt']}",
+              ssl_cert_key=f"{files['a.key']},{files['b.key']}")
+    assert context.template_context(c, "n")["ssl_certificates"] == [
+        {"cert": str(files["a.crt"]), "key": str(files["a.key"])},
+        {"cert": str(files["b.crt"]), "key": str(files["b.key"])}]
 
 
 def test_dataplane_settings(make_conf, workdir):
@@ -154,10 +191,12 @@ def test_prepare_writes_prefix_and_reports_changes(make_conf, mini_templates, ng
     assert f"# {layout.settings_file}" in layout.nginx_conf.read_text()
     dp = json.loads(layout.settings_file.read_text())
     assert dp["node_id"] == paths.node_id(c["prefix"])
-    out = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in",
-                          str(layout.ssl / "kongpy-default.crt")], capture_output=True, text=True)
-    assert "localhost" in out.stdout
-    assert oct(os.stat(layout.ssl / "kongpy-default.key").st_mode & 0o777) == "0o600"
+    for stem, algorithm in (("kongpy-default", "id-ecPublicKey"),
+                            ("kongpy-default-rsa", "rsaEncryption")):
+        out = subprocess.run(["openssl", "x509", "-noout", "-subject", "-text", "-in",
+                              str(layout.ssl / f"{stem}.crt")], capture_output=True, text=True)
+        assert "localhost" in out.stdout and algorithm in out.stdout
+        assert oct(os.stat(layout.ssl / f"{stem}.key").st_mode & 0o777) == "0o600"
     again = writer.prepare(c, templates=mini_templates)
     assert not again.changed
     assert [p.name for p in layout.root.iterdir() if p.name.endswith(".tmp")] == []
@@ -206,6 +245,11 @@ def test_real_templates_render_the_context(make_conf):
     assert "worker_processes 3;" in text
     assert "listen 127.0.0.1:18000" in text
     assert "listen 127.0.0.1:18443 ssl http2" in text
+    # the default pairs, then the configuration's certificates by SNI
+    assert f"ssl_certificate {prefix}/ssl/kongpy-default-rsa.crt;" in text
+    assert f"ssl_certificate_key {prefix}/ssl/kongpy-default.key;" in text
+    assert "ssl_certificate_by_lua_block" in text and "ssl_prefer_server_ciphers off;" in text
+    assert "ssl_session_cache shared:kongpy_ssl:10m;" in text
     assert "lua_shared_dict kongpy_snapshot 64m;" in text
     assert "lua_shared_dict kongpy_cache 128m;" in text
     assert "large_client_header_buffers 8 24k;" in text

@@ -127,7 +127,11 @@ def test_reload_always_reloads_nginx_and_picks_up_new_plugins(node, upstream):
     _wait_new_workers(node, workers)
 
     _set(node, plugins="bundled, test-tag", plugins_path=str(FIXTURE_PLUGINS))
+    workers = _worker_pids(node)
     node.cli("reload", "-c", str(node.conf_path))
+    # until they exit, the workers of before the reload may still take a
+    # connection, and they refuse (500) the instance of a plugin they lack
+    _wait_new_workers(node, workers)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         resp = node.post("/services/svc/plugins", json={"name": "test-tag",

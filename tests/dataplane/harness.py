@@ -6,7 +6,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -20,6 +19,7 @@ from kongpy import sslconf
 from kongpy.render import context as render_context
 from kongpy.sync import snapshot as sync_snapshot
 from kongpy.sync.push import UnixHTTPConnection, write_token
+from tests.helpers.servers import free_port
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,6 @@ SSL_DEFAULTS = {"ssl_cipher_suite": "intermediate", "ssl_protocols": "TLSv1.2 TL
                 "ssl_ciphers": None, "ssl_prefer_server_ciphers": True,
                 "ssl_session_tickets": True, "ssl_session_timeout": "1d",
                 "ssl_session_cache_size": "10m"}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def settings(prefix: Path, **overrides: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import random
 import socket
 import threading
 import time
@@ -9,10 +11,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 
+# Ports handed out to the nodes and servers the tests start: each pytest-xdist
+# worker draws from a range of its own, below the kernel's ephemeral range, so
+# that two test processes never pick the same free port before either binds
+# it (a node would then answer on another node's port).
+_PORTS_FROM, _PORTS_SPAN = 10000, 11000
+
+
+def _port_range() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    start = _PORTS_FROM + (index % 2) * _PORTS_SPAN
+    return range(start, start + _PORTS_SPAN)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    ports = _port_range()
+    for _ in range(200):
+        port = random.choice(ports)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 class _EchoHandler(BaseHTTPRequestHandler):

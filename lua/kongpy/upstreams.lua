@@ -31,6 +31,7 @@ local pcall = pcall
 local sort = table.sort
 
 local ERR_TARGET = "invalid target: "
+local REFRESH_STALE = 5
 
 local ALGORITHMS = {
     ["round-robin"] = round_robin,
@@ -302,12 +303,15 @@ end
 function _M.refresh(up)
     -- one resolution at a time; the others keep the current balancer (but
     -- until the first one finished there is none worth keeping)
-    if up.refreshing and up.resolved then
+    -- (a resolution whose request died while it waited on the nameserver
+    -- never clears its mark: after REFRESH_STALE s another one may start)
+    local since = up.refreshing
+    if since and up.resolved and now() - since < REFRESH_STALE then
         return
     end
-    up.refreshing = true
+    up.refreshing = now()
     local ok, err = pcall(resolve, up)
-    up.refreshing = false
+    up.refreshing = nil
     if not ok then
         log(WARN, "upstream ", up.name, ": resolving its targets failed: ", err)
         up.expires = now() + 1

@@ -318,7 +318,8 @@ def test_dns_ttl_is_honoured(env: Env) -> None:
              svcs, rts)
     assert names(env, 20) == {"x2": 20}
     env.dns.set("moving.test", A=[("127.0.0.3", 2)])
-    deadline = time.monotonic() + 6
+    # the TTL (2 s) plus room for a loaded machine's nameserver round trips
+    deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if names(env, 10) == {"x3": 10}:
             break

@@ -36,8 +36,9 @@ LAYOUT = ("kong", "plugins")
 PHASES = ("init_worker", "configure", "rewrite", "access", "response", "header_filter",
           "body_filter", "log")
 # Those it does not run (yet): a handler defining one is refused rather
-# than silently half-run (certificate comes with TLS, preread with streams).
-NOT_RUN = ("certificate", "preread")
+# than silently half-run. `preread` runs in the stream data plane
+# (lua/kongpy/stream.lua) for stream connections.
+NOT_RUN = ("certificate",)
 
 
 @dataclass

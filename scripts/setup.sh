@@ -83,6 +83,9 @@ install_python() {
 install_system_packages
 create_runtime_user
 install_python
+# the stream data plane (stream_listen): an nginx module built against the
+# installed nginx (docs/streams.md)
+"$ROOT/scripts/build-stream-module.sh"
 if [[ $DEV -eq 1 ]]; then
     # Cassandra's jars come from Maven Central; fetch them now, not mid-test.
     "$ROOT/scripts/servers/cassandra.sh" fetch

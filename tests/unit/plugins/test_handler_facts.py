@@ -70,8 +70,8 @@ def test_a_plugin_that_cannot_run_is_refused_naming_it(tmp_path, handler, schema
 
 def test_a_phase_the_data_plane_does_not_run_is_refused(tmp_path):
     config = _plugin(tmp_path, "later", 'return { PRIORITY = 1, VERSION = "1", '
-                                        'preread = function() end }')
-    with pytest.raises(ConfigError, match="does not run the preread phase"):
+                                        'certificate = function() end }')
+    with pytest.raises(ConfigError, match="does not run the certificate phase"):
         plugins.load(config)
 
 

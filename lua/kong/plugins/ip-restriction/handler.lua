@@ -77,4 +77,9 @@ function IpRestrictionHandler:access(conf)
     end
 end
 
+-- stream connections (tcp, tls): the same decision, before proxying
+function IpRestrictionHandler:preread(conf)
+    return self:access(conf)
+end
+
 return IpRestrictionHandler

@@ -1,0 +1,302 @@
+-- The stream data plane (docs/streams.md): entry points the nginx stream
+-- module (nginx/stream/ngx_stream_kongpy_module.c) calls in each stream
+-- worker. This VM is not lua-nginx-module's: there is no `ngx` API beyond
+-- the few functions the module passes to init (`api`), and no cosockets.
+--
+-- The configuration comes from the stream snapshot file; a worker looks at
+-- the file at most every CHECK_INTERVAL seconds, on its next connection, and
+-- rebuilds when it was replaced. A file that does not build is logged and
+-- the previous configuration kept.
+local cjson = require("cjson.safe")
+
+local type = type
+local ipairs = ipairs
+local pcall = pcall
+local tonumber = tonumber
+local max = math.max
+local io_open = io.open
+
+local CHECK_INTERVAL = 0.1
+local ERR_NO_ROUTE = "no Route found with those values"
+local ERR_NO_CONFIG = "no stream configuration loaded yet"
+local ERR_PLUGIN = "plugin %s cannot run on stream connections"
+local ERR_ALGORITHM = "upstream %s: algorithm %s is not supported on stream services"
+local ERR_CA = "service %s: ca_certificates are not supported on stream services"
+local ERR_NO_PEER = "no target of upstream %s can be tried"
+local ERR_HOSTNAME = "target %s of upstream %s is a host name; stream upstreams take addresses"
+
+local _M = {}
+
+local C                   -- the module's functions
+local settings = {}
+local config, pdk, router -- required once the ngx shim exists
+local state               -- what this worker serves
+local handlers = {}       -- plugin name -> handler (or false)
+local last_check, last_id = -1, nil
+local default_cert
+
+local function read_file(path)
+    local f, err = io_open(path, "rb")
+    if not f then
+        return nil, err
+    end
+    local data = f:read("*a")
+    f:close()
+    return data
+end
+
+-- What Lua libraries shared with the HTTP data plane expect of `ngx`.
+local function install_ngx_shim()
+    _G.ngx = {
+        null = cjson.null,
+        now = C.now,
+        update_time = C.update_time,
+        log = function(level, ...)
+            C.log(level, table.concat({ ... }))
+        end,
+        ERR = C.ERR, WARN = C.WARN, NOTICE = C.NOTICE, INFO = C.INFO, DEBUG = C.DEBUG,
+        ALERT = C.ALERT, CRIT = C.CRIT, EMERG = C.EMERG,
+        config = { subsystem = "stream" },
+    }
+end
+
+local function refresh()
+    local now = C.now()
+    if state and now - last_check < CHECK_INTERVAL then
+        return
+    end
+    last_check = now
+    local path = settings.stream_snapshot_path
+    local id = path and C.stat(path)
+    if not id or id == last_id then
+        return
+    end
+    last_id = id
+    local blob, err = read_file(path)
+    local doc
+    if blob then
+        doc, err = cjson.decode(blob)
+    end
+    local st
+    if doc then
+        st, err = config.build(doc, handlers)
+    end
+    if not st then
+        C.log(C.ERR, "stream configuration not applied, keeping the previous one: "
+              .. tostring(err))
+        return
+    end
+    state = st
+end
+
+function _M.init(api, settings_path)
+    C = api
+    install_ngx_shim()
+    local blob, err = read_file(settings_path)
+    if not blob then
+        error("cannot read settings file: " .. tostring(err))
+    end
+    settings = cjson.decode(blob) or {}
+    config = require("kongpy.stream.config")
+    router = require("kongpy.stream.router")
+    pdk = require("kongpy.stream.pdk")
+    pdk.bind(C, settings.configuration, settings.trusted_ips)
+    package.loaded["kongpy.pdk"] = pdk
+    _G.kong = pdk
+    local files = settings.ssl_certificates
+    if type(files) == "table" and files[1] then
+        local cert = read_file(files[1].cert)
+        local key = read_file(files[1].key)
+        if cert and key then
+            default_cert = { cert = "data:" .. cert, key = "data:" .. key }
+        end
+    end
+    refresh()
+end
+
+local function connection(role)
+    local var = C.var
+    local conn = {
+        src_ip = var("remote_addr"),
+        src_port = tonumber(var("remote_port")),
+        dst_ip = var("server_addr"),
+        dst_port = tonumber(var("server_port")),
+    }
+    if role == "udp" then
+        conn.protocol = "udp"
+    elseif role == "tls" then
+        conn.protocol = "tls_passthrough"
+        conn.sni = var("ssl_preread_server_name")
+    elseif role == "terminate" then
+        -- reached over the node's own socket: the listener's address travels
+        -- in the PROXY protocol header
+        conn.protocol = "tls"
+        conn.sni = var("ssl_server_name")
+        conn.dst_ip = var("proxy_protocol_server_addr")
+        conn.dst_port = tonumber(var("proxy_protocol_server_port"))
+    else
+        conn.protocol = "tcp"
+    end
+    if conn.sni == "" then
+        conn.sni = nil
+    end
+    return conn
+end
+
+local function run_plugins(route, conn)
+    local ctx = { conn = conn, route = route.route, service = route.service, shared = {} }
+    for _, p in ipairs(route.plugins) do
+        if not p.runnable then
+            C.log(C.ERR, ERR_PLUGIN:format(p.name))
+            return 500
+        end
+        ctx.plugin_ctx = {}
+        pdk.set_current(ctx)
+        local ok, err = pcall(p.handler.preread, p.handler, p.conf)
+        pdk.set_current(nil)
+        if not ok then
+            C.log(C.ERR, p.name .. ": " .. tostring(err))
+            return 500
+        end
+        if ctx.exit_status then
+            return ctx.exit_status
+        end
+    end
+    return nil
+end
+
+local function client_certificate(service)
+    local ref = service.client_certificate
+    local c = type(ref) == "table" and state.certificates[ref.id]
+    return c and c.usable and c or nil
+end
+
+local function plan_for(service)
+    local plan = {
+        connect_timeout = service.connect_timeout,
+        timeout = max(service.read_timeout or 0, service.write_timeout or 0),
+        tries = (service.retries or 0) + 1,
+        proxy = "kongpy_stream_balancer",
+        failed = {},
+    }
+    if service.protocol == "tls" then
+        plan.ssl = true
+        plan.ssl_name = service.host
+        plan.ssl_verify = service.tls_verify == true
+        if plan.ssl_verify and type(service.ca_certificates) == "table"
+           and service.ca_certificates[1] then
+            C.log(C.ERR, ERR_CA:format(service.id))
+            return nil
+        end
+        if service.client_certificate then
+            local c = client_certificate(service)
+            if not c then
+                return nil
+            end
+            plan.client_cert, plan.client_key = c.cert, c.key
+        end
+    end
+    local up = state.upstreams[service.host]
+    if up then
+        local alg = up.row.algorithm or "round-robin"
+        if alg ~= "round-robin" then
+            C.log(C.ERR, ERR_ALGORITHM:format(up.name, alg))
+            return nil
+        end
+        plan.upstream = up
+    elseif config.is_ip(service.host) then
+        plan.address = { host = service.host, port = service.port }
+    else
+        -- nginx resolves the name (the stream block's resolver)
+        plan.proxy = service.host .. ":" .. tostring(service.port)
+    end
+    return plan
+end
+
+-- preread: the plan table the module applies, or the status that ends the
+-- connection.
+function _M.preread(role)
+    refresh()
+    if not state then
+        C.log(C.ERR, ERR_NO_CONFIG)
+        return 500
+    end
+    local conn = connection(role)
+    local route = router.match(state.router, conn)
+    if not route then
+        if role == "tls" then
+            -- not a passthrough: TLS is terminated by the node's own server
+            return {
+                proxy = settings.stream_tls_proxy, proxy_protocol = true, tries = 1,
+            }
+        end
+        C.log(C.ERR, ERR_NO_ROUTE)
+        return 500
+    end
+    local status = run_plugins(route, conn)
+    if status then
+        return status
+    end
+    local service = route.service
+    if not service then
+        C.log(C.ERR, "no Service found with those values")
+        return 503
+    end
+    return plan_for(service) or 500
+end
+
+-- Smooth weighted round robin over the targets that have not failed for
+-- this connection.
+local function pick(up, failed)
+    local best
+    local total = 0
+    for _, t in ipairs(up.targets) do
+        if not failed[t] and t.ip then
+            t.current = t.current + t.weight
+            total = total + t.weight
+            if not best or t.current > best.current then
+                best = t
+            end
+        elseif not t.ip and not t.warned then
+            t.warned = true
+            C.log(C.ERR, ERR_HOSTNAME:format(t.name, up.name))
+        end
+    end
+    if best then
+        best.current = best.current - total
+    end
+    return best
+end
+
+function _M.balancer(plan, _, last_failed)
+    if plan.address then
+        return plan.address.host, plan.address.port
+    end
+    if last_failed and plan.last then
+        plan.failed[plan.last] = true
+    end
+    local t = pick(plan.upstream, plan.failed)
+    if not t then
+        -- every target failed once: start over, as the retries allow
+        plan.failed = {}
+        t = pick(plan.upstream, plan.failed)
+    end
+    if not t then
+        return nil, ERR_NO_PEER:format(plan.upstream.name)
+    end
+    plan.last = t
+    return t.host, t.port
+end
+
+-- The certificate for the client's SNI, else the node's default one.
+function _M.certificate()
+    refresh()
+    local sni = C.var("ssl_server_name")
+    local c = state and config.certificate_for(state, sni)
+    if c then
+        return c.usable and c or nil
+    end
+    return default_cert
+end
+
+return _M

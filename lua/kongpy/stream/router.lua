@@ -1,0 +1,178 @@
+-- Stream routes (tcp, tls, tls_passthrough, udp): compiled once per stream
+-- snapshot into an ordered list, matched per connection on the protocol,
+-- the client's address and port (sources), the local address and port
+-- (destinations) and the SNI. Kong's precedence: more attribute kinds set
+-- first, then the older route.
+local cidr = require("kongpy.tools.cidr")
+
+local type = type
+local ipairs = ipairs
+local next = next
+local sort = table.sort
+local lower = string.lower
+local sub = string.sub
+local find = string.find
+local tonumber = tonumber
+local tostring = tostring
+
+local STREAM = { tcp = true, tls = true, tls_passthrough = true, udp = true }
+
+local _M = {}
+
+local function is_list(v)
+    return type(v) == "table" and next(v) ~= nil
+end
+
+-- {ip = "10.0.0.0/8", port = 9000}: either part may be absent.
+local function compile_endpoints(list, what)
+    local out = {}
+    for i, e in ipairs(list) do
+        if type(e) ~= "table" then
+            return nil, what .. " must hold objects"
+        end
+        local c = { port = tonumber(e.port) }
+        if type(e.ip) == "string" then
+            local m, err = cidr.compile({ e.ip })
+            if not m then
+                return nil, what .. ": " .. err
+            end
+            c.ip = m
+        end
+        out[i] = c
+    end
+    return out
+end
+
+-- "*.foo.test" -> {suffix = ".foo.test"}, "bar.*" -> {prefix = "bar."}
+function _M.wildcard(name)
+    if sub(name, 1, 2) == "*." then
+        return { suffix = sub(name, 2) }
+    elseif sub(name, -2) == ".*" then
+        return { prefix = sub(name, 1, -2) }
+    end
+    return nil
+end
+
+local function compile_snis(list)
+    local exact, wild = {}, {}
+    for _, s in ipairs(list) do
+        s = lower(s)
+        local w = _M.wildcard(s)
+        if w then
+            wild[#wild + 1] = w
+        else
+            exact[s] = true
+        end
+    end
+    return { exact = exact, wild = wild[1] and wild or nil }
+end
+
+local function compile_route(row)
+    local r = { row = row, protocols = {}, kinds = 0, created_at = row.created_at or 0,
+                id = row.id }
+    for _, p in ipairs(row.protocols or {}) do
+        r.protocols[p] = true
+    end
+    local err
+    if is_list(row.sources) then
+        r.sources, err = compile_endpoints(row.sources, "sources")
+        if err then return nil, err end
+        r.kinds = r.kinds + 1
+    end
+    if is_list(row.destinations) then
+        r.destinations, err = compile_endpoints(row.destinations, "destinations")
+        if err then return nil, err end
+        r.kinds = r.kinds + 1
+    end
+    if is_list(row.snis) then
+        r.snis = compile_snis(row.snis)
+        r.kinds = r.kinds + 1
+    end
+    return r
+end
+
+function _M.is_stream(row)
+    for _, p in ipairs(row.protocols or {}) do
+        if STREAM[p] then
+            return true
+        end
+    end
+    return false
+end
+
+-- Returns the compiled router, or nil and an error naming the route.
+function _M.build(rows)
+    local routes = {}
+    for _, row in ipairs(rows) do
+        if _M.is_stream(row) then
+            local r, err = compile_route(row)
+            if not r then
+                return nil, "route " .. tostring(row.id) .. ": " .. err
+            end
+            routes[#routes + 1] = r
+        end
+    end
+    sort(routes, function(a, b)
+        if a.kinds ~= b.kinds then
+            return a.kinds > b.kinds
+        end
+        if a.created_at ~= b.created_at then
+            return a.created_at < b.created_at
+        end
+        return a.id < b.id
+    end)
+    return { routes = routes }
+end
+
+local function endpoint_matches(list, ip, port)
+    for _, e in ipairs(list) do
+        if (not e.port or e.port == port)
+           and (not e.ip or (ip and cidr.contains(e.ip, ip))) then
+            return true
+        end
+    end
+    return false
+end
+
+-- w: {suffix = ".foo.test"} for "*.foo.test" (one label), or
+-- {prefix = "bar."} for "bar.*"; sni in lower case
+function _M.wildcard_covers(w, sni)
+    local suffix, prefix = w.suffix, w.prefix
+    if suffix then
+        return #sni > #suffix and sub(sni, -#suffix) == suffix
+               and not find(sub(sni, 1, -#suffix - 1), ".", 1, true)
+    end
+    return #sni > #prefix and sub(sni, 1, #prefix) == prefix
+end
+
+local function sni_matches(snis, sni)
+    if not sni then
+        return false
+    end
+    sni = lower(sni)
+    if snis.exact[sni] then
+        return true
+    end
+    for _, w in ipairs(snis.wild or {}) do
+        if _M.wildcard_covers(w, sni) then
+            return true
+        end
+    end
+    return false
+end
+
+-- conn: {protocol, src_ip, src_port, dst_ip, dst_port, sni}
+function _M.match(rt, conn)
+    for _, r in ipairs(rt.routes) do
+        if r.protocols[conn.protocol]
+           and (not r.sources or endpoint_matches(r.sources, conn.src_ip, conn.src_port))
+           and (not r.destinations
+                or endpoint_matches(r.destinations, conn.dst_ip, conn.dst_port))
+           and (not r.snis or sni_matches(r.snis, conn.sni)) then
+            return r
+        end
+    end
+    return nil
+end
+
+return _M

@@ -1,0 +1,365 @@
+"""Stream routes on a live node (docs/streams.md): tcp, tls (terminated),
+tls_passthrough and udp routes proxied by the stream data plane, with
+upstreams, upstream TLS, a preread plugin and PROXY protocol, configured
+through the Admin API with no reload."""
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+
+from tests.helpers import certs
+from tests.helpers.gateway import Gateway
+from tests.helpers.http import admin
+from tests.helpers.servers import free_port, require_binary
+from tests.helpers.stream_servers import TcpEchoServer, TlsEchoServer, UdpEchoServer
+
+
+@pytest.fixture(scope="module")
+def echo():
+    servers = [TcpEchoServer().start(), TcpEchoServer().start()]
+    yield servers
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_echo():
+    server = TlsEchoServer(certs.make("upstream.test", sans=("upstream.test",))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def udp_echo():
+    server = UdpEchoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory):
+    require_binary("nginx")
+    ports = {name: free_port() for name in ("tcp", "tcp2", "tls", "udp", "pp")}
+    extra = {
+        "stream_listen": (f"127.0.0.1:{ports['tcp']}, 127.0.0.1:{ports['tcp2']}, "
+                          f"127.0.0.1:{ports['tls']} ssl, 127.0.0.1:{ports['udp']} udp, "
+                          f"127.0.0.1:{ports['pp']} proxy_protocol"),
+        "trusted_ips": "127.0.0.1",
+    }
+    node = Gateway(tmp_path_factory.mktemp("stream"), workers=2, extra=extra).start()
+    node.stream_ports = ports
+    yield node
+    node.stop()
+
+
+def _until(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    result = check()
+    while not result and time.monotonic() < deadline:
+        time.sleep(0.1)
+        result = check()
+    return result
+
+
+def _echo_tcp(port: int, payload: bytes = b"ping\n", timeout: float = 3.0) -> bytes | None:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.sendall(payload)
+            data = b""
+            while len(data) < len(payload):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            return data
+    except OSError:
+        return None
+
+
+def _tls_client(port: int, sni: str, payload: bytes = b"hello\n"):
+    """(peer certificate CN, bytes read back) over TLS with ``sni``."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as raw:
+        with context.wrap_socket(raw, server_hostname=sni) as tls:
+            der = tls.getpeercert(binary_form=True)
+            from cryptography import x509
+            cn = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+            tls.sendall(payload)
+            data = b""
+            deadline = time.monotonic() + 3
+            while payload not in data and time.monotonic() < deadline:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            return cn, data
+
+
+def test_a_tcp_route_by_destination_port_reaches_its_service(gw, echo):
+    api = admin(gw)
+    api.post("/services", {"name": "tcp-echo", "protocol": "tcp", "host": "127.0.0.1",
+                           "port": echo[0].port})
+    api.post("/services/tcp-echo/routes", {"name": "tcp-dest", "protocols": ["tcp"],
+                                           "destinations": [{"port": gw.stream_ports["tcp"]}]})
+    assert _until(lambda: _echo_tcp(gw.stream_ports["tcp"]) == b"ping\n"), gw.error_log_tail()
+    # the other listener has no route: the connection is closed at once
+    assert not _echo_tcp(gw.stream_ports["tcp2"])
+    assert "no Route found with those values" in gw.error_log_tail(200)
+
+
+def test_sources_and_the_more_specific_route_win(gw, echo):
+    api = admin(gw)
+    api.post("/services", {"name": "tcp-echo-2", "protocol": "tcp", "host": "127.0.0.1",
+                           "port": echo[1].port})
+    port = gw.stream_ports["tcp2"]
+    api.post("/services/tcp-echo/routes", {"name": "by-dest-2", "protocols": ["tcp"],
+                                           "destinations": [{"ip": "127.0.0.0/8",
+                                                             "port": port}]})
+    before = echo[1].connections
+    api.post("/services/tcp-echo-2/routes", {
+        "name": "by-src-and-dest", "protocols": ["tcp"],
+        "sources": [{"ip": "127.0.0.1"}], "destinations": [{"port": port}]})
+    assert _until(lambda: _echo_tcp(port) == b"ping\n" and echo[1].connections > before), \
+        gw.error_log_tail()
+
+
+def test_an_upstream_balances_and_retries_past_a_dead_target(gw, echo):
+    api = admin(gw)
+    dead = free_port()
+    api.post("/upstreams", {"name": "stream-up"})
+    for target in (f"127.0.0.1:{echo[0].port}", f"127.0.0.1:{echo[1].port}",
+                   f"127.0.0.1:{dead}"):
+        api.post("/upstreams/stream-up/targets", {"target": target})
+    api.post("/services", {"name": "balanced", "protocol": "tcp", "host": "stream-up",
+                           "retries": 3})
+    api.patch("/routes/tcp-dest", {"service": {"name": "balanced"}})
+    counts = (echo[0].connections, echo[1].connections)
+
+    def spread():
+        ok = all(_echo_tcp(gw.stream_ports["tcp"]) == b"ping\n" for _ in range(12))
+        return ok and echo[0].connections > counts[0] and echo[1].connections > counts[1]
+
+    assert _until(spread), gw.error_log_tail()
+    # every connection succeeded although one target in three refuses them
+    assert all(_echo_tcp(gw.stream_ports["tcp"]) == b"ping\n" for _ in range(9))
+
+
+def test_tls_is_terminated_with_the_certificate_of_the_sni(gw, echo):
+    api = admin(gw)
+    pair = certs.make("stream.test", sans=("stream.test",))
+    api.post("/certificates", {"cert": pair.cert, "key": pair.key, "snis": ["stream.test"]})
+    api.post("/services", {"name": "behind-tls", "protocol": "tcp", "host": "127.0.0.1",
+                           "port": echo[0].port})
+    api.post("/services/behind-tls/routes", {"name": "tls-sni", "protocols": ["tls"],
+                                             "snis": ["stream.test"]})
+    port = gw.stream_ports["tls"]
+
+    def terminated():
+        try:
+            return _tls_client(port, "stream.test")
+        except OSError:
+            return None
+
+    result = _until(terminated)
+    assert result, gw.error_log_tail()
+    cn, data = result
+    assert cn == "CN=stream.test"
+    assert data == b"hello\n"
+    # another SNI: the node's default certificate, and no tls route matches
+    with pytest.raises(OSError):
+        _tls_client(port, "other.test")
+
+
+def test_a_wildcard_sni_route_matches(gw, echo):
+    api = admin(gw)
+    pair = certs.make("*.wild.test", sans=("*.wild.test",))
+    api.post("/certificates", {"cert": pair.cert, "key": pair.key, "snis": ["*.wild.test"]})
+    api.post("/services/behind-tls/routes", {"name": "tls-wild", "protocols": ["tls"],
+                                             "snis": ["*.wild.test"]})
+
+    def terminated():
+        try:
+            return _tls_client(gw.stream_ports["tls"], "a.wild.test")
+        except OSError:
+            return None
+
+    result = _until(terminated)
+    assert result and result[0] == "CN=*.wild.test", gw.error_log_tail()
+
+
+def test_tls_passthrough_reaches_the_tls_upstream_by_sni(gw, tls_echo):
+    api = admin(gw)
+    api.post("/services", {"name": "passthrough", "protocol": "tcp", "host": "127.0.0.1",
+                           "port": tls_echo.port})
+    api.post("/services/passthrough/routes", {"name": "pass", "protocols": ["tls_passthrough"],
+                                              "snis": ["pass.test"]})
+
+    def passed():
+        try:
+            return _tls_client(gw.stream_ports["tls"], "pass.test", b"")
+        except OSError:
+            return None
+
+    result = _until(passed)
+    assert result, gw.error_log_tail()
+    cn, data = result
+    # the upstream's own certificate and the SNI it received
+    assert cn == "CN=upstream.test"
+    assert tls_echo.snis[-1] == "pass.test"
+
+
+def test_a_tls_service_speaks_tls_to_its_upstream(gw, tls_echo):
+    api = admin(gw)
+    api.post("/services", {"name": "tls-up", "protocol": "tls", "host": "127.0.0.1",
+                           "port": tls_echo.port})
+    port = free_port()
+    api.post("/services/tls-up/routes", {"name": "to-tls", "protocols": ["tcp"],
+                                         "sources": [{"port": port}]})
+    # a client bound to a known source port matches the route by sources
+
+    def via_tls():
+        try:
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(("127.0.0.1", port))
+                sock.settimeout(3)
+                sock.connect(("127.0.0.1", gw.stream_ports["tcp2"]))
+                sock.sendall(b"x\n")
+                data = b""
+                while b"x\n" not in data:
+                    chunk = sock.recv(1024)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data
+        except OSError:
+            return None
+
+    data = _until(via_tls)
+    # the upstream saw TLS, with the service's host as SNI... 127.0.0.1 is
+    # an address: no SNI is sent for it
+    assert data == b"sni=\nx\n", gw.error_log_tail()
+
+
+def test_a_udp_route_reaches_its_service(gw, udp_echo):
+    api = admin(gw)
+    api.post("/services", {"name": "udp-echo", "protocol": "udp", "host": "127.0.0.1",
+                           "port": udp_echo.port})
+    api.post("/services/udp-echo/routes", {"name": "udp", "protocols": ["udp"],
+                                           "destinations": [{"port": gw.stream_ports["udp"]}]})
+
+    def echoed():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(1)
+            sock.sendto(b"datagram", ("127.0.0.1", gw.stream_ports["udp"]))
+            try:
+                return sock.recvfrom(1024)[0]
+            except OSError:
+                return None
+
+    assert _until(lambda: echoed() == b"datagram"), gw.error_log_tail()
+
+
+def test_the_proxy_protocol_gives_the_client_address_routes_match_on(gw, echo):
+    api = admin(gw)
+    api.post("/services/tcp-echo-2/routes", {"name": "pp", "protocols": ["tcp"],
+                                             "sources": [{"ip": "10.1.2.0/24"}]})
+
+    def through(source: str) -> bytes | None:
+        header = f"PROXY TCP4 {source} 127.0.0.1 5555 {gw.stream_ports['pp']}\r\n".encode()
+        try:
+            with socket.create_connection(("127.0.0.1", gw.stream_ports["pp"]), timeout=3) as s:
+                s.sendall(header + b"pp\n")
+                return s.recv(1024)
+        except OSError:
+            return None
+
+    assert _until(lambda: through("10.1.2.3") == b"pp\n"), gw.error_log_tail()
+    # an address no route names: closed
+    assert not through("10.9.9.9")
+
+
+def test_ip_restriction_runs_on_stream_routes(gw, echo):
+    api = admin(gw)
+    api.post("/services", {"name": "guarded", "protocol": "tcp", "host": "127.0.0.1",
+                           "port": echo[0].port})
+    api.post("/services/guarded/routes", {"name": "guarded", "protocols": ["tcp"],
+                                          "sources": [{"ip": "10.7.0.0/16"}]})
+    api.post("/routes/guarded/plugins", {"name": "ip-restriction",
+                                         "config": {"deny": ["10.7.7.7"]}})
+
+    def through(source: str) -> bytes | None:
+        header = f"PROXY TCP4 {source} 127.0.0.1 5555 {gw.stream_ports['pp']}\r\n".encode()
+        with socket.create_connection(("127.0.0.1", gw.stream_ports["pp"]), timeout=3) as s:
+            s.sendall(header + b"in\n")
+            data = b""
+            while True:
+                try:
+                    chunk = s.recv(1024)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+                if data.endswith(b"in\n"):
+                    break
+            return data
+
+    assert _until(lambda: b"IP address not allowed" in through("10.7.7.7")), \
+        gw.error_log_tail()
+    assert through("10.7.1.1") == b"in\n"
+
+
+def test_an_open_connection_survives_configuration_changes(gw, echo):
+    api = admin(gw)
+    port = gw.stream_ports["tcp"]
+    assert _until(lambda: _echo_tcp(port) == b"ping\n")
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def clients():
+        while not stop.is_set():
+            if _echo_tcp(port) != b"ping\n":
+                failures.append("failed connection")
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as held:
+        held.sendall(b"before\n")
+        assert held.recv(64) == b"before\n"
+        runner = threading.Thread(target=clients)
+        runner.start()
+        for i in range(8):
+            api.post("/services", {"name": f"churn-{i}", "protocol": "tcp",
+                                   "host": "127.0.0.1", "port": echo[1].port})
+            api.post(f"/services/churn-{i}/routes", {"protocols": ["tcp"],
+                                                     "sources": [{"ip": f"10.200.{i}.1"}]})
+            time.sleep(0.15)
+        stop.set()
+        runner.join()
+        held.sendall(b"after\n")
+        assert held.recv(64) == b"after\n"
+    assert not failures, failures
+
+
+def test_an_idle_connection_is_closed_after_the_timeout(gw, echo):
+    api = admin(gw)
+    api.post("/services", {"name": "short", "protocol": "tcp", "host": "127.0.0.1",
+                           "port": echo[0].port, "read_timeout": 600, "write_timeout": 600})
+    api.post("/services/short/routes", {"name": "short", "protocols": ["tcp"],
+                                        "sources": [{"ip": "10.3.3.3"}]})
+    header = f"PROXY TCP4 10.3.3.3 127.0.0.1 5555 {gw.stream_ports['pp']}\r\n".encode()
+
+    def closed_when_idle():
+        with socket.create_connection(("127.0.0.1", gw.stream_ports["pp"]), timeout=5) as s:
+            s.sendall(header + b"x\n")
+            if s.recv(64) != b"x\n":
+                return False
+            started = time.monotonic()
+            return s.recv(64) == b"" and time.monotonic() - started < 4
+
+    assert _until(closed_when_idle), gw.error_log_tail()

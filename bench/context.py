@@ -48,6 +48,7 @@ class Context:
     results: dict[str, Any] = field(default_factory=dict)
     builders: dict[str, Callable[["Context"], Subject]] = field(default_factory=dict)
     node_extra: dict[str, str] = field(default_factory=dict)   # settings for every node
+    shared: dict[str, Any] = field(default_factory=dict)        # helpers started once (T1's echo)
 
     def load(self, path: str = "/", requests_file: Path | None = None,
              **kwargs: Any) -> wrk.Load:

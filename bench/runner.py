@@ -35,13 +35,22 @@ class Subject:
     """A target and the load to send it."""
 
     target: Target
-    load: wrk.Load
+    load: Any                # wrk.Load, or a load with run(workdir, target, duration)
+
+
+def drive(workdir: Path, subject: Subject, duration: float) -> wrk.Result:
+    """One run of the subject's load: wrk, or a load with a `run` of its own
+    (bench/stream.py's TCP echo client)."""
+    own = getattr(subject.load, "run", None)
+    if own is not None:
+        return own(workdir, subject.target, duration)
+    return wrk.run(workdir, subject.target.url, subject.load, duration)
 
 
 def measure(workdir: Path, subject: Subject, duration: float) -> Run:
     pids = subject.target.pids()
     before = sum(procs.cpu_seconds(p) for p in pids)
-    res = wrk.run(workdir, subject.target.url, subject.load, duration)
+    res = drive(workdir, subject, duration)
     cpu = sum(procs.cpu_seconds(p) for p in pids) - before
     rss = sum(procs.rss_kib(p) for p in pids)
     return Run(
@@ -79,7 +88,7 @@ def interleave(workdir: Path, base: Subject, subj: Subject, pairs: int, duration
     """Runs `pairs` adjacent (baseline, subject) pairs; returns figures and ratios."""
     if warmup > 0:
         for s in (base, subj):
-            wrk.run(workdir, s.target.url, s.load, warmup)
+            drive(workdir, s, warmup)
     base_runs: list[Run] = []
     subj_runs: list[Run] = []
     for i in range(pairs):

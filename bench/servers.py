@@ -43,7 +43,7 @@ def _affinity_mask(cpu: int) -> str:
     return "1" + "0" * cpu
 
 
-def _nginx_main(prefix: Path, cpu: int) -> str:
+def nginx_main(prefix: Path, cpu: int) -> str:
     user = "user root root;\n" if os.geteuid() == 0 else ""
     return (f"{user}worker_processes 1;\n"
             f"worker_cpu_affinity {_affinity_mask(cpu)};\n"
@@ -62,7 +62,7 @@ EXTRA_IPS = ("127.0.0.2", "127.0.0.3")
 
 
 def upstream_conf(prefix: Path, port: int) -> str:
-    return (_nginx_main(prefix, procs.LOAD_CPU) + "http {\n" + _http_common(prefix)
+    return (nginx_main(prefix, procs.LOAD_CPU) + "http {\n" + _http_common(prefix)
             + "    keepalive_requests 1000000;\n    keepalive_timeout 120s;\n"
             + f"    server {{\n        listen 127.0.0.1:{port} backlog=4096;\n"
             # the same answer on two more loopback addresses: the targets of L1
@@ -112,7 +112,7 @@ def proxy_conf(prefix: Path, port: int, upstream: int, lua: bool,
     else:
         modules = ""
         balancer = f"        server 127.0.0.1:{upstream};\n"
-    return (modules + _nginx_main(prefix, procs.SUT_CPU) + "http {\n" + _http_common(prefix)
+    return (modules + nginx_main(prefix, procs.SUT_CPU) + "http {\n" + _http_common(prefix)
             + "    upstream backend {\n" + balancer
             + f"        keepalive {KEEPALIVE};\n"
             + f"        keepalive_requests {KEEPALIVE_REQUESTS};\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from kongpy import adminsec, dbconf, paths, sslconf
+from kongpy import adminsec, dbconf, paths, sslconf, streamconf
 from kongpy.errors import ConfigError
 
 __all__ = ["Config", "ConfigError", "find_conf_file", "is_known", "load", "read_file"]
@@ -24,10 +24,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PATHS = ("/etc/kongpy/kongpy.conf", "/etc/kongpy.conf")
 ENV_PREFIXES = ("KONGPY_", "KONG_")
-INJECT_BLOCKS = ("main", "events", "http", "upstream", "proxy", "location")
+INJECT_BLOCKS = ("main", "events", "http", "upstream", "proxy", "location",
+                 "stream", "sproxy", "supstream")
 # Kong blocks we have no server for yet: accepted (a kong.conf keeps loading)
 # but not rendered.
-IGNORED_BLOCKS = ("admin", "status", "stream", "supstream", "sproxy", "kong", "sstream")
+IGNORED_BLOCKS = ("admin", "status", "kong", "sstream")
 LISTEN_FLAGS = ("ssl", "http2", "proxy_protocol", "deferred", "bind", "reuseport")
 LOG_LEVELS = ("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg")
 HEADER_TOKENS = ("server_tokens", "latency_tokens", "via", "server",
@@ -55,6 +56,7 @@ _TYPES: dict[str, str] = {
     "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list",
     "lua_ssl_trusted_certificate": "list", "lua_ssl_verify_depth": "int", "dns_order": "list",
     "proxy_listen": "listeners", "admin_listen": "listeners",
+    "stream_listen": "stream_listeners",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool",
     **dbconf.TYPES, **sslconf.TYPES,
@@ -273,7 +275,7 @@ def _unset(value: str) -> bool:
 def _convert(name: str, value: str) -> Any:
     kind = _TYPES.get(name, "str")
     if _unset(value):
-        return [] if kind in ("list", "listeners") else None
+        return [] if kind in ("list", "listeners", "stream_listeners") else None
     value = value.strip()
     try:
         return _CONVERTERS[kind](value)
@@ -339,7 +341,8 @@ def _parse_listener(item: str) -> dict[str, Any]:
 
 
 _CONVERTERS = {"str": str, "bool": _to_bool, "int": _to_int, "float": _to_float,
-               "list": _to_list, "path": _to_path, "listeners": _to_listeners}
+               "list": _to_list, "path": _to_path, "listeners": _to_listeners,
+               "stream_listeners": streamconf.parse}
 
 
 def _validate(values: dict[str, Any]) -> None:
@@ -464,9 +467,10 @@ def _check_listeners(values: dict[str, Any]) -> None:
             raise ConfigError.invalid("admin_listen", "ssl and http2 are not available yet "
                                                       "on the Admin API")
     seen: dict[str, str] = {}
-    for name in ("proxy_listen", "admin_listen"):
+    for name in ("proxy_listen", "admin_listen", "stream_listen"):
         for listener in values[name]:
-            key = f"{listener['host']}:{listener['port']}"
+            udp = " udp" if listener.get("udp") else ""
+            key = f"{listener['host']}:{listener['port']}{udp}"
             if key in seen:
                 raise ConfigError.invalid(name, f"{listener['address']} is also in {seen[key]}")
             seen[key] = name

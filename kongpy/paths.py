@@ -61,6 +61,17 @@ def nginx_dir() -> Path:
     return share_root() / "nginx"
 
 
+STREAM_MODULE = "ngx_stream_kongpy_module.so"
+
+
+def stream_module() -> Path:
+    """The nginx module of the stream data plane (``KONGPY_STREAM_MODULE`` wins;
+    else where scripts/build-stream-module.sh puts it)."""
+    override = os.environ.get("KONGPY_STREAM_MODULE")
+    return Path(os.path.abspath(override)) if override \
+        else nginx_dir() / "build" / STREAM_MODULE
+
+
 def nginx_binary() -> str:
     """The nginx that runs nodes (and loads plugin handlers to read their facts)."""
     return os.environ.get("KONGPY_NGINX_BIN") or shutil.which("nginx") or "/usr/sbin/nginx"
@@ -139,6 +150,11 @@ class Prefix:
     @property
     def snapshot_file(self) -> Path:
         return self.config / "snapshot.jsonl"
+
+    @property
+    def stream_snapshot_file(self) -> Path:
+        """The stream subset of the snapshot the stream workers read (kongpy/sync/stream.py)."""
+        return self.config / "stream.json"
 
     @property
     def node_id_file(self) -> Path:

@@ -8,8 +8,10 @@ from typing import Any, Mapping
 from flask import Blueprint, Response, current_app, request
 
 import kongpy
+from kongpy import unserved
 from kongpy.admin import plugins
 from kongpy.admin.resources import json_response, state
+from kongpy.errors import DatastoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,23 @@ def _timers(dp: dict) -> dict | None:
     return counts
 
 
+def _warnings(st: Mapping[str, Any]) -> list[str] | None:
+    """kongpy_warnings: the routes this node accepts but cannot serve, read
+    again only when the configuration version moved (None: datastore down)."""
+    db = st["db"]
+    try:
+        version = db.events.latest()
+        cached = st.get("unserved")
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        lines = unserved.warnings(st["config"], db.routes.each())
+    except DatastoreUnavailable as exc:
+        log.debug("kongpy_warnings left out: %s", exc.message)
+        return None
+    st["unserved"] = (version, lines)
+    return lines
+
+
 def root() -> Response:
     st = state()
     dp = _dataplane()
@@ -96,6 +115,9 @@ def root() -> Response:
     timers = _timers(dp)
     if timers is not None:
         body["timers"] = timers
+    warnings = _warnings(st)
+    if warnings is not None:
+        body["kongpy_warnings"] = warnings
     return json_response(body)
 
 

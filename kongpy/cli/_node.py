@@ -39,9 +39,9 @@ def log_tail(config: Config, lines: int = _LOG_TAIL) -> str:
     return ("\n  " + "\n  ".join(tail)) if tail else ""
 
 
-def _bind_error(host: str, port: int) -> OSError | None:
+def _bind_error(host: str, port: int, udp: bool = False) -> OSError | None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
+    with socket.socket(family, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
@@ -51,9 +51,9 @@ def _bind_error(host: str, port: int) -> OSError | None:
 
 
 def check_ports(config: Config) -> None:
-    for name in ("proxy_listen", "admin_listen"):
+    for name in ("proxy_listen", "admin_listen", "stream_listen"):
         for listener in config[name]:
-            exc = _bind_error(listener["host"], listener["port"])
+            exc = _bind_error(listener["host"], listener["port"], bool(listener.get("udp")))
             if exc is None:
                 continue
             reason = "address already in use" if exc.errno == errno.EADDRINUSE \
@@ -126,7 +126,9 @@ def listeners(config: Config) -> str:
     def addresses(name: str) -> str:
         found = [f"{li['address']}{' (ssl)' if li['ssl'] else ''}" for li in config[name]]
         return ", ".join(found) or "off"
-    return f"proxy on {addresses('proxy_listen')}; Admin API on {addresses('admin_listen')}"
+    streams = f"; stream proxy on {addresses('stream_listen')}" if config["stream_listen"] else ""
+    return (f"proxy on {addresses('proxy_listen')}{streams}; "
+            f"Admin API on {addresses('admin_listen')}")
 
 
 def _readiness(config: Config) -> dict[str, bool]:

@@ -37,7 +37,7 @@ def open_datastore(config: Config) -> Iterator[Any]:
         database.close()
 
 
-def _empty_sqlite(path: str) -> bool:
+def empty_sqlite(path: str) -> bool:
     """No file yet, or a file without a single table."""
     if not os.path.exists(path):
         return True
@@ -53,7 +53,7 @@ def migrate_for_start(config: Config, run_migrations: bool) -> list[str]:
     bootstrap a fresh datastore, run new steps and finish pending ones; without
     it, bootstrap only an empty SQLite file (the embedded default needs no
     separate step). Returns what ran."""
-    fresh_file = config["database"] == "sqlite" and _empty_sqlite(config["sqlite_path"])
+    fresh_file = config["database"] == "sqlite" and empty_sqlite(config["sqlite_path"])
     with open_datastore(config) as database:
         state = database.migrations.state()
         if not state["bootstrapped"]:

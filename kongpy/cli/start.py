@@ -22,9 +22,9 @@ from kongpy.cli._common import (conf_option, load_config, prefix_option,
                                 start_timeout_option, verbosity)
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
-from kongpy.render import writer
+from kongpy.render import stream as render_stream, writer
 from kongpy.supervisor import pidfile
-from kongpy.sync import snapshot
+from kongpy.sync import snapshot, stream as stream_snapshot
 
 
 run_migrations_option = click.option(
@@ -36,6 +36,7 @@ def start_node(config: Config, timeout: float, run_migrations: bool = False) -> 
     root = config["prefix"]
     if pidfile.supervisor_running(root):
         raise click.ClickException(f"kongpy is already running in {root}")
+    render_stream.check_module(config)
     _node.stop_leftovers(root)
     _node.check_ports(config)
     try:
@@ -53,9 +54,23 @@ def start_node(config: Config, timeout: float, run_migrations: bool = False) -> 
     layout = paths.prefix(root)
     if fresh is not None:
         snapshot.write(layout.snapshot_file, fresh)
+    _write_stream_snapshot(config, layout, fresh)
     _node.save_env(config)
     pid = _node.spawn_supervisor(config)
     _node.wait_ready(config, pid, timeout)
+
+
+def _write_stream_snapshot(config: Config, layout: paths.Prefix, fresh: bytes | None) -> None:
+    """The stream subset of what the node serves first (of the kept snapshot
+    when the datastore is down); a stale one goes when stream_listen is off."""
+    if not config["stream_listen"]:
+        layout.stream_snapshot_file.unlink(missing_ok=True)
+        return
+    if fresh is None and layout.snapshot_file.is_file():
+        fresh = layout.snapshot_file.read_bytes()
+    blob = stream_snapshot.from_snapshot(fresh) if fresh is not None else None
+    if blob is not None:
+        stream_snapshot.write(layout.stream_snapshot_file, blob)
 
 
 @click.command()

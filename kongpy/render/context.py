@@ -17,7 +17,7 @@ import kongpy
 from kongpy import paths, plugins, sslconf
 from kongpy.conf import Config, port_map
 from kongpy.errors import ConfigError
-from kongpy.render import upstream_tls
+from kongpy.render import stream, upstream_tls
 from kongpy.schemas import CORE_ENTITIES, EntitySchema
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -235,6 +235,7 @@ def template_context(config: Config, node_id: str,
         "settings_file": settings_file or str(prefix.settings_file),
         "control_socket": str(prefix.control_socket),
         "proxy_listeners": _listeners(config["proxy_listen"]),
+        **stream.template_context(config),
         "ssl_certificates": ssl_files(config),
         "ssl": sslconf.proxy_tls(config),
         "shared_dicts": [{"name": "kongpy_snapshot", "size": config["snapshot_cache_size"]},
@@ -343,6 +344,7 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "configuration": configuration(config),
         "entities": entity_facts(config),
         "snapshot_path": str(prefix.snapshot_file),
+        **stream.settings(config),
         "control_token_file": str(prefix.control_token_file),
         "headers": [h.lower() for h in config["headers"]],
         "error_default_type": config["error_default_type"],

@@ -19,7 +19,7 @@ import jinja2
 from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import NginxTestError, RenderError
-from kongpy.render import context, upstream_tls
+from kongpy.render import context, stream, upstream_tls
 from kongpy.render.env import environment
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,7 @@ REJECTED = "nginx.conf.rejected"
 def prepare(config: Config, *, swap: bool = True, test: bool = True,
             templates: str | Path | None = None) -> RenderResult:
     """Renders the prefix of `config`; with `swap=False` only validates it."""
+    stream.check_module(config)
     prefix = paths.prefix(config["prefix"])
     prefix.make_dirs()
     node = paths.node_id(prefix.root)

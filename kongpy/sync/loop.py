@@ -44,7 +44,7 @@ from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
 from kongpy.render import upstream_tls
 from kongpy.db import metrics
-from kongpy.sync import counters, model, rehash, snapshot
+from kongpy.sync import counters, model, rehash, snapshot, stream
 from kongpy.sync.model import SnapshotModel
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient, DataPlaneError
@@ -368,6 +368,7 @@ class SyncLoop:
         self._model.settle()
         self._chain = 0
         log.info("configuration version %s applied", version)
+        self._write_stream()
         return True
 
     def _push_delta(self, base: int, digest: str, changes: dict[str, Any]) -> bool:
@@ -388,8 +389,19 @@ class SyncLoop:
             self._chain_since = self._clock()
         self._chain += 1
         log.info("configuration version %s applied (delta from %s)", version, base)
+        self._write_stream()
         self._compact(version)
         return True
+
+    def _write_stream(self) -> None:
+        """The stream subset of the version just applied, for the stream workers;
+        none on a node without stream listeners."""
+        path = self.prefix.stream_snapshot_file
+        if not self.config["stream_listen"]:
+            path.unlink(missing_ok=True)
+            return
+        body = {name: self._model.rows(name) for name in stream.ENTITIES}
+        stream.write(path, stream.subset(body, self._model.version))
 
     def _compact(self, served: Any) -> None:
         """Pushes the full snapshot of the version served once the delta chain is long."""

@@ -142,3 +142,60 @@ def test_chain_is_compacted_by_count_and_by_age(setup, database, monkeypatch):
     sync.tick()
     assert dp.calls[-1] == ("full", database.events.latest())
     assert len(dp.calls) == 7
+
+
+# -- the stream subset follows what was applied ------------------------------------
+
+@pytest.fixture
+def stream_setup(make_conf, database):
+    from kongpy import conf
+
+    config = conf.load(make_conf(db_update_frequency="30", stream_listen="127.0.0.1:19000"),
+                       env={})
+    dp = RecordingDataPlane()
+    sync = SyncLoop(config, open_db=lambda _c: database, client=dp)
+    yield sync, dp, paths.prefix(config["prefix"]).stream_snapshot_file
+    sync._close_db()
+
+
+def _stream_doc(path) -> dict[str, Any]:
+    import json
+
+    return json.loads(path.read_bytes())
+
+
+def test_stream_file_follows_full_and_delta_pushes(stream_setup, database):
+    sync, dp, path = stream_setup
+    svc = database.services.insert({"name": "t", "host": "127.0.0.1", "port": 9,
+                                    "protocol": "tcp"})
+    assert sync.tick() is True and dp.calls[-1][0] == "full"
+    assert _stream_doc(path)["version"] == dp.version
+    assert _stream_doc(path)["routes"] == []
+    route = database.routes.insert({"protocols": ["tcp"], "destinations": [{"port": 9}],
+                                    "service": {"id": svc["id"]}})
+    assert sync.tick() is True and dp.calls[-1][0] == "delta"
+    doc = _stream_doc(path)
+    assert doc["version"] == dp.version == database.events.latest()
+    assert [r["id"] for r in doc["routes"]] == [route["id"]]
+    assert [s["id"] for s in doc["services"]] == [svc["id"]]
+
+
+def test_refused_push_leaves_the_stream_file(stream_setup, database):
+    sync, dp, path = stream_setup
+    assert sync.tick() is True
+    before = path.read_bytes()
+    dp.refuse_deltas = 400
+    refused = PushResult(400, {"message": "invalid"})
+    dp.push = lambda body: refused  # the full push of the same round is refused too
+    database.services.insert({"name": "s", "host": "a.test"})
+    assert sync.tick() is False
+    assert path.read_bytes() == before
+
+
+def test_no_stream_file_without_stream_listeners(setup, config):
+    sync, _, _ = setup
+    path = paths.prefix(config["prefix"]).stream_snapshot_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"stale")
+    assert sync.tick() is True
+    assert not path.exists()

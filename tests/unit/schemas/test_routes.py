@@ -41,6 +41,26 @@ def test_stream_rules(violation):
     assert ok["destinations"] == [{"ip": None, "port": 80}]
 
 
+@pytest.mark.parametrize("protocol", ["tcp", "tls", "udp", "tls_passthrough"])
+@pytest.mark.parametrize("name,value", [("methods", ["GET"]), ("hosts", ["a.test"]),
+                                        ("paths", ["/x"]), ("headers", {"x-a": ["1"]})])
+def test_stream_routes_refuse_http_attributes(violation, protocol, name, value):
+    matching = {"snis": ["a.test"]} if protocol.startswith("tls") \
+        else {"sources": [{"ip": "10.0.0.1"}]}
+    route = {"protocols": [protocol], **matching, name: value}
+    assert violation(R, route)["fields"] == {
+        name: f"cannot set '{name}' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' "
+              "or 'udp'"}
+
+
+@pytest.mark.parametrize("protocols", [["http"], ["https"], ["http", "https"]])
+@pytest.mark.parametrize("name", ["sources", "destinations"])
+def test_http_routes_refuse_stream_attributes(violation, protocols, name):
+    body = violation(R, {"protocols": protocols, "paths": ["/"], name: [{"port": 80}]})
+    assert body["fields"] == {name: f"cannot set '{name}' when 'protocols' is "
+                                    "'http' or 'https'"}
+
+
 def test_tls_passthrough_needs_snis(violation):
     assert violation(R, {"protocols": ["tls_passthrough"]})["fields"] == {
         "@entity": ["must set snis when 'protocols' is 'tls_passthrough'"]}

@@ -179,3 +179,26 @@ def test_a_502_after_a_try_reports_upstream_and_proxy_latency(node):
     assert int(headers["X-Kong-Response-Latency"]) >= 0
     assert headers["X-Kong-Upstream-Latency"] is None
     assert headers["X-Kong-Proxy-Latency"] is None
+
+
+def _raw_head(port: int, request: bytes) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+
+
+def test_headers_off_silences_the_admin_api_too(start_node):
+    # a list mixing `off` with other tokens starts, as Kong's does: `off`
+    # first turns every header off
+    quiet = start_node(workers=1, headers="off, server_tokens, latency_tokens")
+    for path in ("/status", "/nope"):
+        head = _raw_head(quiet.ports["admin"], f"GET {path} HTTP/1.1\r\nHost: localhost\r\n"
+                         "Connection: close\r\n\r\n".encode())
+        assert "\r\nserver:" not in head and "x-kong-admin-latency" not in head, head
+    head = _raw_head(quiet.ports["proxy"], b"GET /none HTTP/1.1\r\nHost: x\r\n"
+                     b"Connection: close\r\n\r\n")
+    assert head.startswith("http/1.1 404")
+    assert "\r\nserver:" not in head and "latency" not in head, head

@@ -36,6 +36,8 @@ HEADER_TOKENS = ("server_tokens", "latency_tokens", "via", "server",
                  "x-kong-response-latency", "x-kong-admin-latency",
                  "x-kong-upstream-status", "x-kong-request-id")
 UPSTREAM_HEADER_TOKENS = ("x-kong-request-id",)
+# `headers` of a configuration loaded without conf.load (templates/kongpy.conf.default)
+_DEFAULT_HEADERS = ("server_tokens", "latency_tokens", "x-kong-request-id")
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes with the NUL).
 _LONGEST_SOCKET_NAME = len("/sockets/control.sock")
 _MAX_PREFIX_LEN = 107 - _LONGEST_SOCKET_NAME
@@ -392,17 +394,28 @@ def _check_sizes(values: dict[str, Any]) -> None:
 
 
 def _check_headers(values: dict[str, Any]) -> None:
+    # As Kong's conf_loader: `off` is accepted anywhere in the list; first, it
+    # turns every header off, elsewhere it is ignored.
     checks = (("headers", HEADER_TOKENS), ("headers_upstream", UPSTREAM_HEADER_TOKENS))
     for name, allowed in checks:
         tokens = [t.lower() for t in values[name]]
-        if tokens == ["off"]:
-            values[name] = []
-            continue
         for token in tokens:
-            if token not in allowed:
+            if token != "off" and token not in allowed:
                 raise ConfigError.invalid(name, f"unknown header token '{token}'")
+        if tokens and tokens[0] == "off":
+            values[name] = []
+        else:
+            values[name] = [t for t in values[name] if t.lower() != "off"]
     if values["log_level"] is None:
         raise ConfigError.invalid("log_level", "must be set")
+
+
+def admin_headers(config: Mapping[str, Any]) -> tuple[bool, bool]:
+    """Whether Admin API answers carry `Server` and `X-Kong-Admin-Latency`
+    (Kong's `server_tokens` / `latency_tokens` or the header's own name)."""
+    tokens = {t.lower() for t in config.get("headers", _DEFAULT_HEADERS)}
+    return ("server_tokens" in tokens or "server" in tokens,
+            "latency_tokens" in tokens or "x-kong-admin-latency" in tokens)
 
 
 def _check_addresses(values: dict[str, Any]) -> None:

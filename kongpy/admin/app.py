@@ -6,10 +6,11 @@ import time
 import uuid
 from typing import Any, Callable, Mapping
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask.logging import wsgi_errors_stream
 from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 
+import kongpy.conf
 import kongpy.db
 from kongpy.admin import (certificates, consumers, errors, info, openapi, plugins, routes,
                           schemas as schemas_api, services, tags, upstreams)
@@ -75,7 +76,8 @@ def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
         db.migrations.bootstrap()
     app.extensions["kongpy"] = {"db": db, "config": config, "node_id": node_id,
                                 "on_change": on_change, "dataplane": dataplane,
-                                "control": control}
+                                "control": control,
+                                "latency_header": kongpy.conf.admin_headers(config)[1]}
     with app.app_context():  # plugin endpoints depend on the node's enabled plugins
         for module in _BLUEPRINTS:
             app.register_blueprint(module.blueprint())
@@ -127,8 +129,9 @@ def _after(resp: Response) -> Response:
     if not resp.content_type or resp.content_type.startswith("text/html"):
         resp.content_type = "application/json; charset=utf-8"
     resp.status = kong_status(resp.status_code)
+    # the Guard drops it again when `headers` turns Server off
     resp.headers["Server"] = SERVER
     started = getattr(g, "kongpy_started", None)
-    if started is not None:
+    if started is not None and current_app.extensions["kongpy"]["latency_header"]:
         resp.headers["X-Kong-Admin-Latency"] = str(int((time.monotonic() - started) * 1000))
     return resp

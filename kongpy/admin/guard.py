@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from werkzeug.wrappers import Response
 
-from kongpy import adminsec
+from kongpy import adminsec, conf
 from kongpy.admin.errors import response_for
 from kongpy.admin.resources import SERVER, json_response, kong_status
 from kongpy.admin.tokens import TokenCache
@@ -49,8 +49,12 @@ class Guard:
         names = adminsec.as_list(config.get("admin_server_names"))
         self._names = frozenset(["localhost"] + [n.lower().rstrip(".") for n in names])
         self._listen = adminsec.listen_addresses(config.get("admin_listen") or [])
+        # `headers` without server_tokens/server: no answer names the server
+        self._server = conf.admin_headers(config)[0]
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if not self._server:
+            start_response = _without_server(start_response)
         origin = environ.get("HTTP_ORIGIN")
         if not self.host_allowed(environ.get("HTTP_HOST")):
             return _answer(403, HOST_REFUSED)(environ, _adding(start_response, _VARY))
@@ -118,6 +122,13 @@ def _finish(resp: Response) -> Response:
     resp.status = kong_status(resp.status_code)
     resp.headers["Server"] = SERVER
     return resp
+
+
+def _without_server(start_response: Callable) -> Callable:
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        kept = [(k, v) for k, v in headers if k.lower() != "server"]
+        return start_response(status, kept, exc_info)
+    return start
 
 
 def _adding(start_response: Callable, extra: list[tuple[str, str]]) -> Callable:

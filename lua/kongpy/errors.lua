@@ -158,14 +158,43 @@ local function latency_ms()
 end
 _M.latency_ms = latency_ms
 
+-- The two latencies of a request whose upstream was tried and failed (the
+-- error page of its 502/504): from ngx.ctx when the access phase stashed it
+-- (kongpy.ctxref), else from what nginx measured of the tries.
+local function tried_latencies()
+    local ctx = ngx.ctx
+    local access_end = ctx.kongpy_access_end
+    if access_end then
+        update_time()
+        return floor((now() - access_end) * 1000 + 0.5), ctx.kongpy_proxy_latency
+    end
+    local upstream = 0
+    for t in gmatch(ngx.var.upstream_response_time or "", "[%d.]+") do
+        upstream = upstream + (tonumber(t) or 0)
+    end
+    upstream = floor(upstream * 1000 + 0.5)
+    local total = latency_ms()
+    return upstream, total > upstream and total - upstream or 0
+end
+
 -- Gateway headers for responses we generate outside the proxied location
--- (the proxy location's header_filter adds them otherwise).
+-- (the proxy location's header_filter adds them otherwise). As Kong, an
+-- answer after an upstream was tried reports the upstream and proxy
+-- latencies, any other the response latency.
 function _M.gateway_headers(request_id)
     local enabled = settings.enabled_headers
     if enabled["server"] then
         header["Server"] = settings.server_header
     end
-    if enabled["x-kong-response-latency"] then
+    if ngx.ctx.kongpy_proxied or ngx.var.upstream_addr then
+        local upstream, proxy = tried_latencies()
+        if enabled["x-kong-upstream-latency"] then
+            header["X-Kong-Upstream-Latency"] = upstream
+        end
+        if enabled["x-kong-proxy-latency"] then
+            header["X-Kong-Proxy-Latency"] = proxy
+        end
+    elseif enabled["x-kong-response-latency"] then
         header["X-Kong-Response-Latency"] = latency_ms()
     end
     if enabled["x-kong-request-id"] and request_id then

@@ -137,10 +137,26 @@ local function upstream_v1(base, strip, rest, req)
     return base .. sub(req, 2)
 end
 
+-- What strip_path leaves of `/route./x` or `/route../x` is `./x` or `../x`:
+-- a dot segment once joined to the service path, which Kong drops (its
+-- router's sanitize_uri_postfix) so the upstream sees `/service/x`.
+local function sanitize_rest(rest)
+    if rest == "." or rest == ".." then
+        return ""
+    end
+    if sub(rest, 1, 2) == "./" then
+        return sub(rest, 3)
+    end
+    if sub(rest, 1, 3) == "../" then
+        return sub(rest, 4)
+    end
+    return rest
+end
+
 -- base: service path or "/"; prefix: matched part of req (stripped when
 -- strip is true); req: the normalised request path.
 function _M.upstream_path(handling, base, strip, prefix, req)
-    local rest = strip and sub(req, #prefix + 1) or req
+    local rest = strip and sanitize_rest(sub(req, #prefix + 1)) or req
     if handling == "v1" then
         return upstream_v1(base, strip, rest, req)
     end

@@ -17,6 +17,7 @@ local concat = table.concat
 local lower = string.lower
 local sub = string.sub
 local find = string.find
+local match = string.match
 local tonumber = tonumber
 
 local HOST_EXACT, HOST_SUFFIX = build.HOST_EXACT, build.HOST_SUFFIX
@@ -36,6 +37,27 @@ local function match_hosts(hosts, host, port)
             elseif #host > #value and sub(host, 1, #value) == value then
                 return true
             end
+        end
+    end
+    return false
+end
+
+local function match_snis(vr, sni)
+    if vr.snis[sni] then
+        return true
+    end
+    local list = vr.sni_suffixes
+    if list then
+        for i = 1, #list do
+            local v = list[i]
+            if #sni > #v and sub(sni, -#v) == v then return true end
+        end
+    end
+    list = vr.sni_prefixes
+    if list then
+        for i = 1, #list do
+            local v = list[i]
+            if #sni > #v and sub(sni, 1, #v) == v then return true end
         end
     end
     return false
@@ -97,7 +119,7 @@ local function match_vroute(vr, req)
     end
     if vr.headers and not match_headers(vr.headers, req.headers) then return nil end
     -- snis only constrain TLS requests (plain HTTP ignores them, as Kong does).
-    if vr.snis and req.https and not vr.snis[req.sni or ""] then return nil end
+    if vr.snis and req.https and not match_snis(vr, req.sni or "") then return nil end
     return prefix, captures
 end
 
@@ -152,10 +174,14 @@ function _M.exec(rt, var, scheme)
     local key = method .. SEP .. host .. SEP .. raw_path
     local port, headers, sni
     if rt.uses_port then
-        -- port_maps: a host's port is the port the client reached (Kong's
-        -- net.dst.port reads ctx.host_port)
-        local server_port = var.server_port
-        port = settings.host_ports[server_port] or tonumber(server_port)
+        -- Kong's net.dst.port: the port the Host header names, else the
+        -- port the client reached (port_maps: ctx.host_port)
+        local hp = var.http_host
+        port = hp and tonumber(match(hp, "^[^:]+:(%d+)$"))
+        if not port then
+            local server_port = var.server_port
+            port = settings.host_ports[server_port] or tonumber(server_port)
+        end
         key = key .. SEP .. port
     end
     if rt.uses_headers then

@@ -22,7 +22,7 @@ local ERR_REGEX = "invalid regex path '%s': %s"
 
 local _M = {}
 
-local TILDE, ASTERISK = byte("~"), byte("*")
+local TILDE, ASTERISK, DOT = byte("~"), byte("*"), byte(".")
 local HOST_EXACT, HOST_SUFFIX, HOST_PREFIX = 1, 2, 3
 _M.HOST_EXACT, _M.HOST_SUFFIX, _M.HOST_PREFIX = HOST_EXACT, HOST_SUFFIX, HOST_PREFIX
 
@@ -70,6 +70,30 @@ local function compile_hosts(hosts)
         out[i] = { kind = kind, value = value, port = port }
     end
     return out, plain
+end
+
+-- Kong's SNI operators: `*.x.test` matches names ending in `.x.test`,
+-- `x.*` names starting with `x.`, anything else the name itself (a trailing
+-- dot dropped). Returns the exact set and the suffix and prefix lists (nil
+-- when empty).
+local function compile_snis(snis)
+    local exact, suffixes, prefixes = {}, nil, nil
+    for _, s in ipairs(snis) do
+        s = lower(s)
+        if byte(s, -1) == ASTERISK then
+            prefixes = prefixes or {}
+            prefixes[#prefixes + 1] = sub(s, 1, -2)
+        else
+            if #s > 1 and byte(s, -1) == DOT then s = sub(s, 1, -2) end
+            if byte(s, 1) == ASTERISK then
+                suffixes = suffixes or {}
+                suffixes[#suffixes + 1] = sub(s, 2)
+            else
+                exact[s] = true
+            end
+        end
+    end
+    return exact, suffixes, prefixes
 end
 
 local function compile_headers(headers)
@@ -186,6 +210,7 @@ local function add_route(vroutes, route, service, stats)
         header_count = header_count,
         headers = headers,
         plain_hosts = false,
+        port_hosts = false,
     }
     if methods then
         base.methods = {}
@@ -194,15 +219,14 @@ local function add_route(vroutes, route, service, stats)
     if hosts then
         base.hosts, base.plain_hosts = compile_hosts(hosts)
         for _, h in ipairs(base.hosts) do
-            if h.port then stats.uses_port = true end
+            if h.port then
+                stats.uses_port = true
+                base.port_hosts = true
+            end
         end
     end
     if snis then
-        base.snis = {}
-        for _, s in ipairs(snis) do
-            if byte(s, -1) == byte(".") and #s > 1 then s = sub(s, 1, -2) end
-            base.snis[lower(s)] = true
-        end
+        base.snis, base.sni_suffixes, base.sni_prefixes = compile_snis(snis)
         stats.uses_snis = true
     end
     if headers then
@@ -232,6 +256,9 @@ end
 
 -- Higher priority first; exact ties fall back to route id (ATC iterates its
 -- matchers in descending key order), then to path order within a route.
+-- Before the id, a route naming a host with its port wins the tie: Kong's
+-- router scenarios expect `Host: a.test:321` to pick `a.test:321` over
+-- `a.test` (the traditional router ranks it so; ATC leaves the tie to ids).
 local function before(a, b)
     if a.weight ~= b.weight then return a.weight > b.weight end
     if a.plain_hosts ~= b.plain_hosts then return a.plain_hosts end
@@ -239,6 +266,7 @@ local function before(a, b)
     if a.is_regex ~= b.is_regex then return a.is_regex end
     if a.regex_priority ~= b.regex_priority then return a.regex_priority > b.regex_priority end
     if a.length ~= b.length then return a.length > b.length end
+    if a.port_hosts ~= b.port_hosts then return a.port_hosts end
     local ida, idb = tostring(a.entry.id), tostring(b.entry.id)
     if ida ~= idb then return ida > idb end
     return a.seq < b.seq

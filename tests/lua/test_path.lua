@@ -61,6 +61,19 @@ local UPSTREAM = {
     { "v0", "/s", false, "/r", "/r/x", "/s/r/x" },
     { "v0", "/s", false, "/r", "/r", "/s/r" },
     { "v0", "/s", false, "/", "/", "/s" },
+    -- strip_path leaving a dot segment (`/r./x`, `/r../x`, also %2E forms once
+    -- normalised): dropped, as Kong's router does
+    { "v0", "/s", true, "/r", "/r./x", "/s/x" },
+    { "v0", "/s", true, "/r", "/r../x", "/s/x" },
+    { "v0", "/s", true, "/r", "/r.", "/s" },
+    { "v0", "/s", true, "/r", "/r..", "/s" },
+    { "v0", "/s", true, "/r", "/r.x", "/s/.x" },
+    { "v0", "/s", true, "/r", "/r.../x", "/s/.../x" },
+    { "v0", "/s/", true, "/r", "/r./x", "/s/x" },
+    { "v0", "/s/", true, "/r", "/r../x", "/s/x" },
+    { "v0", "/", true, "/r", "/r./x", "/x" },
+    { "v0", "/", true, "/r", "/r../x", "/x" },
+    { "v0", "/s", false, "/r", "/r./x", "/s/r./x" },
     -- v1
     { "v1", "/s", true, "/r", "/r/x", "/s/x" },
     { "v1", "/s", true, "/r", "/rx", "/sx" },

@@ -166,6 +166,41 @@ local SCENARIOS = {
         { Q { https = true, sni = "t.com" }, "r2" },
         { Q { https = false }, "r1" },
     } },
+    -- Kong 3.9's compatible flavour: `*.x` is an ends-with match on the SNI,
+    -- `x.*` a starts-with match, a trailing dot is dropped
+    { "wildcard snis cover the names they describe", {
+        R("r1", { snis = { "*.foo.test" }, paths = { "/" } }),
+        R("r2", { snis = { "bar.*" }, paths = { "/" } }),
+        R("r3", { snis = { "Exact.test." }, paths = { "/" } }),
+        R("r4", { paths = { "/" } }),
+    }, {
+        { Q { https = true, sni = "a.foo.test" }, "r1" },
+        { Q { https = true, sni = "a.b.foo.test" }, "r1" },
+        { Q { https = true, sni = "foo.test" }, "r4" },
+        { Q { https = true, sni = "afoo.test" }, "r4" },
+        { Q { https = true, sni = "bar.test" }, "r2" },
+        { Q { https = true, sni = "bar.x.org" }, "r2" },
+        { Q { https = true, sni = "foobar.test" }, "r4" },
+        { Q { https = true, sni = "exact.test" }, "r3" },
+        { Q { https = true, sni = "other.test" }, "r4" },
+        { Q { https = true }, "r4" },
+        -- plain HTTP ignores snis: the three tie, the highest id wins
+        { Q { https = false }, "r3" },
+    } },
+    -- Kong's router scenario "host + port": the port a host names is the Host
+    -- header's (router.exec), and a route naming it wins the tie over the
+    -- same host without a port, whatever the ids
+    { "a host with its port beats the same host without one", {
+        R("z-any", { hosts = { "domain-1.org", "domain-2.org" } }),
+        R("a-port", { hosts = { "domain-1.org:321", "domain-2.org" } }),
+        R("only-port", { hosts = { "domain-3.org:321" } }),
+    }, {
+        { Q { host = "domain-1.org", port = 321 }, "a-port" },
+        { Q { host = "domain-1.org", port = 80 }, "z-any" },
+        { Q { host = "domain-1.org", port = 123 }, "z-any" },
+        { Q { host = "domain-3.org", port = 321 }, "only-port" },
+        { Q { host = "domain-3.org", port = 123 }, nil },
+    } },
     { "routes of disabled services leave the router", {
         R("r1", { paths = { "/a" }, service = { id = "off" } }),
         R("r2", { paths = { "/" }, service = false }),

@@ -153,3 +153,18 @@ def test_origin_normalisation():
     assert adminsec.request_origin("null") is None
     assert adminsec.split_host("[::1]:8001") == ("::1", 8001)
     assert adminsec.split_host("Admin.Example.:80") == ("admin.example", 80)
+
+
+@pytest.mark.parametrize("headers, server, latency", [
+    (["server_tokens", "latency_tokens"], True, True),
+    ([], False, False),
+    (["server_tokens"], True, False),
+    (["x-kong-admin-latency"], False, True),
+])
+def test_headers_setting_governs_server_and_admin_latency(make_client, headers, server,
+                                                          latency):
+    client = make_client(headers=headers)
+    for resp in (client.get("/status"), client.get("/nope"),
+                 client.get("/", headers={"Host": "evil.example"})):
+        assert ("Server" in resp.headers) is server, resp.status_code
+    assert ("X-Kong-Admin-Latency" in client.get("/status").headers) is latency

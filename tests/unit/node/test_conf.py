@@ -342,3 +342,21 @@ def test_admin_auth_off_refused_off_loopback(make_conf, listen):
     assert conf.load(path, env={"KONGPY_ADMIN_AUTH": "token"})["admin_auth"] == "token"
     assert conf.load(path, env={"KONG_ADMIN_AUTH_INSECURE": "on"})["admin_auth_insecure"]
     assert conf.load(path, env={}, enforce=False)["admin_auth"] == "off"
+
+
+# Kong's conf_loader: `off` first turns every header off; elsewhere it is
+# ignored; any other unknown token is refused.
+@pytest.mark.parametrize("value, headers, admin_flags", [
+    ("off", [], (False, False)),
+    ("off, server_tokens", [], (False, False)),
+    ("server_tokens, off", ["server_tokens"], (True, False)),
+    ("latency_tokens, OFF, X-Kong-Request-Id", ["latency_tokens", "X-Kong-Request-Id"],
+     (False, True)),
+    ("server, X-Kong-Admin-Latency", ["server", "X-Kong-Admin-Latency"], (True, True)),
+    ("via, x-kong-upstream-latency", ["via", "x-kong-upstream-latency"], (False, False)),
+])
+def test_headers_mixing_off_with_tokens(make_conf, value, headers, admin_flags):
+    c = conf.load(make_conf(headers=value, headers_upstream="off, X-Kong-Request-Id"), env={})
+    assert c["headers"] == headers
+    assert c["headers_upstream"] == []
+    assert conf.admin_headers(c) == admin_flags

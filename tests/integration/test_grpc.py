@@ -312,3 +312,17 @@ def test_per_service_read_timeout(gw, servers):
     assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert info.value.details() == "The upstream server is timing out"
     assert elapsed < 0.9
+
+
+def test_a_plugins_exit_message_is_the_grpc_message(gw, servers):
+    """kong.response.exit(status, { message = ... }) answers a gRPC client
+    with the message in grpc-message (request-termination)."""
+    grpc_service(gw, "closed", f"grpc://127.0.0.1:{servers['h2c'].port}")
+    admin(gw).post("/routes/closed/plugins", {
+        "name": "request-termination",
+        "config": {"status_code": 403, "message": "closed for gRPC"}})
+    gw.wait_sync()
+    with channel_for(gw, "closed.test") as ch:
+        err = rpc_error(lambda: say(ch))
+    assert err.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert err.details() == "closed for gRPC"

@@ -5,7 +5,7 @@ folder and imports the generated modules; :class:`EchoServer` serves the
 service in this process over h2c or TLS (``grpcio``, a thread pool).
 
 - ``Say``: unary; the reply names the server and carries the request
-  metadata the server saw (JSON in ``meta``).
+  metadata the server saw and its peer (``:peer``), JSON in ``meta``.
 - ``Stream``: server streaming, ``count`` replies.
 - ``Slow``: unary, answers after ``count`` milliseconds.
 """
@@ -88,6 +88,7 @@ class EchoServer:
             def _reply(self, request: Any, context: Any, **kw: Any) -> Any:
                 meta = {k: v for k, v in context.invocation_metadata()
                         if isinstance(v, str)}
+                meta[":peer"] = context.peer()  # ipv4:127.0.0.1:<port>
                 return pb2.Msg(text=request.text, server=server_name,
                                meta=json.dumps(meta), **kw)
 

@@ -131,6 +131,9 @@ def test_unary_and_streaming_calls_over_h2c(gw, servers):
         headers = dict(call.initial_metadata())
         assert "x-kong-upstream-latency" in headers
         assert "x-kong-proxy-latency" in headers
+        # the next call reuses the gateway's upstream connection (keepalive)
+        again, _ = say(ch, "again")
+        assert json.loads(again.meta)[":peer"] == meta[":peer"]
         stream = grpc_echo.stub(ch).Stream(grpc_echo.msg("many", 5), timeout=10)
         replies = list(stream)
         assert [(r.text, r.count, r.server) for r in replies] == [

@@ -208,7 +208,13 @@ function _M.access()
     -- Kong runs the plugins before it looks for the service or a peer.
     local ps = state.plugins
     if ps.n > 0 then
-        plugins.access(ctx, ps, scheme, entry.route.id, service and service.id)
+        -- a gRPC route's request runs the plugins whose protocols name
+        -- grpc/grpcs (a plugin for http/https only does not run there)
+        local pscheme = scheme
+        if entry.grpc then
+            pscheme = scheme == "https" and "grpcs" or "grpc"
+        end
+        plugins.access(ctx, ps, pscheme, entry.route.id, service and service.id)
     end
     if not service then
         return errors.exit(503, ERR_NO_SERVICE, var.request_id)

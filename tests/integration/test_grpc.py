@@ -252,7 +252,10 @@ def test_no_route_is_a_not_found_grpc_error(gw):
 def test_key_auth_and_rate_limiting_answer_grpc_errors(gw, servers):
     grpc_service(gw, "guarded", f"grpc://127.0.0.1:{servers['h2c'].port}")
     api = admin(gw)
-    api.post("/routes/guarded/plugins", {"name": "key-auth"})
+    # plugins for grpc/grpcs only run there; one for http/https only does not
+    api.post("/routes/guarded/plugins", {"name": "key-auth", "protocols": ["grpc", "grpcs"]})
+    api.post("/routes/guarded/plugins", {"name": "request-termination",
+                                         "protocols": ["http", "https"]})
     api.post("/routes/guarded/plugins", {"name": "rate-limiting",
                                          "config": {"minute": 2, "policy": "local"}})
     api.post("/consumers", {"username": "grpc-user"})

@@ -93,6 +93,22 @@ def _change_rows(results: dict[str, Any]) -> str:
     return out
 
 
+def _grpc_rows(results: dict[str, Any]) -> str:
+    out = ("| scenario | direct calls/s | gateway calls/s | direct p50 / p99 ms | "
+           "gateway p50 / p99 ms | gateway worker CPU µs/call | errors | throughput ratio |\n"
+           "|---|---|---|---|---|---|---|---|\n")
+    rows = ""
+    for name, res in results.items():
+        if res.get("kind") == "grpc" and res["status"] == "ok":
+            d, g = res["direct"], res["gateway"]
+            rows += (f"| **{name}** | {_range(d['rps'], 0)} | {_range(g['rps'], 0)} | "
+                     f"{_fmt(d['p50_ms']['median'], 2)} / {_fmt(d['p99_ms']['median'], 2)} | "
+                     f"{_fmt(g['p50_ms']['median'], 2)} / {_fmt(g['p99_ms']['median'], 2)} | "
+                     f"{_range(g['worker_cpu_us_per_call'])} | {res['errors']} | "
+                     f"{_range(res['ratios']['throughput'], 3)} |\n")
+    return out + rows if rows else "not run\n"
+
+
 def _router_lines(results: dict[str, Any]) -> str:
     lines = []
     for name, res in results.items():
@@ -140,6 +156,7 @@ def markdown(doc: dict[str, Any]) -> str:
         if res.get("kind") == "pair" and res["status"] == "ok":
             body += _pair_row(name, res)
     body += "\n## Router scale\n\n" + (_router_lines(results) or "not run\n")
+    body += "\n## gRPC (one call in flight)\n\n" + _grpc_rows(results)
     body += "\n## Change under load\n\n" + _change_rows(results)
     others = [f"- {n}: {r['status']}: {_one_line(r.get('reason', ''))}"
               for n, r in results.items() if r["status"] != "ok"]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import bulk, changes, health, keyauth, routerfig, servers, stream, tls, wrk
+from bench import bulk, changes, grpcbench, health, keyauth, routerfig, servers, stream, tls, wrk
 from bench.context import Context, Skipped
 from bench.node import Node
 from bench.runner import Subject
@@ -164,6 +164,8 @@ SCENARIOS: list[Scenario] = [
              build=health.l2, baseline="S1", nodes=("basic", "l2"), targets={"efficiency": 0.95}),
     Scenario("T1", "kongpy stream proxy, one tcp route, TCP echo (per echo)",
              build=stream.t1, baseline="T0", nodes=("stream",), targets={"efficiency": 0.90}),
+    Scenario("G1", "kongpy, unary gRPC calls (h2c) vs the same calls straight to the server",
+             change=grpcbench.g1, nodes=("grpc",)),
     Scenario("C1", "one route change per second under 50% load", change=changes.c1,
              nodes=("basic",), targets={"propagation_p99_s": 1.0}),
     Scenario("C3", "key-auth credential revocation under 50% load", change=changes.c3,

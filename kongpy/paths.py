@@ -144,6 +144,11 @@ class Prefix:
         return self.sockets / CONTROL_TOKEN
 
     @property
+    def stream_tls_socket(self) -> Path:
+        """The stream server that terminates TLS for tls routes (docs/streams.md)."""
+        return self.sockets / "stream_tls.sock"
+
+    @property
     def sync_socket(self) -> Path:
         return self.sockets / "sync.sock"
 

@@ -236,6 +236,8 @@ def template_context(config: Config, node_id: str,
         "control_socket": str(prefix.control_socket),
         "proxy_listeners": _listeners(config["proxy_listen"]),
         **stream.template_context(config),
+        # stream services whose host is a name: nginx's resolver
+        "stream_resolvers": dns_resolvers(config) if config["stream_listen"] else [],
         "ssl_certificates": ssl_files(config),
         "ssl": sslconf.proxy_tls(config),
         "shared_dicts": [{"name": "kongpy_snapshot", "size": config["snapshot_cache_size"]},
@@ -345,6 +347,8 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "entities": entity_facts(config),
         "snapshot_path": str(prefix.snapshot_file),
         **stream.settings(config),
+        # the default certificate of the stream TLS server
+        "ssl_certificates": ssl_files(config),
         "control_token_file": str(prefix.control_token_file),
         "headers": [h.lower() for h in config["headers"]],
         "error_default_type": config["error_default_type"],

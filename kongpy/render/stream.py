@@ -26,14 +26,17 @@ def template_context(config: Config) -> dict[str, Any]:
     layout = paths.prefix(config["prefix"])
     return {"stream_listeners": listeners(config),
             "stream_module": str(paths.stream_module()),
-            "stream_snapshot_path": str(layout.stream_snapshot_file)}
+            "stream_snapshot_path": str(layout.stream_snapshot_file),
+            "stream_tls_socket": str(layout.stream_tls_socket)}
 
 
 def settings(config: Config) -> dict[str, Any]:
     """The stream keys of the data-plane settings file (docs/contracts.md §3)."""
     layout = paths.prefix(config["prefix"])
     return {"stream_listeners": listeners(config),
-            "stream_snapshot_path": str(layout.stream_snapshot_file)}
+            "stream_snapshot_path": str(layout.stream_snapshot_file),
+            # where an ssl listener hands the connections it does not pass through
+            "stream_tls_proxy": f"unix:{layout.stream_tls_socket}"}
 
 
 def check_module(config: Config) -> None:

@@ -4,6 +4,8 @@
 local settings = require("kongpy.settings")
 
 local ngx = ngx
+local var = ngx.var
+local http_version = ngx.req.http_version
 local re_match = ngx.re.match
 local header = ngx.header
 local print = ngx.print
@@ -14,6 +16,7 @@ local req_start_time = ngx.req.start_time
 local get_headers = ngx.req.get_headers
 
 local type = type
+local pairs = pairs
 local tonumber = tonumber
 local format = string.format
 local gmatch = string.gmatch
@@ -95,6 +98,66 @@ local MESSAGES = {
     [511] = "Network authentication required",
 }
 _M.MESSAGES = MESSAGES
+
+-- gRPC answers (Kong's PDK): the HTTP status stays, grpc-status carries
+-- its gRPC code (a status the table lacks: by its class) and grpc-message
+-- the message; the body is empty.
+local GRPC = "application/grpc"
+local HTTP_TO_GRPC = {
+    [200] = 0, [400] = 3, [401] = 16, [403] = 7, [404] = 5, [409] = 6,
+    [429] = 8, [499] = 1, [500] = 13, [501] = 12, [503] = 14, [504] = 4,
+}
+local GRPC_MESSAGES = {
+    [0] = "OK", [1] = "Canceled", [2] = "Unknown", [3] = "InvalidArgument",
+    [4] = "DeadlineExceeded", [5] = "NotFound", [6] = "AlreadyExists",
+    [7] = "PermissionDenied", [8] = "ResourceExhausted", [9] = "FailedPrecondition",
+    [10] = "Aborted", [11] = "OutOfRange", [12] = "Unimplemented", [13] = "Internal",
+    [14] = "Unavailable", [15] = "DataLoss", [16] = "Unauthenticated",
+}
+_M.GRPC = GRPC
+_M.GRPC_MESSAGES = GRPC_MESSAGES
+
+function _M.grpc_status(status)
+    local code = HTTP_TO_GRPC[status]
+    if code then
+        return code
+    elseif status >= 500 and status <= 599 then
+        return 13
+    elseif status >= 400 and status <= 499 then
+        return 3
+    elseif status >= 200 and status <= 299 then
+        return 0
+    end
+    return 2
+end
+
+-- Kong's test: an application/grpc* request over HTTP/2.
+local function is_grpc_request()
+    local ctype = var.content_type
+    return ctype ~= nil and find(ctype, GRPC, 1, true) == 1 and http_version() == 2
+end
+_M.is_grpc_request = is_grpc_request
+
+-- A gRPC request's error: grpc-status (unless `extra_headers` has one),
+-- grpc-message (the code's name unless `message`), no body.
+local function grpc_exit(status, message, extra_headers)
+    ngx.ctx.kongpy_exited = true
+    ngx.status = status
+    if extra_headers then
+        for k, v in pairs(extra_headers) do header[k] = v end
+    end
+    header["Content-Type"] = GRPC
+    header["Content-Length"] = 0
+    local code = tonumber(header["grpc-status"])
+    if not code then
+        code = _M.grpc_status(status)
+        header["grpc-status"] = code
+    end
+    header["grpc-message"] = message or GRPC_MESSAGES[code]
+    print()
+    return exit(status)
+end
+_M.grpc_exit = grpc_exit
 
 local ACCEPT_RX = [[^((?:[a-z0-9][a-z0-9-!#$&^_+.]+|\*)/(?:[a-z0-9][a-z0-9-!#$&^_+.]+|\*))]]
                   .. [[(?:\s*;\s*q\s*=\s*(1(?:\.0{0,3})?|0(?:\.\d{0,3})?)|\s*;[^;]*)*$]]
@@ -202,8 +265,12 @@ function _M.gateway_headers(request_id)
     end
 end
 
--- kong.response.error: negotiated on Accept only, JSON by default.
+-- kong.response.error: negotiated on Accept only, JSON by default; a gRPC
+-- request gets a gRPC error (its message is the code's name, as Kong's).
 function _M.exit(status, message, request_id, extra_headers)
+    if is_grpc_request() then
+        return grpc_exit(status, nil, extra_headers)
+    end
     local ctype = _M.response_type(get_headers()["accept"])
     local body = _M.body(ctype, message or MESSAGES[status] or "", request_id)
     ngx.ctx.kongpy_exited = true
@@ -222,8 +289,13 @@ function _M.error_page(request_id)
     local status = ngx.status
     local headers = get_headers()
     local accept = headers["accept"] or headers["content-type"] or settings.error_default_type
-    local ctype = _M.response_type(accept)
     local message = MESSAGES[status] or format("The upstream server responded with %d", status)
+    if type(accept) == "string" and find(accept, GRPC, 1, true) == 1 and is_grpc_request() then
+        -- Kong: kong.response.exit(status, { message = ... }) for gRPC
+        _M.gateway_headers(request_id)
+        return grpc_exit(status, message)
+    end
+    local ctype = _M.response_type(accept)
     if status == 494 then
         status = 400
     end

@@ -25,6 +25,7 @@ local exec = ngx.exec
 local log = ngx.log
 local ERR = ngx.ERR
 local req_start_time = ngx.req.start_time
+local http_version = ngx.req.http_version
 
 local error = error
 local type = type
@@ -37,6 +38,10 @@ local ERR_NO_ROUTE = "no Route matched with those values"
 local ERR_NO_SERVICE = "no Service found with those values"
 local ERR_HTTPS = "Please use HTTPS protocol"
 local HTTPS_HEADERS = { Connection = "Upgrade", Upgrade = "TLS/1.2, HTTP/1.1" }
+local ERR_HTTP2 = "Please use HTTP2 protocol"
+local HTTP2_HEADERS = { Connection = "Upgrade", Upgrade = "HTTP/2" }
+local ERR_NOT_GRPC = "Non-gRPC request matched gRPC route"
+local GRPC = errors.GRPC
 
 local _M = {}
 
@@ -99,6 +104,26 @@ local function https_required(entry, request_uri)
     header["Location"] = "https://" .. var.kongpy_x_forwarded_host .. request_uri
     ngx.status = code
     return exit(code)
+end
+
+-- Kong's checks of a request a grpc/grpcs route matched: gRPC content
+-- (415), over HTTP/2 (426), and over TLS for a grpcs-only route (a gRPC
+-- error with HTTP status 200). Returns true when the request was answered.
+local function grpc_mismatch(protocols)
+    local ctype = var.content_type
+    if not ctype or sub(ctype, 1, #GRPC) ~= GRPC then
+        errors.exit(415, ERR_NOT_GRPC, var.request_id)
+        return true
+    end
+    if http_version() ~= 2 then
+        errors.exit(426, ERR_HTTP2, var.request_id, HTTP2_HEADERS)
+        return true
+    end
+    if not protocols.grpc and var.kongpy_x_forwarded_proto ~= "https" then
+        errors.grpc_exit(200, "gRPC request matched gRPCs route", { ["grpc-status"] = 1 })
+        return true
+    end
+    return false
 end
 
 local function debug_headers(entry)
@@ -165,6 +190,9 @@ function _M.access()
     if entry.https_only and var.kongpy_x_forwarded_proto ~= "https" then
         return https_required(entry, request_uri)
     end
+    if entry.grpc and grpc_mismatch(entry.protocols) then
+        return
+    end
     local prefix = res.prefix
     if prefix then
         var.upstream_x_forwarded_prefix = prefix
@@ -180,7 +208,13 @@ function _M.access()
     -- Kong runs the plugins before it looks for the service or a peer.
     local ps = state.plugins
     if ps.n > 0 then
-        plugins.access(ctx, ps, scheme, entry.route.id, service and service.id)
+        -- a gRPC route's request runs the plugins whose protocols name
+        -- grpc/grpcs (a plugin for http/https only does not run there)
+        local pscheme = scheme
+        if entry.grpc then
+            pscheme = scheme == "https" and "grpcs" or "grpc"
+        end
+        plugins.access(ctx, ps, pscheme, entry.route.id, service and service.id)
     end
     if not service then
         return errors.exit(503, ERR_NO_SERVICE, var.request_id)
@@ -200,10 +234,17 @@ function _M.access()
             log(ERR, terr)
             return errors.exit(500, nil, var.request_id)
         end
+        if profile and service.grpc then
+            -- Kong's schema allows no tls_verify on grpcs services: no
+            -- location verifies gRPC upstreams, so never send it unverified
+            log(ERR, "service ", service.id, ": tls_verify is not available for grpcs")
+            return errors.exit(500, nil, var.request_id)
+        end
     end
     -- after the plugins, as Kong: a header they set and the client's
     -- Connection names is not sent either
-    if profile or ctx.kongpy_collected or ctx.kongpy_upstream then
+    local grpc = service.grpc
+    if profile or grpc or ctx.kongpy_collected or ctx.kongpy_upstream then
         -- an error page (the upstream unreachable) runs the plugins too, and
         -- releases a balanced request's peer
         ctxref.stash()
@@ -217,6 +258,10 @@ function _M.access()
     ctx.kongpy_proxied = true
     ctx.kongpy_access_end = t
     ctx.kongpy_proxy_latency = floor((t - req_start_time()) * 1000 + 0.5)
+    if grpc then
+        -- grpc_pass (Kong's @grpc / @grpcs)
+        return exec(service.scheme == "https" and "@grpcs" or "@grpc")
+    end
     if ctx.buffered_proxying and buffered.wanted(ctx) then
         return buffered.proxy(ctx, profile)
     end
@@ -226,9 +271,9 @@ function _M.access()
     end
 end
 
--- Rewrite phase of an upstream TLS profile's location: the request's ctx,
--- which the handover from location / dropped.
-function _M.tls_handover()
+-- Rewrite phase of the named locations location / hands requests over to
+-- (upstream TLS profiles, gRPC): the request's ctx, which ngx.exec dropped.
+function _M.handover()
     ctxref.apply()
 end
 

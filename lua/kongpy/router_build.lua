@@ -180,6 +180,7 @@ local function route_entry(route, service)
         path_handling = route.path_handling == "v1" and "v1" or "v0",
         preserve_host = route.preserve_host == true,
         https_only = protocols.https and not protocols.http or false,
+        grpc = protocols.grpc or protocols.grpcs or false,
         redirect_code = tonumber(route.https_redirect_status_code) or 426,
         protocols = protocols,
     }

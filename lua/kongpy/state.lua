@@ -66,6 +66,8 @@ local function compile_service(s)
         raw = s,
         id = s.id,
         scheme = scheme,
+        -- grpc/grpcs: proxied by grpc_pass (the @grpc* locations)
+        grpc = (protocol == "grpc" or protocol == "grpcs") or nil,
         host = s.host,
         ip = ip,
         port = s.port,

@@ -1,6 +1,7 @@
 -- kong.response: the response sent to the client (Kong 3.9's functions and
 -- phase checks). exit() and error() end the request with Kong's bodies;
--- gRPC requests get no special handling (no grpc-status/grpc-message).
+-- a gRPC request (or a response typed application/grpc) gets Kong's
+-- grpc-status and grpc-message headers instead of an error body.
 local cjson = require("cjson.safe")
 local resp = require("ngx.resp")
 local errors = require("kongpy.errors")
@@ -27,6 +28,7 @@ local pairs = pairs
 local concat = table.concat
 local lower = string.lower
 local format = string.format
+local find = string.find
 
 local JSON = "application/json; charset=utf-8"
 local MAX_HEADERS = 100
@@ -217,18 +219,71 @@ local function apply_headers(status, headers)
     return has_type, has_length
 end
 
--- `json`: the body is a table's encoding (Content-Type defaults to JSON).
-local function send(status, body, headers, json)
+-- Whether the answer is gRPC, and whether its body is gRPC output (a
+-- Content-Type of application/grpc* given): Kong's send().
+local function grpc_kind()
+    local rtype = header["Content-Type"]
+    if type(rtype) == "table" then
+        rtype = rtype[1]
+    end
+    if rtype then
+        local is = find(rtype, errors.GRPC, 1, true) == 1
+        return is, is
+    end
+    return errors.is_grpc_request(), false
+end
+
+-- `tbl`: a table body, sent as JSON (or as its message to gRPC clients).
+-- Called in tail position: error level 2 names the plugin.
+local function send(status, body, headers, tbl)
     ngx.ctx.kongpy_exited = true
     local has_type, has_length = apply_headers(status, headers)
+    local is_grpc, grpc_output = grpc_kind()
+    local code
+    if is_grpc and not header["grpc-status"] then
+        code = errors.grpc_status(status)
+        header["grpc-status"] = code
+    end
+    local json = false
+    if tbl then
+        if is_grpc then
+            if grpc_output then
+                error("table body encoding with gRPC is not supported", 2)
+            end
+            body = tbl.message
+            if type(body) ~= "string" then
+                body = nil
+                warn("body was removed because table body encoding with gRPC is not supported")
+            end
+        else
+            local err
+            body, err = encode.json(tbl)
+            if not body then
+                error("body encoding failed while flushing response: " .. err, 2)
+            end
+            json = true
+        end
+    end
     if json and not has_type then
         header["Content-Type"] = JSON
+    end
+    if body and is_grpc and not grpc_output then
+        -- gRPC clients read the message from grpc-message, not a body
+        header["Content-Length"] = 0
+        header["grpc-message"] = body
+        print()
+        return exit(status)
     end
     if not has_length then
         header["Content-Length"] = body and #body or 0
     end
+    if code and not header["grpc-message"] then
+        header["grpc-message"] = errors.GRPC_MESSAGES[code]
+    end
     if body then
         print(body)
+    elseif is_grpc then
+        print()
     end
     return exit(status)
 end
@@ -267,15 +322,10 @@ function _M.exit(status, body, headers)
         in_header_filter("kong.response.exit", status, body, headers)
         return
     end
-    local json = tb == "table"
-    if json then
-        local err
-        body, err = encode.json(body)
-        if not body then
-            error("body encoding failed while flushing response: " .. err, 2)
-        end
+    if tb == "table" then
+        return send(status, nil, headers, body)
     end
-    return send(status, body, headers, json)
+    return send(status, body, headers, nil)
 end
 
 -- error(status, message, headers): Kong's {"message": ...} body, as JSON,
@@ -306,21 +356,27 @@ function _M.error(status, message, headers)
             end
         end
     end
-    local ctype
+    local ctype, body
     if given then
         ctype = errors.template_type(given)
+    elseif errors.is_grpc_request() then
+        -- no body: grpc-status and the code's name in grpc-message
+        ctype = errors.GRPC
+        out["Content-Type"] = ctype
     else
         ctype = errors.response_type(get_req_headers()["accept"])
         out["Content-Type"] = ctype
     end
-    local default = errors.MESSAGES[status]
-                    or format("The upstream server responded with %d", status)
-    local body = errors.body(ctype, message or default, var.request_id)
+    if ctype ~= errors.GRPC and given ~= errors.GRPC then
+        local default = errors.MESSAGES[status]
+                        or format("The upstream server responded with %d", status)
+        body = errors.body(ctype, message or default, var.request_id)
+    end
     if get_phase() == "header_filter" then
         in_header_filter("kong.response.error", status, nil, out)
         return
     end
-    return send(status, body, out, false)
+    return send(status, body, out, nil)
 end
 
 return _M

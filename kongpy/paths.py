@@ -144,22 +144,12 @@ class Prefix:
         return self.sockets / CONTROL_TOKEN
 
     @property
-    def stream_tls_socket(self) -> Path:
-        """The stream server that terminates TLS for tls routes (docs/streams.md)."""
-        return self.sockets / "stream_tls.sock"
-
-    @property
     def sync_socket(self) -> Path:
         return self.sockets / "sync.sock"
 
     @property
     def snapshot_file(self) -> Path:
         return self.config / "snapshot.jsonl"
-
-    @property
-    def stream_snapshot_file(self) -> Path:
-        """The stream subset of the snapshot the stream workers read (kongpy/sync/stream.py)."""
-        return self.config / "stream.json"
 
     @property
     def node_id_file(self) -> Path:

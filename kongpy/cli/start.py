@@ -22,7 +22,7 @@ from kongpy.cli._common import (conf_option, load_config, prefix_option,
                                 start_timeout_option, verbosity)
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
-from kongpy.render import stream as render_stream, writer
+from kongpy.render import context as render_context, stream as render_stream, writer
 from kongpy.supervisor import pidfile
 from kongpy.sync import snapshot, stream as stream_snapshot
 
@@ -63,14 +63,15 @@ def start_node(config: Config, timeout: float, run_migrations: bool = False) -> 
 def _write_stream_snapshot(config: Config, layout: paths.Prefix, fresh: bytes | None) -> None:
     """The stream subset of what the node serves first (of the kept snapshot
     when the datastore is down); a stale one goes when stream_listen is off."""
+    path, group = render_context.stream_snapshot_target(config)
     if not config["stream_listen"]:
-        layout.stream_snapshot_file.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         return
     if fresh is None and layout.snapshot_file.is_file():
         fresh = layout.snapshot_file.read_bytes()
     blob = stream_snapshot.from_snapshot(fresh) if fresh is not None else None
     if blob is not None:
-        stream_snapshot.write(layout.stream_snapshot_file, blob)
+        stream_snapshot.write(path, blob, group)
 
 
 @click.command()

@@ -163,6 +163,21 @@ def temp_root(config: Config, node_id: str) -> str:
     return str(RUNTIME_ROOT / node_id)
 
 
+def stream_dir(config: Config) -> Path:
+    """The stream workers' folder (docs/streams.md): in their temp root, which
+    their group may enter when they run as another user (the prefix may sit
+    where they cannot)."""
+    layout = paths.prefix(config["prefix"])
+    return Path(temp_root(config, _known_node_id(layout))) / "stream"
+
+
+def stream_snapshot_target(config: Config) -> tuple[Path, int | None]:
+    """Where the stream snapshot goes, and the group that must read it (None
+    when the workers run as the writing user)."""
+    ids = worker_ids(config)
+    return stream_dir(config) / stream.SNAPSHOT, ids[1] if ids else None
+
+
 RATELIMIT_PLUGINS = ("rate-limiting", "response-ratelimiting")
 RATELIMIT_DICT_SIZE = "12m"
 # Health of upstream addresses (kongpy.health): Kong's kong_healthchecks size.
@@ -235,7 +250,7 @@ def template_context(config: Config, node_id: str,
         "settings_file": settings_file or str(prefix.settings_file),
         "control_socket": str(prefix.control_socket),
         "proxy_listeners": _listeners(config["proxy_listen"]),
-        **stream.template_context(config),
+        **stream.template_context(config, stream_dir(config)),
         # stream services whose host is a name: nginx's resolver
         "stream_resolvers": dns_resolvers(config) if config["stream_listen"] else [],
         "ssl_certificates": ssl_files(config),
@@ -346,7 +361,7 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "configuration": configuration(config),
         "entities": entity_facts(config),
         "snapshot_path": str(prefix.snapshot_file),
-        **stream.settings(config),
+        **stream.settings(config, stream_dir(config)),
         # the default certificate of the stream TLS server
         "ssl_certificates": ssl_files(config),
         "control_token_file": str(prefix.control_token_file),

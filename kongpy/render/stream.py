@@ -6,6 +6,7 @@ the module file rather than serve routes nothing can proxy.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from kongpy import paths
@@ -21,22 +22,26 @@ def listeners(config: Config) -> list[dict[str, Any]]:
             for item in config["stream_listen"]]
 
 
-def template_context(config: Config) -> dict[str, Any]:
+# In the stream workers' folder (render.context.stream_dir): the stream
+# snapshot, and the socket of the node's TLS terminating server.
+SNAPSHOT = "stream.json"
+TLS_SOCKET = "tls.sock"
+
+
+def template_context(config: Config, folder: Path) -> dict[str, Any]:
     """The stream keys of the template context (docs/contracts.md §4)."""
-    layout = paths.prefix(config["prefix"])
     return {"stream_listeners": listeners(config),
             "stream_module": str(paths.stream_module()),
-            "stream_snapshot_path": str(layout.stream_snapshot_file),
-            "stream_tls_socket": str(layout.stream_tls_socket)}
+            "stream_snapshot_path": str(folder / SNAPSHOT),
+            "stream_tls_socket": str(folder / TLS_SOCKET)}
 
 
-def settings(config: Config) -> dict[str, Any]:
+def settings(config: Config, folder: Path) -> dict[str, Any]:
     """The stream keys of the data-plane settings file (docs/contracts.md §3)."""
-    layout = paths.prefix(config["prefix"])
     return {"stream_listeners": listeners(config),
-            "stream_snapshot_path": str(layout.stream_snapshot_file),
+            "stream_snapshot_path": str(folder / SNAPSHOT),
             # where an ssl listener hands the connections it does not pass through
-            "stream_tls_proxy": f"unix:{layout.stream_tls_socket}"}
+            "stream_tls_proxy": f"unix:{folder / TLS_SOCKET}"}
 
 
 def check_module(config: Config) -> None:

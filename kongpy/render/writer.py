@@ -117,9 +117,12 @@ def _make_temp_root(config: Config, node: str) -> None:
     """The workers' temp folder when they run as another user: reachable by
     their group only; nginx creates the folders inside, owned by the workers."""
     ids = context.worker_ids(config)
+    streams = [context.stream_dir(config)] if config["stream_listen"] else []
     if ids is None:
+        for folder in streams:
+            folder.mkdir(mode=0o750, parents=True, exist_ok=True)
         return
-    for folder in (context.RUNTIME_ROOT, Path(context.temp_root(config, node))):
+    for folder in (context.RUNTIME_ROOT, Path(context.temp_root(config, node)), *streams):
         folder.mkdir(mode=0o750, exist_ok=True)
         info = folder.stat()
         if info.st_uid != 0 or info.st_gid != ids[1]:

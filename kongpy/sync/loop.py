@@ -42,7 +42,7 @@ from typing import Any
 from kongpy import paths
 from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
-from kongpy.render import upstream_tls
+from kongpy.render import context as render_context, upstream_tls
 from kongpy.db import metrics
 from kongpy.sync import counters, model, rehash, snapshot, stream
 from kongpy.sync.model import SnapshotModel
@@ -396,12 +396,12 @@ class SyncLoop:
     def _write_stream(self) -> None:
         """The stream subset of the version just applied, for the stream workers;
         none on a node without stream listeners."""
-        path = self.prefix.stream_snapshot_file
+        path, group = render_context.stream_snapshot_target(self.config)
         if not self.config["stream_listen"]:
             path.unlink(missing_ok=True)
             return
         body = {name: self._model.rows(name) for name in stream.ENTITIES}
-        stream.write(path, stream.subset(body, self._model.version))
+        stream.write(path, stream.subset(body, self._model.version), group)
 
     def _compact(self, served: Any) -> None:
         """Pushes the full snapshot of the version served once the delta chain is long."""

@@ -128,12 +128,16 @@ def built_for(config: Mapping[str, Any]) -> dict[str, Any]:
 # -- the file a prefix keeps ----------------------------------------------------
 
 
-def write(path: str | Path, blob: bytes) -> None:
-    """Writes atomically: nginx may read the file at any moment on restart."""
+def write(path: str | Path, blob: bytes, group: int | None = None) -> None:
+    """Writes atomically: nginx may read the file at any moment on restart.
+    With ``group``, the file is readable by that group (and no one else)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".snapshot.", suffix=".tmp", dir=path.parent)
     try:
+        if group is not None:
+            os.fchown(fd, -1, group)
+            os.fchmod(fd, 0o640)
         with os.fdopen(fd, "wb") as handle:
             handle.write(blob)
             handle.flush()

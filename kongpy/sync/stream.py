@@ -80,9 +80,10 @@ def subset(body: Mapping[str, Any], version: int | None) -> bytes:
                             **select(body)})
 
 
-def write(path: str | Path, blob: bytes) -> None:
-    """Writes atomically: a stream worker may read the file at any moment."""
-    snapshot.write(path, blob)
+def write(path: str | Path, blob: bytes, group: int | None = None) -> None:
+    """Writes atomically: a stream worker may read the file at any moment;
+    readable by ``group`` (the workers') when given."""
+    snapshot.write(path, blob, group=group)
 
 
 def from_snapshot(blob: bytes) -> bytes | None:

@@ -15,6 +15,8 @@ local pcall = pcall
 local tonumber = tonumber
 local max = math.max
 local io_open = io.open
+local select = select
+local tostring = tostring
 
 local CHECK_INTERVAL = 0.1
 local ERR_NO_ROUTE = "no Route found with those values"
@@ -52,7 +54,11 @@ local function install_ngx_shim()
         now = C.now,
         update_time = C.update_time,
         log = function(level, ...)
-            C.log(level, table.concat({ ... }))
+            local parts = { ... }
+            for i = 1, select("#", ...) do
+                parts[i] = tostring(parts[i])
+            end
+            C.log(level, table.concat(parts))
         end,
         ERR = C.ERR, WARN = C.WARN, NOTICE = C.NOTICE, INFO = C.INFO, DEBUG = C.DEBUG,
         ALERT = C.ALERT, CRIT = C.CRIT, EMERG = C.EMERG,

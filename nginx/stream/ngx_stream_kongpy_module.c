@@ -119,6 +119,7 @@ typedef struct {
     ngx_str_t   cert_key;
     ngx_uint_t  tries;
     ngx_uint_t  try;
+    ngx_uint_t  preread_done;   /* the other preread handlers that finished */
     unsigned    last_failed:1;
 } kp_ctx_t;
 
@@ -131,7 +132,7 @@ static char *kp_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child);
 static char *kp_lua_paths(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *kp_role(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *kp_balancer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-static ngx_int_t kp_init_process(ngx_cycle_t *cycle);
+static ngx_int_t kp_init_module(ngx_cycle_t *cycle);
 static void kp_exit_process(ngx_cycle_t *cycle);
 
 
@@ -182,8 +183,8 @@ ngx_module_t  ngx_stream_kongpy_module = {
     kp_commands,
     NGX_STREAM_MODULE,
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    kp_init_process,                       /* init process */
+    kp_init_module,                        /* init module */
+    NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     kp_exit_process,                       /* exit process */
@@ -192,12 +193,18 @@ ngx_module_t  ngx_stream_kongpy_module = {
 };
 
 
+/* The preread phase's other handlers (ssl_preread): the stream data plane
+ * must run after them, and nginx skips the rest of a phase once a handler
+ * returns NGX_OK (as ssl_preread does when it has read the ClientHello), so
+ * kp_preread takes their place and calls them first, in nginx's order. */
+static ngx_stream_handler_pt  *kp_prereads;
+static ngx_uint_t              kp_npreread;
+
 static lua_State             *kp_L;
 static ngx_stream_session_t  *kp_current;
 static int                    kp_fn_preread = LUA_NOREF;
 static int                    kp_fn_balancer = LUA_NOREF;
 static int                    kp_fn_certificate = LUA_NOREF;
-static int                    kp_fn_log = LUA_NOREF;
 
 
 /* -- configuration ------------------------------------------------------ */
@@ -463,12 +470,10 @@ kp_preread(ngx_stream_session_t *s)
     kp_srv_conf_t  *kscf;
     kp_ctx_t       *ctx;
     lua_Number      status;
+    ngx_int_t       rc;
     int             top;
 
     kscf = ngx_stream_get_module_srv_conf(s, ngx_stream_kongpy_module);
-    if (kscf->role.len == 0) {
-        return NGX_DECLINED;
-    }
     ctx = kp_get_ctx(s);
     if (ctx == NULL) {
         return NGX_ERROR;
@@ -476,10 +481,27 @@ kp_preread(ngx_stream_session_t *s)
     if (ctx->plan != LUA_NOREF) {
         return NGX_DECLINED;
     }
+    while (ctx->preread_done < kp_npreread) {
+        rc = kp_prereads[ctx->preread_done](s);
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+        if (rc == NGX_OK) {
+            ctx->preread_done = kp_npreread;
+            break;
+        }
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+        ctx->preread_done++;
+    }
+    if (kscf->role.len == 0) {
+        return NGX_DECLINED;
+    }
     if (kp_L == NULL || kp_fn_preread == LUA_NOREF) {
         ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
-                      "kongpy stream: the stream data plane failed to "
-                      "start; refusing the connection");
+                      "kongpy stream: the stream data plane is not running; "
+                      "refusing the connection");
         return NGX_STREAM_INTERNAL_SERVER_ERROR;
     }
 
@@ -603,6 +625,22 @@ kp_free_peer(ngx_peer_connection_t *pc, void *data, ngx_uint_t state)
 }
 
 
+#if (NGX_STREAM_SSL)
+/* no TLS session is kept across connections to a balanced peer */
+static ngx_int_t
+kp_set_session(ngx_peer_connection_t *pc, void *data)
+{
+    return NGX_OK;
+}
+
+
+static void
+kp_save_session(ngx_peer_connection_t *pc, void *data)
+{
+}
+#endif
+
+
 static ngx_int_t
 kp_init_peer(ngx_stream_session_t *s, ngx_stream_upstream_srv_conf_t *us)
 {
@@ -619,6 +657,10 @@ kp_init_peer(ngx_stream_session_t *s, ngx_stream_upstream_srv_conf_t *us)
     s->upstream->peer.get = kp_get_peer;
     s->upstream->peer.free = kp_free_peer;
     s->upstream->peer.tries = ctx->tries;
+#if (NGX_STREAM_SSL)
+    s->upstream->peer.set_session = kp_set_session;
+    s->upstream->peer.save_session = kp_save_session;
+#endif
     return NGX_OK;
 }
 
@@ -901,29 +943,31 @@ kp_start_lua(ngx_cycle_t *cycle, kp_main_conf_t *kmcf)
     kp_fn_preread = kp_ref_function(L, module, "preread");
     kp_fn_balancer = kp_ref_function(L, module, "balancer");
     kp_fn_certificate = kp_ref_function(L, module, "certificate");
-    kp_fn_log = kp_ref_function(L, module, "log");
     lua_settop(L, 0);
     kp_L = L;
     return NGX_OK;
 }
 
 
+/* In the master, once the configuration is read: the state starts where
+ * the settings, the default certificate and the stream snapshot are readable
+ * (workers may run as another user), and every worker forks a copy. A new
+ * configuration (reload) starts a new state; the old workers keep theirs. */
 static ngx_int_t
-kp_init_process(ngx_cycle_t *cycle)
+kp_init_module(ngx_cycle_t *cycle)
 {
     kp_main_conf_t  *kmcf;
 
-    if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) {
-        return NGX_OK;
+    if (kp_L) {
+        lua_close(kp_L);
+        kp_L = NULL;
+        kp_fn_preread = kp_fn_balancer = kp_fn_certificate = LUA_NOREF;
     }
     kmcf = ngx_stream_cycle_get_module_main_conf(cycle, ngx_stream_kongpy_module);
     if (kmcf == NULL || !kmcf->used) {
         return NGX_OK;
     }
-    /* a worker without the stream data plane refuses its sessions (fail
-     * closed) rather than exiting: the master would only respawn it */
-    (void) kp_start_lua(cycle, kmcf);
-    return NGX_OK;
+    return kp_start_lua(cycle, kmcf);
 }
 
 
@@ -961,6 +1005,7 @@ kp_postconfiguration(ngx_conf_t *cf)
     ngx_stream_handler_pt        *h, *elts;
     ngx_array_t                  *handlers;
     kp_main_conf_t               *kmcf;
+    ngx_uint_t                    i;
 
     kmcf = ngx_stream_conf_get_module_main_conf(cf, ngx_stream_kongpy_module);
     if (!kmcf->used) {
@@ -970,16 +1015,23 @@ kp_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    /* last in the preread phase (handlers run from the end of the array):
-     * after ssl_preread has read the client's SNI */
     cmcf = ngx_stream_conf_get_module_main_conf(cf, ngx_stream_core_module);
     handlers = &cmcf->phases[NGX_STREAM_PREREAD_PHASE].handlers;
+    elts = handlers->elts;
+    kp_npreread = handlers->nelts;
+    kp_prereads = ngx_palloc(cf->pool, sizeof(ngx_stream_handler_pt) * (kp_npreread + 1));
+    if (kp_prereads == NULL) {
+        return NGX_ERROR;
+    }
+    /* nginx calls a phase's handlers from the end of the array */
+    for (i = 0; i < kp_npreread; i++) {
+        kp_prereads[i] = elts[kp_npreread - 1 - i];
+    }
+    handlers->nelts = 0;
     h = ngx_array_push(handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
-    elts = handlers->elts;
-    ngx_memmove(&elts[1], &elts[0], (handlers->nelts - 1) * sizeof(ngx_stream_handler_pt));
-    elts[0] = kp_preread;
+    *h = kp_preread;
     return NGX_OK;
 }

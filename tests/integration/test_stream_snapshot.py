@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from kongpy import paths
+from kongpy import conf as kconf, paths
+from kongpy.render import context as render_context
 from tests.conftest import IN_CI, require_binary
 from tests.helpers.gateway import Gateway
 from tests.helpers.servers import free_port
@@ -52,7 +53,7 @@ def _wait_version(gw: Gateway, path, timeout: float = 5.0) -> dict:
 
 def test_stream_file_follows_admin_api_writes(stream_node):
     gw = stream_node
-    path = paths.prefix(gw.prefix).stream_snapshot_file
+    path = render_context.stream_snapshot_target(kconf.load(str(gw.conf_path), env={}))[0]
     first = _wait_version(gw, path)
     assert first["stream_format"] == 1 and first["routes"] == []
     service = gw.create("/services", {"name": "echo", "host": "127.0.0.1", "port": 9,

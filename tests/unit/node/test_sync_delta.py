@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from kongpy import paths
+from kongpy.render import context as render_context
 from kongpy.sync import loop as loop_module
 from kongpy.sync import model, snapshot
 from kongpy.sync.loop import SyncLoop
@@ -154,7 +155,7 @@ def stream_setup(make_conf, database):
                        env={})
     dp = RecordingDataPlane()
     sync = SyncLoop(config, open_db=lambda _c: database, client=dp)
-    yield sync, dp, paths.prefix(config["prefix"]).stream_snapshot_file
+    yield sync, dp, render_context.stream_snapshot_target(config)[0]
     sync._close_db()
 
 
@@ -194,7 +195,7 @@ def test_refused_push_leaves_the_stream_file(stream_setup, database):
 
 def test_no_stream_file_without_stream_listeners(setup, config):
     sync, _, _ = setup
-    path = paths.prefix(config["prefix"]).stream_snapshot_file
+    path = render_context.stream_snapshot_target(config)[0]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"stale")
     assert sync.tick() is True

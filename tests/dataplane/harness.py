@@ -88,6 +88,8 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "proxy_listeners": [
             {"address": f"127.0.0.1:{proxy_port}", "ssl": False, "http2": False, "flags": ""},
         ],
+        # streams are tested on whole nodes (tests/integration/test_stream.py)
+        "stream_listeners": [],
         # a test with a TLS listener gives the default certificates
         "ssl_certificates": [],
         "ssl": sslconf.proxy_tls(SSL_DEFAULTS),

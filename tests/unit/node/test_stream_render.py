@@ -2,6 +2,8 @@
 and the refusal of a node with stream listeners and no stream module."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -37,10 +39,16 @@ def test_context_and_settings(make_conf, workdir, module):
         {"address": "127.0.0.1:19002", "ssl": False, "udp": True, "proxy_protocol": False,
          "flags": ""}]
     assert ctx["stream_module"] == str(module)
-    stream_file = str(workdir / "prefix" / "config" / "stream.json")
+    # the workers' folder: their temp root (or the prefix when they run as
+    # the user rendering)
+    folder = context.stream_dir(c)
+    assert folder == Path(context.temp_root(c, "<node_id>")) / "stream"
+    stream_file = str(folder / "stream.json")
     assert ctx["stream_snapshot_path"] == stream_file
+    assert ctx["stream_tls_socket"] == str(folder / "tls.sock")
     dp = context.settings(c, "node-1")
     assert dp["stream_snapshot_path"] == stream_file
+    assert dp["stream_tls_proxy"] == f"unix:{folder / 'tls.sock'}"
     assert dp["stream_listeners"] == ctx["stream_listeners"]
 
 

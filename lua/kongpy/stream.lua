@@ -15,6 +15,8 @@ local pcall = pcall
 local tonumber = tonumber
 local max = math.max
 local io_open = io.open
+local error = error
+local setmetatable = setmetatable
 local select = select
 local tostring = tostring
 
@@ -23,9 +25,8 @@ local ERR_NO_ROUTE = "no Route found with those values"
 local ERR_NO_CONFIG = "no stream configuration loaded yet"
 local ERR_PLUGIN = "plugin %s cannot run on stream connections"
 local ERR_ALGORITHM = "upstream %s: algorithm %s is not supported on stream services"
+local ERR_PEER = "upstream %s: %s"
 local ERR_CA = "service %s: ca_certificates are not supported on stream services"
-local ERR_NO_PEER = "no target of upstream %s can be tried"
-local ERR_HOSTNAME = "target %s of upstream %s is a host name; stream upstreams take addresses"
 
 local _M = {}
 
@@ -36,6 +37,8 @@ local state               -- what this worker serves
 local handlers = {}       -- plugin name -> handler (or false)
 local last_check, last_id = -1, nil
 local default_cert
+local md5_buf
+local hash_input
 
 local function read_file(path)
     local f, err = io_open(path, "rb")
@@ -48,8 +51,31 @@ local function read_file(path)
 end
 
 -- What Lua libraries shared with the HTTP data plane expect of `ngx`.
+-- MD5 from the libcrypto nginx links (consistent hashing's ring)
+local function md5_bin(text)
+    local ffi = require("ffi")
+    if not md5_buf then
+        ffi.cdef("unsigned char *MD5(const unsigned char *d, size_t n, unsigned char *md);")
+        md5_buf = ffi.new("unsigned char[16]")
+    end
+    ffi.C.MD5(text, #text, md5_buf)
+    return ffi.string(md5_buf, 16)
+end
+
+local function unavailable(what)
+    return function()
+        error(what .. " is not available on stream connections", 2)
+    end
+end
+
 local function install_ngx_shim()
     _G.ngx = {
+        md5_bin = md5_bin,
+        var = setmetatable({}, { __index = function(_, name) return C.var(name) end }),
+        req = setmetatable({}, { __index = function(_, name)
+            return unavailable("ngx.req." .. name)
+        end }),
+        shared = {},
         null = cjson.null,
         now = C.now,
         update_time = C.update_time,
@@ -85,7 +111,7 @@ local function refresh()
     end
     local st
     if doc then
-        st, err = config.build(doc, handlers)
+        st, err = config.build(doc, handlers, function(msg) C.log(C.WARN, msg) end)
     end
     if not st then
         C.log(C.ERR, "stream configuration not applied, keeping the previous one: "
@@ -106,6 +132,7 @@ function _M.init(api, settings_path)
     config = require("kongpy.stream.config")
     router = require("kongpy.stream.router")
     pdk = require("kongpy.stream.pdk")
+    hash_input = require("kongpy.balancers.consistent_hashing").hash_input
     pdk.bind(C, settings.configuration, settings.trusted_ips)
     package.loaded["kongpy.pdk"] = pdk
     _G.kong = pdk
@@ -204,12 +231,15 @@ local function plan_for(service)
     end
     local up = state.upstreams[service.host]
     if up then
-        local alg = up.row.algorithm or "round-robin"
-        if alg ~= "round-robin" then
-            C.log(C.ERR, ERR_ALGORITHM:format(up.name, alg))
+        if not up.balancer then
+            C.log(C.ERR, ERR_ALGORITHM:format(up.name, tostring(up.unsupported)))
             return nil
         end
         plan.upstream = up
+        plan.tried = {}
+        if up.hash then
+            plan.hash = hash_input(up.hash, plan)
+        end
     elseif config.is_ip(service.host) then
         plan.address = { host = service.host, port = service.port }
     else
@@ -251,47 +281,39 @@ function _M.preread(role)
     return plan_for(service) or 500
 end
 
--- Smooth weighted round robin over the targets that have not failed for
--- this connection.
-local function pick(up, failed)
-    local best
-    local total = 0
-    for _, t in ipairs(up.targets) do
-        if not failed[t] and t.ip then
-            t.current = t.current + t.weight
-            total = total + t.weight
-            if not best or t.current > best.current then
-                best = t
-            end
-        elseif not t.ip and not t.warned then
-            t.warned = true
-            C.log(C.ERR, ERR_HOSTNAME:format(t.name, up.name))
-        end
-    end
-    if best then
-        best.current = best.current - total
-    end
-    return best
-end
-
+-- Each try: the upstream's balancer, skipping the addresses that failed for
+-- this connection; the previous try's address released first.
 function _M.balancer(plan, _, last_failed)
     if plan.address then
         return plan.address.host, plan.address.port
     end
-    if last_failed and plan.last then
-        plan.failed[plan.last] = true
+    local up = plan.upstream
+    local b = up.balancer
+    local prev = plan.last
+    if prev then
+        if last_failed then
+            plan.tried[prev] = true
+        end
+        if b.release then
+            b:release(plan, prev)
+        end
+        plan.last = nil
     end
-    local t = pick(plan.upstream, plan.failed)
-    if not t then
-        -- every target failed once: start over, as the retries allow
-        plan.failed = {}
-        t = pick(plan.upstream, plan.failed)
+    local a, err = b:get_peer(plan, plan.hash, plan.tried)
+    if not a then
+        return nil, ERR_PEER:format(up.name, tostring(err))
     end
-    if not t then
-        return nil, ERR_NO_PEER:format(plan.upstream.name)
+    plan.last = a
+    return a.ip, a.port
+end
+
+-- The connection is over (log phase): the balancer's bookkeeping.
+function _M.log(plan)
+    local a = plan.last
+    if a then
+        plan.last = nil
+        plan.upstream.balancer:after_balance(plan, a)
     end
-    plan.last = t
-    return t.host, t.port
 end
 
 -- The certificate for the client's SNI, else the node's default one.

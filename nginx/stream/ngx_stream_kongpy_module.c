@@ -205,6 +205,7 @@ static ngx_stream_session_t  *kp_current;
 static int                    kp_fn_preread = LUA_NOREF;
 static int                    kp_fn_balancer = LUA_NOREF;
 static int                    kp_fn_certificate = LUA_NOREF;
+static int                    kp_fn_log = LUA_NOREF;
 
 
 /* -- configuration ------------------------------------------------------ */
@@ -541,6 +542,26 @@ kp_preread(ngx_stream_session_t *s)
     ctx->plan = luaL_ref(kp_L, LUA_REGISTRYINDEX);
     lua_settop(kp_L, top);
     return NGX_DECLINED;
+}
+
+
+/* The session is over: the balancer's bookkeeping (least-connections). */
+static ngx_int_t
+kp_log(ngx_stream_session_t *s)
+{
+    kp_ctx_t  *ctx;
+    int        top;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_kongpy_module);
+    if (ctx == NULL || ctx->plan == LUA_NOREF || kp_L == NULL || kp_fn_log == LUA_NOREF) {
+        return NGX_OK;
+    }
+    top = lua_gettop(kp_L);
+    lua_rawgeti(kp_L, LUA_REGISTRYINDEX, kp_fn_log);
+    lua_rawgeti(kp_L, LUA_REGISTRYINDEX, ctx->plan);
+    (void) kp_call(s, kp_fn_log, 1, 0);
+    lua_settop(kp_L, top);
+    return NGX_OK;
 }
 
 
@@ -943,6 +964,7 @@ kp_start_lua(ngx_cycle_t *cycle, kp_main_conf_t *kmcf)
     kp_fn_preread = kp_ref_function(L, module, "preread");
     kp_fn_balancer = kp_ref_function(L, module, "balancer");
     kp_fn_certificate = kp_ref_function(L, module, "certificate");
+    kp_fn_log = kp_ref_function(L, module, "log");
     lua_settop(L, 0);
     kp_L = L;
     return NGX_OK;
@@ -961,7 +983,7 @@ kp_init_module(ngx_cycle_t *cycle)
     if (kp_L) {
         lua_close(kp_L);
         kp_L = NULL;
-        kp_fn_preread = kp_fn_balancer = kp_fn_certificate = LUA_NOREF;
+        kp_fn_preread = kp_fn_balancer = kp_fn_certificate = kp_fn_log = LUA_NOREF;
     }
     kmcf = ngx_stream_cycle_get_module_main_conf(cycle, ngx_stream_kongpy_module);
     if (kmcf == NULL || !kmcf->used) {
@@ -1033,5 +1055,11 @@ kp_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
     *h = kp_preread;
+
+    h = ngx_array_push(&cmcf->phases[NGX_STREAM_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = kp_log;
     return NGX_OK;
 }

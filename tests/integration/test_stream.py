@@ -368,3 +368,69 @@ def test_an_idle_connection_is_closed_after_the_timeout(gw, echo):
             return False
 
     assert _until(closed_when_idle), gw.error_log_tail()
+
+
+def _which(echo, action):
+    """The echo server (0 or 1) that accepted the connection ``action`` made."""
+    before = [s.connections for s in echo]
+    action()
+    after = [s.connections for s in echo]
+    grown = [i for i in range(len(echo)) if after[i] > before[i]]
+    return grown[0] if len(grown) == 1 else None
+
+
+def test_consistent_hashing_keeps_a_client_address_on_one_target(gw, echo):
+    api = admin(gw)
+    api.post("/upstreams", {"name": "ch-up", "algorithm": "consistent-hashing",
+                            "hash_on": "ip"})
+    for s in echo:
+        api.post("/upstreams/ch-up/targets", {"target": f"127.0.0.1:{s.port}"})
+    api.post("/services", {"name": "ch", "protocol": "tcp", "host": "ch-up"})
+    api.post("/services/ch/routes", {"name": "ch", "protocols": ["tcp"],
+                                     "sources": [{"ip": "10.5.0.0/16"}]})
+    assert _until(lambda: _through_pp(gw, "10.5.0.1", b"h\n", b"h\n") == b"h\n"), \
+        gw.error_log_tail()
+    chosen = {}
+    for i in range(1, 17):
+        source = f"10.5.0.{i}"
+        seen = {_which(echo, lambda: _through_pp(gw, source, b"h\n", b"h\n")) for _ in range(3)}
+        assert len(seen) == 1 and None not in seen, (source, seen)
+        chosen[source] = seen.pop()
+    # the addresses spread over both targets
+    assert set(chosen.values()) == {0, 1}, chosen
+
+
+def test_least_connections_sends_new_connections_to_the_idle_target(tmp_path, echo):
+    # one worker: least-connections counts each worker's connections
+    port = free_port()
+    node = Gateway(tmp_path, workers=1, extra={"stream_listen": f"127.0.0.1:{port}"}).start()
+    try:
+        api = admin(node)
+        api.post("/upstreams", {"name": "lc-up", "algorithm": "least-connections"})
+        for s in echo:
+            api.post("/upstreams/lc-up/targets", {"target": f"127.0.0.1:{s.port}"})
+        api.post("/services", {"name": "lc", "protocol": "tcp", "host": "lc-up"})
+        api.post("/services/lc/routes", {"name": "lc", "protocols": ["tcp"],
+                                         "destinations": [{"port": port}]})
+        assert _until(lambda: _echo_tcp(port) == b"ping\n"), node.error_log_tail()
+        held: list[socket.socket] = []
+
+        def hold():
+            sock = socket.create_connection(("127.0.0.1", port), timeout=3)
+            held.append(sock)
+            sock.sendall(b"l\n")
+            assert sock.recv(16) == b"l\n"
+
+        try:
+            busy = _which(echo, hold)
+            assert busy is not None
+            # while one target holds a connection, every short connection
+            # (each over before the next: its count released) goes to the other
+            for _ in range(6):
+                assert _which(echo, lambda: _echo_tcp(port)) == 1 - busy
+                time.sleep(0.3)
+        finally:
+            for sock in held:
+                sock.close()
+    finally:
+        node.stop()

@@ -54,23 +54,47 @@ function _M.is_ip(host)
     return type(host) == "string" and cidr.parse(host) ~= nil
 end
 
-local function build_upstreams(doc)
+-- The HTTP data plane's balancers (kongpy.balancers.*), over the targets
+-- that are addresses (no DNS here); without health checks.
+local BALANCERS = {
+    ["round-robin"] = "kongpy.balancers.round_robin",
+    ["least-connections"] = "kongpy.balancers.least_connections",
+    ["consistent-hashing"] = "kongpy.balancers.consistent_hashing",
+}
+
+local function balancer_of(up, addresses)
+    local name = BALANCERS[up.row.algorithm or "round-robin"]
+    if not name then
+        up.unsupported = up.row.algorithm
+        return nil
+    end
+    local ch = require("kongpy.balancers.consistent_hashing")
+    up.hash = ch.hash_spec(up.row)
+    return require(name).new(up, addresses)
+end
+
+local function build_upstreams(doc, log)
     local by_id, by_name = {}, {}
     for _, row in ipairs(doc.upstreams or {}) do
-        local up = { row = row, name = row.name, targets = {}, total = 0 }
+        local up = { row = row, id = row.id, name = row.name, slots = tonumber(row.slots) or 10000,
+                     addresses = {} }
         by_id[row.id], by_name[row.name] = up, up
     end
     for _, t in ipairs(doc.targets or {}) do
         local up = by_id[id_of(t.upstream)]
-        local weight = tonumber(t.weight) or 0
-        if up and weight > 0 then
-            local host, port = split_target(t.target or "")
-            up.targets[#up.targets + 1] = {
-                host = host, port = port, weight = weight, current = 0,
-                ip = _M.is_ip(host), name = t.target,
+        local host, port = split_target(t.target or "")
+        if up and _M.is_ip(host) then
+            up.addresses[#up.addresses + 1] = {
+                ip = host, port = port, weight = tonumber(t.weight) or 0,
+                key = (find(host, ":", 1, true) and "[" .. host .. "]" or host) .. ":" .. port,
             }
-            up.total = up.total + weight
+        elseif up then
+            log("target " .. tostring(t.target) .. " of upstream " .. tostring(up.name)
+                .. " is a host name; stream upstreams take addresses: left out")
         end
+    end
+    for _, up in pairs(by_name) do
+        up.balancer = balancer_of(up, up.addresses)
     end
     return by_name
 end
@@ -157,7 +181,7 @@ local function route_plugins(rows, route_id, service_id, handlers)
 end
 
 -- Returns the state, or nil and an error (the caller keeps what it serves).
-function _M.build(doc, handlers)
+function _M.build(doc, handlers, log)
     if type(doc) ~= "table" or doc.stream_format ~= STREAM_FORMAT then
         return nil, ERR_FORMAT .. tostring(type(doc) == "table" and doc.stream_format)
     end
@@ -185,7 +209,7 @@ function _M.build(doc, handlers)
         version = doc.version,
         router = rt,
         services = services,
-        upstreams = build_upstreams(doc),
+        upstreams = build_upstreams(doc, log),
         certificates = certs,
         sni_exact = exact,
         sni_wild = wild,

@@ -368,6 +368,7 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "headers": [h.lower() for h in config["headers"]],
         "error_default_type": config["error_default_type"],
         "allow_debug_header": config["allow_debug_header"],
+        "router_flavor": config["router_flavor"],
         "dns_resolver": dns_resolvers(config),
         "dns_hostsfile": config["dns_hostsfile"] or "/etc/hosts",
         "dns_order": [t.upper() for t in config["dns_order"]] or ["LAST", "SRV", "A", "CNAME"],

@@ -1,8 +1,11 @@
--- traditional_compatible matching over the compiled virtual routes, with a
--- per-worker LRU of results keyed by the request attributes routes use.
+-- traditional_compatible matching over the compiled virtual routes (the
+-- traditional flavour's matcher is router_traditional_match.lua, chosen when
+-- the router is built), with a per-worker LRU of results keyed by the
+-- request attributes routes use.
 local lrucache = require("resty.lrucache")
 local build = require("kongpy.router_build")
 local router_index = require("kongpy.router_index")
+local traditional = require("kongpy.router_traditional_match")
 local path = require("kongpy.path")
 local settings = require("kongpy.settings")
 
@@ -155,13 +158,61 @@ local function result_for(entry, prefix, captures, npath)
 end
 _M.result_for = result_for
 
-function _M.new(routes, services_by_id, disabled)
-    local rt, err = build.build(routes, services_by_id, disabled)
+local exec_compatible, exec_traditional
+
+-- flavor: the node's router_flavor (settings) unless given.
+function _M.new(routes, services_by_id, disabled, flavor)
+    flavor = flavor or settings.router_flavor
+    local rt, err = build.build(routes, services_by_id, disabled, flavor)
     if not rt then
         return nil, err
     end
+    if rt.flavor == "traditional" then
+        rt.find, rt.exec = traditional.find, exec_traditional
+    else
+        rt.find, rt.exec = _M.find, exec_compatible
+    end
     rt.cache = lrucache.new(CACHE_SIZE)
     return rt
+end
+
+-- The traditional flavour reads the Host header as sent: a route host with a
+-- port only matches when the header names that port, and a wildcard host
+-- with a port compares it with the scheme's default port otherwise.
+exec_traditional = function(rt, var, method, host, raw_path, qpos, request_uri, https)
+    local hp = var.http_host
+    local host_port = hp and tonumber(match(hp, ":(%d+)$"))
+    local headers
+    local parts = { method, host, raw_path, host_port or "", https and "s" or "" }
+    local names = rt.idx.header_names
+    if #names > 0 then
+        headers = get_headers()
+        local n = #parts
+        for i, name in ipairs(names) do
+            local v = headers[name]
+            if type(v) == "table" then v = concat(v, SEP) end
+            parts[n + i] = v or ""
+        end
+    end
+    local sni = https and var.ssl_server_name
+    if sni then
+        sni = lower(sni)
+        parts[#parts + 1] = sni
+    end
+    local key = concat(parts, SEP .. SEP)
+    local cache = rt.cache
+    local res = cache:get(key)
+    if res ~= nil then
+        return res or nil, qpos, request_uri
+    end
+    local npath = path.normalize(raw_path)
+    local entry, prefix, captures = traditional.find(rt, {
+        method = method, host = host, host_port = host_port, path = npath,
+        headers = headers, sni = sni, https = https,
+    })
+    res = entry and result_for(entry, prefix, captures, npath) or false
+    cache:set(key, res)
+    return res or nil, qpos, request_uri
 end
 
 -- The request's cache key holds only attributes some route looks at.
@@ -171,6 +222,10 @@ function _M.exec(rt, var, scheme)
     local request_uri = var.request_uri
     local qpos = find(request_uri, "?", 2, true)
     local raw_path = qpos and sub(request_uri, 1, qpos - 1) or request_uri
+    return rt.exec(rt, var, method, host, raw_path, qpos, request_uri, scheme == "https")
+end
+
+exec_compatible = function(rt, var, method, host, raw_path, qpos, request_uri, https)
     local key = method .. SEP .. host .. SEP .. raw_path
     local port, headers, sni
     if rt.uses_port then
@@ -194,7 +249,6 @@ function _M.exec(rt, var, scheme)
         end
         key = concat(parts, SEP .. SEP)
     end
-    local https = scheme == "https"
     if rt.uses_snis and https then
         sni = var.ssl_server_name
         key = key .. SEP .. "sni=" .. (sni or "")

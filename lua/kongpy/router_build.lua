@@ -2,6 +2,7 @@
 -- traditional_compatible evaluates: one per regex group and per prefix length
 -- of each route, ordered by the 64-bit priority of Kong's compatible flavor.
 local router_index = require("kongpy.router_index")
+local router_traditional = require("kongpy.router_traditional")
 
 local re_match = ngx.re.match
 
@@ -186,18 +187,27 @@ local function route_entry(route, service)
     }
 end
 
+-- The route's attribute lists (nil when unset), checked.
+local function route_lists(route)
+    local lists = {}
+    for _, name in ipairs({ "methods", "hosts", "paths", "snis" }) do
+        local list, err = string_list(route[name], name)
+        if err then return nil, err end
+        lists[name] = list
+    end
+    if is_set(route.headers) then
+        if type(route.headers) ~= "table" then
+            return nil, "headers must be an object"
+        end
+        lists.headers = route.headers
+    end
+    return lists
+end
+
 local function add_route(vroutes, route, service, stats)
-    local methods, err = string_list(route.methods, "methods")
-    if err then return err end
-    local hosts
-    hosts, err = string_list(route.hosts, "hosts")
-    if err then return err end
-    local paths
-    paths, err = string_list(route.paths, "paths")
-    if err then return err end
-    local snis
-    snis, err = string_list(route.snis, "snis")
-    if err then return err end
+    local lists, err = route_lists(route)
+    if not lists then return err end
+    local methods, hosts, paths, snis = lists.methods, lists.hosts, lists.paths, lists.snis
     local headers, header_count
     headers, header_count, err = compile_headers(route.headers)
     if err then return err end
@@ -273,8 +283,10 @@ local function before(a, b)
     return a.seq < b.seq
 end
 
--- services_by_id: id -> compiled service (nil for disabled ones).
-function _M.build(routes, services_by_id, disabled)
+-- services_by_id: id -> compiled service (nil for disabled ones); flavor:
+-- "traditional" or (default) "traditional_compatible".
+function _M.build(routes, services_by_id, disabled, flavor)
+    local traditional = flavor == "traditional" and router_traditional
     local vroutes = {}
     local stats = { seq = 0, header_names = {} }
     for _, route in ipairs(routes) do
@@ -304,11 +316,27 @@ function _M.build(routes, services_by_id, disabled)
             end
         end
         if http and not skip then
-            local err = add_route(vroutes, route, service, stats)
+            local err
+            if traditional then
+                local lists
+                lists, err = route_lists(route)
+                if lists then
+                    stats.seq = stats.seq + 1
+                    err = traditional.marshall(vroutes, route, route_entry(route, service),
+                                               stats.seq, lists)
+                end
+            else
+                err = add_route(vroutes, route, service, stats)
+            end
             if err then
                 return nil, ERR_ROUTE:format(tostring(route.id), err)
             end
         end
+    end
+    if traditional then
+        local rt = traditional.build(vroutes)
+        rt.flavor = "traditional"
+        return rt
     end
     sort(vroutes, before)
     local names = {}
@@ -321,6 +349,7 @@ function _M.build(routes, services_by_id, disabled)
         uses_snis = stats.uses_snis or false,
         uses_headers = stats.uses_headers or false,
         header_names = names,
+        flavor = "traditional_compatible",
     }
 end
 

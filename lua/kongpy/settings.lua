@@ -18,6 +18,8 @@ local _M = {
     enabled_headers = {},
     error_default_type = "text/plain",
     allow_debug_header = false,
+    -- "traditional" or "traditional_compatible" (router.lua)
+    router_flavor = "traditional_compatible",
     dns_resolver = {},
     dns_hostsfile = "/etc/hosts",
     snapshot_path = nil,
@@ -105,6 +107,8 @@ function _M.load(path)
     _M.snapshot_path = t.snapshot_path
     _M.control_token_file = t.control_token_file
     _M.allow_debug_header = t.allow_debug_header == true
+    _M.router_flavor = type(t.router_flavor) == "string" and t.router_flavor
+                       or "traditional_compatible"
     _M.plugins = table_of(t.plugins)
     _M.kong_version = type(t.kong_version) == "string" and t.kong_version or "0.0.0"
     _M.trusted_ips = table_of(t.trusted_ips)

@@ -116,6 +116,11 @@ def test_listeners_parse_flags_and_off(make_conf):
     assert c["admin_listen"] == []
 
 
+@pytest.mark.parametrize("flavor", ["traditional", "traditional_compatible"])
+def test_router_flavors_available(make_conf, flavor):
+    assert conf.load(make_conf(router_flavor=flavor))["router_flavor"] == flavor
+
+
 def test_dns_order_takes_record_types_in_any_case(make_conf):
     c = conf.load(make_conf(dns_order="aaaa, SRV, Last"), env={})
     assert c["dns_order"] == ["aaaa", "SRV", "Last"]

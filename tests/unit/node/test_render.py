@@ -148,6 +148,12 @@ def test_dataplane_settings(make_conf, workdir):
     assert context.template_context(c, "node-1")["upstream_request_id"] is False
     assert dp["dns_resolver"] == ["10.0.0.2:53", "10.0.0.3:5353", "[::1]:53"]
     assert dp["allow_debug_header"] is True
+    assert dp["router_flavor"] == "traditional_compatible"
+
+
+def test_dataplane_settings_router_flavor(make_conf):
+    dp = context.settings(_load(make_conf, router_flavor="traditional"), "node-1")
+    assert dp["router_flavor"] == "traditional"
 
 
 def test_dataplane_settings_for_the_pdk(make_conf):

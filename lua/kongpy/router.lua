@@ -145,7 +145,8 @@ local function result_for(entry, prefix, captures, npath)
         entry = entry,
         route = entry.route,
         service = service,
-        captures = captures,
+        -- Kong hands out captures only when the regex has groups
+        captures = captures and captures[1] ~= nil and captures or nil,
         path = npath,
         -- X-Forwarded-Prefix: what strip_path removed, unless that was "/".
         prefix = (strip and prefix ~= "/") and prefix or nil,

@@ -164,7 +164,9 @@ local function group_paths(paths)
     return groups
 end
 
-local function route_entry(route, service)
+-- compatible: Kong's ATC flavour builds every upstream path the v0 way,
+-- whatever path_handling says (its schema warns that v1 "will not work").
+local function route_entry(route, service, compatible)
     local protocols = {}
     if type(route.protocols) == "table" then
         for _, p in ipairs(route.protocols) do
@@ -178,7 +180,7 @@ local function route_entry(route, service)
         id = route.id,
         service = service,
         strip_path = route.strip_path ~= false,
-        path_handling = route.path_handling == "v1" and "v1" or "v0",
+        path_handling = (route.path_handling == "v1" and not compatible) and "v1" or "v0",
         preserve_host = route.preserve_host == true,
         https_only = protocols.https and not protocols.http or false,
         grpc = protocols.grpc or protocols.grpcs or false,
@@ -212,7 +214,7 @@ local function add_route(vroutes, route, service, stats)
     headers, header_count, err = compile_headers(route.headers)
     if err then return err end
 
-    local entry = route_entry(route, service)
+    local entry = route_entry(route, service, true)
     local weight = (methods and 1 or 0) + (hosts and 1 or 0) + (header_count > 0 and 1 or 0)
                    + (snis and 1 or 0) + (paths and 1 or 0)
     local base = {

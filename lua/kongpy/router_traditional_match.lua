@@ -11,10 +11,13 @@ local type = type
 local ipairs = ipairs
 local lower = string.lower
 local sub = string.sub
+local byte = string.byte
+local find = string.find
 local band, bor = bit.band, bit.bor
 
 local HOST, HEADER, URI, METHOD, SNI = 0x40, 0x20, 0x10, 0x08, 0x04
 local EMPTY = {}
+local LBRACKET, RBRACKET = byte("["), byte("]")
 
 local _M = {}
 
@@ -159,7 +162,7 @@ local function request_category(idx, q)
         end
     end
     if q.raw_host ~= "" then
-        if idx.hosts[q.host .. ":" .. q.port] or idx.hosts[q.host] then
+        if idx.hosts[q.host_port] or idx.hosts[q.host] then
             cat = bor(cat, HOST)
         else
             for _, w in ipairs(idx.wild_hosts) do
@@ -203,13 +206,22 @@ end
 function _M.find(rt, req)
     local host = req.host or ""
     local https = req.https or false
+    -- an IPv6 literal: route hosts name it without brackets ("::1") or with
+    -- them ("[::1]", "[::1]:80"), as Kong's split_port reads them
+    local bracketed = byte(host, 1) == LBRACKET and byte(host, -1) == RBRACKET
+    local name = bracketed and sub(host, 2, -2) or host
     local q = {
-        method = req.method or "", host = host, path = req.path or "",
+        method = req.method or "", host = name, path = req.path or "",
         headers = req.headers or EMPTY, sni = req.sni or "", https = https,
         -- without a port in Host, Kong assumes the scheme's default port
         port = req.host_port or (https and 443 or 80),
     }
     q.raw_host = req.host_port and (host .. ":" .. req.host_port) or host
+    -- Kong's host_with_port: the default port added, brackets kept
+    q.host_port = (bracketed and host or name) .. ":" .. q.port
+    if not bracketed and find(name, ":", 1, true) then
+        q.host_port = "[" .. name .. "]:" .. q.port
+    end
     local cat = request_category(rt.idx, q)
     if cat == 0 then
         return nil

@@ -111,7 +111,8 @@ local function refresh()
     end
     local st
     if doc then
-        st, err = config.build(doc, handlers, function(msg) C.log(C.WARN, msg) end)
+        st, err = config.build(doc, handlers, function(msg) C.log(C.WARN, msg) end,
+                               settings.router_flavor)
     end
     if not st then
         C.log(C.ERR, "stream configuration not applied, keeping the previous one: "

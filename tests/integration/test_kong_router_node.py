@@ -13,24 +13,28 @@ import pytest
 
 from tests.helpers.http import admin
 
-CASES = Path(__file__).resolve().parents[1] / "lua" / "kong_router_cases.lua"
+LUA_DIR = Path(__file__).resolve().parents[1] / "lua"
+CASES = [LUA_DIR / f"kong_router_{name}.lua"
+         for name in ("cases", "unit_cases", "proxy_cases", "path_cases")]
 FLAVORS = ("traditional", "traditional_compatible")
 DEFAULT_HOST = "kong-router.test"
 
 # The table as JSON: LuaJIT with lua-cjson reads the data file as it is.
-_DUMP = f"""
+_DUMP = """
 local cjson = require("cjson")
 cjson.encode_sparse_array(true)
-local t = dofile("{CASES}")
 local out = {{}}
-for i, sc in ipairs(t) do
-    if sc.node then
-        local reqs = {{}}
-        for j, rq in ipairs(sc[3]) do
-            reqs[j] = {{ req = rq[1], want = rq[2], flavors = rq.flavors,
-                         upstream_path = rq.upstream_path }}
+for _, file in ipairs({{ {files} }}) do
+    for _, sc in ipairs(dofile(file)) do
+        if sc.node then
+            local reqs = {{}}
+            for j, rq in ipairs(sc[3]) do
+                reqs[j] = {{ req = rq[1], want = rq[2], flavors = rq.flavors,
+                             upstream_path = rq.upstream_path, raw = rq.raw }}
+            end
+            out[#out + 1] = {{ name = sc[1], routes = sc[2], requests = reqs,
+                               flavors = sc.flavors }}
         end
-        out[#out + 1] = {{ name = sc[1], routes = sc[2], requests = reqs }}
     end
 end
 io.write(cjson.encode(out))
@@ -41,12 +45,19 @@ def _scenarios() -> list[dict]:
     luajit = shutil.which("luajit")
     if not luajit:
         pytest.fail("luajit (with lua-cjson) is required to read the router table")
-    out = subprocess.run([luajit, "-e", _DUMP], capture_output=True, text=True, check=True)
+    files = ", ".join(f'"{f}"' for f in CASES)
+    out = subprocess.run([luajit, "-e", _DUMP.format(files=files)], capture_output=True,
+                         text=True, check=True)
     return json.loads(out.stdout)
 
 
 def _applies(flavors, flavor: str) -> bool:
     return not flavors or flavor in flavors
+
+
+def _upstream(rq: dict, flavor: str):
+    want = rq.get("upstream_path")
+    return want.get(flavor) if isinstance(want, dict) else want
 
 
 def _dashes(headers: dict | None) -> dict:
@@ -79,7 +90,8 @@ def flavored(request, start_node):
 def _install(api, upstream, n: int, routes: list[dict]) -> list[tuple[str, str]]:
     made = []
     for r in routes:
-        body = {k: v for k, v in r.items() if k not in ("id", "service_path", "serviceless")}
+        body = {k: v for k, v in r.items()
+                if k not in ("id", "service_path", "serviceless", "service_enabled")}
         if "headers" in body:
             body["headers"] = _dashes(body["headers"])
         body["name"] = f"s{n}-{r['id']}"
@@ -87,7 +99,8 @@ def _install(api, upstream, n: int, routes: list[dict]) -> list[tuple[str, str]]
             made.append(("routes", api.post("/routes", body)["id"]))
             continue
         svc = api.post("/services", {"name": body["name"],
-                                     "url": upstream.url + r.get("service_path", "/")})
+                                     "url": upstream.url + r.get("service_path", "/"),
+                                     "enabled": r.get("service_enabled", True)})
         made.append(("routes", api.post(f"/services/{svc['id']}/routes", body)["id"]))
         made.append(("services", svc["id"]))
     return made
@@ -98,6 +111,8 @@ def test_kong_router_scenarios_through_a_node(flavored, upstream):
     api = admin(node)
     checked, failures = 0, []
     for n, sc in enumerate(_scenarios()):
+        if not _applies(sc.get("flavors"), flavor):
+            continue
         made = _install(api, upstream, n, sc["routes"])
         node.wait_sync()
         serviceless = {f"s{n}-{r['id']}" for r in sc["routes"] if r.get("serviceless")}
@@ -108,7 +123,7 @@ def test_kong_router_scenarios_through_a_node(flavored, upstream):
             # a request without Host cannot be sent over HTTP/1.1, and nginx
             # itself answers TRACE with 405 (in Kong too)
             if not _applies(rq.get("flavors"), flavor) or req.get("host") == "" \
-                    or req.get("method") == "TRACE":
+                    or req.get("method") == "TRACE" or rq.get("raw"):
                 continue
             checked += 1
             status, headers, body = _send(node, req)
@@ -126,7 +141,7 @@ def test_kong_router_scenarios_through_a_node(flavored, upstream):
                     failures.append(f"{label}: expected 503, got {status}")
             elif status != 200:
                 failures.append(f"{label}: status {status}")
-            elif rq.get("upstream_path") and json.loads(body)["path"] != rq["upstream_path"]:
+            elif _upstream(rq, flavor) and json.loads(body)["path"] != _upstream(rq, flavor):
                 failures.append(f"{label}: upstream path {json.loads(body)['path']}")
         for kind, ident in made:
             api.delete(f"/{kind}/{ident}")

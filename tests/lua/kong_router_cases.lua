@@ -5,10 +5,14 @@
 -- route's service path, default "/"), requests {method, path, host (the Host
 -- header, port included when sent), headers, sni, scheme} and what Kong
 -- selects: `route` (an id, or false for no match) and, where Kong checks it,
--- `upstream_path` and `prefix` (X-Forwarded-Prefix). `flavors` limits a
--- scenario or a request to the flavours Kong runs it in (default: all).
+-- `upstream_path` (a string, or flavour -> string) and `prefix`
+-- (X-Forwarded-Prefix; false: none). `flavors` limits a scenario or a
+-- request to the flavours Kong runs it in (default: all). More of Kong's
+-- scenarios: kong_router_unit_cases.lua, kong_router_proxy_cases.lua,
+-- kong_router_path_cases.lua (HTTP) and kong_router_stream_cases.lua.
 -- tests/lua/test_kong_router.lua runs them; tests/integration/
--- test_kong_router_node.py runs the scenarios marked `node` through a node.
+-- test_kong_router_node.py runs the HTTP scenarios marked `node` through a
+-- node.
 local TRAD = { "traditional" }
 
 local USE_CASE = {
@@ -256,6 +260,8 @@ return {
         { { path = "/u/" }, "d", upstream_path = "/s/" },
         { { path = "/u/x" }, "d", upstream_path = "/s/x" },
     }, node = true },
+    -- the compatible flavour ignores path_handling = v1 (Kong's ATC router
+    -- always builds the v0 path; its schema warns "will not work")
     { "path_handling v1", {
         { id = "a", paths = { "/r" }, service_path = "/s", path_handling = "v1" },
         { id = "b", paths = { "/n" }, service_path = "/s", strip_path = false,
@@ -263,9 +269,11 @@ return {
         { id = "c", paths = { "/u" }, service_path = "/s/", path_handling = "v1" },
     }, {
         { { path = "/r/x" }, "a", upstream_path = "/s/x" },
-        { { path = "/rx" }, "a", upstream_path = "/sx" },
+        { { path = "/rx" }, "a",
+          upstream_path = { traditional = "/sx", traditional_compatible = "/s/x" } },
         { { path = "/r" }, "a", upstream_path = "/s" },
-        { { path = "/n/x" }, "b", upstream_path = "/sn/x" },
+        { { path = "/n/x" }, "b",
+          upstream_path = { traditional = "/sn/x", traditional_compatible = "/s/n/x" } },
         { { path = "/u/x" }, "c", upstream_path = "/s/x" },
     }, node = true },
     { "regex strip and captures", {

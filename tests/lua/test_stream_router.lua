@@ -75,15 +75,21 @@ cases[#cases + 1] = { "http routes are left to the HTTP router", function()
     end
 end }
 
-cases[#cases + 1] = { "equal kinds: the older route first", function()
-    local t = assert(router.build({
-        { id = "new", protocols = { "tcp" }, sources = { { ip = "10.0.0.1" } }, created_at = 20 },
-        { id = "old", protocols = { "tcp" }, sources = { { ip = "10.0.0.0/8" } }, created_at = 10 },
-    }))
-    local r = router.match(t, { protocol = "tcp", src_ip = "10.0.0.1", src_port = 1,
-                                dst_ip = "127.0.0.1", dst_port = 1 })
-    eq(r.id, "old")
-end }
+-- traditional: same kinds, the older route first; compatible: Kong's ATC
+-- priority ranks a source ip above a source cidr
+for flavor, want in pairs({ traditional = "old", traditional_compatible = "new" }) do
+    cases[#cases + 1] = { "equal kinds (" .. flavor .. ")", function()
+        local t = assert(router.build({
+            { id = "new", protocols = { "tcp" }, sources = { { ip = "10.0.0.1" } },
+              created_at = 20 },
+            { id = "old", protocols = { "tcp" }, sources = { { ip = "10.0.0.0/8" } },
+              created_at = 10 },
+        }, flavor))
+        local r = router.match(t, { protocol = "tcp", src_ip = "10.0.0.1", src_port = 1,
+                                    dst_ip = "127.0.0.1", dst_port = 1 })
+        eq(r.id, want)
+    end }
+end
 
 cases[#cases + 1] = { "an invalid source is an error naming the route", function()
     local t, err = router.build({

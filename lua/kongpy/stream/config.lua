@@ -181,11 +181,11 @@ local function route_plugins(rows, route_id, service_id, handlers)
 end
 
 -- Returns the state, or nil and an error (the caller keeps what it serves).
-function _M.build(doc, handlers, log)
+function _M.build(doc, handlers, log, flavor)
     if type(doc) ~= "table" or doc.stream_format ~= STREAM_FORMAT then
         return nil, ERR_FORMAT .. tostring(type(doc) == "table" and doc.stream_format)
     end
-    local rt, err = router.build(doc.routes or {})
+    local rt, err = router.build(doc.routes or {}, flavor)
     if not rt then
         return nil, err
     end

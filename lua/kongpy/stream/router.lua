@@ -1,8 +1,15 @@
 -- Stream routes (tcp, tls, tls_passthrough, udp): compiled once per stream
 -- snapshot into an ordered list, matched per connection on the protocol,
 -- the client's address and port (sources), the local address and port
--- (destinations) and the SNI. Kong's precedence: more attribute kinds set
--- first, then the older route.
+-- (destinations) and the SNI. Precedence per router flavour:
+--   traditional: more attribute kinds first, then the kinds themselves
+--     (snis > sources > destinations, Kong's category bits), then the older
+--     route; Kong leaves the rest to an unstable sort, kongpy then prefers
+--     the more specific route as the compatible flavour does;
+--   traditional_compatible: Kong's ATC priority (compat.lua): snis, or
+--     sources with destinations, on top, then source ip, source port, source
+--     cidr, destination ip, destination port, destination cidr bits.
+local bit = require("bit")
 local cidr = require("kongpy.tools.cidr")
 
 local type = type
@@ -67,9 +74,30 @@ local function compile_snis(list)
     return { exact = exact, wild = wild[1] and wild or nil }
 end
 
+-- Kong's ATC bits for a stream route's endpoints (ip, port, cidr).
+local SPECIFIC = {
+    sources = { ip = 0x80, port = 0x40, cidr = 0x10 },
+    destinations = { ip = 0x08, port = 0x04, cidr = 0x01 },
+}
+local TOP = 0x100
+local SNI_RULE, SRC_RULE, DST_RULE = 4, 2, 1
+
+local function specificity(list, bits)
+    local w = 0
+    for _, e in ipairs(list) do
+        if type(e.ip) == "string" then
+            w = bit.bor(w, find(e.ip, "/", 1, true) and bits.cidr or bits.ip)
+        end
+        if e.port then
+            w = bit.bor(w, bits.port)
+        end
+    end
+    return w
+end
+
 local function compile_route(row)
     local r = { row = row, protocols = {}, kinds = 0, created_at = row.created_at or 0,
-                id = row.id }
+                id = row.id, rules = 0, specific = 0 }
     for _, p in ipairs(row.protocols or {}) do
         r.protocols[p] = true
     end
@@ -77,16 +105,22 @@ local function compile_route(row)
     if is_list(row.sources) then
         r.sources, err = compile_endpoints(row.sources, "sources")
         if err then return nil, err end
-        r.kinds = r.kinds + 1
+        r.kinds, r.rules = r.kinds + 1, r.rules + SRC_RULE
+        r.specific = r.specific + specificity(row.sources, SPECIFIC.sources)
     end
     if is_list(row.destinations) then
         r.destinations, err = compile_endpoints(row.destinations, "destinations")
         if err then return nil, err end
-        r.kinds = r.kinds + 1
+        r.kinds, r.rules = r.kinds + 1, r.rules + DST_RULE
+        r.specific = r.specific + specificity(row.destinations, SPECIFIC.destinations)
     end
     if is_list(row.snis) then
         r.snis = compile_snis(row.snis)
-        r.kinds = r.kinds + 1
+        r.kinds, r.rules = r.kinds + 1, r.rules + SNI_RULE
+    end
+    r.priority = r.specific
+    if r.snis or (r.sources and r.destinations) then
+        r.priority = r.priority + TOP
     end
     return r
 end
@@ -100,8 +134,23 @@ function _M.is_stream(row)
     return false
 end
 
+local function traditional_before(a, b)
+    if a.kinds ~= b.kinds then return a.kinds > b.kinds end
+    if a.rules ~= b.rules then return a.rules > b.rules end
+    if a.created_at ~= b.created_at then return a.created_at < b.created_at end
+    if a.specific ~= b.specific then return a.specific > b.specific end
+    return a.id < b.id
+end
+
+local function compatible_before(a, b)
+    if a.priority ~= b.priority then return a.priority > b.priority end
+    if a.created_at ~= b.created_at then return a.created_at < b.created_at end
+    return a.id < b.id
+end
+
 -- Returns the compiled router, or nil and an error naming the route.
-function _M.build(rows)
+-- flavor: the node's router_flavor (default traditional_compatible).
+function _M.build(rows, flavor)
     local routes = {}
     for _, row in ipairs(rows) do
         if _M.is_stream(row) then
@@ -112,15 +161,7 @@ function _M.build(rows)
             routes[#routes + 1] = r
         end
     end
-    sort(routes, function(a, b)
-        if a.kinds ~= b.kinds then
-            return a.kinds > b.kinds
-        end
-        if a.created_at ~= b.created_at then
-            return a.created_at < b.created_at
-        end
-        return a.id < b.id
-    end)
+    sort(routes, flavor == "traditional" and traditional_before or compatible_before)
     return { routes = routes }
 end
 

@@ -22,7 +22,9 @@ _NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
 def check_route_host(value: str) -> str | None:
     if value.count("*") > 1:
         return "invalid wildcard: must have at most one wildcard"
-    if "*" in value and not (value.startswith("*.") or value.endswith(".*")):
+    # the placement is the host's: a port may follow (`*.example.com:8000`, `example.*:80`)
+    host = re.sub(r":\d+$", "", value) if not value.startswith("[") else value
+    if "*" in value and not (host.startswith("*.") or host.endswith(".*")):
         return "invalid wildcard: must be placed at leftmost or rightmost label"
     return t.check_host_with_optional_port(value.replace("*", "abc"))
 

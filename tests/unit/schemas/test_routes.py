@@ -125,6 +125,14 @@ def test_host_messages(violation, host, err):
 
 def test_hosts_with_port_and_wildcards():
     assert R.validate({"hosts": ["*.a.com", "b.*", "c.com:8080"]})["hosts"]
+    # the wildcard's placement is checked on the host, before its port
+    hosts = ["*.a.com:81", "b.*:80", "route.com.*:8000"]
+    assert R.validate({"hosts": hosts})["hosts"] == hosts
+
+
+def test_a_wildcard_inside_a_label_is_refused_with_a_port(violation):
+    assert violation(R, {"hosts": ["a.*b.com:80"]})["fields"] == {
+        "hosts": ["invalid wildcard: must be placed at leftmost or rightmost label"]}
 
 
 def test_headers(violation):

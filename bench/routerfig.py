@@ -1,4 +1,4 @@
-"""Router figures measured from outside the data plane (R2).
+"""Router figures measured from outside the data plane (R2, R3).
 
 The data plane does not report its router build time, so:
 - `push_build_s`: POST /snapshot on the control socket of the snapshot the node
@@ -50,12 +50,20 @@ def push_build(node: Node) -> float | None:
     return statistics.median(times)
 
 
-def change_to_all_workers(node: Node) -> float:
+def _probe_paths(i: int) -> dict[str, Any]:
+    return {"paths": [f"/probe{i}"]}
+
+
+def _probe_expression(i: int) -> dict[str, Any]:
+    return {"expression": f'http.path ^= "/probe{i}"'}
+
+
+def change_to_all_workers(node: Node, probe: Any = _probe_paths) -> float:
     times = []
-    route = node.call("POST", "/services/up/routes", {"name": "probe", "paths": ["/probe0"]})
+    route = node.call("POST", "/services/up/routes", {"name": "probe", **probe(0)})
     node.wait_synced()
     for i in range(1, REPEAT + 1):
-        node.call("PATCH", f"/routes/{route['id']}", {"paths": [f"/probe{i}"]})
+        node.call("PATCH", f"/routes/{route['id']}", probe(i))
         acked = time.monotonic()
         seen = node.wait_version(node.db_version())
         times.append(seen - acked)
@@ -70,7 +78,15 @@ def _lua_gc(node: Node) -> int:
 
 
 def figures(ctx: Context, result: dict[str, Any]) -> dict[str, Any]:
-    small, big = ctx.nodes["r1"], ctx.nodes["r2"]
+    return _figures(ctx, result, "r2", _probe_paths)
+
+
+def figures_r3(ctx: Context, result: dict[str, Any]) -> dict[str, Any]:
+    return _figures(ctx, result, "r3", _probe_expression)
+
+
+def _figures(ctx: Context, result: dict[str, Any], name: str, probe: Any) -> dict[str, Any]:
+    small, big = ctx.nodes["r1"], ctx.nodes[name]
     per_k = ctx.mode.routes / 1000
     rss_small = result["baseline"]["rss_kib"]
     rss_big = result["subject"]["rss_kib"]
@@ -78,7 +94,7 @@ def figures(ctx: Context, result: dict[str, Any]) -> dict[str, Any]:
         "routes": ctx.mode.routes,
         "push_build_s": push_build(big),
         "push_build_1_route_s": push_build(small),
-        "change_to_all_workers_s": change_to_all_workers(big),
+        "change_to_all_workers_s": change_to_all_workers(big, probe),
         "rss_kib_1_route": rss_small,
         "rss_kib_many_routes": rss_big,
         "rss_kib_per_1000_routes": (rss_big - rss_small) / per_k if per_k else None,

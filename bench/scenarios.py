@@ -122,6 +122,27 @@ def _r_node(ctx: Context, many: bool) -> Node:
     return ctx.node("r2" if many else "r1", configure)
 
 
+def _expression(route: dict[str, Any]) -> dict[str, Any]:
+    """R3: an R2 route written as an expression (router_flavor = expressions)."""
+    (path,) = route["paths"]
+    if path.startswith("~"):
+        expression = f'http.path ~ r#"^{path[1:]}"#'
+    else:
+        expression = f'http.path ^= "{path}/"'
+    if route.get("hosts"):
+        expression += f' && http.host == "{route["hosts"][0]}"'
+    return {"expression": expression}
+
+
+def _r3(ctx: Context) -> Subject:
+    def configure(node: Node) -> None:
+        node.call("POST", "/services", {"name": "up", "url": ctx.upstream.url})
+        bulk.run(node.admin, [("POST", "/services/up/routes", _expression(route))
+                              for route, _, _ in _layout(ctx.mode.routes)])
+    node = ctx.node("r3", configure, extra={"router_flavor": "expressions"})
+    return Subject(node.target("R3"), ctx.load("/", _requests_file(ctx, False)))
+
+
 def _r(many: bool, unique: bool) -> Callable[[Context], Subject]:
     def build(ctx: Context) -> Subject:
         node = _r_node(ctx, many)
@@ -156,6 +177,9 @@ SCENARIOS: list[Scenario] = [
     Scenario("R2", "kongpy, 10,000 routes (prefix, regex, hosts), requests spread",
              build=_r(True, False), baseline="R1", nodes=("r1", "r2"),
              targets={"throughput": 0.95, "push_build_s": 1.0}, extra=routerfig.figures),
+    Scenario("R3", "kongpy, router_flavor = expressions, 10,000 expression routes (R2's "
+             "as expressions), requests spread", build=_r3, baseline="R1", nodes=("r1", "r3"),
+             targets={"throughput": 0.95, "push_build_s": 0.5}, extra=routerfig.figures_r3),
     Scenario("R1x", "kongpy, 1 route, a unique path per request", build=_r(False, True),
              nodes=("r1",)),
     Scenario("R2x", "kongpy, 10,000 routes, a unique path per request (router-cache misses)",

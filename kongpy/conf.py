@@ -69,9 +69,9 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     **sslconf.ENUMS, **dbconf.ENUMS,
 }
 _NOT_YET = {"database": ("off",),
-            "router_flavor": ("expressions",)}
+            "router_flavor": ()}
 _AVAILABLE = {"database": ("sqlite", "postgres", "cassandra"),
-              "router_flavor": ("traditional", "traditional_compatible")}
+              "router_flavor": ("traditional", "traditional_compatible", "expressions")}
 
 
 class Config(Mapping):

@@ -152,11 +152,24 @@ def open(config: Mapping[str, Any], node_id: str | None = None) -> DB:  # noqa: 
     an unreachable server surfaces as DatastoreUnavailable at the first query.
     """
     database = str(config.get("database") or "sqlite").lower()
-    db = with_plugins(DB(_strategy(database, config), node_id=node_id), config)
+    entities = core_entities(config)
+    db = with_plugins(DB(_strategy(database, config), node_id=node_id, entities=entities),
+                      config)
     if database == "postgres" and dbconf.postgres_replica(config) is not None:
         from kongpy.db.strategies.postgres import PostgresStrategy
-        db.replica = with_plugins(DB(PostgresStrategy(config, read_only=True)), config)
+        db.replica = with_plugins(DB(PostgresStrategy(config, read_only=True),
+                                     entities=entities), config)
     return db
+
+
+def core_entities(config: Mapping[str, Any]) -> list[type[EntitySchema]]:
+    """The core entity schemas of a node: the routes schema depends on its
+    ``router_flavor`` (Kong loads one of its two route schemas per node)."""
+    out = list(schemas.CORE_ENTITIES.values())
+    if config.get("router_flavor") == "expressions":
+        from kongpy.schemas.routes import ExpressionsRouteSchema
+        out = [ExpressionsRouteSchema if s.entity_name == "routes" else s for s in out]
+    return out
 
 
 def _strategy(database: str, config: Mapping[str, Any]) -> Strategy:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from kongpy.schemas import fields as f, typedefs as t
+from kongpy.schemas import expressions as expr, fields as f, typedefs as t
 from kongpy.schemas.base import EntitySchema, entity_error, is_empty, quoted
 
 PROTOCOL_SUBSETS = (("http", "https"), ("tcp", "tls", "udp"), ("tls_passthrough",),
@@ -140,13 +140,17 @@ class RouteSchema(EntitySchema):
                 and "snis" not in errors:
             errors["snis"] = "length must be 0"
             entity_error(errors, _SNI_ERR)
-        first = protocols[0]
+        self.check_match_fields(data, raw, errors)
+
+    def check_match_fields(self, data: dict, raw: Mapping, errors: dict,
+                           extra: tuple[str, ...] = ()) -> None:
+        first = data["protocols"][0]
         if first in ("http", "https"):
-            _check_http(data, raw, errors)
+            _check_http(data, raw, errors, extra)
         elif first in ("grpc", "grpcs"):
-            _check_grpc(data, raw, errors)
+            _check_grpc(data, raw, errors, extra)
         else:
-            _check_stream(data, raw, errors)
+            _check_stream(data, raw, errors, extra)
 
 
 def _check_subsets(protocols: list[str], errors: dict) -> bool:
@@ -176,28 +180,31 @@ def _at_least_one(data: Mapping, raw: Mapping, errors: dict, names: tuple[str, .
         entity_error(errors, template % quoted(names))
 
 
-def _check_http(data: dict, raw: Mapping, errors: dict) -> None:
-    _forbid(data, raw, errors, ("sources", "destinations"), "'http' or 'https'")
+def _check_http(data: dict, raw: Mapping, errors: dict, extra: tuple[str, ...] = ()) -> None:
+    if not extra:
+        # the expressions flavour allows sources and destinations on http routes
+        _forbid(data, raw, errors, ("sources", "destinations"), "'http' or 'https'")
     if "https" in data["protocols"]:
-        _at_least_one(data, raw, errors, ("methods", "hosts", "headers", "paths", "snis"),
+        _at_least_one(data, raw, errors,
+                      ("methods", "hosts", "headers", "paths", "snis") + extra,
                       "must set one of %s when 'protocols' is 'https'")
     else:
-        _at_least_one(data, raw, errors, ("methods", "hosts", "headers", "paths"),
+        _at_least_one(data, raw, errors, ("methods", "hosts", "headers", "paths") + extra,
                       "must set one of %s when 'protocols' is 'http'")
 
 
-def _check_stream(data: dict, raw: Mapping, errors: dict) -> None:
+def _check_stream(data: dict, raw: Mapping, errors: dict, extra: tuple[str, ...] = ()) -> None:
     _forbid(data, raw, errors, ("methods", "hosts", "paths", "headers"),
             "'tcp', 'tls', 'tls_passthrough' or 'udp'")
     if data["protocols"] == ["tls_passthrough"]:
-        if not _present(data, raw, errors, "snis"):
+        if not any(_present(data, raw, errors, n) for n in ("snis",) + extra):
             entity_error(errors, "must set snis when 'protocols' is 'tls_passthrough'")
         return
-    _at_least_one(data, raw, errors, ("sources", "destinations", "snis"),
+    _at_least_one(data, raw, errors, ("sources", "destinations", "snis") + extra,
                   "must set one of %s when 'protocols' is 'tcp', 'tls' or 'udp'")
 
 
-def _check_grpc(data: dict, raw: Mapping, errors: dict) -> None:
+def _check_grpc(data: dict, raw: Mapping, errors: dict, extra: tuple[str, ...] = ()) -> None:
     # gRPC routes default to strip_path = false and may not enable it.
     if raw.get("strip_path") is None and "strip_path" not in errors:
         data["strip_path"] = False
@@ -205,8 +212,48 @@ def _check_grpc(data: dict, raw: Mapping, errors: dict) -> None:
         errors["strip_path"] = "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'"
     _forbid(data, raw, errors, ("methods", "sources", "destinations"), "'grpc' or 'grpcs'")
     if "grpcs" in data["protocols"]:
-        _at_least_one(data, raw, errors, ("hosts", "headers", "paths", "snis"),
+        _at_least_one(data, raw, errors, ("hosts", "headers", "paths", "snis") + extra,
                       "must set one of %s when 'protocols' is 'grpcs'")
     else:
-        _at_least_one(data, raw, errors, ("hosts", "headers", "paths"),
+        _at_least_one(data, raw, errors, ("hosts", "headers", "paths") + extra,
                       "must set one of %s when 'protocols' is 'grpc'")
+
+
+# -- router_flavor = expressions ------------------------------------------------------
+
+_MATCH_FIELDS = ("methods", "hosts", "paths", "headers", "snis", "sources", "destinations")
+_MATCH_LIST = "'methods', 'hosts', 'paths', 'headers', 'snis', 'sources' or 'destinations'"
+
+
+class ExpressionsRouteSchema(RouteSchema):
+    """The routes of a node with ``router_flavor = expressions`` (kong-reference
+    §10.1): a route either has an ``expression`` (and a ``priority``) or the
+    traditional match fields, compiled as traditional_compatible."""
+
+    expression = f.String()
+    priority = t.integer(0, 2 ** 46 - 1, required=True, default=0)
+
+    def check_match_fields(self, data: dict, raw: Mapping, errors: dict,
+                           extra: tuple[str, ...] = ()) -> None:
+        expression = data.get("expression")
+        if "expression" in errors or not _present(data, raw, errors, "expression"):
+            if data.get("priority") and any(_present(data, raw, errors, n)
+                                            for n in _MATCH_FIELDS):
+                entity_error(errors, expr.PREFIX + f"cannot set 'priority' with {_MATCH_LIST} "
+                             "simultaneously")
+                return
+            super().check_match_fields(data, raw, errors, ("expression",))
+            return
+        if any(_present(data, raw, errors, n) for n in _MATCH_FIELDS):
+            entity_error(errors, expr.PREFIX + f"cannot set 'expression' with {_MATCH_LIST} "
+                         "simultaneously")
+            return
+        if data.get("regex_priority"):
+            entity_error(errors, expr.PREFIX + "cannot set 'regex_priority' with 'expression' "
+                         "simultaneously")
+            return
+        if data["protocols"][0] in ("grpc", "grpcs"):
+            _check_grpc(data, raw, errors, ("expression",))
+        message = expr.validate(expression, data["protocols"])
+        if message:
+            entity_error(errors, message)

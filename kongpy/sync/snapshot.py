@@ -20,9 +20,10 @@ from typing import Any, Iterable, Mapping
 
 import kongpy
 from kongpy import paths, plugins
+from kongpy.schemas import expressions
 
 # Declared once here and once in lua/kongpy/snapshot.lua; bump both together.
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 
 # Always present; later entity arrays join when their DAO exists.
 CORE_ENTITIES = ("services", "routes")
@@ -90,14 +91,23 @@ def read_all(db: Any, name: str) -> Iterable[dict[str, Any]]:
     so the data plane stops honouring them on time, between two pushes."""
     dao = getattr(db, name)
     rows = dao.each_with_expiry() if getattr(dao.schema, "uses_ttl", False) else dao.each()
-    return (dao.schema.stored(row) for row in rows)
+    return (encode_row(name, dao.schema.stored(row)) for row in rows)
 
 
 def read_one(db: Any, name: str, pk: str) -> dict[str, Any] | None:
     dao = getattr(db, name)
     row = dao.select_with_expiry(pk) if getattr(dao.schema, "uses_ttl", False) \
         else dao.select(pk)
-    return None if row is None else dao.schema.stored(row)
+    return None if row is None else encode_row(name, dao.schema.stored(row))
+
+
+def encode_row(name: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the data planes get it: an expression route carries its
+    parsed tree (``expression_tree``, kongpy/schemas/expressions.py), so no
+    data plane parses the language."""
+    if name == "routes" and row.get("expression") is not None:
+        row["expression_tree"] = expressions.compile_route(row)
+    return row
 
 
 # -- what it was built for ----------------------------------------------------

@@ -8,6 +8,7 @@ local router_index = require("kongpy.router_index")
 local traditional = require("kongpy.router_traditional_match")
 local path = require("kongpy.path")
 local settings = require("kongpy.settings")
+local expr_fields = require("kongpy.expressions.http")
 
 local re_match = ngx.re.match
 local re_find = ngx.re.find
@@ -16,6 +17,7 @@ local get_headers = ngx.req.get_headers
 
 local type = type
 local ipairs = ipairs
+local pairs = pairs
 local concat = table.concat
 local lower = string.lower
 local sub = string.sub
@@ -97,6 +99,19 @@ end
 
 -- Returns the matched prefix ("" when the route has no paths) and captures.
 local function match_vroute(vr, req)
+    local expr = vr.expr
+    if expr then
+        local ctx = req.expr_ctx
+        if not ctx then
+            ctx = expr_fields.context(req)
+            req.expr_ctx = ctx
+        end
+        ctx.path_match, ctx.captures = nil, nil
+        if expr(ctx) then
+            return ctx.path_match or "", ctx.captures
+        end
+        return nil
+    end
     if vr.methods and not vr.methods[req.method] then return nil end
     if vr.hosts and not match_hosts(vr.hosts, req.host, req.port) then return nil end
     local prefix, captures = "", nil
@@ -174,6 +189,9 @@ function _M.new(routes, services_by_id, disabled, flavor)
         rt.find, rt.exec = _M.find, exec_compatible
     end
     rt.cache = lrucache.new(CACHE_SIZE)
+    if rt.has_expressions then
+        rt.cache_tls = lrucache.new(CACHE_SIZE)
+    end
     return rt
 end
 
@@ -254,16 +272,32 @@ exec_compatible = function(rt, var, method, host, raw_path, qpos, request_uri, h
         sni = var.ssl_server_name
         key = key .. SEP .. "sni=" .. (sni or "")
     end
+    local extra
     local cache = rt.cache
+    if rt.has_expressions then
+        -- expressions read net.protocol (Kong's protocol guard): TLS
+        -- requests have a cache of their own
+        if https then
+            cache = rt.cache_tls
+        end
+        if rt.expr_extra then
+            key, extra = expr_fields.cache_key(rt, var, key, headers,
+                                               qpos and sub(request_uri, qpos))
+        end
+    end
     local res = cache:get(key)
     if res ~= nil then
         return res or nil, qpos, request_uri
     end
     local npath = path.normalize(raw_path)
-    local entry, prefix, captures = _M.find(rt, {
+    local req = {
         method = method, host = host, port = port, path = npath,
         headers = headers, sni = sni and lower(sni), https = https,
-    })
+    }
+    if extra then
+        for k, v in pairs(extra) do req[k] = v end
+    end
+    local entry, prefix, captures = _M.find(rt, req)
     res = entry and result_for(entry, prefix, captures, npath) or false
     cache:set(key, res)
     return res or nil, qpos, request_uri

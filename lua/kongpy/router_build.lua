@@ -3,8 +3,11 @@
 -- of each route, ordered by the 64-bit priority of Kong's compatible flavor.
 local router_index = require("kongpy.router_index")
 local router_traditional = require("kongpy.router_traditional")
+local expressions = require("kongpy.expressions")
 
 local re_match = ngx.re.match
+local log = ngx.log
+local ERR = ngx.ERR
 
 local type = type
 local pairs = pairs
@@ -267,12 +270,73 @@ local function add_route(vroutes, route, service, stats)
     stats.seq = stats.seq + #groups
 end
 
+-- Kong's regexes are unanchored (Rust regex): PCRE without the `a` option.
+local function regex_match(subject, rx)
+    return (re_match(subject, rx, "jo"))
+end
+
+-- A route of `router_flavor = expressions` with an `expression`: one virtual
+-- route whose matcher is the compiled tree (lua/kongpy/expressions.lua).
+local function add_expression_route(vroutes, route, service, stats)
+    local tree = route.expression_tree
+    if type(tree) ~= "table" then
+        return "its expression has no compiled tree"
+    end
+    stats.memo = stats.memo or expressions.memo()
+    local matcher, fields = expressions.compile(tree, regex_match, stats.memo)
+    if not matcher then
+        return fields
+    end
+    for field in pairs(fields) do
+        if field == "net.dst.port" then
+            stats.uses_port = true
+        elseif field == "tls.sni" then
+            stats.uses_snis = true
+        elseif sub(field, 1, 13) == "http.headers." then
+            stats.uses_headers = true
+            stats.expr_headers[sub(field, 14)] = true
+        elseif sub(field, 1, 13) == "http.queries." then
+            stats.uses_queries = true
+        elseif field == "net.src.ip" or field == "net.src.port" then
+            stats.uses_src = true
+        elseif field == "net.dst.ip" then
+            stats.uses_dst_ip = true
+        end
+    end
+    local hint = expressions.index_hint(tree, router_index.literal_head)
+    -- Kong ignores path_handling v1 on expression routes
+    local entry = route_entry(route, service, true)
+    stats.seq = stats.seq + 1
+    vroutes[#vroutes + 1] = {
+        entry = entry,
+        expr = matcher,
+        priority = tonumber(route.priority) or 0,
+        seq = stats.seq,
+        index_paths = hint and hint.path and { hint.path } or nil,
+        index_hosts = hint and hint.host and { { kind = HOST_EXACT, value = hint.host } } or nil,
+    }
+    stats.has_expressions = true
+end
+
+-- Expression routes first (Kong: their priority | 0xFF << 56), by priority
+-- then by route id, greater first (the engine's key order).
+local function before_expr(a, b)
+    if not (a.expr and b.expr) then
+        return a.expr ~= nil
+    end
+    if a.priority ~= b.priority then return a.priority > b.priority end
+    local ida, idb = tostring(a.entry.id), tostring(b.entry.id)
+    if ida ~= idb then return ida > idb end
+    return a.seq < b.seq
+end
+
 -- Higher priority first; exact ties fall back to route id (ATC iterates its
 -- matchers in descending key order), then to path order within a route.
 -- Before the id, a route naming a host with its port wins the tie: Kong's
 -- router scenarios expect `Host: a.test:321` to pick `a.test:321` over
 -- `a.test` (the traditional router ranks it so; ATC leaves the tie to ids).
 local function before(a, b)
+    if a.expr or b.expr then return before_expr(a, b) end
     if a.weight ~= b.weight then return a.weight > b.weight end
     if a.plain_hosts ~= b.plain_hosts then return a.plain_hosts end
     if a.header_count ~= b.header_count then return a.header_count > b.header_count end
@@ -286,11 +350,12 @@ local function before(a, b)
 end
 
 -- services_by_id: id -> compiled service (nil for disabled ones); flavor:
--- "traditional" or (default) "traditional_compatible".
+-- "traditional", "expressions" (routes with an expression, the others as
+-- traditional_compatible) or (default) "traditional_compatible".
 function _M.build(routes, services_by_id, disabled, flavor)
     local traditional = flavor == "traditional" and router_traditional
     local vroutes = {}
-    local stats = { seq = 0, header_names = {} }
+    local stats = { seq = 0, header_names = {}, expr_headers = {} }
     for _, route in ipairs(routes) do
         if type(route) ~= "table" then
             return nil, "routes must hold objects"
@@ -317,7 +382,13 @@ function _M.build(routes, services_by_id, disabled, flavor)
                 end
             end
         end
-        if http and not skip then
+        if http and not skip and not traditional and is_set(route.expression) then
+            -- Kong skips a route its engine refuses (and logs it)
+            local err = add_expression_route(vroutes, route, service, stats)
+            if err then
+                log(ERR, "could not add route: ", tostring(route.id), ", err: ", err)
+            end
+        elseif http and not skip then
             local err
             if traditional then
                 local lists
@@ -344,6 +415,9 @@ function _M.build(routes, services_by_id, disabled, flavor)
     local names = {}
     for name in pairs(stats.header_names) do names[#names + 1] = name end
     sort(names)
+    local expr_headers = {}
+    for name in pairs(stats.expr_headers) do expr_headers[#expr_headers + 1] = name end
+    sort(expr_headers)
     return {
         vroutes = vroutes,
         index = router_index.build(vroutes),
@@ -351,7 +425,15 @@ function _M.build(routes, services_by_id, disabled, flavor)
         uses_snis = stats.uses_snis or false,
         uses_headers = stats.uses_headers or false,
         header_names = names,
-        flavor = "traditional_compatible",
+        flavor = flavor == "expressions" and "expressions" or "traditional_compatible",
+        -- what expression routes read besides (docs/router.md "Expressions")
+        has_expressions = stats.has_expressions or false,
+        expr_extra = (stats.uses_queries or stats.uses_src or stats.uses_dst_ip
+                      or expr_headers[1] ~= nil) or false,
+        expr_headers = expr_headers,
+        uses_queries = stats.uses_queries or false,
+        uses_src = stats.uses_src or false,
+        uses_dst_ip = stats.uses_dst_ip or false,
     }
 end
 

@@ -86,8 +86,9 @@ function _M.build(vroutes)
     local by_len, lens, by_host, always = {}, {}, {}, {}
     for rank, vr in ipairs(vroutes) do
         vr.rank = rank
-        local keys = (vr.prefixes or vr.regexes) and path_keys(vr)
-        local hosts = not keys and not vr.regexes and plain_hosts(vr)
+        -- expression routes come with their keys (kongpy.expressions.index_hint)
+        local keys = vr.index_paths or ((vr.prefixes or vr.regexes) and path_keys(vr))
+        local hosts = not keys and not vr.regexes and (vr.index_hosts or plain_hosts(vr))
         if keys then
             for _, key in ipairs(keys) do
                 local l = #key

@@ -37,7 +37,7 @@ local gmatch = string.gmatch
 local collectgarbage = collectgarbage
 
 -- Declared once here and once in kongpy/sync/snapshot.py; bump both together.
-local SNAPSHOT_FORMAT = 2
+local SNAPSHOT_FORMAT = 3
 local SYNC_INTERVAL = 0.1
 local MEM_EVERY = 10
 -- deltas kept after a full snapshot; the control plane compacts long before

@@ -40,7 +40,7 @@ def test_same_version_and_hash_is_200(dataplane: DataPlane, upstreams) -> None:
                      [route("r1", "s1", paths=["~/(unclosed"])])), "invalid regex"),
     (framed({**snapshot(9, [], []), "version": "nine"}), "version"),
     (json.dumps(snapshot(9, [], [])), "header line"),
-    ('{"snapshot_format": 2, "version": 9}\n[]', "JSON objects"),
+    ('{"snapshot_format": 3, "version": 9}\n[]', "JSON objects"),
     ("[]\n{}", "JSON objects"),
 ])
 def test_invalid_snapshot_is_refused_and_previous_keeps_serving(

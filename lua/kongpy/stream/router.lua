@@ -11,6 +11,7 @@
 --     cidr, destination ip, destination port, destination cidr bits.
 local bit = require("bit")
 local cidr = require("kongpy.tools.cidr")
+local expressions = require("kongpy.expressions")
 
 local type = type
 local ipairs = ipairs
@@ -95,7 +96,32 @@ local function specificity(list, bits)
     return w
 end
 
-local function compile_route(row)
+-- Stream expressions have no regex (refused when the route is written).
+local function no_regex()
+    return nil
+end
+
+-- router_flavor = expressions: the route's compiled tree (kongpy.expressions)
+local function compile_expression(row, memo)
+    if type(row.expression_tree) ~= "table" then
+        return nil, "its expression has no compiled tree"
+    end
+    local matcher, err = expressions.compile(row.expression_tree, no_regex, memo)
+    if not matcher then
+        return nil, err
+    end
+    local r = { row = row, id = row.id, expr = matcher, protocols = {},
+                expr_priority = tonumber(row.priority) or 0 }
+    for _, p in ipairs(row.protocols or {}) do
+        r.protocols[p] = true
+    end
+    return r
+end
+
+local function compile_route(row, memo)
+    if type(row.expression) == "string" then
+        return compile_expression(row, memo)
+    end
     local r = { row = row, protocols = {}, kinds = 0, created_at = row.created_at or 0,
                 id = row.id, rules = 0, specific = 0 }
     for _, p in ipairs(row.protocols or {}) do
@@ -152,16 +178,31 @@ end
 -- flavor: the node's router_flavor (default traditional_compatible).
 function _M.build(rows, flavor)
     local routes = {}
+    local before = flavor == "traditional" and traditional_before or compatible_before
+    local memo = expressions.memo()
     for _, row in ipairs(rows) do
         if _M.is_stream(row) then
-            local r, err = compile_route(row)
+            local r, err = compile_route(row, memo)
             if not r then
                 return nil, "route " .. tostring(row.id) .. ": " .. err
             end
             routes[#routes + 1] = r
         end
     end
-    sort(routes, flavor == "traditional" and traditional_before or compatible_before)
+    sort(routes, function(a, b)
+        -- expression routes first (Kong: priority | 0xFF << 56), by their
+        -- priority, then the greater id; the others in the flavour's order
+        if a.expr or b.expr then
+            if not (a.expr and b.expr) then
+                return a.expr ~= nil
+            end
+            if a.expr_priority ~= b.expr_priority then
+                return a.expr_priority > b.expr_priority
+            end
+            return a.id > b.id
+        end
+        return before(a, b)
+    end)
     return { routes = routes }
 end
 
@@ -202,10 +243,37 @@ local function sni_matches(snis, sni)
     return false
 end
 
+local FIELDS = { ["net.src.ip"] = "src_ip", ["net.src.port"] = "src_port",
+                 ["net.dst.ip"] = "dst_ip", ["net.dst.port"] = "dst_port" }
+
+-- Kong's stream fields: net.protocol is udp, else tls when there is an
+-- SNI, else tcp
+local function fetch(ctx, field)
+    local conn = ctx.conn
+    if field == "net.protocol" then
+        if conn.protocol == "udp" then
+            return "udp"
+        end
+        return conn.sni and "tls" or "tcp"
+    elseif field == "tls.sni" then
+        return conn.sni and lower(conn.sni) or nil
+    end
+    local key = FIELDS[field]
+    return key and conn[key] or nil
+end
+
 -- conn: {protocol, src_ip, src_port, dst_ip, dst_port, sni}
 function _M.match(rt, conn)
+    local ctx
     for _, r in ipairs(rt.routes) do
-        if r.protocols[conn.protocol]
+        if r.expr then
+            -- the protocol too: TLS is terminated (tls) or passed through
+            -- (tls_passthrough) in two different passes of this data plane
+            ctx = ctx or { conn = conn, fetch = fetch }
+            if r.protocols[conn.protocol] and r.expr(ctx) then
+                return r
+            end
+        elseif r.protocols[conn.protocol]
            and (not r.sources or endpoint_matches(r.sources, conn.src_ip, conn.src_port))
            and (not r.destinations
                 or endpoint_matches(r.destinations, conn.dst_ip, conn.dst_port))

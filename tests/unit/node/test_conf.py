@@ -116,7 +116,7 @@ def test_listeners_parse_flags_and_off(make_conf):
     assert c["admin_listen"] == []
 
 
-@pytest.mark.parametrize("flavor", ["traditional", "traditional_compatible"])
+@pytest.mark.parametrize("flavor", ["traditional", "traditional_compatible", "expressions"])
 def test_router_flavors_available(make_conf, flavor):
     assert conf.load(make_conf(router_flavor=flavor))["router_flavor"] == flavor
 
@@ -141,7 +141,7 @@ def test_dns_order_takes_record_types_in_any_case(make_conf):
     ("pg_timeout", "0", "at least 1"),
     ("cassandra_consistency", "MOST", "not one of"),
     ("database", "mysql", "'mysql' is not one of"),
-    ("router_flavor", "expressions", "not available yet"),
+    ("router_flavor", "fancy", "not one of"),
     ("real_ip_recursive", "maybe", "not a boolean"),
     ("trusted_ips", "10.0.0.300", "not an IP address"),
     ("port_maps", "src:dst", "invalid port mapping (`port_maps`): src:dst"),

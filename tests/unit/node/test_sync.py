@@ -16,7 +16,7 @@ from kongpy.sync.push import ControlClient, DataPlaneError
 
 def test_snapshot_of_an_empty_datastore(database):
     header, arrays = snapshot.parse(model.build(database))
-    assert header["snapshot_format"] == snapshot.SNAPSHOT_FORMAT == 2
+    assert header["snapshot_format"] == snapshot.SNAPSHOT_FORMAT == 3
     assert header["version"] == database.events.latest()
     assert arrays["services"] == [] and arrays["routes"] == []
     expected = hashlib.sha256(json.dumps(arrays, sort_keys=True, separators=(",", ":"))
@@ -47,7 +47,7 @@ def test_snapshot_file_is_written_atomically(workdir):
     path = workdir / "config" / "snapshot.jsonl"
     snapshot.write(path, snapshot.frame({"version": 1}, b"{}"))
     snapshot.write(path, snapshot.frame({"version": 2}, b"{}"))
-    assert snapshot.read(path) == ({"version": 2, "snapshot_format": 2}, {})
+    assert snapshot.read(path) == ({"version": 2, "snapshot_format": 3}, {})
     assert [p.name for p in path.parent.iterdir()] == ["snapshot.jsonl"]
     assert snapshot.read(workdir / "missing.jsonl") is None
 

@@ -1,0 +1,301 @@
+-- Evaluates the router expressions of `router_flavor = expressions`.
+--
+-- The control plane parses and type-checks each expression once (Python:
+-- kongpy/schemas/expressions.py) and ships its tree with the route
+-- (`expression_tree`, docs/router.md "Expressions"); here a tree becomes a
+-- closure once per configuration version. No ngx here: the stream data plane
+-- (a LuaJIT state without ngx) uses this module too, and the HTTP router
+-- hands in its regex function.
+--
+-- A closure takes `ctx`, the request's field values: `ctx.fetch(ctx, field)`
+-- yields a string or number, a list of strings (headers, queries: several
+-- values), or false when the request has no value for the field; values are
+-- remembered in `ctx` itself. A successful predicate on http.path records in
+-- `ctx.path_match` what strip_path removes (Kong: the literal of `==`, `^=`,
+-- `=^`, the whole match of `~`); successful regexes add their captures to
+-- `ctx.captures`.
+local cidr = require("kongpy.tools.cidr")
+
+local type = type
+local ipairs = ipairs
+local pairs = pairs
+local tostring = tostring
+local concat = table.concat
+local tonumber = tonumber
+local lower = string.lower
+local sub = string.sub
+local find = string.find
+
+local _M = {}
+
+local function value_of(ctx, field)
+    local v = ctx[field]
+    if v == nil then
+        v = ctx.fetch(ctx, field)
+        if v == nil then
+            v = false
+        end
+        ctx[field] = v
+    end
+    return v
+end
+_M.value_of = value_of
+
+-- The test of one value: function(ctx, v) -> boolean.
+local function value_test(field, op, lit, regex)
+    local is_path = field == "http.path"
+    if type(lit) == "table" then
+        local text = lit.ip or lit.cidr
+        local family = cidr.parse(lit.ip or sub(text, 1, (find(text, "/", 1, true) or 0) - 1))
+        local m = cidr.compile({ text })
+        local function inside(v)
+            local f = cidr.parse(v)
+            return f == family and cidr.contains(m, v) == true, f
+        end
+        if op == "==" then
+            return function(_, v) return (inside(v)) end
+        elseif op == "!=" then
+            return function(_, v) return not inside(v) end
+        elseif op == "in" then
+            return function(_, v) return (inside(v)) end
+        end
+        -- not in: an address of the other family is in neither
+        return function(_, v)
+            local yes, f = inside(v)
+            return f == family and not yes
+        end
+    end
+    if op == "==" then
+        if is_path then
+            return function(ctx, v)
+                if v == lit then ctx.path_match = lit return true end
+                return false
+            end
+        end
+        return function(_, v) return v == lit end
+    elseif op == "!=" then
+        return function(_, v) return v ~= lit end
+    elseif op == "^=" then
+        local n = #lit
+        return function(ctx, v)
+            if sub(v, 1, n) == lit then
+                if is_path then ctx.path_match = lit end
+                return true
+            end
+            return false
+        end
+    elseif op == "=^" then
+        local n = #lit
+        return function(ctx, v)
+            if n == 0 or sub(v, -n) == lit then
+                if is_path then ctx.path_match = lit end
+                return true
+            end
+            return false
+        end
+    elseif op == "contains" then
+        return function(_, v) return find(v, lit, 1, true) ~= nil end
+    elseif op == "~" then
+        return function(ctx, v)
+            local m = regex(v, lit)
+            if not m then
+                return false
+            end
+            if is_path then ctx.path_match = m[0] end
+            local caps = ctx.captures or {}
+            for k, c in pairs(m) do
+                caps[k] = c
+            end
+            ctx.captures = caps
+            return true
+        end
+    elseif op == ">" then
+        return function(_, v) return v > lit end
+    elseif op == ">=" then
+        return function(_, v) return v >= lit end
+    elseif op == "<" then
+        return function(_, v) return v < lit end
+    elseif op == "<=" then
+        return function(_, v) return v <= lit end
+    end
+    return nil, "unknown operator " .. tostring(op)
+end
+
+local compile
+
+local function flags_of(node)
+    local flags = tonumber(node[5]) or 0
+    return flags % 2 == 1, flags >= 2
+end
+
+local function predicate(node, regex)
+    local field, op, lit = node[2], node[3], node[4]
+    local to_lower, any = flags_of(node)
+    if type(field) ~= "string" then
+        return nil, "a predicate needs a field"
+    end
+    local test, err = value_test(field, op, lit, regex)
+    if not test then
+        return nil, err
+    end
+    return function(ctx)
+        local v = value_of(ctx, field)
+        if not v then
+            return false
+        end
+        if type(v) == "table" then
+            -- several values: all must pass, or one with any()
+            if #v == 0 then
+                return false
+            end
+            for _, item in ipairs(v) do
+                if to_lower then item = lower(item) end
+                local ok = test(ctx, item)
+                if any and ok then
+                    return true
+                elseif not any and not ok then
+                    return false
+                end
+            end
+            return not any
+        end
+        if to_lower then v = lower(v) end
+        return test(ctx, v)
+    end
+end
+
+local function sub_table(t, k)
+    local v = t[k]
+    if not v then
+        v = {}
+        t[k] = v
+    end
+    return v
+end
+
+-- The memo's slot of a subtree: predicates by field, operator, literal and
+-- flags, composite nodes by kind and their children's closures, in nested
+-- tables (no key strings to build). Returns the table and the key, or nil.
+local function slot(memo, node, a, b)
+    local kind = node[1]
+    if kind == "pred" then
+        local lit = node[4]
+        if type(lit) == "table" then
+            lit = lit.ip or lit.cidr
+        end
+        if lit == nil then
+            return nil
+        end
+        local t = sub_table(sub_table(sub_table(memo.pred, node[2]), node[3]), lit)
+        return t, node[5] or 0
+    end
+    return sub_table(memo[kind], a), b or false
+end
+
+compile = function(node, regex, fields, memo)
+    if type(node) ~= "table" then
+        return nil, "expression trees are arrays"
+    end
+    local kind = node[1]
+    local err, a, b
+    if kind == "pred" then
+        if type(node[2]) ~= "string" or type(node[3]) ~= "string" then
+            return nil, "a predicate needs a field and an operator"
+        end
+        fields[node[2]] = true
+    elseif kind == "not" then
+        a, err = compile(node[2], regex, fields, memo)
+        if not a then return nil, err end
+    elseif kind == "and" or kind == "or" then
+        a, err = compile(node[2], regex, fields, memo)
+        if not a then return nil, err end
+        b, err = compile(node[3], regex, fields, memo)
+        if not b then return nil, err end
+    elseif kind == "protocol" then
+        -- Kong's protocol guard: net.protocol is one of the names
+        fields["net.protocol"] = true
+        local names = concat(node, " ", 2)
+        local fn = memo.protocol[names]
+        if not fn then
+            local set = {}
+            for i = 2, #node do set[node[i]] = true end
+            fn = function(ctx) return set[value_of(ctx, "net.protocol")] == true end
+            memo.protocol[names] = fn
+        end
+        return fn
+    else
+        return nil, "unknown expression node " .. tostring(kind)
+    end
+    -- equal subtrees share one closure (Kong's protocol guard is the same on
+    -- most routes): fewer closures to build and to keep
+    local t, key = slot(memo, node, a, b)
+    local fn = t and t[key]
+    if fn then
+        return fn
+    end
+    if kind == "pred" then
+        fn, err = predicate(node, regex)
+        if not fn then return nil, err end
+    elseif kind == "not" then
+        fn = function(ctx) return not a(ctx) end
+    elseif kind == "and" then
+        fn = function(ctx) return a(ctx) and b(ctx) end
+    else
+        fn = function(ctx) return a(ctx) or b(ctx) end
+    end
+    if t then
+        t[key] = fn
+    end
+    return fn
+end
+
+-- A memo shares closures between the trees of one configuration version.
+function _M.memo()
+    return { pred = {}, ["not"] = {}, ["and"] = {}, ["or"] = {}, protocol = {} }
+end
+
+-- compile(tree, regex, memo) -> matcher, fields (set of the field names it
+-- reads) | nil, err. regex(subject, pattern) returns a capture table or nil.
+function _M.compile(tree, regex, memo)
+    local fields = {}
+    local fn, err = compile(tree, regex, fields, memo or _M.memo())
+    if not fn then
+        return nil, err
+    end
+    return fn, fields
+end
+
+-- What every match of `tree` requires, for the router's candidate index:
+-- {path = "/literal/prefix"} or {host = "name"} from a predicate at the top
+-- level of the conjunction (no lower(), no any()), else nil.
+function _M.index_hint(tree, literal_head)
+    local hint
+    local function walk(node)
+        if type(node) ~= "table" then
+            return
+        end
+        if node[1] == "and" then
+            walk(node[2])
+            walk(node[3])
+        elseif node[1] == "pred" and (tonumber(node[5]) or 0) == 0 then
+            local field, op, lit = node[2], node[3], node[4]
+            if field == "http.path" and (op == "^=" or op == "==") and type(lit) == "string"
+               and lit ~= "" then
+                if not hint or not hint.path or #lit > #hint.path then
+                    hint = { path = lit }
+                end
+            elseif field == "http.path" and op == "~" and sub(lit, 1, 1) == "^" then
+                local head = literal_head(sub(lit, 2))
+                if head ~= "" and (not hint or not hint.path or #head > #hint.path) then
+                    hint = { path = head }
+                end
+            elseif field == "http.host" and op == "==" and not hint then
+                hint = { host = lit }
+            end
+        end
+    end
+    walk(tree)
+    return hint
+end
+
+return _M

@@ -28,7 +28,7 @@ end
 -- {route id | false, prefix, captures, upstream path}
 local function http_case(case)
     local services = { s1 = { id = "s1", path = "/" }, s2 = { id = "s2", path = "/base" } }
-    local rt, err = router.new(case.routes, services, {})
+    local rt, err = router.new(case.routes, services, {}, "expressions")
     if not rt then
         return { error = err }
     end
@@ -44,7 +44,7 @@ local function http_case(case)
 end
 
 local function stream_case(case)
-    local rt, err = stream_router.build(case.routes)
+    local rt, err = stream_router.build(case.routes, "expressions")
     if not rt then
         return { error = err }
     end

@@ -9,7 +9,11 @@ local eq = require("runner").eq
 
 local SOURCES = { "kong_router_cases", "kong_router_unit_cases", "kong_router_proxy_cases",
                   "kong_router_path_cases" }
-local FLAVORS = { "traditional", "traditional_compatible" }
+local FLAVORS = { "traditional", "traditional_compatible", "expressions" }
+-- In the expressions flavour, routes without an expression are compiled as
+-- traditional_compatible (Kong runs its router scenarios there too): the
+-- tables' traditional_compatible data applies.
+local DATA_FLAVOR = { expressions = "traditional_compatible" }
 
 -- Kong's split_port: "[::1]:80" -> "[::1]", 80; "::1" -> "::1"; "a.test:80"
 -- -> "a.test", 80 (nginx's $host keeps the brackets of an IPv6 literal).
@@ -47,6 +51,7 @@ local ADAPTERS = {
                  path = npath, headers = lower_keys(q.headers), sni = q.sni, https = https }
     end,
 }
+ADAPTERS.expressions = ADAPTERS.traditional_compatible
 
 local function build(routes, flavor)
     local services, disabled, list = {}, {}, {}
@@ -70,6 +75,7 @@ end
 
 local function applies(flavors, flavor)
     if not flavors then return true end
+    flavor = DATA_FLAVOR[flavor] or flavor
     for _, f in ipairs(flavors) do
         if f == flavor then return true end
     end
@@ -77,7 +83,7 @@ local function applies(flavors, flavor)
 end
 
 local function per_flavor(v, flavor)
-    if type(v) == "table" then return v[flavor] end
+    if type(v) == "table" then return v[DATA_FLAVOR[flavor] or flavor] end
     return v
 end
 

@@ -134,7 +134,7 @@ def test_delta_applied_to_the_base_gives_the_full_document(database):
     delta = {**header, "changes": changes}
     assert delta["base_version"] == base_doc["version"]
     assert delta["version"] == model.version and delta["hash"] == digest
-    assert delta["snapshot_format"] == 2
+    assert delta["snapshot_format"] == snapshot.SNAPSHOT_FORMAT == 3
     # A disabled plugin instance never reaches the data plane: a delete.
     assert delta["changes"]["plugins"]["upsert"] == []
     rebuilt = _as_sets(base_doc)

@@ -23,6 +23,8 @@ local null = ngx.null
 
 local ERR_ROUTE = "route %s: %s"
 local ERR_REGEX = "invalid regex path '%s': %s"
+local ERR_NO_ATTRIBUTES = "has no methods, hosts, paths, headers or snis to match on "
+                          .. "(an expression route needs router_flavor = expressions)"
 
 local _M = {}
 
@@ -220,6 +222,12 @@ local function add_route(vroutes, route, service, stats)
     local entry = route_entry(route, service, true)
     local weight = (methods and 1 or 0) + (hosts and 1 or 0) + (header_count > 0 and 1 or 0)
                    + (snis and 1 or 0) + (paths and 1 or 0)
+    if weight == 0 then
+        -- the schema never lets such a route in; an expression route stored
+        -- under the expressions flavour and read by another flavour would
+        -- otherwise match every request
+        return ERR_NO_ATTRIBUTES
+    end
     local base = {
         entry = entry,
         weight = weight,

@@ -246,6 +246,14 @@ cases[#cases + 1] = { "unknown service refuses the route set", function()
     eq(rt, nil, "router")
 end }
 
+cases[#cases + 1] = { "a route with nothing to match on refuses the route set", function()
+    -- what an expression route looks like to another flavour
+    local rt, err = router.new({ R("r1", { protocols = { "http" } }) }, SERVICES, {})
+    eq(rt, nil, "router")
+    assert(err and err:find("route r1: has no methods, hosts, paths, headers or snis", 1, true),
+           err)
+end }
+
 cases[#cases + 1] = { "regex captures and regex strip", function()
     local rt = assert(router.new({
         R("r1", { paths = { [[~/users/(?<id>\d+)]] }, service = { id = "s2" } }),

@@ -181,9 +181,10 @@ def _at_least_one(data: Mapping, raw: Mapping, errors: dict, names: tuple[str, .
 
 
 def _check_http(data: dict, raw: Mapping, errors: dict, extra: tuple[str, ...] = ()) -> None:
-    if not extra:
-        # the expressions flavour allows sources and destinations on http routes
-        _forbid(data, raw, errors, ("sources", "destinations"), "'http' or 'https'")
+    # Kong's expressions flavour accepts sources and destinations on http
+    # routes; kongpy's HTTP router does not match on them, so every flavour
+    # refuses them rather than ignore them
+    _forbid(data, raw, errors, ("sources", "destinations"), "'http' or 'https'")
     if "https" in data["protocols"]:
         _at_least_one(data, raw, errors,
                       ("methods", "hosts", "headers", "paths", "snis") + extra,

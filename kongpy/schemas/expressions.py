@@ -56,14 +56,14 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 _WS = " \t\r\n"
 
 
-class ExpressionError(ValueError):
+class _ExpressionError(ValueError):
     """A refused expression; ``str()`` is Kong's text (without the prefix)."""
 
 
 # -- parse errors in pest's layout ---------------------------------------------------
 
 
-def _pest(text: str, pos: int, message: str, end: int | None = None) -> ExpressionError:
+def _pest(text: str, pos: int, message: str, end: int | None = None) -> _ExpressionError:
     line = text.count("\n", 0, pos) + 1
     start = text.rfind("\n", 0, pos) + 1
     stop = text.find("\n", pos)
@@ -74,8 +74,8 @@ def _pest(text: str, pos: int, message: str, end: int | None = None) -> Expressi
         mark = "^" + "-" * (end - pos - 2) + "^"
     else:
         mark = "^---"
-    return ExpressionError(f"{pad}--> {line}:{col}\n{pad} |\n{line} | {source}\n"
-                           f"{pad} | {' ' * (col - 1)}{mark}\n{pad} |\n{pad} = {message}")
+    return _ExpressionError(f"{pad}--> {line}:{col}\n{pad} |\n{line} | {source}\n"
+                            f"{pad} | {' ' * (col - 1)}{mark}\n{pad} |\n{pad} = {message}")
 
 
 class _Parser:
@@ -90,7 +90,7 @@ class _Parser:
     def peek(self, s: str) -> bool:
         return self.text.startswith(s, self.pos)
 
-    def fail(self, expected: str, pos: int | None = None) -> ExpressionError:
+    def fail(self, expected: str, pos: int | None = None) -> _ExpressionError:
         return _pest(self.text, self.pos if pos is None else pos, f"expected {expected}")
 
     # expression = term ~ (("&&" | "||") ~ term)*, `||` binding tighter
@@ -318,24 +318,24 @@ def _check(node: Any, fields: dict[str, str], seen: list[str]) -> None:
     _, field, op, _, lower, _, rhs = node
     ftype = _field_type(fields, field)
     if ftype is None:
-        raise ExpressionError("Unknown LHS field")
+        raise _ExpressionError("Unknown LHS field")
     seen.append(field)
     if op not in ("~", "in", "not in") and ftype != rhs:
-        raise ExpressionError("Type mismatch between the LHS and RHS values of predicate")
+        raise _ExpressionError("Type mismatch between the LHS and RHS values of predicate")
     if lower and ftype != STRING:
-        raise ExpressionError(
+        raise _ExpressionError(
             "lower-case transformation function only supported with String type fields")
     if op == "~" and ftype != STRING:
-        raise ExpressionError("Regex operators only supports string operands")
+        raise _ExpressionError("Regex operators only supports string operands")
     if op in ("^=", "=^") and rhs != STRING:
-        raise ExpressionError("Regex/Prefix/Postfix operators only supports string operands")
+        raise _ExpressionError("Regex/Prefix/Postfix operators only supports string operands")
     if op in (">", ">=", "<", "<=") and rhs != INT:
-        raise ExpressionError("Greater/GreaterOrEqual/Lesser/LesserOrEqual operators only "
-                              "supports integer operands")
+        raise _ExpressionError("Greater/GreaterOrEqual/Lesser/LesserOrEqual operators only "
+                               "supports integer operands")
     if op in ("in", "not in") and (ftype != IP or rhs != CIDR):
-        raise ExpressionError("In/NotIn operators only supports IP in CIDR")
+        raise _ExpressionError("In/NotIn operators only supports IP in CIDR")
     if op == "contains" and rhs != STRING:
-        raise ExpressionError("Contains operator only supports string operands")
+        raise _ExpressionError("Contains operator only supports string operands")
 
 
 def _shipped(node: Any) -> Any:
@@ -358,7 +358,7 @@ def rewrite_net_port(expression: str) -> str:
 
 def parse(expression: str, protocols: Any = ("http",)) -> Any:
     """The checked tree of ``expression`` for a route of ``protocols``, or
-    ExpressionError with Kong's text."""
+    _ExpressionError with Kong's text."""
     fields = _HTTP_FIELDS if is_http(protocols) else _STREAM_FIELDS
     parser = _Parser(rewrite_net_port(expression))
     parser.ws()
@@ -374,10 +374,10 @@ def parse(expression: str, protocols: Any = ("http",)) -> Any:
             m = _SEGMENT_SUFFIX.match(suffix)
             if suffix != "len" and (not m or (m.group(2) and
                                               int(m.group(1)) >= int(m.group(3)))):
-                raise ExpressionError("illformed http.path.segments.* field")
+                raise _ExpressionError("illformed http.path.segments.* field")
     if not is_http(protocols) and _has_regex(tree):
         # the stream data plane has no regex engine (docs/router.md)
-        raise ExpressionError("Regex operators are not supported on stream routes")
+        raise _ExpressionError("Regex operators are not supported on stream routes")
     return _shipped(tree)
 
 
@@ -391,7 +391,7 @@ def validate(expression: str, protocols: Any) -> str | None:
     """Kong's @entity message for a bad expression, or None."""
     try:
         parse(expression, protocols)
-    except ExpressionError as exc:
+    except _ExpressionError as exc:
         return PREFIX + str(exc)
     return None
 
@@ -409,7 +409,7 @@ def compile_route(route: dict[str, Any]) -> Any:
     protocols = list(route.get("protocols") or ["http", "https"])
     try:
         tree = parse(expression, protocols)
-    except ExpressionError:
+    except _ExpressionError:
         return None
     if protocols in _NO_GUARD:
         return tree

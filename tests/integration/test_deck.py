@@ -272,4 +272,3 @@ def test_lists_longer_than_one_page(node, tmp_path):
     assert summary(diff) == {"Created": 0, "Updated": 0, "Deleted": 0}
     deck(node, "reset", "--force")
     assert requests.get(f"{node.admin}/consumers", timeout=5).json()["data"] == []
-

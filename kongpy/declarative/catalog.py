@@ -12,6 +12,11 @@ from typing import Any, Mapping
 from kongpy.schemas.base import EntitySchema
 
 
+# Kong's cache key of a core entity whose kongpy schema keeps it elsewhere
+# (vaults: ``prefix`` is a plain unique column here); it feeds derived ids.
+_KONG_CACHE_KEYS = {"vaults": ("prefix",)}
+
+
 class Catalog:
     def __init__(self, schemas: Mapping[str, type[EntitySchema]]) -> None:
         self.schemas = _topological(schemas)
@@ -46,7 +51,8 @@ class Catalog:
 
     def cache_key(self, table: str) -> tuple[str, ...]:
         schema = self.schemas[table]
-        return tuple(schema.cache_key or getattr(schema, "kong_cache_key", ()) or ())
+        return tuple(schema.cache_key or getattr(schema, "kong_cache_key", ())
+                     or _KONG_CACHE_KEYS.get(table, ()))
 
 
 def _topological(schemas: Mapping[str, type[EntitySchema]]) -> dict[str, type[EntitySchema]]:

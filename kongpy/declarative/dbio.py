@@ -7,6 +7,13 @@ upsert goes through the entity's DAO, so it validates as the Admin API
 does and appends its cluster event: running nodes see the import through
 their sync loop, without a restart.
 
+An entity that has neither an id nor a key to derive one from gets a
+random id (as in Kong); one of those with a unique endpoint key (a key-auth
+credential's ``key``) that is already stored keeps the stored row's id, so
+that running the same import again updates it instead of failing on its
+key. Kong's import fails there; entities without any key (certificates)
+are new rows on every run, as in Kong: give them ids.
+
 On SQLite and PostgreSQL the import is one transaction: all of it or
 nothing. On Cassandra each entity is its own atomic write (see
 kongpy/db/dao.py): an import cut short leaves the entities it reached, and
@@ -25,10 +32,33 @@ log = logging.getLogger(__name__)
 def load_into_db(db: Any, config: Config) -> int:
     """Upsert every entity of ``config``; the number written."""
     count = 0
+    stored: dict[str, str] = {}  # random id -> the id of the row already stored
     with db.strategy.transaction():
         for entry in config.entries:
             dao = db.daos[entry.table]
-            dao.upsert(entry.data["id"], entry.data, transform=config.transform)
+            data = _remapped(dao.schema, entry.data, stored)
+            if entry.random_id:
+                found = _stored_by_key(dao, data)
+                if found is not None:
+                    stored[data["id"]] = data["id"] = found
+            dao.upsert(data["id"], data, transform=config.transform)
             count += 1
     log.info("imported %d entities", count)
     return count
+
+
+def _remapped(schema: Any, data: dict, stored: dict[str, str]) -> dict:
+    out = dict(data)
+    for name in schema.foreign_fields():
+        ref = out.get(name)
+        if isinstance(ref, dict) and ref.get("id") in stored:
+            out[name] = {"id": stored[ref["id"]]}
+    return out
+
+
+def _stored_by_key(dao: Any, data: dict) -> str | None:
+    ekey = dao.schema.endpoint_key
+    if not ekey or ekey not in dao.schema.unique_fields or data.get(ekey) is None:
+        return None
+    row = dao.select_by(ekey, data[ekey])
+    return row["id"] if row else None

@@ -20,11 +20,12 @@ _WS = "*"
 
 
 def derive(catalog: Catalog, table: str, item: Mapping[str, Any],
-           parent_id: str | None = None, child_key: str | None = None) -> str:
+           parent_id: str | None = None, child_key: str | None = None) -> tuple[str, bool]:
+    """(the id, whether it is random)."""
     key = _key(catalog, table, item, parent_id, child_key)
     if key is None:
-        return str(uuid.uuid4())
-    return str(uuid.uuid5(uuid.uuid5(NAMESPACE, table), key))
+        return str(uuid.uuid4()), True
+    return str(uuid.uuid5(uuid.uuid5(NAMESPACE, table), key)), False
 
 
 def _key(catalog: Catalog, table: str, item: Mapping[str, Any],

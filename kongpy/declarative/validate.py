@@ -32,6 +32,7 @@ class Entry:
     path: tuple          # where its errors go: ("services", 0, "routes", 1)
     nested_fk: str | None = None
     data_out: dict = field(default_factory=dict)
+    random_id: bool = False  # no id given and none derivable (ids.py)
 
 
 @dataclass
@@ -123,10 +124,11 @@ def _collect(catalog: Catalog, table: str, items: Any, path: tuple,
                 errors.add(where + (fk,), "value must be null")
             data[fk] = {"id": parent.data["id"]}
             own.pop(fk, None)
+        random_id = False
         if data.get("id") is None:
-            data["id"] = ids.derive(catalog, table, own,
-                                    parent.data["id"] if parent is not None else None, fk)
-        entry = Entry(table, own, data, where, fk)
+            data["id"], random_id = ids.derive(
+                catalog, table, own, parent.data["id"] if parent is not None else None, fk)
+        entry = Entry(table, own, data, where, fk, random_id=random_id)
         entries.append(entry)
         for child in catalog.names():
             if child in nested:

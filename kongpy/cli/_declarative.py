@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from kongpy.cli._common import load_config
+from kongpy.cli.migrations import NEEDS_BOOTSTRAP
 from kongpy.errors import KongpyError
 
 NO_FILE = "expected a declarative configuration file; see `kongpy config --help`"
@@ -25,7 +26,7 @@ def datastore(conf_path: str | None, prefix: str | None, command: str) -> Iterat
     handle = dblib.open(config)
     try:
         if command != "parse" and not handle.migrations.state()["bootstrapped"]:
-            raise CommandError("Database needs bootstrapping; run 'kongpy migrations bootstrap'")
+            raise CommandError(NEEDS_BOOTSTRAP)
         yield handle
     finally:
         handle.close()

@@ -5,10 +5,26 @@ import kongpy.db
 from kongpy import declarative
 from kongpy.declarative import dbio, export
 from kongpy.errors import UniqueViolation
+from tests.helpers import certs
 from tests.helpers.datastores import BACKENDS, clean
 
-DOC = """
+
+def _block(pem: str) -> str:
+    return "|\n" + "".join(f"    {line}\n" for line in pem.strip().splitlines())
+
+
+PAIR, CA = certs.make("decl.test"), certs.make("decl-ca.test", ca=True)
+DOC = f"""
 _format_version: "3.0"
+certificates:
+- id: 3c8a1cb8-5a8e-4d7c-9a52-8f1f3f1b9e11
+  cert: {_block(PAIR.cert)}  key: {_block(PAIR.key)}  snis:
+  - name: decl.test
+ca_certificates:
+- id: 0f0e4b41-2a36-4f3e-9a51-5b8f0c7a9d22
+  cert: {_block(CA.cert)}vaults:
+- prefix: my-env
+  name: env
 services:
 - name: example
   url: http://127.0.0.1:9/
@@ -58,12 +74,15 @@ def _without_updated_at(doc):
 
 def test_import_writes_every_entity_and_appends_events(db):
     before = db.events.latest()
-    assert _import(db, DOC) == 9
+    assert _import(db, DOC) == 13
     assert db.events.latest() > before
     route = db.routes.select_by("name", "r1")
     service = db.services.select_by("name", "example")
     assert route["service"] == {"id": service["id"]}
     assert service["tags"] == ["decl"]
+    sni = db.snis.select_by("name", "decl.test")
+    assert sni["certificate"] == {"id": "3c8a1cb8-5a8e-4d7c-9a52-8f1f3f1b9e11"}
+    assert db.vaults.select_by("prefix", "my-env")["name"] == "env"
     assert db.keyauth_credentials.select_by("key", "secret123")["consumer"]["id"] \
         == db.consumers.select_by("username", "alice")["id"]
     # the password went through basic-auth's write transformation

@@ -198,7 +198,7 @@ def _flat_entry(entry: "Entry", found: list[dict]) -> dict:
         entity[entry.nested_fk] = entry.data[entry.nested_fk]
     item["entity"] = entity
     item["errors"] = found
-    item["_order"] = entry.path_order if hasattr(entry, "path_order") else _order(entry.path)
+    item["_order"] = _order(entry.path)
     return item
 
 

@@ -152,6 +152,7 @@ class _Index:
         self.by_id: dict[str, dict[str, Entry]] = {}
         self.by_key: dict[str, dict[Any, Entry]] = {}
         self.duplicate: set[int] = set()
+        self._pending: list[tuple[tuple, str]] = []
         for entry in entries:
             self._add(entry)
 
@@ -178,7 +179,6 @@ class _Index:
 
     def later(self, path: tuple, message: str) -> None:
         """Kong reports these only once every entity passed its schema."""
-        self._pending = getattr(self, "_pending", [])
         self._pending.append((path, message))
 
     def find(self, table: str, value: Any) -> Entry | None:
@@ -187,7 +187,7 @@ class _Index:
         return self.by_key.get(table, {}).get(value) or self.by_id.get(table, {}).get(value)
 
     def check_references(self, entries: list[Entry]) -> None:
-        for path, message in getattr(self, "_pending", []):
+        for path, message in self._pending:
             self.errors.add(path, message)
         for entry in entries:
             schema = self.catalog.schemas[entry.table]

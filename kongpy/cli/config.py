@@ -1,4 +1,6 @@
-"""`kongpy config ...`: inspect the node configuration."""
+"""`kongpy config ...`: the node configuration and declarative configuration files.
+
+Each declarative command lives in a module of its own (config_*.py)."""
 from __future__ import annotations
 
 import uuid
@@ -7,12 +9,15 @@ import click
 
 from kongpy import paths
 from kongpy.cli._common import Group, conf_option, load_config, prefix_option, verbosity
+from kongpy.cli.config_db_export import db_export
+from kongpy.cli.config_db_import import db_import
+from kongpy.cli.config_parse import parse
 from kongpy.render import writer
 
 
 @click.group(cls=Group)
 def config() -> None:
-    """Node configuration utilities."""
+    """Node configuration and declarative configuration utilities."""
 
 
 @config.command()
@@ -26,3 +31,7 @@ def render(conf_path: str | None, prefix: str | None) -> None:
     # Printing must not create a prefix: reuse the node id only if one exists.
     node_id = paths.node_id(cfg["prefix"]) if id_file.is_file() else str(uuid.uuid4())
     click.echo(writer.render_nginx_conf(cfg, node_id), nl=False)
+
+
+for _command in (parse, db_import, db_export):
+    config.add_command(_command)

@@ -77,13 +77,13 @@ class CertificatesDAO(DAO):
             self._replace(row, names)
         return row
 
-    def upsert(self, key: str, entity: Mapping[str, Any]) -> dict:
+    def upsert(self, key: str, entity: Mapping[str, Any], transform: bool = True) -> dict:
         entity, names = self._split(entity)
         cert_id = key if is_uuid(key) else None
         with self._strategy.transaction():
             self._check_new(names or [], cert_id)
             self._check_names(names, entity)
-            row = super().upsert(key, entity)
+            row = super().upsert(key, entity, transform)
             self._replace(row, names)
         return row
 

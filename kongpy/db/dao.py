@@ -198,8 +198,13 @@ class DAO:
             self._event("update", data)
         return self.schema.to_output(data)
 
-    def upsert(self, key: str, entity: Mapping[str, Any]) -> dict:
-        """PUT: full replacement; ``key`` (id or endpoint key) wins over the body."""
+    def upsert(self, key: str, entity: Mapping[str, Any], transform: bool = True) -> dict:
+        """PUT: full replacement; ``key`` (id or endpoint key) wins over the body.
+
+        ``transform=False`` stores values that are already in their stored
+        form (a declarative file with ``_transform: false``, as exported):
+        the write transformations (password hashing) do not run again.
+        """
         _must_be_record(entity)
         entity = dict(self._resolve_foreign(entity))
         if is_uuid(key):
@@ -211,7 +216,8 @@ class DAO:
             if current is not None:
                 entity["id"] = current["id"]
             data = self.schema.validate(entity)
-            data = self.schema.on_write(data, entity)
+            if transform:
+                data = self.schema.on_write(data, entity)
             now = self.schema.now()
             data["id"] = data.get("id") or str(uuid.uuid4())
             data["created_at"] = (current or {}).get("created_at") or data.get("created_at") or now

@@ -17,6 +17,8 @@ from urllib.parse import unquote
 
 import yaml
 
+from kongpy.errors import KongpyError
+
 FORMAT_VERSIONS = ("1.1", "2.1", "3.0")
 PARSE_ERROR = "failed parsing declarative configuration: "
 # Kong's plain (non-regex) path characters before 3.0.
@@ -25,7 +27,7 @@ _ESCAPE = re.compile(r"%([0-9a-fA-F]{2})")
 _UNRESERVED = re.compile(r"[a-zA-Z0-9.\-_~]")
 
 
-class ParseError(ValueError):
+class ParseError(KongpyError, ValueError):
     """The text is not a declarative configuration (Kong's ``failed parsing`` error)."""
 
 

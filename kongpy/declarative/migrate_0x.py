@@ -334,7 +334,6 @@ def plugin_fields(db: Any) -> PluginFields:
         if spec is None:
             return None
         config = lua_schema.config_json(spec.schema)
-        return {key for item in (config.get("fields") or []) + (config.get("shorthand_fields")
-                                                                 or [])
-                for key in item}
+        items = (config.get("fields") or []) + (config.get("shorthand_fields") or [])
+        return {key for item in items for key in item}
     return fields

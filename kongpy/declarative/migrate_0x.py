@@ -6,9 +6,10 @@ body (``{"data": [...]}``) or a plain list. A YAML/JSON dump of the same
 shape may nest an API's ``plugins`` in the API and a consumer's
 credentials and plugins in the consumer.
 
-Kong removed the API entity in 1.0 without migrating it (its 1.0 upgrade
-asks operators to recreate APIs as services and routes first); the mapping
-here is the one its 0.13 documentation gives for that:
+Kong removed the API entity in 1.0 without migrating it (operators had to
+recreate their APIs as services and routes before upgrading); the mapping
+follows the correspondence between the API's fields and the service's and
+route's:
 
 - an API becomes a service (the API's id, ``upstream_url`` as its URL,
   ``retries``, ``upstream_{connect,send,read}_timeout`` as
@@ -111,7 +112,7 @@ class _Migration:
         aliases = {alias: table for table, names in CREDENTIALS.items() for alias in names}
         for key in source:
             if key not in ("apis", "consumers", "plugins") and key not in aliases:
-                self.unmapped.append(f"{key}: not a Kong 0.x collection")
+                self.unmapped.append(f"{key}: a collection the migration does not read")
         plugins = [(p, None) for p in _items(source.get("plugins"), "plugins")]
         for api in _items(source.get("apis"), "apis"):
             plugins += [(p, api) for p in self.api(api)]
@@ -254,6 +255,9 @@ class _Migration:
         if known is None:
             self.unmapped.append(f"{where}: plugin {name!r} is not available on this node; "
                                  "not carried over")
+            return
+        if not isinstance(plugin.get("config") or {}, Mapping):
+            self.unmapped.append(f"{where}.config: not an object; not carried over")
             return
         out: dict[str, Any] = {"name": name}
         if plugin.get("id"):

@@ -158,7 +158,7 @@ def test_what_cannot_be_mapped_is_listed(sqlite_db):
     }
     result = run(sqlite_db, source)
     assert result.unmapped == [
-        "oauth2_credentials: not a Kong 0.x collection",
+        "oauth2_credentials: a collection the migration does not read",
         "apis[my api].name: 'my api' is not a valid 3.x name; named 'my-api'",
         "apis[my api].http_if_terminated: X-Forwarded-Proto is trusted only from trusted_ips "
         "in Kong 1.x and later; set trusted_ips in kongpy.conf",
@@ -175,6 +175,31 @@ def test_what_cannot_be_mapped_is_listed(sqlite_db):
     assert [s["name"] for s in result.doc["services"]] == ["my-api"]
     assert result.doc["plugins"] == [{"name": "rate-limiting", "config": {"minute": 1}}]
     assert "keyauth_credentials" not in result.doc
+
+
+def test_a_yaml_dump_nests_plugins_and_credentials(sqlite_db):
+    source = yaml.safe_load(f"""
+apis:
+- name: nested
+  id: {API_ID}
+  uris: [/n]
+  upstream_url: http://up.test
+  plugins:
+  - name: cors
+    config: {{origins: ["*"]}}
+  - name: acl
+    config: [not, an, object]
+consumers:
+- username: carol
+  id: {CONSUMER_ID}
+  keyauth_credentials:
+  - key: carol-key
+""")
+    result = run(sqlite_db, source)
+    assert result.doc["plugins"] == [{"name": "cors", "route": "nested",
+                                      "config": {"origins": ["*"]}}]
+    assert result.doc["keyauth_credentials"] == [{"consumer": CONSUMER_ID, "key": "carol-key"}]
+    assert result.unmapped == ["plugins[acl].config: not an object; not carried over"]
 
 
 @pytest.mark.parametrize("source, message", [

@@ -29,6 +29,9 @@ def migrate(path: str | None, output: str | None, apply: bool, conf_path: str | 
     """Convert a Kong 0.x configuration (Admin API /apis, /consumers, /plugins and
     credential lists) to a _format_version 3.0 declarative file; what cannot be
     carried over is listed on stderr."""
+    if not path:
+        raise CommandError("expected a Kong 0.x configuration file; "
+                           "see `kongpy config migrate --help`")
     text = read_file(path)
     if output and output != "-" and os.path.exists(output):
         raise CommandError(f"{output} already exists. Will not overwrite it.")

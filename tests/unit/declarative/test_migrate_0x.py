@@ -283,6 +283,9 @@ def test_cli_apply_imports_into_the_datastore(node):
             "id": CONSUMER_ID}
     finally:
         db.close()
+    none = cli(node, "migrate")
+    assert (none.exit_code, none.output) == (
+        1, "Error: expected a Kong 0.x configuration file; see `kongpy config migrate --help`\n")
     bad = node / "bad.json"
     bad.write_text("{not json")
     refused = cli(node, "migrate", str(bad))

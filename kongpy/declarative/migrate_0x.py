@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from kongpy.declarative.load import migrate_path
+from kongpy.errors import KongpyError
 
 # A credential table, by each name a 0.x dump may give it.
 CREDENTIALS = {
@@ -79,7 +80,7 @@ _RENAMES: dict[str, dict[str, str]] = {
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9.\-_~]")
 
 
-class MigrationError(ValueError):
+class MigrationError(KongpyError, ValueError):
     """The input is not a Kong 0.x configuration."""
 
 

@@ -68,9 +68,8 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "error_default_type": ("text/plain", "text/html", "application/json", "application/xml"),
     **sslconf.ENUMS, **dbconf.ENUMS,
 }
-_NOT_YET = {"database": ("off",),
-            "router_flavor": ()}
-_AVAILABLE = {"database": ("sqlite", "postgres", "cassandra"),
+_NOT_YET: dict[str, tuple[str, ...]] = {"database": (), "router_flavor": ()}
+_AVAILABLE = {"database": ("sqlite", "postgres", "cassandra", "off"),
               "router_flavor": ("traditional", "traditional_compatible", "expressions")}
 
 
@@ -228,8 +227,10 @@ def load(path: str | None = None, env: Mapping | None = None,
         adminsec.check_exposure(values)
     if values.get("sqlite_path"):
         values["sqlite_path"] = os.path.join(values["prefix"], values["sqlite_path"])
+    if values.get("declarative_config"):
+        values["declarative_config"] = os.path.abspath(values["declarative_config"])
     # Resolved paths are kept so the saved copy reads the same from any cwd.
-    for name in ("prefix", "ssl_cert", "ssl_cert_key", "sqlite_path"):
+    for name in ("prefix", "ssl_cert", "ssl_cert_key", "sqlite_path", "declarative_config"):
         if values.get(name) and resolved[name] == raw[name]:
             value = values[name]
             raw[name] = ", ".join(value) if isinstance(value, list) else value
@@ -365,6 +366,17 @@ def _validate(values: dict[str, Any]) -> None:
         check(values)
     adminsec.check(values)
     dbconf.check(values)
+    _check_declarative(values)
+
+
+def _check_declarative(values: dict[str, Any]) -> None:
+    """``declarative_config(_string)``: DB-less nodes only, one of the two."""
+    given = [n for n in ("declarative_config", "declarative_config_string") if values.get(n)]
+    if given and values.get("database") != "off":
+        raise ConfigError.invalid(given[0], "only used with database = off")
+    if len(given) == 2:
+        raise ConfigError.invalid("declarative_config_string",
+                                  "cannot be used together with declarative_config")
 
 
 def _check_prefix(values: dict[str, Any]) -> None:

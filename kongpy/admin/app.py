@@ -12,18 +12,19 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 
 import kongpy.conf
 import kongpy.db
-from kongpy.admin import (certificates, consumers, errors, info, openapi, plugins, routes,
-                          schemas as schemas_api, services, tags, upstreams)
+from kongpy.admin import (certificates, config as config_api, consumers, errors, info,
+                          openapi, plugins, routes, schemas as schemas_api, services, tags,
+                          upstreams)
 from kongpy.admin.body import MAX_BODY_BYTES
 from kongpy.admin.guard import Guard
-from kongpy.admin.resources import SERVER, json_response, kong_status
+from kongpy.admin.resources import SERVER, json_response, kong_status, refuse_dbless_write
 from kongpy.admin.tokens import TokenCache
 from kongpy.db import admin_tokens
 
 log = logging.getLogger(__name__)
 
 _BLUEPRINTS = (info, services, routes, consumers, plugins, upstreams, certificates, tags,
-               schemas_api, openapi)
+               schemas_api, openapi, config_api)
 
 
 class _LogLines(logging.StreamHandler):
@@ -111,6 +112,7 @@ def _before() -> Response | None:
     if (request.content_length or 0) > MAX_BODY_BYTES:
         # As nginx's client_max_body_size: whatever the method, path or type.
         raise RequestEntityTooLarge()
+    refuse_dbless_write()
     if request.method != "OPTIONS":
         return None
     methods = _allowed_methods()

@@ -72,6 +72,32 @@ def changed() -> None:
         log.exception("on_change hook failed")
 
 
+_DBLESS_OPS = {"POST": "create", "PUT": "create or update", "PATCH": "update",
+               "DELETE": "remove"}
+
+
+def refuse_dbless_write() -> None:
+    """On a DB-less node, Kong's 405 for an entity write, before any lookup
+    (a missing entity included); the DAOs refuse whatever else writes."""
+    op = _DBLESS_OPS.get(request.method)
+    db = state()["db"]
+    if op is None or not db.read_only or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    cls = getattr(view, "view_class", None)
+    args = getattr(view, "entity_args", ())
+    key = None
+    if cls is None or not args:
+        return
+    if issubclass(cls, EntityView):
+        key = (request.view_args or {}).get(args[0])
+    elif issubclass(cls, ForeignView):
+        args = args[2:]
+    elif not (issubclass(cls, CollectionView) and op == "create"):
+        return
+    db.daos[args[0]].check_writable(op, key)
+
+
 def page_body(rows: list, token: str | None, path: str) -> dict:
     body: dict[str, Any] = {"data": rows, "next": None}
     if token:

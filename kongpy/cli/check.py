@@ -11,7 +11,7 @@ import logging
 
 import click
 
-from kongpy import plugins, unserved
+from kongpy import dbless, plugins, unserved
 from kongpy.cli._common import load_config, verbosity
 from kongpy.cli.migrations import empty_sqlite, open_datastore
 from kongpy.conf import Config
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 def _route_warnings(config: Config) -> list[str]:
     if config["database"] == "sqlite" and empty_sqlite(config["sqlite_path"]):
+        return []
+    if dbless.enabled(config) and empty_sqlite(dbless.store_path(config)):
         return []
     try:
         with open_datastore(config) as database:

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from kongpy import dbless
 from kongpy.cli._common import Group, conf_option, load_config, prefix_option, verbosity
 from kongpy.conf import Config
 from kongpy.supervisor import pidfile
@@ -53,7 +54,8 @@ def migrate_for_start(config: Config, run_migrations: bool) -> list[str]:
     bootstrap a fresh datastore, run new steps and finish pending ones; without
     it, bootstrap only an empty SQLite file (the embedded default needs no
     separate step). Returns what ran."""
-    fresh_file = config["database"] == "sqlite" and empty_sqlite(config["sqlite_path"])
+    fresh_file = (config["database"] == "sqlite" and empty_sqlite(config["sqlite_path"])) \
+        or (dbless.enabled(config) and empty_sqlite(dbless.store_path(config)))
     with open_datastore(config) as database:
         state = database.migrations.state()
         if not state["bootstrapped"]:

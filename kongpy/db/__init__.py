@@ -70,6 +70,10 @@ class DB:
         self.tags = Tags(strategy)
         self.migrations = Migrations(strategy)
         self.loaded_plugins: dict[str, Any] = {}  # name -> kongpy.plugins.Plugin
+        # DB-less (database = off): entity writes refused unless loading a
+        # declarative configuration (kongpy/dbless.py).
+        self.dbless = False
+        self.read_only = False
         # The read-only replica (pg_ro_*) for bulk reads, when configured.
         self.replica: DB | None = None
         for schema in entities or schemas.CORE_ENTITIES.values():
@@ -145,16 +149,21 @@ def with_plugins(db: DB, config: Mapping[str, Any]) -> DB:
     return db
 
 
-def open(config: Mapping[str, Any], node_id: str | None = None) -> DB:  # noqa: A001
+def open(config: Mapping[str, Any], node_id: str | None = None,  # noqa: A001
+         writable: bool = False) -> DB:
     """Open the datastore named by ``config["database"]``.
 
     Server datastores connect lazily: opening never blocks on the network, and
     an unreachable server surfaces as DatastoreUnavailable at the first query.
+    A DB-less node's store refuses entity writes (Kong's 405) unless opened
+    ``writable`` (by the loader of declarative configurations only).
     """
     database = str(config.get("database") or "sqlite").lower()
     entities = core_entities(config)
     db = with_plugins(DB(_strategy(database, config), node_id=node_id, entities=entities),
                       config)
+    db.dbless = database == "off"
+    db.read_only = db.dbless and not writable
     if database == "postgres" and dbconf.postgres_replica(config) is not None:
         from kongpy.db.strategies.postgres import PostgresStrategy
         db.replica = with_plugins(DB(PostgresStrategy(config, read_only=True),
@@ -186,7 +195,11 @@ def _strategy(database: str, config: Mapping[str, Any]) -> Strategy:
         from kongpy.db.strategies.cassandra import CassandraStrategy
         return CassandraStrategy(config)
     if database == "off":
-        raise ConfigError("database = off (DB-less mode) is not available yet", prop="database")
+        # A DB-less node keeps the configuration it serves in a private
+        # SQLite file of its prefix (kongpy/dbless.py).
+        from kongpy.db.strategies.sqlite import SQLiteStrategy
+        from kongpy import dbless
+        return SQLiteStrategy(dbless.store_path(config))
     raise ConfigError(f"unknown database: {database!r} "
                       "(expected sqlite, postgres or cassandra)", prop="database")
 

@@ -59,6 +59,7 @@ class CertificatesDAO(DAO):
         return row
 
     def insert(self, entity: Mapping[str, Any]) -> dict:
+        self.check_writable("create")
         entity, names = self._split(entity)
         with self._strategy.transaction():
             self._check_new(names or [], None)
@@ -68,6 +69,7 @@ class CertificatesDAO(DAO):
         return row
 
     def update(self, key: str, patch: Mapping[str, Any]) -> dict:
+        self.check_writable("update", key)
         patch, names = self._split(patch)
         with self._strategy.transaction():
             current = self.select_by_key(key)
@@ -78,6 +80,7 @@ class CertificatesDAO(DAO):
         return row
 
     def upsert(self, key: str, entity: Mapping[str, Any], transform: bool = True) -> dict:
+        self.check_writable("create or update", key)
         entity, names = self._split(entity)
         cert_id = key if is_uuid(key) else None
         with self._strategy.transaction():
@@ -90,6 +93,7 @@ class CertificatesDAO(DAO):
     def delete(self, key: str) -> bool:
         """Kong's certificates DAO deletes the certificate's SNIs with it (the
         snis schema itself declares no cascade)."""
+        self.check_writable("remove", key)
         with self._strategy.transaction():
             current = self.select_by_key(key)
             if current is None:
@@ -169,6 +173,7 @@ class CaCertificatesDAO(DAO):
         return None
 
     def delete(self, key: str) -> bool:
+        self.check_writable("remove", key)
         with self._strategy.transaction():
             current = self.select_by_key(key)
             if current is not None:

@@ -31,7 +31,8 @@ from kongpy.db import foreign, paging, rows as rowlib
 from kongpy.db.entities import CACHE_KEY, table_for
 from kongpy.db.strategies.base import BadCursor, Conflict
 from kongpy.errors import (ForeignKeyViolation, InvalidOffset, InvalidOptions, NotFound,
-                           PrimaryKeyViolation, SchemaViolation, UniqueViolation)
+                           OperationUnsupported, PrimaryKeyViolation, SchemaViolation,
+                           UniqueViolation)
 from kongpy.schemas.base import EntitySchema
 from kongpy.schemas.fields import Foreign, Record
 from kongpy.schemas.typedefs import is_uuid
@@ -170,6 +171,7 @@ class DAO:
     # -- writes ---------------------------------------------------------------------
 
     def insert(self, entity: Mapping[str, Any]) -> dict:
+        self.check_writable("create")
         data = self.schema.validate(self._resolve_foreign(entity))
         data = self.schema.on_write(data, entity if isinstance(entity, Mapping) else {})
         now = self.schema.now()
@@ -184,6 +186,7 @@ class DAO:
 
     def update(self, key: str, patch: Mapping[str, Any]) -> dict:
         """PATCH: merge into the stored entity, validate the whole, store."""
+        self.check_writable("update", key)
         _must_be_record(patch)
         with self._strategy.transaction():
             current = self.schema.stored(self._must_find(key))
@@ -205,6 +208,7 @@ class DAO:
         form (a declarative file with ``_transform: false``, as exported):
         the write transformations (password hashing) do not run again.
         """
+        self.check_writable("create or update", key)
         _must_be_record(entity)
         entity = dict(self._resolve_foreign(entity))
         if is_uuid(key):
@@ -257,6 +261,7 @@ class DAO:
 
     def delete(self, key: str) -> bool:
         """False when there was nothing to delete (the Admin API still answers 204)."""
+        self.check_writable("remove", key)
         with self._strategy.transaction():
             current = self.select_by_key(key)
             if current is None:
@@ -269,6 +274,16 @@ class DAO:
         return True
 
     # -- helpers -------------------------------------------------------------------------
+
+    def check_writable(self, operation: str, key: str | None = None) -> None:
+        """Kong's refusal of entity writes on a DB-less node (405, code 12)."""
+        if not self.db.read_only:
+            return
+        by = ""
+        if key is not None and not is_uuid(key) and self.schema.endpoint_key:
+            by = f" by '{self.schema.endpoint_key}'"
+        raise OperationUnsupported(f"cannot {operation} '{self.name}' entities{by} "
+                                   "when not using a database")
 
     def _must_find(self, key: str) -> dict:
         current = self.select_by_key(key)

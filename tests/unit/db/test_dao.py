@@ -14,7 +14,7 @@ SID = "5a0c1d39-1b2f-4a3e-9a27-7f0f8e3d8a11"
 
 
 def test_open_rejects_unknown_databases(tmp_path):
-    with pytest.raises(ConfigError, match="not available yet"):
+    with pytest.raises(ConfigError, match="a prefix is required when database = off"):
         kongpy.db.open({"database": "off"})
     with pytest.raises(ConfigError, match="unknown database"):
         kongpy.db.open({"database": "mysql"})

@@ -45,10 +45,10 @@ def test_check_invalid_names_the_property(run, make_conf):
 
 
 def test_check_env_override_is_validated(run, make_conf, monkeypatch):
-    monkeypatch.setenv("KONG_DATABASE", "off")
+    monkeypatch.setenv("KONG_DATABASE", "mysql")
     result = run("check", make_conf())
     assert result.exit_code == 1
-    assert "invalid value for 'database': off is not available yet" in result.output
+    assert "invalid value for 'database': 'mysql' is not one of" in result.output
 
 
 def test_traceback_only_with_vv(run, make_conf):

@@ -137,7 +137,7 @@ def test_dns_order_takes_record_types_in_any_case(make_conf):
     ("admin_workers", "two", "not an integer"),
     ("admin_workers", "0", "at least 1"),
     ("log_level", "loud", "not one of"),
-    ("database", "off", "off is not available yet (only sqlite, postgres, cassandra)"),
+    ("database", "mysql", "'mysql' is not one of sqlite, postgres, cassandra, off"),
     ("pg_timeout", "0", "at least 1"),
     ("cassandra_consistency", "MOST", "not one of"),
     ("database", "mysql", "'mysql' is not one of"),

@@ -109,6 +109,22 @@ def _grpc_rows(results: dict[str, Any]) -> str:
     return out + rows if rows else "not run\n"
 
 
+def _dbless_rows(results: dict[str, Any]) -> str:
+    out = ("| scenario | routes / consumers | document MiB | POST answered s | served s | "
+           "node RSS MiB before / peak | load RPS (target) | non-2xx | socket err | "
+           "reloads |\n|---|---|---|---|---|---|---|---|---|---|\n")
+    rows = ""
+    for name, res in results.items():
+        if res.get("kind") == "dbless" and res["status"] == "ok":
+            rows += (f"| **{name}** | {res['routes']} / {res['consumers']} | "
+                     f"{_fmt(res['document_mib'])} | {_fmt(res['post_s'], 2)} | "
+                     f"{_fmt(res['served_s'], 2)} | {_fmt(res['rss_before_mib'])} / "
+                     f"{_fmt(res['rss_peak_mib'])} | {_fmt(res['load_rps'], 0)} "
+                     f"({_fmt(res['load_target_rps'], 0)}) | {res['non2xx']} | "
+                     f"{res['socket_errors']} | {res['reloads']} |\n")
+    return out + rows if rows else "not run\n"
+
+
 def _router_lines(results: dict[str, Any]) -> str:
     lines = []
     for name, res in results.items():
@@ -158,6 +174,7 @@ def markdown(doc: dict[str, Any]) -> str:
     body += "\n## Router scale\n\n" + (_router_lines(results) or "not run\n")
     body += "\n## gRPC (one call in flight)\n\n" + _grpc_rows(results)
     body += "\n## Change under load\n\n" + _change_rows(results)
+    body += "\n## DB-less swap (POST /config)\n\n" + _dbless_rows(results)
     others = [f"- {n}: {r['status']}: {_one_line(r.get('reason', ''))}"
               for n, r in results.items() if r["status"] != "ok"]
     if others:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import bulk, changes, grpcbench, health, keyauth, routerfig, servers, stream, tls, wrk
+from bench import (bulk, changes, dbless, grpcbench, health, keyauth, routerfig, servers, stream,
+                   tls, wrk)
 from bench.context import Context, Skipped
 from bench.node import Node
 from bench.runner import Subject
@@ -190,6 +191,8 @@ SCENARIOS: list[Scenario] = [
              build=stream.t1, baseline="T0", nodes=("stream",), targets={"efficiency": 0.90}),
     Scenario("G1", "kongpy, unary gRPC calls (h2c) vs the same calls straight to the server",
              change=grpcbench.g1, nodes=("grpc",)),
+    Scenario("D1", "DB-less node: POST /config of 10,000 routes and 10,000 consumers "
+             "under 50% load", change=dbless.d1, nodes=("dbless",)),
     Scenario("C1", "one route change per second under 50% load", change=changes.c1,
              nodes=("basic",), targets={"propagation_p99_s": 1.0}),
     Scenario("C3", "key-auth credential revocation under 50% load", change=changes.c3,

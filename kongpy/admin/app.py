@@ -12,8 +12,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 
 import kongpy.conf
 import kongpy.db
-from kongpy.admin import (certificates, consumers, errors, info, openapi, plugins, routes,
-                          schemas as schemas_api, services, tags, upstreams)
+from kongpy.admin import (certificates, consumers, errors, history, info, openapi, plugins,
+                          routes, schemas as schemas_api, services, tags, upstreams)
 from kongpy.admin.body import MAX_BODY_BYTES
 from kongpy.admin.guard import Guard
 from kongpy.admin.resources import SERVER, json_response, kong_status
@@ -23,7 +23,7 @@ from kongpy.db import admin_tokens
 log = logging.getLogger(__name__)
 
 _BLUEPRINTS = (info, services, routes, consumers, plugins, upstreams, certificates, tags,
-               schemas_api, openapi)
+               schemas_api, openapi, history)
 
 
 class _LogLines(logging.StreamHandler):
@@ -84,6 +84,7 @@ def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
     errors.install(app)
     app.before_request(_before)
     app.after_request(_after)
+    app.after_request(history.record_after)
     tokens = None
     if (config.get("admin_auth") or "off") == "token":
         tokens = TokenCache(lambda: admin_tokens.holders(db.strategy))

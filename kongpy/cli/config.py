@@ -11,7 +11,10 @@ from kongpy import paths
 from kongpy.cli._common import Group, conf_option, load_config, prefix_option, verbosity
 from kongpy.cli.config_db_export import db_export
 from kongpy.cli.config_db_import import db_import
+from kongpy.cli.config_diff import diff
+from kongpy.cli.config_history import history
 from kongpy.cli.config_parse import parse
+from kongpy.cli.config_rollback import rollback
 from kongpy.render import writer
 
 
@@ -33,5 +36,5 @@ def render(conf_path: str | None, prefix: str | None) -> None:
     click.echo(writer.render_nginx_conf(cfg, node_id), nl=False)
 
 
-for _command in (parse, db_import, db_export):
+for _command in (parse, db_import, db_export, history, diff, rollback):
     config.add_command(_command)

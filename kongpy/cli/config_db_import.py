@@ -5,9 +5,9 @@ import click
 
 from kongpy import declarative
 from kongpy.cli._common import conf_option, error_message, prefix_option, verbosity
-from kongpy.cli._declarative import CommandError, datastore, read_file
+from kongpy.cli._declarative import CommandError, datastore, history_size, read_file
 from kongpy.cli.config_parse import failure
-from kongpy.declarative import dbio
+from kongpy.declarative import dbio, history
 from kongpy.errors import KongpyError
 
 
@@ -29,4 +29,5 @@ def db_import(path: str | None, conf_path: str | None, prefix: str | None) -> No
             dbio.load_into_db(db, config)
         except KongpyError as exc:
             raise CommandError("Failed importing:\n" + error_message(exc)) from None
+        history.record(db, history.CLI_ORIGIN, history_size(conf_path, prefix))
     click.echo("import successful")

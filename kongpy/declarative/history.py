@@ -71,8 +71,9 @@ def document(db: Any, version: int) -> dict:
 
 def compare(db: Any, version: int, against: int | None = None) -> dict:
     """What changed from ``against`` (by default the version before) to ``version``."""
+    new = document(db, version)
     other = version - 1 if against is None else against
-    return diff.diff(document(db, other), document(db, version), other, version)
+    return diff.diff(document(db, other), new, other, version)
 
 
 def restore(db: Any, version: int) -> int:

@@ -17,6 +17,7 @@ every node follows through its sync loop.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -84,6 +85,10 @@ def restore(db: Any, version: int) -> int:
     config = declarative.parse(json.dumps(doc), db, f"version {version}")
     keep = {(entry.table, entry.data["id"]) for entry in config.entries}
     with db.strategy.transaction():
+        # Rows already as the version holds them are not written again: the
+        # new version then shows only what the rollback changed. A cascade
+        # below never takes one of them: a kept row's parent is kept too.
+        same = _rows(doc).items() & _rows(export.export(db)).items()
         for table in reversed(Catalog.of(db).names()):
             if table in export.SKIPPED:
                 continue
@@ -91,7 +96,15 @@ def restore(db: Any, version: int) -> int:
             for row in list(dao.each()):
                 if (table, row["id"]) not in keep:
                     dao.delete(row["id"])  # False when a cascade took it already
-        return dbio.load_into_db(db, config)
+        unchanged = {key for key, _ in same}
+        changed = [e for e in config.entries if (e.table, e.data["id"]) not in unchanged]
+        return dbio.load_into_db(db, dataclasses.replace(config, entries=changed))
+
+
+def _rows(doc: dict) -> dict[tuple[str, str], str]:
+    """(table, id) -> the row as canonical JSON (hashable, comparable)."""
+    return {(table, row["id"]): json.dumps(row, sort_keys=True)
+            for table, rows in doc.items() if isinstance(rows, list) for row in rows}
 
 
 def rollback(db: Any, version: int, origin: str, size: int) -> dict:

@@ -88,6 +88,9 @@ def test_rollback_restores_and_records(db):
     before = db.events.latest()
     meta = history.rollback(db, 1, "cli", 100)
     assert (meta["version"], meta["rollback_of"]) == (3, 1)
+    # only what the rollback changed: rows already as version 1 holds them stay
+    assert meta["summary"] == {"services": {"created": 0, "updated": 1, "deleted": 1},
+                               "routes": {"created": 1, "updated": 0, "deleted": 1}}
     assert db.events.latest() > before  # running nodes follow the events
     assert [s["name"] for s in db.daos["services"].each()] == ["one"]
     assert db.daos["services"].select(svc["id"])["retries"] == 5

@@ -1,10 +1,10 @@
-"""``/config/history``, ``/config/history/{version}[/diff]`` and ``/config/rollback/{version}``.
+"""``/config/history``, ``/config/history/{version}[/diff]``, ``/config/rollback/{version}``.
 
 Not in Kong. The history itself lives in kongpy/declarative/history.py; this
-module is its HTTP face, and records a version after every request that
-changed the configuration (``changed()`` marks it), once the write is
-committed. The origin is the admin token's name under ``admin_auth = token``,
-else the node id.
+module is its HTTP face, and has a version recorded after every request
+that changed the configuration (``changed()`` marks it), off the request
+path (kongpy/declarative/recorder.py). The origin is the admin token's name
+under ``admin_auth = token``, else the node id.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from kongpy.admin.resources import changed, json_response, page_body, state
 from kongpy.db import history as store
 from kongpy.db import paging
 from kongpy.declarative import history
+from kongpy.declarative.recorder import Recorder
 from kongpy.errors import InvalidOffset, SchemaViolation
 
 log = logging.getLogger(__name__)
@@ -30,19 +31,26 @@ def _size() -> int:
     return history.size_of(state()["config"])
 
 
+def recorder() -> Recorder:
+    """This application's recorder (made on first use, one per application)."""
+    app_state = state()
+    found = app_state.get("history")
+    if found is None:
+        found = app_state["history"] = Recorder(app_state["db"], _size())
+    return found
+
+
 def record_after(resp: Response) -> Response:
-    """After-request hook: a version for a request that changed the configuration."""
-    if not g.get("kongpy_changed") or g.get("kongpy_recorded"):
-        return resp
-    g.kongpy_recorded = True
-    try:
-        history.record(state()["db"], _origin(), _size())
-    except Exception:  # noqa: BLE001 - the write is committed; only log
-        log.exception("recording the configuration history failed")
+    """After-request hook: a request that changed the configuration is recorded
+    (off the request path, kongpy/declarative/recorder.py)."""
+    if g.get("kongpy_changed") and not g.get("kongpy_recorded"):
+        g.kongpy_recorded = True
+        recorder().mark(_origin())
     return resp
 
 
 def _list() -> Response:
+    recorder().flush()
     size = paging.check_size(request.args.get("size"))
     rows = store.entries(state()["db"].strategy)
     offset = request.args.get("offset")
@@ -65,6 +73,7 @@ def _not_found(exc: history.HistoryNotFound) -> Response:
 
 
 def _document(version: int) -> Response:
+    recorder().flush()
     try:
         return json_response(history.document(state()["db"], version))
     except history.HistoryNotFound as exc:
@@ -75,6 +84,7 @@ def _diff(version: int) -> Response:
     against = request.args.get("against")
     if against is not None and not against.isdigit():
         raise SchemaViolation({"against": "expected a version number"})
+    recorder().flush()
     try:
         return json_response(history.compare(state()["db"], version,
                                              int(against) if against is not None else None))
@@ -84,6 +94,7 @@ def _diff(version: int) -> Response:
 
 def _rollback(version: int) -> Response:
     db = state()["db"]
+    recorder().flush()
     try:
         meta = history.rollback(db, version, _origin(), _size())
     except history.HistoryNotFound as exc:

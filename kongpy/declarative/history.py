@@ -1,12 +1,13 @@
 """Configuration history: a numbered version after every change, and rollback.
 
-Every successful change (an Admin API write, ``kongpy config db_import``, a
-rollback) calls :func:`record` once it is committed: the whole configuration
+Every successful change (an Admin API write through
+kongpy/declarative/recorder.py, ``kongpy config db_import``, a rollback)
+leads to :func:`record` once it is committed: the whole configuration
 is exported (kongpy/declarative/export.py), compared with the newest stored
 version and, when it differs, stored as the next version with its origin and
 a summary of what changed (kongpy/declarative/diff.py). Recording after the
 commit keeps it out of the write's transaction: a history failure never
-undoes a write (it is logged), and the cost is one export per change
+undoes a write (it is logged). The cost is one export per version
 (``config_history_size = 0`` turns the history off).
 
 :func:`rollback` replaces the whole configuration with a stored version as
@@ -52,12 +53,14 @@ def record(db: Any, origin: str, size: int, *, force: bool = False,
     when the history is off or (unless ``force``) nothing changed."""
     if size <= 0:
         return None
+    # read before the export: the document holds at least this version
+    event_version = db.events.latest()
     current = export.export(db)
     newest = store.entries(db.strategy)
     previous = store.document(db.strategy, newest[0]["version"]) if newest else None
     if previous == current and not force:
         return None
-    meta = {"origin": origin, "event_version": db.events.latest(),
+    meta = {"origin": origin, "event_version": event_version,
             "summary": diff.summary(diff.changes(previous, current)),
             "rollback_of": rollback_of}
     return store.append(db.strategy, current, meta, size)

@@ -7,13 +7,22 @@ from tests.helpers.datastores import clean
 NODE = "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10"
 
 
+def _settled(client, resp):
+    """``resp`` after its version is recorded: a history read waits for it
+    (writes that arrive while one is recorded share the next version)."""
+    assert client.get("/config/history").status_code == 200
+    return resp
+
+
 def _changes(client):
-    svc = client.post("/services", json={"name": "one", "url": "http://127.0.0.1:9/"})
+    svc = _settled(client, client.post("/services", json={"name": "one",
+                                                          "url": "http://127.0.0.1:9/"}))
     assert svc.status_code == 201
-    assert client.post("/services/one/routes", json={"name": "r1", "paths": ["/a"]}
-                       ).status_code == 201
-    assert client.patch("/services/one", json={"retries": 2}).status_code == 200
-    assert client.delete("/routes/r1").status_code == 204
+    assert _settled(client, client.post("/services/one/routes",
+                                        json={"name": "r1", "paths": ["/a"]})).status_code == 201
+    assert _settled(client, client.patch("/services/one", json={"retries": 2})
+                    ).status_code == 200
+    assert _settled(client, client.delete("/routes/r1")).status_code == 204
     return svc.get_json()
 
 
@@ -37,7 +46,8 @@ def test_every_write_is_a_version(client, changes):
 
 def test_paging(client):
     for i in range(5):
-        assert client.post("/consumers", json={"username": f"u{i}"}).status_code == 201
+        assert _settled(client, client.post("/consumers", json={"username": f"u{i}"})
+                        ).status_code == 201
     first = client.get("/config/history?size=2").get_json()
     assert [e["version"] for e in first["data"]] == [5, 4]
     assert first["next"].startswith("/config/history?offset=")
@@ -73,8 +83,9 @@ def test_document_and_diff(client):
 
 def test_rollback(client, changes):
     _changes(client)
-    assert client.post("/services", json={"name": "two", "url": "http://127.0.0.1:8/"}
-                       ).status_code == 201
+    assert _settled(client, client.post("/services", json={"name": "two",
+                                                           "url": "http://127.0.0.1:8/"})
+                    ).status_code == 201
     before = len(changes)
     res = client.post("/config/rollback/2")
     assert res.status_code == 201
@@ -100,7 +111,7 @@ def test_history_size_bounds_the_api(backend, tmp_path):
     client = app.test_client()
     try:
         for i in range(4):
-            client.post("/consumers", json={"username": f"u{i}"})
+            _settled(client, client.post("/consumers", json={"username": f"u{i}"}))
         assert [e["version"] for e in client.get("/config/history").get_json()["data"]] == [4, 3]
         assert client.get("/config/history/2").status_code == 404
     finally:
@@ -125,3 +136,15 @@ def test_origin_is_the_token_name(backend, tmp_path):
         assert entry["origin"] == "deployer"
     finally:
         app.extensions["kongpy"]["db"].close()
+
+
+def test_a_burst_shares_versions_and_ends_at_the_current_configuration(client, app):
+    for i in range(20):
+        assert client.post("/consumers", json={"username": f"b{i}"}).status_code == 201
+    entries = client.get("/config/history").get_json()["data"]
+    assert 1 <= len(entries) <= 20
+    assert sum(e["summary"]["consumers"]["created"] for e in entries) == 20
+    assert {e["origin"] for e in entries} == {NODE}
+    newest = client.get(f"/config/history/{entries[0]['version']}").get_json()
+    assert sorted(c["username"] for c in newest["consumers"]) == sorted(
+        f"b{i}" for i in range(20))

@@ -1,6 +1,7 @@
 """The configuration history on every datastore: versions, bounding, diff, rollback."""
 from kongpy.db import history as store
-from kongpy.declarative import diff, history
+from kongpy.declarative import diff, export, history
+from kongpy.declarative.recorder import Recorder
 
 
 def _service(db, name, path="/a"):
@@ -108,3 +109,23 @@ def test_unknown_version(db):
         history.document(db, 7)
     with pytest.raises(history.HistoryNotFound):
         history.rollback(db, 7, "cli", 100)
+
+
+def test_recorder_covers_every_mark(db):
+    recorder = Recorder(db, 100)
+    for origin in ("a", "b", "c"):
+        _service(db, f"svc-{origin}", f"/{origin}")
+        recorder.mark(origin)
+    recorder.flush()
+    listed = store.entries(db.strategy)
+    assert 1 <= len(listed) <= 3
+    # a write committed while another's export runs may land in that version:
+    # no change is lost, and no origin is named twice
+    origins = [o for e in listed for o in e["origin"].split(", ")]
+    assert origins and len(origins) == len(set(origins)) and set(origins) <= {"a", "b", "c"}
+    assert listed[-1]["origin"].startswith("a")
+    assert sum(e["summary"].get("services", {}).get("created", 0) for e in listed) == 3
+    assert history.document(db, listed[0]["version"]) == export.export(db)
+    # history off: nothing recorded, no thread
+    Recorder(db, 0).mark("d")
+    assert len(store.entries(db.strategy)) == len(listed)

@@ -18,7 +18,8 @@ from kongpy.db import history as store
 from kongpy.db import paging
 from kongpy.declarative import history
 from kongpy.declarative.recorder import Recorder
-from kongpy.errors import InvalidOffset, SchemaViolation
+from kongpy.declarative.errors import DeclarativeError
+from kongpy.errors import DECLARATIVE_CONFIG, NAMES, InvalidOffset, SchemaViolation
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,11 @@ def _rollback(version: int) -> Response:
         meta = history.rollback(db, version, _origin(), _size())
     except history.HistoryNotFound as exc:
         return _not_found(exc)
+    except DeclarativeError as exc:
+        # the stored document no longer fits this node (a plugin it uses is
+        # not enabled here): Kong's body for an invalid declarative config
+        return json_response({"code": DECLARATIVE_CONFIG, "name": NAMES[DECLARATIVE_CONFIG],
+                              "message": str(exc), "fields": exc.fields()}, 400)
     g.kongpy_recorded = True  # rollback() recorded its own version
     changed()
     return json_response(_public(meta), 201)

@@ -113,6 +113,8 @@ def _rows(doc: dict) -> dict[tuple[str, str], str]:
 def rollback(db: Any, version: int, origin: str, size: int) -> dict:
     """Restores ``version`` and records the result as a new version."""
     restore(db, version)
-    meta = record(db, origin, max(size, 1), force=True, rollback_of=version)
+    # with the history off (size 0) the rollback is still recorded, trimming nothing
+    keep = size if size > 0 else len(store.entries(db.strategy)) + 1
+    meta = record(db, origin, keep, force=True, rollback_of=version)
     assert meta is not None
     return meta

@@ -2,6 +2,7 @@
 import kongpy.db
 from kongpy.admin import create_app
 from kongpy.db import admin_tokens
+from kongpy.db import history as store
 from tests.helpers.datastores import clean
 
 NODE = "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10"
@@ -123,6 +124,7 @@ def test_origin_is_the_token_name(backend, tmp_path):
     try:
         clean(handle)
         token = admin_tokens.create(handle.strategy, "deployer")
+        read_only = admin_tokens.create(handle.strategy, "auditor", read_only=True)
     finally:
         handle.close()
     app = create_app({**backend, "prefix": str(tmp_path), "admin_auth": "token",
@@ -134,6 +136,11 @@ def test_origin_is_the_token_name(backend, tmp_path):
                            ).status_code == 201
         [entry] = client.get("/config/history", headers=headers).get_json()["data"]
         assert entry["origin"] == "deployer"
+        # a read-only token reads the history but may not roll back
+        ro = {"Kong-Admin-Token": read_only}
+        assert client.get("/config/history/1", headers=ro).status_code == 200
+        assert client.post("/config/rollback/1", headers=ro).status_code == 403
+        assert client.post("/config/rollback/1").status_code == 401
     finally:
         app.extensions["kongpy"]["db"].close()
 
@@ -148,3 +155,17 @@ def test_a_burst_shares_versions_and_ends_at_the_current_configuration(client, a
     newest = client.get(f"/config/history/{entries[0]['version']}").get_json()
     assert sorted(c["username"] for c in newest["consumers"]) == sorted(
         f"b{i}" for i in range(20))
+
+
+def test_rollback_to_a_document_that_no_longer_fits(client, app):
+    db = app.extensions["kongpy"]["db"]
+    stale = {"_format_version": "3.0", "_transform": False,
+             "routes": [{"id": "3f1c5e2a-8b7d-4c6e-9a1b-2d3e4f5a6b7c", "name": "r",
+                         "paths": ["/r"], "service": "7d0c1b2a-3e4f-4a5b-8c6d-9e0f1a2b3c4d"}]}
+    meta = store.append(db.strategy, stale, {"origin": "x", "summary": {}}, 100)
+    res = client.post(f"/config/rollback/{meta['version']}")
+    assert res.status_code == 400
+    body = res.get_json()
+    assert (body["code"], body["name"]) == (14, "invalid declarative configuration")
+    assert "routes" in body["fields"]
+    assert client.get("/routes").get_json()["data"] == []

@@ -95,6 +95,10 @@ def test_rollback_restores_and_records(db):
     assert db.events.latest() > before  # running nodes follow the events
     assert [s["name"] for s in db.daos["services"].each()] == ["one"]
     assert db.daos["services"].select(svc["id"])["retries"] == 5
+    # with the history off, a rollback is still recorded and trims nothing
+    assert history.rollback(db, 2, "cli", 0)["version"] == 4
+    assert [e["version"] for e in store.entries(db.strategy)] == [4, 3, 2, 1]
+    assert history.rollback(db, 3, "cli", 100)["version"] == 5
     assert [r["name"] for r in db.daos["routes"].each()] == ["one-r"]
     assert history.compare(db, 3, against=1)["summary"].keys() <= {"services", "routes"}
     for change in history.compare(db, 3, against=1)["changes"].values():

@@ -60,7 +60,7 @@ _TYPES: dict[str, str] = {
     "proxy_listen": "listeners", "admin_listen": "listeners",
     "stream_listen": "stream_listeners",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
-    "admin_auth_insecure": "bool",
+    "admin_auth_insecure": "bool", "config_history_size": "int",
     **dbconf.TYPES, **sslconf.TYPES,
 }
 _ENUMS: dict[str, tuple[str, ...]] = {
@@ -388,7 +388,7 @@ def _check_prefix(values: dict[str, Any]) -> None:
 
 
 def _check_numbers(values: dict[str, Any]) -> None:
-    minimums = {"admin_workers": 1, "upstream_keepalive_pool_size": 0,
+    minimums = {"admin_workers": 1, "upstream_keepalive_pool_size": 0, "config_history_size": 0,
                 "lua_ssl_verify_depth": 0,
                 "upstream_keepalive_max_requests": 0, "upstream_keepalive_idle_timeout": 0}
     for name, minimum in minimums.items():

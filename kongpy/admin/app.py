@@ -12,7 +12,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 
 import kongpy.conf
 import kongpy.db
-from kongpy.admin import (certificates, config as config_api, consumers, errors, info,
+from kongpy.admin import (certificates, config as config_api, consumers, errors, history, info,
                           openapi, plugins, routes, schemas as schemas_api, services, tags,
                           upstreams)
 from kongpy.admin.body import MAX_BODY_BYTES
@@ -24,7 +24,7 @@ from kongpy.db import admin_tokens
 log = logging.getLogger(__name__)
 
 _BLUEPRINTS = (info, services, routes, consumers, plugins, upstreams, certificates, tags,
-               schemas_api, openapi, config_api)
+               schemas_api, openapi, config_api, history)
 
 
 class _LogLines(logging.StreamHandler):
@@ -85,6 +85,7 @@ def create_app(config: Mapping[str, Any], *, node_id: str | None = None,
     errors.install(app)
     app.before_request(_before)
     app.after_request(_after)
+    app.after_request(history.record_after)
     tokens = None
     if (config.get("admin_auth") or "off") == "token":
         tokens = TokenCache(lambda: admin_tokens.holders(db.strategy))

@@ -37,6 +37,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ACTIONS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 _TOKEN_KEY = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
 _VARY = [("Vary", "Origin")]
+TOKEN_NAME_KEY = "kongpy.admin_token"
 
 
 class Guard:
@@ -97,6 +98,8 @@ class Guard:
             action = _ACTIONS.get(method, "update")
             return _answer(403, f"{holder.name}, you do not have permissions to {action} "
                                 "this resource")
+        # the configuration history names the token behind each change
+        environ[TOKEN_NAME_KEY] = holder.name
         return None
 
     # -- CORS -----------------------------------------------------------------------------

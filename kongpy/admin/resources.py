@@ -12,7 +12,7 @@ import logging
 from typing import Any, Callable
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from flask.views import MethodView
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.http import HTTP_STATUS_CODES
@@ -62,7 +62,11 @@ def not_found() -> Response:
 
 
 def changed() -> None:
-    """Wake the sync loop after a successful write; its failures never fail the write."""
+    """Wake the sync loop after a successful write; its failures never fail the write.
+
+    The request is also marked for the configuration history, recorded once
+    per request when the answer leaves (kongpy/admin/history.py)."""
+    g.kongpy_changed = True
     hook: Callable[[], None] | None = state().get("on_change")
     if hook is None:
         return

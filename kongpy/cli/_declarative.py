@@ -32,6 +32,12 @@ def datastore(conf_path: str | None, prefix: str | None, command: str) -> Iterat
         handle.close()
 
 
+def history_size(conf_path: str | None, prefix: str | None) -> int:
+    """The node's ``config_history_size`` (kongpy/declarative/history.py)."""
+    from kongpy.declarative import history
+    return history.size_of(load_config(conf_path, prefix))
+
+
 def read_file(path: str | None) -> str:
     if not path:
         raise CommandError(NO_FILE)

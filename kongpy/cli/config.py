@@ -11,8 +11,11 @@ from kongpy import paths
 from kongpy.cli._common import Group, conf_option, load_config, prefix_option, verbosity
 from kongpy.cli.config_db_export import db_export
 from kongpy.cli.config_db_import import db_import
+from kongpy.cli.config_diff import diff
+from kongpy.cli.config_history import history
 from kongpy.cli.config_migrate import migrate
 from kongpy.cli.config_parse import parse
+from kongpy.cli.config_rollback import rollback
 from kongpy.render import writer
 
 
@@ -34,5 +37,5 @@ def render(conf_path: str | None, prefix: str | None) -> None:
     click.echo(writer.render_nginx_conf(cfg, node_id), nl=False)
 
 
-for _command in (parse, db_import, db_export, migrate):
+for _command in (parse, db_import, db_export, migrate, history, diff, rollback):
     config.add_command(_command)

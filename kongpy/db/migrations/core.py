@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from kongpy.db import admin_tokens
+from kongpy.db import admin_tokens, history
 from kongpy.db import metrics
 from kongpy.db.entities import table_for
 from kongpy.db.strategies.base import Strategy
@@ -57,6 +57,11 @@ def _certificates_vaults(strategy: Strategy) -> None:
         strategy.create_table(table_for(schema))
 
 
+def _config_history(strategy: Strategy) -> None:
+    strategy.create_table(history.META)
+    strategy.create_table(history.DOCUMENTS)
+
+
 def _cassandra_versions(strategy: Strategy) -> None:
     strategy.upgrade_event_tables()  # type: ignore[attr-defined] - Cassandra only
 
@@ -82,8 +87,9 @@ CASSANDRA: list[Migration] = GENERIC + [
 COUNTERS = Migration("004_ratelimiting_counters", _counters)
 UPSTREAMS = Migration("005_upstreams_targets", _upstreams_targets)
 CERTIFICATES = Migration("006_certificates_vaults", _certificates_vaults)
-GENERIC = GENERIC + [COUNTERS, UPSTREAMS, CERTIFICATES]
-CASSANDRA = CASSANDRA + [COUNTERS, UPSTREAMS, CERTIFICATES]
+CONFIG_HISTORY = Migration(history.STEP, _config_history)
+GENERIC = GENERIC + [COUNTERS, UPSTREAMS, CERTIFICATES, CONFIG_HISTORY]
+CASSANDRA = CASSANDRA + [COUNTERS, UPSTREAMS, CERTIFICATES, CONFIG_HISTORY]
 
 MIGRATIONS: dict[str, list[Migration]] = {
     "sqlite": GENERIC,

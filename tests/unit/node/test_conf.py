@@ -31,6 +31,7 @@ def test_defaults_match_kong(workdir, monkeypatch):
     assert c["database"] == "sqlite"
     assert c["sqlite_path"] == os.path.join(c["prefix"], "kongpy.db")
     assert c["db_update_frequency"] == 1.0
+    assert c["config_history_size"] == 100
     assert c["plugins"] == ["bundled"]
     assert c["router_flavor"] == "traditional_compatible"
     assert c["headers"] == ["server_tokens", "latency_tokens", "X-Kong-Request-Id"]
@@ -136,6 +137,8 @@ def test_dns_order_takes_record_types_in_any_case(make_conf):
     ("admin_listen", "127.0.0.1:8444 ssl", "not available yet"),
     ("admin_workers", "two", "not an integer"),
     ("admin_workers", "0", "at least 1"),
+    ("config_history_size", "-1", "at least 0"),
+    ("config_history_size", "lots", "not an integer"),
     ("log_level", "loud", "not one of"),
     ("database", "mysql", "'mysql' is not one of sqlite, postgres, cassandra, off"),
     ("pg_timeout", "0", "at least 1"),

@@ -110,6 +110,24 @@ def load_text(config: Mapping[str, Any], text: str, filename: str | None = None,
     return document
 
 
+def rollback(config: Mapping[str, Any], version: int, origin: str, size: int,
+             node_id: str | None = None) -> dict:
+    """A history version made the node's whole configuration again
+    (kongpy/declarative/history.py), as a load is: under the loader's lock."""
+    from kongpy import db as dblib
+    from kongpy.declarative import history
+
+    with _LOCK:
+        handle = dblib.open(config, node_id=node_id, writable=True)
+        try:
+            meta = history.rollback(handle, version, origin, size)
+        finally:
+            handle.close()
+        # the text loaded last is no longer what the node serves
+        _save_hash(config, "")
+    return meta
+
+
 def check_policies(document: Document) -> None:
     """Kong's rate-limiting schemas offer no ``cluster`` policy on DB-less
     nodes (there is no shared database to count in)."""

@@ -12,6 +12,7 @@ import logging
 
 from flask import Blueprint, Response, g, request
 
+from kongpy import dbless
 from kongpy.admin.guard import TOKEN_NAME_KEY
 from kongpy.admin.resources import changed, json_response, page_body, state
 from kongpy.db import history as store
@@ -97,7 +98,11 @@ def _rollback(version: int) -> Response:
     db = state()["db"]
     recorder().flush()
     try:
-        meta = history.rollback(db, version, _origin(), _size())
+        if dbless.enabled(state()["config"]):
+            meta = dbless.rollback(state()["config"], version, _origin(), _size(),
+                                   node_id=state()["node_id"])
+        else:
+            meta = history.rollback(db, version, _origin(), _size())
     except history.HistoryNotFound as exc:
         return _not_found(exc)
     except DeclarativeError as exc:

@@ -13,6 +13,8 @@ ones on any datastore first.
 """
 from __future__ import annotations
 
+import logging
+
 import click
 
 from kongpy import dbless, paths, plugins
@@ -26,6 +28,8 @@ from kongpy.errors import DatastoreUnavailable
 from kongpy.render import context as render_context, stream as render_stream, writer
 from kongpy.supervisor import pidfile
 from kongpy.sync import snapshot, stream as stream_snapshot
+
+log = logging.getLogger(__name__)
 
 
 run_migrations_option = click.option(
@@ -75,6 +79,22 @@ def _load_declarative(config: Config) -> None:
         raise click.ClickException(f"error parsing declarative config file "
                                    f"{given[1] or '(declarative_config_string)'}:\n"
                                    f"{exc.message}") from None
+    _record_history(config)
+
+
+def _record_history(config: Config) -> None:
+    """The configuration loaded at start is a version of the history (none
+    when it is the one already recorded last)."""
+    from kongpy import db as dblib
+    from kongpy.declarative import history
+
+    handle = dblib.open(config)
+    try:
+        history.record(handle, history.CLI_ORIGIN, history.size_of(config))
+    except Exception as exc:  # noqa: BLE001 - the node serves it anyway
+        log.warning("the configuration history was not recorded: %s", exc)
+    finally:
+        handle.close()
 
 
 def _write_stream_snapshot(config: Config, layout: paths.Prefix, fresh: bytes | None) -> None:

@@ -104,3 +104,28 @@ def test_dbless_node_serves_and_swaps_its_configuration(tmp_path, echo):
         gw.assert_clean_error_log()
     finally:
         gw.stop()
+
+
+def test_dbless_history_and_rollback(tmp_path, echo):
+    require_binary("nginx")
+    kong_yml = tmp_path / "kong.yml"
+    kong_yml.write_text(_doc(echo.url, "/h1"))
+    gw = Gateway(tmp_path, workers=1,
+                 extra={"database": "off", "declarative_config": str(kong_yml)})
+    gw.cli("start", "-c", str(gw.conf_path), "-p", str(gw.prefix))
+    try:
+        first = requests.get(gw.admin + "/config/history", timeout=10).json()["data"]
+        assert first, "the configuration loaded at start is a version"
+        loaded = gw.post("/config", data={"config": _doc(echo.url, "/h2")})
+        assert loaded.status_code == 201, loaded.text
+        versions = requests.get(gw.admin + "/config/history", timeout=10).json()["data"]
+        assert versions[0]["version"] > first[0]["version"]
+        gw.wait_sync()
+        assert requests.get(gw.proxy + "/h2", timeout=10).status_code == 200
+        back = gw.post(f"/config/rollback/{first[0]['version']}")
+        assert back.status_code == 201, back.text
+        gw.wait_sync()
+        assert requests.get(gw.proxy + "/h1", timeout=10).status_code == 200
+        assert requests.get(gw.proxy + "/h2", timeout=10).status_code == 404
+    finally:
+        gw.stop()

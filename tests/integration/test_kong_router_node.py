@@ -24,6 +24,7 @@ DEFAULT_HOST = "kong-router.test"
 
 # The table as JSON: LuaJIT with lua-cjson reads the data file as it is.
 _DUMP = """
+package.path = "{lua_dir}/?.lua;" .. package.path
 local cjson = require("cjson")
 cjson.encode_sparse_array(true)
 local out = {{}}
@@ -49,8 +50,8 @@ def _scenarios() -> list[dict]:
     if not luajit:
         pytest.fail("luajit (with lua-cjson) is required to read the router table")
     files = ", ".join(f'"{f}"' for f in CASES)
-    out = subprocess.run([luajit, "-e", _DUMP.format(files=files)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run([luajit, "-e", _DUMP.format(files=files, lua_dir=LUA_DIR)],
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 

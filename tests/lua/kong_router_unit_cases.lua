@@ -10,29 +10,7 @@
 local TRAD = { "traditional" }
 local COMPAT = { "traditional_compatible" }
 
-local USE_CASE = {
-    { id = "r01", hosts = { "domain-1.org", "domain-2.org" } },
-    { id = "r02", methods = { "TRACE" } },
-    { id = "r03", paths = { "/my-route" } },
-    { id = "r04", paths = { "/route-4" }, hosts = { "domain-1.org", "domain-2.org" } },
-    { id = "r05", hosts = { "domain-1.org", "domain-2.org" },
-      methods = { "POST", "PUT", "PATCH" } },
-    { id = "r06", methods = { "POST", "PUT", "PATCH" }, paths = { "/route-6" } },
-    { id = "r07", hosts = { "domain-with-uri-1.org", "domain-with-uri-2.org" },
-      methods = { "POST", "PUT", "PATCH" }, paths = { "/my-route-uri" } },
-    { id = "r08", paths = { "/serviceless" }, serviceless = true },
-    { id = "r09", headers = { location = { "my-location-1", "my-location-2" } } },
-    { id = "r10", headers = { location = { "my-location-1" }, version = { "v1", "v2" } } },
-    { id = "r11", headers = { location = { "my-location-1", "my-location-2" } },
-      paths = { "/headers-uri" } },
-    { id = "r12", hosts = { "domain-with-headers-1.org", "domain-with-headers-2.org" },
-      headers = { location = { "my-location-1", "my-location-2" } },
-      methods = { "POST", "PUT", "PATCH" }, paths = { "/headers-host-uri-method" } },
-    { id = "r13", hosts = { "domain-1.org:321", "domain-2.org" } },
-    { id = "r14", hosts = { "domain-3.org:321" } },
-    { id = "r15",
-      headers = { user_agent = { "~*windows|linux|os\\s+x\\s*[\\d\\._]+|solaris|bsd" } } },
-}
+local USE_CASE = require("kong_router_use_case")
 
 -- The use case with more routes around it: `before` first, `after` last.
 local function around(before, after, n)

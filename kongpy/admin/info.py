@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from flask import Blueprint, Response, current_app, request
 
 import kongpy
-from kongpy import unserved
+from kongpy import dbless, unserved
 from kongpy.admin import plugins
 from kongpy.admin.resources import json_response, state
 from kongpy.errors import DatastoreUnavailable
@@ -199,8 +199,13 @@ def status() -> Response:
         reachable = state()["db"].ping()
     except Exception:  # noqa: BLE001 - an unreachable datastore is the answer itself
         reachable = False
-    return json_response({"memory": _memory(dp, unit, scale), "server": server,
-                          "database": {"reachable": reachable}})
+    body = {"memory": _memory(dp, unit, scale), "server": server,
+            "database": {"reachable": reachable}}
+    if dbless.enabled(state()["config"]):
+        # Kong's DB-less nodes report the hash of the configuration they
+        # serve (clients such as the ingress controller compare it)
+        body["configuration_hash"] = dbless.current_hash(state()["config"])
+    return json_response(body)
 
 
 def endpoints() -> Response:

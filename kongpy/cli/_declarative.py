@@ -1,12 +1,20 @@
-"""What the ``kongpy config`` declarative commands share: the datastore and the file."""
+"""What the declarative commands share: the datastore and the file, and the
+DB-less node's document loaded by ``kongpy start`` and ``kongpy reload``."""
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
+import click
+
+from kongpy import dbless
 from kongpy.cli._common import load_config
 from kongpy.cli.migrations import NEEDS_BOOTSTRAP
+from kongpy.declarative import DeclarativeError
 from kongpy.errors import KongpyError
+
+log = logging.getLogger(__name__)
 
 NO_FILE = "expected a declarative configuration file; see `kongpy config --help`"
 
@@ -43,3 +51,35 @@ def read_file(path: str | None) -> str:
         raise CommandError(NO_FILE)
     with open(path, encoding="utf-8") as fh:
         return fh.read()
+
+
+def load_declarative(config: Mapping[str, Any]) -> None:
+    """A DB-less node loads ``declarative_config(_string)`` at every start and
+    reload (Kong reads it again when its master re-runs init)."""
+    if not dbless.enabled(config):
+        return
+    given = dbless.startup_document(config)
+    if given is None:
+        return
+    try:
+        dbless.load_text(config, *given)
+    except DeclarativeError as exc:
+        raise click.ClickException(f"error parsing declarative config file "
+                                   f"{given[1] or '(declarative_config_string)'}:\n"
+                                   f"{exc.message}") from None
+    _record_history(config)
+
+
+def _record_history(config: Mapping[str, Any]) -> None:
+    """The configuration loaded at start is a version of the history (none
+    when it is the one already recorded last)."""
+    from kongpy import db as dblib
+    from kongpy.declarative import history
+
+    handle = dblib.open(config)
+    try:
+        history.record(handle, history.CLI_ORIGIN, history.size_of(config))
+    except Exception as exc:  # noqa: BLE001 - the node serves it anyway
+        log.warning("the configuration history was not recorded: %s", exc)
+    finally:
+        handle.close()

@@ -13,7 +13,7 @@ import signal
 import click
 
 from kongpy import conf, paths
-from kongpy.cli import _node, _preflight
+from kongpy.cli import _declarative, _node, _preflight
 from kongpy.cli._common import conf_option, load_config, prefix_option, verbosity
 from kongpy.render import writer
 from kongpy.supervisor import pidfile
@@ -42,6 +42,7 @@ def reload(conf_path: str | None, prefix: str | None) -> None:
         raise click.ClickException(f"kongpy is not running at {root}")
     _preflight.check_reload(config)
     writer.prepare(config, swap=False)
+    _declarative.load_declarative(config)
     _node.save_env(config)
     os.kill(pid, signal.SIGHUP)
     click.echo("kongpy reloaded")

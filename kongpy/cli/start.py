@@ -13,23 +13,18 @@ ones on any datastore first.
 """
 from __future__ import annotations
 
-import logging
-
 import click
 
-from kongpy import dbless, paths, plugins
-from kongpy.cli import _node, _preflight
+from kongpy import paths, plugins
+from kongpy.cli import _declarative, _node, _preflight
 from kongpy.cli.migrations import migrate_for_start
 from kongpy.cli._common import (conf_option, load_config, prefix_option,
                                 start_timeout_option, verbosity)
 from kongpy.conf import Config
-from kongpy.declarative import DeclarativeError
 from kongpy.errors import DatastoreUnavailable
 from kongpy.render import context as render_context, stream as render_stream, writer
 from kongpy.supervisor import pidfile
 from kongpy.sync import snapshot, stream as stream_snapshot
-
-log = logging.getLogger(__name__)
 
 
 run_migrations_option = click.option(
@@ -52,7 +47,7 @@ def start_node(config: Config, timeout: float, run_migrations: bool = False) -> 
         ran = []  # the preflight decides whether the kept snapshot may serve
     if ran:
         click.echo(f"{len(ran)} migrations processed")
-    _load_declarative(config)
+    _declarative.load_declarative(config)
     fresh = _preflight.snapshot_to_serve(config)
     for line in plugins.unserved_api(plugins.load(config)):
         click.echo(f"Warning: {line}", err=True)
@@ -64,37 +59,6 @@ def start_node(config: Config, timeout: float, run_migrations: bool = False) -> 
     _node.save_env(config)
     pid = _node.spawn_supervisor(config)
     _node.wait_ready(config, pid, timeout)
-
-
-def _load_declarative(config: Config) -> None:
-    """A DB-less node loads ``declarative_config(_string)`` at every start."""
-    if not dbless.enabled(config):
-        return
-    given = dbless.startup_document(config)
-    if given is None:
-        return
-    try:
-        dbless.load_text(config, *given)
-    except DeclarativeError as exc:
-        raise click.ClickException(f"error parsing declarative config file "
-                                   f"{given[1] or '(declarative_config_string)'}:\n"
-                                   f"{exc.message}") from None
-    _record_history(config)
-
-
-def _record_history(config: Config) -> None:
-    """The configuration loaded at start is a version of the history (none
-    when it is the one already recorded last)."""
-    from kongpy import db as dblib
-    from kongpy.declarative import history
-
-    handle = dblib.open(config)
-    try:
-        history.record(handle, history.CLI_ORIGIN, history.size_of(config))
-    except Exception as exc:  # noqa: BLE001 - the node serves it anyway
-        log.warning("the configuration history was not recorded: %s", exc)
-    finally:
-        handle.close()
 
 
 def _write_stream_snapshot(config: Config, layout: paths.Prefix, fresh: bytes | None) -> None:

@@ -101,6 +101,14 @@ def test_dbless_node_serves_and_swaps_its_configuration(tmp_path, echo):
     try:
         assert requests.get(gw.proxy + "/dl1", timeout=10).status_code == 200
         assert requests.get(gw.proxy + "/dl2", timeout=10).status_code == 404
+        # and at a reload, as Kong's master reads it again in init
+        kong_yml.write_text(_doc(echo.url, "/dl4"))
+        gw.cli("reload", "-c", str(gw.conf_path), "-p", str(gw.prefix))
+        gw.wait_sync()
+        assert requests.get(gw.proxy + "/dl4", timeout=10).status_code == 200
+        assert requests.get(gw.proxy + "/dl1", timeout=10).status_code == 404
+        status = requests.get(gw.admin + "/status", timeout=10).json()
+        assert len(status["configuration_hash"]) == 32
         gw.assert_clean_error_log()
     finally:
         gw.stop()

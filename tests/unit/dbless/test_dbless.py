@@ -1,6 +1,7 @@
 """DB-less nodes (``database = off``): conf, Kong's 405s, ``GET``/``POST /config``."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -164,6 +165,14 @@ def test_check_hash_answers_304_for_the_text_loaded_last(client):
     assert resp.status_code == 304
     assert client.post("/config?check_hash=1", data={"config": DOC + "\n"}).status_code == 201
     assert client.post("/config?check_hash=true", data={"config": DOC}).status_code == 201
+
+
+def test_status_reports_the_configuration_hash(client):
+    assert client.get("/status").get_json()["configuration_hash"] == "0" * 32
+    _loaded(client)
+    body = client.get("/status").get_json()
+    assert body["configuration_hash"] == hashlib.md5(DOC.encode()).hexdigest()
+    assert body["database"] == {"reachable": True}
 
 
 BAD = '_format_version: "3.0"\nservices:\n- name: s9\n  foo: 1\n'

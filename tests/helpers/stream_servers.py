@@ -183,3 +183,20 @@ def _free_udp_port(host: str) -> int:
                 continue
             return port
     raise RuntimeError("no free UDP port")
+
+
+def echo_through(port: int, payload: bytes = b"ping\n", timeout: float = 3.0) -> bytes | None:
+    """What comes back for ``payload`` sent on a new connection to ``port``
+    (as many bytes as were sent, fewer when closed first), None on a socket error."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.sendall(payload)
+            data = b""
+            while len(data) < len(payload):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            return data
+    except OSError:
+        return None

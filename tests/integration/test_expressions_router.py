@@ -5,7 +5,6 @@ the protocol guard, traditional routes below expression routes) and by the
 stream data plane."""
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -13,7 +12,7 @@ import requests
 
 from tests.helpers.http import admin, proxy
 from tests.helpers.servers import free_port
-from tests.helpers.stream_servers import TcpEchoServer
+from tests.helpers.stream_servers import TcpEchoServer, echo_through
 
 PREFIX = "Router Expression failed validation: "
 
@@ -130,27 +129,12 @@ def test_the_routes_schema_has_the_flavour_fields(node):
     assert fields[-2:] == ["expression", "priority"]
 
 
-def _echo(port: int, payload: bytes = b"ping\n") -> bytes | None:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
-            sock.sendall(payload)
-            data = b""
-            while len(data) < len(payload):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            return data
-    except OSError:
-        return None
-
-
 def test_a_stream_route_by_expression(node):
     deadline = time.monotonic() + 10
-    got = _echo(node.tcp_port)
+    got = echo_through(node.tcp_port)
     while got != b"ping\n" and time.monotonic() < deadline:
         time.sleep(0.1)
-        got = _echo(node.tcp_port)
+        got = echo_through(node.tcp_port)
     assert got == b"ping\n", node.error_log_tail()
     status, answer = admin(node).send("POST", "/services/tcp/routes", {
         "protocols": ["tcp"], "expression": 'tls.sni ~ "a"'})

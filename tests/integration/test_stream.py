@@ -16,7 +16,8 @@ from tests.helpers.gateway import Gateway
 from tests.helpers.http import admin
 from tests.conftest import require_binary
 from tests.helpers.servers import free_port
-from tests.helpers.stream_servers import TcpEchoServer, TlsEchoServer, UdpEchoServer
+from tests.helpers.stream_servers import (TcpEchoServer, TlsEchoServer, UdpEchoServer,
+                                          echo_through)
 
 
 @pytest.fixture(scope="module")
@@ -66,21 +67,6 @@ def _until(check, timeout: float = 10.0):
     return result
 
 
-def _echo_tcp(port: int, payload: bytes = b"ping\n", timeout: float = 3.0) -> bytes | None:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-            sock.sendall(payload)
-            data = b""
-            while len(data) < len(payload):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            return data
-    except OSError:
-        return None
-
-
 def _tls_client(port: int, sni: str, payload: bytes = b"hello\n"):
     """(peer certificate CN, bytes read back) over TLS with ``sni``."""
     context = ssl.create_default_context()
@@ -108,9 +94,9 @@ def test_a_tcp_route_by_destination_port_reaches_its_service(gw, echo):
                            "port": echo[0].port})
     api.post("/services/tcp-echo/routes", {"name": "tcp-dest", "protocols": ["tcp"],
                                            "destinations": [{"port": gw.stream_ports["tcp"]}]})
-    assert _until(lambda: _echo_tcp(gw.stream_ports["tcp"]) == b"ping\n"), gw.error_log_tail()
+    assert _until(lambda: echo_through(gw.stream_ports["tcp"]) == b"ping\n"), gw.error_log_tail()
     # the other listener has no route: the connection is closed at once
-    assert not _echo_tcp(gw.stream_ports["tcp2"])
+    assert not echo_through(gw.stream_ports["tcp2"])
     assert "no Route found with those values" in gw.error_log_tail(200)
 
 
@@ -126,7 +112,7 @@ def test_sources_and_the_more_specific_route_win(gw, echo):
     api.post("/services/tcp-echo-2/routes", {
         "name": "by-src-and-dest", "protocols": ["tcp"],
         "sources": [{"ip": "127.0.0.1"}], "destinations": [{"port": port}]})
-    assert _until(lambda: _echo_tcp(port) == b"ping\n" and echo[1].connections > before), \
+    assert _until(lambda: echo_through(port) == b"ping\n" and echo[1].connections > before), \
         gw.error_log_tail()
 
 
@@ -143,12 +129,12 @@ def test_an_upstream_balances_and_retries_past_a_dead_target(gw, echo):
     counts = (echo[0].connections, echo[1].connections)
 
     def spread():
-        ok = all(_echo_tcp(gw.stream_ports["tcp"]) == b"ping\n" for _ in range(12))
+        ok = all(echo_through(gw.stream_ports["tcp"]) == b"ping\n" for _ in range(12))
         return ok and echo[0].connections > counts[0] and echo[1].connections > counts[1]
 
     assert _until(spread), gw.error_log_tail()
     # every connection succeeded although one target in three refuses them
-    assert all(_echo_tcp(gw.stream_ports["tcp"]) == b"ping\n" for _ in range(9))
+    assert all(echo_through(gw.stream_ports["tcp"]) == b"ping\n" for _ in range(9))
 
 
 def test_tls_is_terminated_with_the_certificate_of_the_sni(gw, echo):
@@ -320,13 +306,13 @@ def test_ip_restriction_runs_on_stream_routes(gw, echo):
 def test_an_open_connection_survives_configuration_changes(gw, echo):
     api = admin(gw)
     port = gw.stream_ports["tcp"]
-    assert _until(lambda: _echo_tcp(port) == b"ping\n")
+    assert _until(lambda: echo_through(port) == b"ping\n")
     failures: list[str] = []
     stop = threading.Event()
 
     def clients():
         while not stop.is_set():
-            if _echo_tcp(port) != b"ping\n":
+            if echo_through(port) != b"ping\n":
                 failures.append("failed connection")
 
     with socket.create_connection(("127.0.0.1", port), timeout=5) as held:
@@ -413,7 +399,7 @@ def test_least_connections_sends_new_connections_to_the_idle_target(tmp_path, ec
         api.post("/services", {"name": "lc", "protocol": "tcp", "host": "lc-up"})
         api.post("/services/lc/routes", {"name": "lc", "protocols": ["tcp"],
                                          "destinations": [{"port": port}]})
-        assert _until(lambda: _echo_tcp(port) == b"ping\n"), node.error_log_tail()
+        assert _until(lambda: echo_through(port) == b"ping\n"), node.error_log_tail()
         held: list[socket.socket] = []
 
         def hold():
@@ -428,7 +414,7 @@ def test_least_connections_sends_new_connections_to_the_idle_target(tmp_path, ec
             # while one target holds a connection, every short connection
             # (each over before the next: its count released) goes to the other
             for _ in range(6):
-                assert _which(echo, lambda: _echo_tcp(port)) == 1 - busy
+                assert _which(echo, lambda: echo_through(port)) == 1 - busy
                 time.sleep(0.3)
         finally:
             for sock in held:

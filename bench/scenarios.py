@@ -54,6 +54,22 @@ def _s1(ctx: Context) -> Subject:
     return Subject(changes.basic_node(ctx).target("S1"), ctx.load("/s1"))
 
 
+# -- kongpy, one route with the observability plugins ----------------------------------
+
+def _s7(ctx: Context) -> Subject:
+    """S1's route with prometheus (every metric switch on) and http-log
+    batching to a local collector (the upstream nginx answers its POSTs)."""
+    def configure(node: Node) -> None:
+        r = keyauth.route(node, ctx, "/s7")
+        keyauth.enable_plugin(node, "prometheus", r["id"], {
+            "status_code_metrics": True, "latency_metrics": True,
+            "bandwidth_metrics": True, "upstream_health_metrics": True})
+        keyauth.enable_plugin(node, "http-log", r["id"], {
+            "http_endpoint": ctx.upstream.url + "/collector",
+            "queue": {"max_batch_size": 200, "max_coalescing_delay": 1}})
+    return Subject(ctx.node("s7", configure).target("S7"), ctx.load("/s7"))
+
+
 # -- kongpy, one route over an upstream ----------------------------------------------
 
 def _l1(ctx: Context) -> Subject:
@@ -164,6 +180,9 @@ SCENARIOS: list[Scenario] = [
              build=tls.s1t, baseline="S0T", nodes=("tls",), targets={"efficiency": 0.85}),
     Scenario("L1", "kongpy, one route over an upstream of three targets (round-robin)",
              build=_l1, baseline="S1", nodes=("basic", "lb"), targets={"efficiency": 0.95}),
+    Scenario("S7", "kongpy, S1 + prometheus (all metrics) + http-log batching to a local "
+             "collector", build=_s7, baseline="S1", nodes=("basic", "s7"),
+             targets={"efficiency": 0.85}),
     Scenario("S2", "kongpy, key-auth, one consumer", build=keyauth.s2, nodes=("ka1",),
              targets={"efficiency": 0.85}),
     Scenario("S3", "kongpy, key-auth, 10,000 consumers, random valid key",

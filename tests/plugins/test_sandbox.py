@@ -73,6 +73,9 @@ def test_sandbox_allows_the_whitelist_and_the_listed_extras(sandboxed) -> None:
         "getenv": "return type(os.getenv)",
         "shared": "return type(ngx.shared.kongpy_cache.get)",
         "ctx": "kong.ctx.shared.seen = 'yes'; return kong.ctx.shared.seen",
+        # methods run on the real objects; kong.log stays callable
+        "cache": "return kong.cache:get('sandbox-k', nil, function() return 'loaded' end)",
+        "log": "kong.log('from the sandbox'); kong.log.inspect('x'); return 'logged'",
     })
     resp = proxy(sandboxed).get("/allowed", headers={"X-Probe": "hi"})
     assert resp.status_code == 200, resp.text
@@ -80,7 +83,8 @@ def test_sandbox_allows_the_whitelist_and_the_listed_extras(sandboxed) -> None:
     assert body["errors"] == {}
     assert body["results"] == {"method": "GET", "header": "hi", "var": "/allowed",
                                "string": "AA", "required": "function",
-                               "getenv": "function", "shared": "function", "ctx": "yes"}
+                               "getenv": "function", "shared": "function", "ctx": "yes",
+                               "cache": "loaded", "log": "logged"}
 
 
 def test_same_code_compiled_once_per_worker(sandboxed) -> None:

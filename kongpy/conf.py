@@ -61,11 +61,13 @@ _TYPES: dict[str, str] = {
     "stream_listen": "stream_listeners",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool", "config_history_size": "int",
+    "untrusted_lua_sandbox_requires": "list", "untrusted_lua_sandbox_environment": "list",
     **dbconf.TYPES, **sslconf.TYPES,
 }
 _ENUMS: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
     "error_default_type": ("text/plain", "text/html", "application/json", "application/xml"),
+    "untrusted_lua": ("off", "sandbox", "on"),
     **sslconf.ENUMS, **dbconf.ENUMS,
 }
 _NOT_YET: dict[str, tuple[str, ...]] = {"database": (), "router_flavor": ()}

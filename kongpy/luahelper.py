@@ -54,7 +54,12 @@ http {{
     lua_socket_log_errors off;
 {dicts}
     init_by_lua_block {{
-        -- plugins reach the PDK through the global kong, also at load time
+        -- plugins reach the PDK through the global kong, also at load time;
+        -- kong.configuration holds the properties validations read
+        -- (untrusted_lua for kong.tools.sandbox)
+        local f = assert(io.open("{tmp}/configuration.json", "rb"))
+        require("kongpy.settings").configuration = require("cjson").decode(f:read("*a"))
+        f:close()
         _G.kong = require("kongpy.pdk")
         kongpy_helper = require("kongpy.helper")
         kongpy_helper.init(require("cjson").decode([==[{names}]==]))
@@ -79,8 +84,10 @@ _DICTS = ("kongpy_snapshot", "kongpy_cache", "kongpy_ratelimit")
 class LuaHelper:
     """One helper process for a set of plugin names and Lua paths."""
 
-    def __init__(self, names: list[str], lua_path: str, lua_cpath: str) -> None:
+    def __init__(self, names: list[str], lua_path: str, lua_cpath: str,
+                 configuration: Mapping[str, Any] | None = None) -> None:
         self.names = list(names)
+        self.configuration = dict(configuration or {})
         self.lua_path = lua_path
         self.lua_cpath = lua_cpath
         self._tmp: str | None = None
@@ -107,6 +114,8 @@ class LuaHelper:
             self._tmp = tempfile.mkdtemp(prefix="kongpy-helper-")
             conf = Path(self._tmp) / "nginx.conf"
             conf.write_text(self._conf())
+            (Path(self._tmp) / "configuration.json").write_text(
+                json.dumps(self.configuration))
             cmd = [paths.nginx_binary(), "-p", f"{self._tmp}/", "-c", str(conf),
                    "-g", "daemon off; master_process off;"]
             try:
@@ -249,13 +258,16 @@ def _stamp(folders: Mapping[str, Path]) -> tuple:
     return tuple(sorted((n, str(f), changed(f)) for n, f in folders.items()))
 
 
-def for_plugins(folders: Mapping[str, Path], lua_path: str, lua_cpath: str) -> LuaHelper:
-    """The helper loading ``folders`` (name → folder) with these Lua paths."""
-    key = (_stamp(folders), lua_path, lua_cpath)
+def for_plugins(folders: Mapping[str, Path], lua_path: str, lua_cpath: str,
+                configuration: Mapping[str, Any] | None = None) -> LuaHelper:
+    """The helper loading ``folders`` (name → folder) with these Lua paths;
+    ``configuration``: the node properties its ``kong.configuration`` holds."""
+    configuration = dict(configuration or {})
+    key = (_stamp(folders), lua_path, lua_cpath, json.dumps(configuration, sort_keys=True))
     with _helpers_lock:
         helper = _helpers.get(key)
         if helper is None:
-            helper = LuaHelper(sorted(folders), lua_path, lua_cpath)
+            helper = LuaHelper(sorted(folders), lua_path, lua_cpath, configuration)
             _helpers[key] = helper
             while len(_helpers) > _KEEP:
                 _, old = _helpers.popitem(last=False)

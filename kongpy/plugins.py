@@ -146,10 +146,17 @@ def folders(config: Mapping[str, Any]) -> dict[str, Path]:
     return out
 
 
+# The node properties plugin validations may read from kong.configuration.
+HELPER_PROPERTIES = ("untrusted_lua", "untrusted_lua_sandbox_requires",
+                     "untrusted_lua_sandbox_environment")
+
+
 def helper(config: Mapping[str, Any]) -> luahelper.LuaHelper:
     """The Lua helper that loads the node's enabled plugins."""
+    configuration = {name: config.get(name) for name in HELPER_PROPERTIES
+                     if config.get(name) is not None}
     return luahelper.for_plugins(folders(config), lua_package_path(config),
-                                 lua_package_cpath(config))
+                                 lua_package_cpath(config), configuration)
 
 
 def _endpoints(entities: Iterable[type[lua_schema.LuaEntitySchema]]) -> list[dict]:

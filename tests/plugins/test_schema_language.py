@@ -76,7 +76,8 @@ def _refused(gw, config: dict) -> dict:
     ({"net": "1.2.3.4/99"}, {"net": "invalid ipv4 cidr range: '1.2.3.4/99'"}),
     ({"ip": "300.1.1.1"}, {"ip": "not an ip address: 300.1.1.1"}),
     ({"functions": {"f": "return ("}},
-     {"functions": "[string \"return (\"]:1: unexpected symbol near '<eof>'"}),
+     {"functions": "Error parsing function: [string \"return (\"]:1: "
+                   "unexpected symbol near '<eof>'"}),
     ({"redis": {"port": "x"}}, {"redis": {"port": "expected an integer"}}),
     # checks inside a record
     ({"pair": {"a": "x"}},

@@ -53,6 +53,8 @@ def test_defaults_match_kong(workdir, monkeypatch):
     assert c["proxy_access_log"] == "logs/access.log"
     assert c["proxy_error_log"] == "logs/error.log"
     assert c["allow_debug_header"] is False
+    assert (c["untrusted_lua"], c["untrusted_lua_sandbox_requires"],
+            c["untrusted_lua_sandbox_environment"]) == ("sandbox", [], [])
     assert c["nginx_http_client_max_body_size"] == "0"
     assert (c["pg_host"], c["pg_port"], c["pg_user"], c["pg_database"], c["pg_password"],
             c["pg_timeout"], c["pg_ssl"]) == ("127.0.0.1", 5432, "kong", "kong", None, 5000,
@@ -179,6 +181,7 @@ def test_dns_order_takes_record_types_in_any_case(make_conf):
     ("admin_server_names", "http://admin.example", "is not a host name"),
     ("admin_auth", "basic", "is not one of off, token"),
     ("admin_auth_insecure", "maybe", "not a boolean"),
+    ("untrusted_lua", "yes", "is not one of off, sandbox, on"),
 ])
 def test_validation_names_the_property(make_conf, name, value, fragment):
     with pytest.raises(conf.ConfigError) as info:
@@ -368,3 +371,12 @@ def test_headers_mixing_off_with_tokens(make_conf, value, headers, admin_flags):
     assert c["headers"] == headers
     assert c["headers_upstream"] == []
     assert conf.admin_headers(c) == admin_flags
+
+
+def test_untrusted_lua_lists(make_conf):
+    c = conf.load(make_conf(untrusted_lua="off",
+                            untrusted_lua_sandbox_requires="resty.http, kong.tools.string",
+                            untrusted_lua_sandbox_environment="os.getenv,ngx.shared"), env={})
+    assert c["untrusted_lua"] == "off"
+    assert c["untrusted_lua_sandbox_requires"] == ["resty.http", "kong.tools.string"]
+    assert c["untrusted_lua_sandbox_environment"] == ["os.getenv", "ngx.shared"]

@@ -50,6 +50,10 @@ def plugin_phases(config: Config) -> list[str]:
     found: set[str] = set()
     for plugin in plugins.load(config).values():
         found.update(plugin.spec.phases)
+    if "log" in found:
+        # the log object's receive time ends in the body filter (Kong's
+        # KONG_BODY_FILTER_ENDED_AT)
+        found.add("body_filter")
     return [p for p in plugins.PHASES if p in found]
 
 

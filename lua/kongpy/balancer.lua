@@ -10,9 +10,12 @@ local dns = require("kongpy.dns")
 local upstreams = require("kongpy.upstreams")
 local health = require("kongpy.health")
 local consistent_hashing = require("kongpy.balancers.consistent_hashing")
+local time_ns = require("kong.tools.time").time_ns
 
 local ngx = ngx
 local var = ngx.var
+local now = ngx.now
+local update_time = ngx.update_time
 local log = ngx.log
 local ERR = ngx.ERR
 local set_current_peer = ngx_balancer.set_current_peer
@@ -172,6 +175,32 @@ local function retry(ctx, state, code)
     return addr.ip, addr.port
 end
 
+-- Kong's record of a try for the log object: when it started, and the
+-- failure of the try before it.
+local function start_try(ctx, state, code)
+    update_time()
+    local tries = ctx.kongpy_tries
+    if not tries then
+        tries = {}
+        ctx.kongpy_tries = tries
+    elseif state then
+        local prev = tries[#tries]
+        prev.state, prev.code = state, code
+    end
+    local try = { balancer_start = now() * 1000, balancer_start_ns = time_ns() }
+    tries[#tries + 1] = try
+    return try
+end
+
+local function end_try(ctx, try, ip, port)
+    update_time()
+    local t = now() * 1000
+    try.ip, try.port = ip, port
+    try.balancer_latency = t - try.balancer_start
+    try.balancer_latency_ns = time_ns() - try.balancer_start_ns
+    ctx.kongpy_balancer_end = t
+end
+
 function _M.execute()
     local ctx = ngx.ctx
     local service = ctx.kongpy_service
@@ -182,6 +211,7 @@ function _M.execute()
     local port = ctx.kongpy_peer_port or service.port
     local over = ctx.kongpy_balancer
     local state, code = get_last_failure()
+    local try = ctx.kongpy_logging and start_try(ctx, state, code)
     if over then
         if not ctx.kongpy_peer_port then
             port = over.port or port
@@ -217,6 +247,9 @@ function _M.execute()
     if not ok then
         log(ERR, "failed to set the current peer ", peer, ":", port, ": ", err)
         return ngx.exit(500)
+    end
+    if try then
+        end_try(ctx, try, peer, port)
     end
 end
 

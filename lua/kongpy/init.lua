@@ -287,6 +287,9 @@ end
 
 function _M.header_filter()
     local ctx = ngx.ctx
+    if ctx.kongpy_logging and not ctx.kongpy_hf_start then
+        ctx.kongpy_hf_start = now() * 1000
+    end
     if ctx.kongpy_proxied then
         -- nginx refreshed its clock when the upstream's answer woke the
         -- worker: no update_time() needed for a millisecond figure
@@ -339,7 +342,13 @@ end
 
 function _M.body_filter()
     if plugins.collecting then
-        plugins.run_collected("body_filter", ngx.ctx)
+        local ctx = ngx.ctx
+        plugins.run_collected("body_filter", ctx)
+        if ctx.kongpy_logging and ngx.arg[2] then
+            -- Kong's KONG_BODY_FILTER_ENDED_AT (the log object's receive time)
+            update_time()
+            ctx.kongpy_bf_end = now() * 1000
+        end
     end
 end
 
@@ -361,7 +370,11 @@ end
 -- The error page's header filter: the plugins the request collected.
 function _M.error_header_filter()
     if plugins.collecting then
-        plugins.run_collected("header_filter", ngx.ctx)
+        local ctx = ngx.ctx
+        if ctx.kongpy_logging and not ctx.kongpy_hf_start then
+            ctx.kongpy_hf_start = now() * 1000
+        end
+        plugins.run_collected("header_filter", ctx)
     end
 end
 

@@ -336,6 +336,11 @@ function _M.access(ctx, ps, scheme, route_id, service_id)
                 collected[#collected + 1] = inst
                 ctx.kongpy_collected = collected
                 _M.collecting = true
+                if h.log then
+                    -- the balancer and filters record the log object's
+                    -- tries and timings (kongpy.pdk.serialize)
+                    ctx.kongpy_logging = true
+                end
                 if h.response then
                     -- Kong's response phase needs the whole upstream answer
                     ctx.buffered_proxying = true
@@ -373,6 +378,7 @@ function _M.collect_global(ctx, ps, scheme)
             if inst and inst.handler ~= UNRUNNABLE and inst.protocols[scheme]
                and wants_later(inst.handler) then
                 list[#list + 1] = inst
+                list.logging = list.logging or inst.handler.log ~= nil
             end
         end
         list = #list > 0 and list
@@ -380,6 +386,7 @@ function _M.collect_global(ctx, ps, scheme)
     end
     if list then
         ctx.kongpy_collected = list
+        ctx.kongpy_logging = list.logging
         _M.collecting = true
     end
 end

@@ -2,6 +2,7 @@
 -- (kongpy.init also makes it the global `kong`). Everything here is read
 -- lazily, so requiring it costs nothing before the settings are loaded.
 local settings = require("kongpy.settings")
+local workspace = require("kongpy.workspace")
 local tracing = require("kongpy.pdk.tracing")
 
 local error = error
@@ -48,6 +49,8 @@ local kong = {
     worker_events = require("kongpy.pdk.events"),
     cluster_events = require("kongpy.pdk.cluster_events"),
     configuration = configuration,
+    -- the id of the only workspace (kongpy.workspace)
+    default_workspace = workspace.id,
     -- kongpy's own: entity indexes and the authentication plugins' helpers
     store = require("kongpy.pdk.store"),
     auth = require("kongpy.pdk.auth"),

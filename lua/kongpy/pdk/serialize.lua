@@ -1,30 +1,32 @@
 -- kong.log.serialize() and kong.log.set_serialize_value(): Kong 3.9's log
 -- table (the base of every logging plugin's output), built only when a plugin
 -- asks for it, from nginx variables and what the request path already keeps
--- in ngx.ctx. Nothing is recorded on the proxy path for it.
+-- in ngx.ctx. The marks it needs beyond those (tries, timings) are recorded
+-- only on requests that run a log handler (ctx.kongpy_logging).
 local ssl = require("ngx.ssl")
 local phase = require("kongpy.pdk.phase")
 local settings = require("kongpy.settings")
+local workspace = require("kongpy.workspace")
 
 local ngx = ngx
 local var = ngx.var
 local null = ngx.null
 local get_resp_headers = ngx.resp.get_headers
+local req_start_time = ngx.req.start_time
 local get_tls1_version_str = ssl.get_tls1_version_str
 
 local type = type
 local pairs = pairs
-local ipairs = ipairs
 local error = error
 local tostring = tostring
 local tonumber = tonumber
 local floor = math.floor
 local sub = string.sub
 local byte = string.byte
-local gmatch = string.gmatch
-local match = string.match
+local find = string.find
 
 local DOT = byte(".")
+local QUESTION_MARK = byte("?")
 local SOURCE_NAMES = { service = "upstream", exit = "kong", error = "kong" }
 local ERR_VALUE = "value must be nil, a number, string, boolean or a non-self-referencial "
                   .. "table containing numbers, string and booleans"
@@ -71,8 +73,9 @@ local function valid(v, seen)
 end
 
 -- Applies set_serialize_value() entries; dots in a key walk sub-tables.
-local function edit(root, list)
-    for _, item in ipairs(list) do
+local function edit(root, list, first)
+    for n = first, #list do
+        local item = list[n]
         if not valid(item.value, {}) then
             error(ERR_VALUE, 3)
         end
@@ -129,42 +132,46 @@ local function copy(t, seen)
 end
 _M.copy = copy
 
-local function ms(seconds)
-    return floor(seconds * 1000 + 0.5)
+-- Kong 3.9's latencies (runloop, in ms): `kong` is the time until the last
+-- try's peer was set (KONG_PROXY_LATENCY) or, when nothing was proxied, until
+-- the response started (KONG_RESPONSE_LATENCY); `proxy` the wait from there
+-- to the response's header_filter (KONG_WAITING_TIME); `receive` from the
+-- header_filter to the end of the body_filter (KONG_RECEIVE_TIME). The
+-- marks are recorded (kongpy.balancer, kongpy.init) only on requests that
+-- run a log handler; the fallbacks serve a serialize() from elsewhere.
+local function latencies(ctx, request_ms)
+    local start = req_start_time() * 1000
+    local hf_start = ctx.kongpy_hf_start
+    if not ctx.kongpy_proxied then
+        return {
+            kong = hf_start and hf_start - start or floor(request_ms + 0.5),
+            proxy = -1,
+            request = request_ms,
+            receive = 0,
+        }
+    end
+    local sent = ctx.kongpy_balancer_end
+                 or (ctx.kongpy_access_end and ctx.kongpy_access_end * 1000)
+    local bf_end = ctx.kongpy_bf_end
+    return {
+        kong = ctx.kongpy_balancer_end and sent - start or ctx.kongpy_proxy_latency or 0,
+        proxy = hf_start and sent and hf_start - sent or -1,
+        request = request_ms,
+        receive = bf_end and (hf_start or sent) and bf_end - (hf_start or sent) or 0,
+    }
 end
 
--- The time nginx waited for the upstream's headers, over every try.
-local function waiting_ms()
-    local total, any = 0, false
-    for t in gmatch(var.upstream_header_time or "", "[%d%.]+") do
-        total = total + tonumber(t)
-        any = true
-    end
-    return any and ms(total) or -1
-end
-
--- One entry per upstream address tried; all but the last failed.
-local function tries()
-    local addrs = var.upstream_addr
-    if not addrs then
-        return nil
-    end
-    local codes = {}
-    for code in gmatch(var.upstream_status or "", "[^,: ]+") do
-        codes[#codes + 1] = code
-    end
-    local list = {}
-    for addr in gmatch(addrs, "[^,%s]+") do
-        if addr ~= ":" then
-            local ip, port = match(addr, "^%[?(.-)%]?:(%d+)$")
-            list[#list + 1] = { ip = ip or addr, port = tonumber(port) }
+-- Kong appends the client's query when the upstream URI carries none.
+local function upstream_uri(request_uri)
+    local uri = var.upstream_uri or ""
+    if uri ~= "" and not find(uri, "?", 1, true) then
+        if byte(request_uri, -1) == QUESTION_MARK then
+            uri = uri .. "?"
+        elseif var.is_args == "?" then
+            uri = uri .. "?" .. (var.args or "")
         end
     end
-    for i = 1, #list - 1 do
-        list[i].state = "failed"
-        list[i].code = tonumber(codes[i])
-    end
-    return list
+    return uri
 end
 
 local function tls_info(ctx)
@@ -202,19 +209,16 @@ local function request_headers(request)
     return headers
 end
 
-function _M.serialize()
-    phase.check("kong.log.serialize", LOG)
+local function build(ctx)
     local request = require("kongpy.pdk.request")
     local response = require("kongpy.pdk.response")
-    local ctx = ngx.ctx
     local request_uri = var.request_uri or ""
     local server_port = var.server_port
     -- port_maps: the port the client reached, as Kong's serializer reports
     local port = settings.host_ports[server_port] or tonumber(server_port)
-    local proxied = ctx.kongpy_proxied
     local request_ms = tonumber(var.request_time) * 1000
     local service = ctx.kongpy_service
-    local root = {
+    return {
         request = {
             id = var.request_id or "",
             uri = request_uri,
@@ -225,20 +229,15 @@ function _M.serialize()
             size = tonumber(var.request_length) or var.request_length,
             tls = tls_info(ctx),
         },
-        upstream_uri = var.upstream_uri or "",
-        upstream_status = var.upstream_status or "",
+        upstream_uri = upstream_uri(request_uri),
+        upstream_status = var.upstream_status or ctx.kongpy_upstream_status or "",
         response = {
             status = ngx.status,
             headers = get_resp_headers(),
             size = tonumber(var.bytes_sent) or var.bytes_sent,
         },
-        latencies = {
-            kong = proxied and ctx.kongpy_proxy_latency or floor(request_ms + 0.5),
-            proxy = proxied and waiting_ms() or -1,
-            request = request_ms,
-            receive = 0,
-        },
-        tries = proxied and tries() or nil,
+        latencies = latencies(ctx, request_ms),
+        tries = ctx.kongpy_tries,
         authenticated_entity = authenticated_entity(ctx),
         route = copy(ctx.kongpy_route),
         service = copy(service and service.raw),
@@ -246,10 +245,29 @@ function _M.serialize()
         client_ip = var.remote_addr,
         started_at = request.get_start_time(),
         source = SOURCE_NAMES[response.get_source()],
+        workspace = workspace.id,
+        workspace_name = workspace.name,
     }
+end
+
+-- Built once per request and shared by every logger of the request (each
+-- encodes it in its own log handler: treat it as read-only). The values set
+-- through set_serialize_value() since the previous call are applied on top,
+-- which gives what Kong's fresh table per call would hold, as Kong keeps
+-- every value set during the request too.
+function _M.serialize()
+    phase.check("kong.log.serialize", LOG)
+    local ctx = ngx.ctx
+    local root = ctx.kongpy_serialized
+    if not root then
+        root = build(ctx)
+        ctx.kongpy_serialized = root
+        ctx.kongpy_serialized_n = 0
+    end
     local list = ctx.kongpy_serialize_values
-    if list then
-        root = edit(root, list)
+    if list and #list > ctx.kongpy_serialized_n then
+        root = edit(root, list, ctx.kongpy_serialized_n + 1)
+        ctx.kongpy_serialized_n = #list
     end
     return root
 end

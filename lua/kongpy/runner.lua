@@ -294,7 +294,39 @@ local function pick(scopes, scheme, r, s, c)
         or try(scopes, scheme, "::") or false
 end
 
--- The instance of each plugin name (false when none) for this request shape.
+local function wants_later(h)
+    return h.header_filter or h.body_filter or h.log or h.response
+end
+
+local function note(later, h)
+    later.logging = later.logging or h.log ~= nil
+    later.buffered = later.buffered or h.response ~= nil
+end
+
+-- The instances of `list` with a later phase, in order (nil when none):
+-- Kong collects every plugin of the request for its later phases, also
+-- those after one that ended the request in access (a logger records the
+-- 401 of an authentication plugin). `upto[i]` counts those among the first
+-- i instances.
+local function later_of(list, n)
+    local later, upto = {}, {}
+    for i = 1, n do
+        local inst = list[i]
+        local h = inst and inst.handler
+        if h and wants_later(h) then
+            later[#later + 1] = inst
+            note(later, h)
+        end
+        upto[i] = #later
+    end
+    if #later > 0 then
+        later.upto = upto
+        return later
+    end
+end
+
+-- The instance of each plugin name (false when none) for this request shape,
+-- and (list.later) those with a later phase.
 local function resolved(ps, scheme, r, s, c)
     local key = scheme .. SEP .. (r or "") .. SEP .. (s or "") .. SEP .. (c or "")
     local list = ps.cache:get(key)
@@ -305,12 +337,9 @@ local function resolved(ps, scheme, r, s, c)
     for i, name in ipairs(ps.names) do
         list[i] = pick(ps.scopes[name], scheme, r, s, c)
     end
+    list.later = later_of(list, ps.n)
     ps.cache:set(key, list)
     return list
-end
-
-local function wants_later(h)
-    return h.header_filter or h.body_filter or h.log or h.response
 end
 
 -- Becomes true in a worker the first time a request collects an instance
@@ -318,34 +347,62 @@ end
 -- even the ngx.ctx lookup.
 _M.collecting = false
 
--- Runs the access phase; instances with later phases are collected in ctx.
+local function collect(ctx, later)
+    ctx.kongpy_collected = later
+    -- the balancer and filters record the log object's tries and timings
+    -- (kongpy.pdk.serialize) for requests that run a log handler
+    ctx.kongpy_logging = later and later.logging
+    if later then
+        _M.collecting = true
+        if later.buffered then
+            -- Kong's response phase needs the whole upstream answer
+            ctx.buffered_proxying = true
+        end
+    end
+end
+
+-- The consumer was identified at instance i of n: what was collected up to
+-- i stays, the instances after i come from the consumer's list.
+local function switch(before, after, i, n)
+    local keep = before and before.upto[i] or 0
+    local from = after and after.upto[i] or 0
+    if keep == 0 and from == 0 then
+        return after
+    end
+    local merged, upto = {}, {}
+    for k = 1, keep do
+        merged[k] = before[k]
+        note(merged, before[k].handler)
+    end
+    for k = from + 1, after and #after or 0 do
+        merged[#merged + 1] = after[k]
+        note(merged, after[k].handler)
+    end
+    for j = 1, n do
+        upto[j] = j <= i and (before and before.upto[j] or 0)
+                  or keep + (after and after.upto[j] or 0) - from
+    end
+    merged.upto = upto
+    return #merged > 0 and merged or nil
+end
+
+-- Runs the access phase. The instances with later phases are collected in
+-- ctx before any runs, so that one ending the request hides none of them.
 function _M.access(ctx, ps, scheme, route_id, service_id)
     local n = ps.n
     if n == 0 then
         return
     end
     local list = resolved(ps, scheme, route_id, service_id, nil)
+    local collected = list.later
+    if collected then
+        collect(ctx, collected)
+    end
     local consumer_id
-    local collected
     for i = 1, n do
         local inst = list[i]
         if inst then
             local h = inst.handler
-            if wants_later(h) then
-                collected = collected or {}
-                collected[#collected + 1] = inst
-                ctx.kongpy_collected = collected
-                _M.collecting = true
-                if h.log then
-                    -- the balancer and filters record the log object's
-                    -- tries and timings (kongpy.pdk.serialize)
-                    ctx.kongpy_logging = true
-                end
-                if h.response then
-                    -- Kong's response phase needs the whole upstream answer
-                    ctx.buffered_proxying = true
-                end
-            end
             if h.access then
                 -- the PDK's kong.log / kong.ctx.plugin / kong.plugin read it
                 ctx.kongpy_plugin = inst
@@ -354,6 +411,8 @@ function _M.access(ctx, ps, scheme, route_id, service_id)
                 if consumer and consumer.id ~= consumer_id then
                     consumer_id = consumer.id
                     list = resolved(ps, scheme, route_id, service_id, consumer_id)
+                    collected = switch(collected, list.later, i, n)
+                    collect(ctx, collected)
                 end
             end
         end
@@ -378,16 +437,14 @@ function _M.collect_global(ctx, ps, scheme)
             if inst and inst.handler ~= UNRUNNABLE and inst.protocols[scheme]
                and wants_later(inst.handler) then
                 list[#list + 1] = inst
-                list.logging = list.logging or inst.handler.log ~= nil
+                note(list, inst.handler)
             end
         end
         list = #list > 0 and list
         by_scheme[scheme] = list
     end
     if list then
-        ctx.kongpy_collected = list
-        ctx.kongpy_logging = list.logging
-        _M.collecting = true
+        collect(ctx, list)
     end
 end
 

@@ -198,6 +198,15 @@ local function authenticated_entity(ctx)
     return { id = cred.id, consumer_id = consumer_id }
 end
 
+-- Kong's entities carry the workspace they belong to.
+local function entity(t)
+    local out = copy(t)
+    if out then
+        out.ws_id = workspace.id
+    end
+    return out
+end
+
 local function request_headers(request)
     local headers = request.get_headers()
     if headers["authorization"] ~= nil then
@@ -239,9 +248,9 @@ local function build(ctx)
         latencies = latencies(ctx, request_ms),
         tries = ctx.kongpy_tries,
         authenticated_entity = authenticated_entity(ctx),
-        route = copy(ctx.kongpy_route),
-        service = copy(service and service.raw),
-        consumer = copy(ctx.authenticated_consumer),
+        route = entity(ctx.kongpy_route),
+        service = entity(service and service.raw),
+        consumer = entity(ctx.authenticated_consumer),
         client_ip = var.remote_addr,
         started_at = request.get_start_time(),
         source = SOURCE_NAMES[response.get_source()],

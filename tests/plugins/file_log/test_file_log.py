@@ -112,3 +112,13 @@ def test_an_unwritable_path_is_reported_and_the_request_served(node, service, tm
     time.sleep(0.2)
     log = (node.prefix / "logs" / "error.log").read_text(errors="replace")
     assert "[file-log] failed to open the file: No such file or directory" in log
+
+
+def test_custom_fields_by_lua(node, service, tmp_path):
+    path = tmp_path / "custom.log"
+    node.route("/custom", {"name": "file-log", "config": {
+        "path": str(path), "custom_fields_by_lua": {"route_name": "return kong.router."
+                                                                   "get_route().name"}}})
+    node.wait_sync()
+    assert proxy(node).get("/custom").status_code == 200
+    assert lines_of(path, 1)[0]["route_name"] == "custom"

@@ -141,3 +141,33 @@ def test_a_collector_that_comes_back_receives_what_was_queued(node, service):
         assert entry["request"]["querystring"] == {"q": "1"}
     finally:
         late.stop()
+
+
+def test_custom_fields_by_lua_run_in_the_sandbox(node, service, fresh):
+    node.route("/custom", http_log(fresh.url + "/custom", custom_fields_by_lua={
+        "region": "return 'eu-west'",
+        "caller.agent": "return kong.request.get_header('user-agent')",
+        "request.headers.x-secret": "return nil",
+        "upstream_uri": "return ngx.var.request_uri .. '#seen'",
+    }))
+    node.wait_sync()
+    resp = proxy(node).get("/custom?k=v", headers={"User-Agent": "probe/1",
+                                                   "X-Secret": "hidden"})
+    assert resp.status_code == 200
+    entry = fresh.wait_for(1)[0].json()
+    assert entry["region"] == "eu-west"
+    assert entry["caller"] == {"agent": "probe/1"}
+    assert "x-secret" not in entry["request"]["headers"]
+    assert entry["upstream_uri"] == "/custom?k=v#seen"
+
+
+def test_instances_with_the_same_endpoint_and_parameters_share_a_queue(node, service, fresh):
+    same = {"queue": {"max_batch_size": 2, "max_coalescing_delay": 30}}
+    node.route("/shared-a", http_log(fresh.url + "/shared", **same))
+    node.route("/shared-b", http_log(fresh.url + "/shared", **same))
+    node.wait_sync()
+    assert proxy(node).get("/shared-a").status_code == 200
+    assert proxy(node).get("/shared-b").status_code == 200
+    # one batch of two: a queue per instance would wait 30 s for a second entry
+    batch = fresh.wait_for(1, timeout=5)[0].json()
+    assert sorted(e["request"]["uri"] for e in batch) == ["/shared-a", "/shared-b"]

@@ -116,9 +116,9 @@ def test_an_unwritable_path_is_reported_and_the_request_served(node, service, tm
 
 def test_custom_fields_by_lua(node, service, tmp_path):
     path = tmp_path / "custom.log"
+    fields = {"route_name": "return kong.router.get_route().name"}
     node.route("/custom", {"name": "file-log", "config": {
-        "path": str(path), "custom_fields_by_lua": {"route_name": "return kong.router."
-                                                                   "get_route().name"}}})
+        "path": str(path), "custom_fields_by_lua": fields}})
     node.wait_sync()
     assert proxy(node).get("/custom").status_code == 200
     assert lines_of(path, 1)[0]["route_name"] == "custom"

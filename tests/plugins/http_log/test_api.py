@@ -33,20 +33,20 @@ def test_messages(client):
         "http_endpoint": "missing host in url"}}
     assert config_errors(api, {"http_endpoint": "http://c.test", "method": "GET"}) == {
         "config": {"method": "expected one of: POST, PUT, PATCH"}}
-    assert config_errors(api, {"http_endpoint": "http://c.test",
-                               "content_type": "text/plain"}) == {"config": {
-        "content_type": "expected one of: application/json, application/json; charset=utf-8"}}
-    assert config_errors(api, {"http_endpoint": "http://c.test",
-                               "queue": {"max_batch_size": 0}}) == {"config": {"queue": {
+    errors = config_errors(api, {"http_endpoint": "http://c.test", "content_type": "text/plain"})
+    assert errors == {"config": {"content_type": "expected one of: application/json, "
+                                                 "application/json; charset=utf-8"}}
+    errors = config_errors(api, {"http_endpoint": "http://c.test",
+                                 "queue": {"max_batch_size": 0}})
+    assert errors == {"config": {"queue": {
         "max_batch_size": "value should be between 1 and 1000000"}}}
     for name, message in (("Host", "cannot contain 'Host' header"),
                           ("content-length", "cannot contain 'Content-Length' header"),
                           ("coNTEnt-Type", "cannot contain 'Content-Type' header")):
         assert config_errors(api, {"http_endpoint": "http://c.test",
                                    "headers": {name: "x"}}) == {"config": {"headers": message}}
-    assert config_errors(api, {"http_endpoint": "http://c.test",
-                               "headers": {"X-Empty": ""}}) == {"config": {
-        "headers": "length must be at least 1"}}
+    errors = config_errors(api, {"http_endpoint": "http://c.test", "headers": {"X-Empty": ""}})
+    assert errors == {"config": {"headers": "length must be at least 1"}}
     assert config_errors(api, {"http_endpoint": "http://u:p@c.test/path",
                                "headers": {"AuthoRIZATion": "Basic x"}}) == {
         "config": "specifying both an 'Authorization' header and user info in "

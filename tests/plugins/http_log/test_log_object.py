@@ -34,8 +34,8 @@ def setup(node, upstream, collector):
     node.create("/upstreams/logged-up/targets", {"target": f"127.0.0.1:{refused}"})
     node.create("/upstreams/logged-up/targets", {"target": f"127.0.0.1:{upstream.port}"})
     service = node.create("/services", {"name": "logged", "host": "logged-up"})
-    route = node.create("/services/logged/routes", {"name": "logged", "paths": ["/logged"],
-                                                     "strip_path": False})
+    route = node.create("/services/logged/routes",
+                        {"name": "logged", "paths": ["/logged"], "strip_path": False})
     node.create(f"/routes/{route['id']}/plugins", {"name": "key-auth"})
     node.create(f"/routes/{route['id']}/plugins", {"name": "http-log", "config": {
         "http_endpoint": collector.url + "/log"}})

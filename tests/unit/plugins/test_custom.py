@@ -53,7 +53,10 @@ def test_render_installs_only_needed_phases(tmp_path):
     assert ctx(plugins="off")["plugin_phases"] == []
     assert ctx(plugins="key-auth")["plugin_phases"] == ["access"]
     custom = ctx(plugins="key-auth,test-tag", plugins_path=str(FIXTURES))
-    assert custom["plugin_phases"] == ["init_worker", "access", "header_filter", "log"]
+    # a log handler brings the body filter: it ends the log object's receive time
+    assert custom["plugin_phases"] == ["init_worker", "access", "header_filter", "body_filter",
+                                       "log"]
+    assert ctx(plugins="file-log")["plugin_phases"] == ["body_filter", "log"]
     assert f"{FIXTURES}/?.lua" in custom["lua_package_path"]
     assert "test-tag" in custom["plugins"]
 

@@ -4,17 +4,21 @@
 it receives (method, path, headers, body). It can be told to answer the next
 N requests with an error status (``fail_next``) and to go down and come back
 on the same port (``down`` / ``up``), so tests watch a plugin's retries and
-its behaviour while the collector is unreachable.
+its behaviour while the collector is unreachable. ``tls=True`` serves HTTPS
+with a self-signed certificate (nobody can verify it).
 """
 from __future__ import annotations
 
 import json
+import ssl
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.helpers.certs import make
 from tests.helpers.servers import free_port
 
 
@@ -59,8 +63,10 @@ class _Handler(BaseHTTPRequestHandler):
 class HttpCollector:
     """Records what logging plugins send; see the module docstring."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None,
+                 tls: bool = False) -> None:
         self.host = host
+        self.tls = tls
         self.port = port or free_port(host)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -72,10 +78,21 @@ class HttpCollector:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    def _context(self) -> ssl.SSLContext:
+        pair = make("collector.test")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        with tempfile.NamedTemporaryFile("w", suffix=".pem") as pem:
+            pem.write(pair.cert + pair.key)
+            pem.flush()
+            context.load_cert_chain(pem.name)
+        return context
 
     def start(self) -> "HttpCollector":
         server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        if self.tls:
+            server.socket = self._context().wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         server.collector = self  # type: ignore[attr-defined]
         self._server = server

@@ -171,3 +171,15 @@ def test_instances_with_the_same_endpoint_and_parameters_share_a_queue(node, ser
     # one batch of two: a queue per instance would wait 30 s for a second entry
     batch = fresh.wait_for(1, timeout=5)[0].json()
     assert sorted(e["request"]["uri"] for e in batch) == ["/shared-a", "/shared-b"]
+
+
+def test_an_https_endpoint_is_used_without_verifying_its_certificate(node, service):
+    secure = HttpCollector(tls=True).start()
+    try:
+        node.route("/secure", http_log(secure.url + "/secure"))
+        node.wait_sync()
+        assert proxy(node).get("/secure").status_code == 200
+        got = secure.wait_for(1)[0]
+        assert got.path == "/secure" and got.json()["request"]["uri"] == "/secure"
+    finally:
+        secure.stop()

@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+import requests
 
 from tests.helpers.collectors import HttpCollector
 from tests.helpers.http import admin
@@ -176,3 +177,15 @@ def test_a_request_kong_answers_itself(node, setup, collector):
     assert 0 <= entry["latencies"]["kong"] <= entry["latencies"]["request"] + 1
     assert entry["request"]["querystring"] == {"x": True}
     assert entry["workspace_name"] == "default"
+
+
+def test_tls_of_the_client_connection(node, setup, collector):
+    collector.clear()
+    resp = requests.get(f"{node.proxy_ssl}/logged?tls=1", headers={"apikey": "bob-key"},
+                        verify=False, timeout=10)
+    assert resp.status_code == 200
+    entry = collector.wait_for(1)[0].json()
+    tls = entry["request"]["tls"]
+    assert tls["version"] in ("TLSv1.2", "TLSv1.3")
+    assert tls["cipher"] and tls["client_verify"] == "NONE"
+    assert entry["request"]["url"] == f"https://127.0.0.1:{node.ports['proxy_ssl']}/logged?tls=1"

@@ -19,6 +19,7 @@ local type = type
 local pairs = pairs
 local error = error
 local tostring = tostring
+local setmetatable = setmetatable
 local tonumber = tonumber
 local floor = math.floor
 local sub = string.sub
@@ -35,6 +36,11 @@ local CTX_PHASES = phase.new("certificate", "rewrite", "access", "header_filter"
 local LOG = phase.PHASES.log
 
 local _M = {}
+
+-- entity row -> its log copy; the copies themselves (weak: they go with
+-- their configuration version)
+local entity_copies = setmetatable({}, { __mode = "k" })
+local shared = setmetatable({}, { __mode = "k" })
 
 function _M.set_serialize_value(key, value, options)
     phase.check("kong.log.set_serialize_value", CTX_PHASES)
@@ -72,6 +78,26 @@ local function valid(v, seen)
     return true
 end
 
+-- A deep copy without JSON nulls: Kong's entities carry nil for unset fields.
+local function copy(t, seen)
+    if type(t) ~= "table" then
+        return t
+    end
+    seen = seen or {}
+    if seen[t] then
+        return seen[t]
+    end
+    local out = {}
+    seen[t] = out
+    for k, v in pairs(t) do
+        if v ~= null then
+            out[k] = copy(v, seen)
+        end
+    end
+    return out
+end
+_M.copy = copy
+
 -- Applies set_serialize_value() entries; dots in a key walk sub-tables.
 local function edit(root, list, first)
     for n = first, #list do
@@ -96,6 +122,9 @@ local function edit(root, list, first)
                 elseif type(nxt) ~= "table" then
                     error("The key '" .. key .. "' could not be used as a serialize value. "
                           .. "Subkey '" .. subkey .. "' is not a table. It's " .. tostring(nxt))
+                elseif shared[nxt] then
+                    nxt = copy(nxt)
+                    node[subkey] = nxt
                 end
                 node = nxt
             end
@@ -112,25 +141,6 @@ local function edit(root, list, first)
     return root
 end
 
--- A deep copy without JSON nulls: Kong's entities carry nil for unset fields.
-local function copy(t, seen)
-    if type(t) ~= "table" then
-        return t
-    end
-    seen = seen or {}
-    if seen[t] then
-        return seen[t]
-    end
-    local out = {}
-    seen[t] = out
-    for k, v in pairs(t) do
-        if v ~= null then
-            out[k] = copy(v, seen)
-        end
-    end
-    return out
-end
-_M.copy = copy
 
 -- Kong 3.9's latencies (runloop, in ms): `kong` is the time until the last
 -- try's peer was set (KONG_PROXY_LATENCY) or, when nothing was proxied, until
@@ -198,11 +208,20 @@ local function authenticated_entity(ctx)
     return { id = cred.id, consumer_id = consumer_id }
 end
 
--- Kong's entities carry the workspace they belong to.
+-- Kong's entities, with the workspace they belong to. The copy of a route,
+-- service or consumer is made once per configuration version (the rows are
+-- replaced, never changed, on a new version) and shared by the requests'
+-- log objects; edit() copies it again before changing anything inside.
 local function entity(t)
-    local out = copy(t)
-    if out then
+    if t == nil then
+        return nil
+    end
+    local out = entity_copies[t]
+    if not out then
+        out = copy(t)
         out.ws_id = workspace.id
+        entity_copies[t] = out
+        shared[out] = true
     end
     return out
 end

@@ -122,3 +122,25 @@ def test_custom_fields_by_lua(node, service, tmp_path):
     node.wait_sync()
     assert proxy(node).get("/custom").status_code == 200
     assert lines_of(path, 1)[0]["route_name"] == "custom"
+
+
+def test_a_custom_field_inside_the_route_stays_with_its_request(node, service, tmp_path):
+    """The route's copy in the log object is shared by the route's requests:
+    a field set inside it for bob's requests never shows in alice's."""
+    path = tmp_path / "scoped.log"
+    route = node.route("/scoped", {"name": "key-auth"},
+                       {"name": "file-log", "config": {"path": str(path)}})
+    for name in ("alice", "bob"):
+        node.create("/consumers", {"username": name})
+        node.create(f"/consumers/{name}/key-auth", {"key": f"{name}-key"})
+    node.create("/plugins", {"name": "file-log", "route": {"id": route["id"]},
+                             "consumer": {"username": "bob"},
+                             "config": {"path": str(path),
+                                        "custom_fields_by_lua": {"route.tag": "return 'bob'"}}})
+    node.wait_sync()
+    for name in ("alice", "bob", "alice"):
+        assert proxy(node).get("/scoped", headers={"apikey": f"{name}-key"}).status_code == 200
+    entries = lines_of(path, 3)
+    assert [e["consumer"]["username"] for e in entries] == ["alice", "bob", "alice"]
+    assert [e["route"].get("tag") for e in entries] == [None, "bob", None]
+    assert all(e["route"]["name"] == "scoped" for e in entries)

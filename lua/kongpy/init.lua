@@ -364,6 +364,7 @@ end
 
 function _M.error_page()
     ctxref.apply()
+    ngx.ctx.kongpy_unexpected = true
     return errors.error_page(var.request_id)
 end
 

@@ -92,12 +92,17 @@ function _M.get_header(name)
     return v
 end
 
--- "exit": a plugin or the gateway answered (kong.response.exit/error, no
--- route...); "service": proxied; "error": anything else.
+-- "error": nginx's error page answered; "exit": a plugin or the gateway
+-- answered (kong.response.exit/error, no route...); "service": proxied;
+-- "error" again for anything else.
 function _M.get_source()
     check("kong.response.get_source", HEADER_BODY_LOG)
     local ctx = ngx.ctx
-    if ctx.kongpy_exited then
+    if ctx.kongpy_unexpected then
+        -- nginx's error page (Kong's KONG_UNEXPECTED): an upstream that
+        -- failed every try, a request nginx refused
+        return "error"
+    elseif ctx.kongpy_exited then
         return "exit"
     elseif ctx.kongpy_proxied then
         return "service"

@@ -189,3 +189,29 @@ def test_tls_of_the_client_connection(node, setup, collector):
     assert tls["version"] in ("TLSv1.2", "TLSv1.3")
     assert tls["cipher"] and tls["client_verify"] == "NONE"
     assert entry["request"]["url"] == f"https://127.0.0.1:{node.ports['proxy_ssl']}/logged?tls=1"
+
+
+def test_a_service_that_refuses_every_try(node, setup, collector):
+    dead = free_port()
+    node.create("/services", {"name": "dead", "url": f"http://127.0.0.1:{dead}",
+                              "retries": 2})
+    route = node.create("/services/dead/routes", {"paths": ["/dead"]})
+    node.create(f"/routes/{route['id']}/plugins", {"name": "http-log", "config": {
+        "http_endpoint": collector.url + "/log"}})
+    node.wait_sync()
+    collector.clear()
+    with socket.create_connection(("127.0.0.1", node.ports["proxy"]), timeout=10) as sock:
+        sock.sendall(b"GET /dead HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        while sock.recv(65536):
+            pass
+    entry = collector.wait_for(1)[0].json()
+    assert entry["response"]["status"] == 502
+    assert entry["source"] == "kong"
+    assert entry["upstream_status"] == "502, 502, 502"
+    tries = entry["tries"]
+    assert [(t["port"], t.get("state"), t.get("code")) for t in tries] == [
+        (dead, "failed", 502), (dead, "failed", 502), (dead, None, None)]
+    last = tries[-1]
+    assert entry["latencies"]["kong"] == (last["balancer_start"] + last["balancer_latency"]
+                                          - entry["started_at"])
+    assert entry["latencies"]["proxy"] >= 0

@@ -51,6 +51,8 @@ function _M.report(plugin, key, ...)
     return true
 end
 
+local sandbox, sandbox_opts
+
 -- Kong's loggers evaluate each custom_fields_by_lua expression in its
 -- sandbox (compiled once per code string) before serializing.
 function _M.custom_fields(conf)
@@ -58,11 +60,13 @@ function _M.custom_fields(conf)
     if not fields then
         return
     end
-    local sandbox = require("kong.tools.sandbox").sandbox
-    local opts = { env = { kong = kong, ngx = ngx } }
+    if not sandbox then
+        sandbox = require("kong.tools.sandbox").sandbox
+        sandbox_opts = { env = { kong = kong, ngx = ngx } }
+    end
     local set = kong.log.set_serialize_value
     for key, expression in pairs(fields) do
-        set(key, sandbox(expression, opts)())
+        set(key, sandbox(expression, sandbox_opts)())
     end
 end
 

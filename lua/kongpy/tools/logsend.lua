@@ -15,6 +15,7 @@ local timer_at = ngx.timer.at
 local update_time = ngx.update_time
 
 local pairs = pairs
+local pcall = pcall
 local concat = table.concat
 
 -- entries waiting per destination and worker
@@ -80,9 +81,10 @@ local function drain(_, q)
         local item, conf = items[i], confs[i]
         items[i], confs[i] = nil, nil
         q.head = i + 1
-        local ok, err = q.send(conf, item)
-        if not ok then
-            _M.report(q.plugin, q.key, err)
+        -- a Lua error must not leave the list marked as being drained
+        local pok, ok, err = pcall(q.send, conf, item)
+        if not pok or not ok then
+            _M.report(q.plugin, q.key, pok and err or ok)
         end
         update_time()
     end

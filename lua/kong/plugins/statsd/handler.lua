@@ -4,6 +4,7 @@
 local Queue = require("kong.tools.queue")
 local log = require("kong.plugins.statsd.log")
 local constants = require("kong.plugins.statsd.constants")
+local logsend = require("kongpy.tools.logsend")
 local kong = require("kongpy.pdk")
 
 local ngx = ngx
@@ -53,7 +54,8 @@ function StatsdHandler:log(conf)
     local ok, err = Queue.enqueue(Queue.get_plugin_params("statsd", conf), log.send_entries,
                                   conf, kong.log.serialize())
     if not ok then
-        kong.log.err("Failed to enqueue log entry to StatsD server: ", err)
+        logsend.report("statsd", "statsd enqueue", "Failed to enqueue log entry to StatsD "
+                       .. "server: ", err)
     end
 end
 

@@ -14,7 +14,6 @@ local now = ngx.now
 local timer_at = ngx.timer.at
 local update_time = ngx.update_time
 
-local pairs = pairs
 local pcall = pcall
 local concat = table.concat
 
@@ -50,25 +49,6 @@ function _M.report(plugin, key, ...)
     end
     log(ERR, "[", plugin, "] ", msg)
     return true
-end
-
-local sandbox, sandbox_opts
-
--- Kong's loggers evaluate each custom_fields_by_lua expression in its
--- sandbox (compiled once per code string) before serializing.
-function _M.custom_fields(conf)
-    local fields = conf.custom_fields_by_lua
-    if not fields then
-        return
-    end
-    if not sandbox then
-        sandbox = require("kong.tools.sandbox").sandbox
-        sandbox_opts = { env = { kong = kong, ngx = ngx } }
-    end
-    local set = kong.log.set_serialize_value
-    for key, expression in pairs(fields) do
-        set(key, sandbox(expression, sandbox_opts)())
-    end
 end
 
 local queues = {}

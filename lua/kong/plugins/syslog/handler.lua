@@ -6,6 +6,7 @@
 -- to the socket named by the node's `syslog_socket` (/dev/log), from a timer.
 local cjson = require("cjson.safe")
 local logsend = require("kongpy.tools.logsend")
+local log_entry = require("kongpy.tools.log_entry")
 local settings = require("kongpy.settings")
 local kong = require("kongpy.pdk")
 
@@ -66,7 +67,7 @@ function SysLogHandler:log(conf)
     if level > SEVERITIES[conf.log_level] then
         return
     end
-    logsend.custom_fields(conf)
+    log_entry.set_custom_fields(conf)
     logsend.enqueue(NAME, NAME, send, FACILITIES[conf.facility] * 8 + level,
                     kong.log.serialize())
 end

@@ -3,6 +3,7 @@
 -- verification) on each new connection only.
 local cjson = require("cjson.safe")
 local logsend = require("kongpy.tools.logsend")
+local log_entry = require("kongpy.tools.log_entry")
 
 local kong = require("kongpy.pdk")
 local ngx = ngx
@@ -53,7 +54,7 @@ local function send(conf, message)
 end
 
 function TcpLogHandler:log(conf)
-    logsend.custom_fields(conf)
+    log_entry.set_custom_fields(conf)
     local key = NAME .. " " .. conf.host .. ":" .. conf.port .. (conf.tls and " tls" or "")
     logsend.enqueue(NAME, key, send, conf, kong.log.serialize())
 end

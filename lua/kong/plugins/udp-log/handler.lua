@@ -1,6 +1,7 @@
 -- udp-log (Kong 3.9): the log entry as one JSON datagram, sent from a timer.
 local cjson = require("cjson.safe")
 local logsend = require("kongpy.tools.logsend")
+local log_entry = require("kongpy.tools.log_entry")
 
 local kong = require("kongpy.pdk")
 local udp = ngx.socket.udp
@@ -36,7 +37,7 @@ local function send(conf, message)
 end
 
 function UdpLogHandler:log(conf)
-    logsend.custom_fields(conf)
+    log_entry.set_custom_fields(conf)
     logsend.enqueue(NAME, NAME .. " " .. conf.host .. ":" .. conf.port, send, conf,
                     kong.log.serialize())
 end

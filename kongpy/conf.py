@@ -62,6 +62,8 @@ _TYPES: dict[str, str] = {
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool", "config_history_size": "int",
     "untrusted_lua_sandbox_requires": "list", "untrusted_lua_sandbox_environment": "list",
+    # kongpy extension: the syslog plugin's local socket (Kong's syslog(3) uses /dev/log)
+    "syslog_socket": "path",
     **dbconf.TYPES, **sslconf.TYPES,
 }
 _ENUMS: dict[str, tuple[str, ...]] = {

@@ -375,6 +375,7 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "router_flavor": config["router_flavor"],
         "dns_resolver": dns_resolvers(config),
         "dns_hostsfile": config["dns_hostsfile"] or "/etc/hosts",
+        "syslog_socket": config["syslog_socket"] or "/dev/log",
         "dns_order": [t.upper() for t in config["dns_order"]] or ["LAST", "SRV", "A", "CNAME"],
         "plugins": enabled_plugins(config),
         "upstream_tls": upstream_tls.settings(

@@ -22,6 +22,8 @@ local _M = {
     router_flavor = "traditional_compatible",
     dns_resolver = {},
     dns_hostsfile = "/etc/hosts",
+    -- the local syslog socket of the syslog plugin (kongpy's syslog_socket)
+    syslog_socket = "/dev/log",
     snapshot_path = nil,
     control_token_file = nil,
     plugins = {},
@@ -103,6 +105,7 @@ function _M.load(path)
                             and t.error_default_type or "text/plain"
     _M.dns_resolver = type(t.dns_resolver) == "table" and t.dns_resolver or {}
     _M.dns_hostsfile = t.dns_hostsfile or "/etc/hosts"
+    _M.syslog_socket = type(t.syslog_socket) == "string" and t.syslog_socket or "/dev/log"
     _M.dns_order = type(t.dns_order) == "table" and t.dns_order or nil
     _M.snapshot_path = t.snapshot_path
     _M.control_token_file = t.control_token_file

@@ -35,3 +35,13 @@ def test_via_tokens_follow_the_request_protocol():
 def test_upstream_request_id_follows_headers_upstream(tmp_path):
     assert _ctx(tmp_path)["upstream_request_id"] is True
     assert _ctx(tmp_path, headers_upstream="off")["upstream_request_id"] is False
+
+
+def test_syslog_socket_reaches_the_settings(tmp_path, monkeypatch):
+    """kongpy's syslog_socket: /dev/log by default, a relative path made absolute."""
+    assert context.settings(conf.load(None, env={}, overrides={"prefix": str(tmp_path)}),
+                            NODE)["syslog_socket"] == "/dev/log"
+    monkeypatch.chdir(tmp_path)
+    config = conf.load(None, env={}, overrides={"prefix": str(tmp_path),
+                                                "syslog_socket": "run/log.sock"})
+    assert context.settings(config, NODE)["syslog_socket"] == str(tmp_path / "run/log.sock")

@@ -99,6 +99,13 @@ function _M.decode(text)
     return value
 end
 
+-- is_array(text): the JSON text is an array at its top level (whose
+-- elements no name-based edit reaches: Kong's decoder marks it an array,
+-- and the encoder then writes its elements only).
+function _M.is_array(text)
+    return find(text, "^%s*%[") ~= nil
+end
+
 -- encode(value): JSON text, empty arrays kept.
 function _M.encode(value)
     return encode.json(value)

@@ -106,6 +106,10 @@ def test_json_body(gateway, svc):
     assert int(sent["headers"]["content-length"]) == len(sent["body"])
     sent = _sent(proxy(gw).post("/rt-json", headers={"Content-Type": "application/json"}))
     assert json.loads(sent["body"]) == {"add": "yes", "keep": "no", "multi": ["2"]}
+    # names do not reach the elements of a top-level array
+    sent = _sent(proxy(gw).post("/rt-json", data="[1, 2]",
+                                headers={"Content-Type": "application/json"}))
+    assert sent["body"] == "[1,2]"
     # a body that is not JSON is sent as it came
     sent = _sent(proxy(gw).post("/rt-json", data="{not json",
                                 headers={"Content-Type": "application/json"}))

@@ -115,6 +115,13 @@ local function transform_json(b, raw, has_body, render, env)
             return nil
         end
         params = {}
+    elseif json.is_array(raw) then
+        -- names never reach an array's elements: Kong sends it again
+        -- (re-encoded) whenever an edit that always counts is configured
+        if (has_body and b.remove) or b.add or b.append then
+            return json.encode(params)
+        end
+        return nil
     end
     if edit(b, params, has_body, render, env, falsy) then
         return json.encode(params)

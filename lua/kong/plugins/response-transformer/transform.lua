@@ -179,6 +179,9 @@ function _M.json_body(plan, body)
     if type(doc) ~= "table" then
         return nil, ERR_PARSE
     end
+    if json.is_array(body) then
+        return json.encode(doc)
+    end
     for _, e in ipairs(plan.json_remove) do
         doc[e.name] = nil
     end

@@ -42,7 +42,7 @@ local function entries(list, plan)
         if template.is_dynamic(tpl) then
             plan.dynamic = true
         end
-        out[i] = { name = name, value = tpl }
+        out[i] = { name = name, value = tpl, host = lower(name) == HOST }
     end
     return out
 end
@@ -95,17 +95,29 @@ local function rename(tbl, old_name, new_name)
 end
 
 -- Only additions: no copy of the request's headers, one lookup per name.
--- Values are rendered first, as Kong renders them all before it sets any.
-local function add_headers(list, env)
-    local values = {}
-    for i, e in ipairs(list) do
-        values[i] = render(e.value, env)
+-- Templates are rendered first, as Kong renders them all before it sets
+-- any header.
+local function add_header(e, value)
+    if value ~= nil and not e.host and kong.request.get_header(e.name) == nil then
+        kong.service.request.set_header(e.name, value)
     end
-    for i, e in ipairs(list) do
-        local name = e.name
-        if values[i] ~= nil and lower(name) ~= HOST and kong.request.get_header(name) == nil then
-            kong.service.request.set_header(name, values[i])
+end
+
+local function add_headers(list, env)
+    local n = #list
+    if not env then
+        for i = 1, n do
+            local e = list[i]
+            add_header(e, e.value)
         end
+        return
+    end
+    local values = {}
+    for i = 1, n do
+        values[i] = render(list[i].value, env)
+    end
+    for i = 1, n do
+        add_header(list[i], values[i])
     end
 end
 

@@ -134,7 +134,7 @@ end
 
 local function headers_with_lookups(plan)
     local response = kong.response
-    local content_type = response.get_header("Content-Type")
+    local content_type = plan.json and response.get_header("Content-Type")
     for _, e in ipairs(plan.add) do
         if e.value and response.get_header(e.name) == nil then
             response.set_header(e.name, e.value)

@@ -234,3 +234,13 @@ def test_untrusted_lua_off(start_node, upstream):
     assert resp.status_code == 500
     log = (gw.prefix / "logs" / "error.log").read_text()
     assert "loading of untrusted Lua code disabled because 'untrusted_lua' config option" in log
+
+
+def test_untrusted_lua_on(start_node, upstream):
+    gw = start_node(workers=1, untrusted_lua="on")
+    gw.create("/services", {"name": "svc", "url": upstream.url})
+    gw.route("/on-tpl", _plugin({"add": {"headers": [
+        "x-globals:$(os.execute and 'open' or 'closed')", "x-h:$(headers.x)"]}}))
+    gw.wait_sync()
+    headers = _sent(proxy(gw).get("/on-tpl", headers={"X": "1"}))["headers"]
+    assert headers["x-globals"] == "open" and headers["x-h"] == "1"

@@ -70,6 +70,20 @@ def _s7(ctx: Context) -> Subject:
     return Subject(ctx.node("s7", configure).target("S7"), ctx.load("/s7"))
 
 
+# -- kongpy, one route with the transformation plugins ------------------------------
+
+def _s8(ctx: Context) -> Subject:
+    """S1's route with request-transformer (adds two request headers) and
+    response-transformer (adds one response header)."""
+    def configure(node: Node) -> None:
+        r = keyauth.route(node, ctx, "/s8")
+        keyauth.enable_plugin(node, "request-transformer", r["id"], {
+            "add": {"headers": ["x-bench-a:1", "x-bench-b:2"]}})
+        keyauth.enable_plugin(node, "response-transformer", r["id"], {
+            "add": {"headers": ["x-bench-c:3"]}})
+    return Subject(ctx.node("s8", configure).target("S8"), ctx.load("/s8"))
+
+
 # -- kongpy, one route over an upstream ----------------------------------------------
 
 def _l1(ctx: Context) -> Subject:
@@ -183,6 +197,9 @@ SCENARIOS: list[Scenario] = [
     Scenario("S7", "kongpy, S1 + prometheus (all metrics) + http-log batching to a local "
              "collector", build=_s7, baseline="S1", nodes=("basic", "s7"),
              targets={"efficiency": 0.85}),
+    Scenario("S8", "kongpy, S1 + request-transformer (adds two headers) + "
+             "response-transformer (adds one header)", build=_s8, baseline="S1",
+             nodes=("basic", "s8"), targets={"efficiency": 0.85}),
     Scenario("S2", "kongpy, key-auth, one consumer", build=keyauth.s2, nodes=("ka1",),
              targets={"efficiency": 0.85}),
     Scenario("S3", "kongpy, key-auth, 10,000 consumers, random valid key",

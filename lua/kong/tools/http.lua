@@ -1,4 +1,5 @@
--- kong.tools.http: query-string and response-type helpers of Kong 3.9.
+-- kong.tools.http: query-string, header-name and response-type helpers of
+-- Kong 3.9.
 local errors = require("kongpy.errors")
 
 local ngx = ngx
@@ -15,6 +16,7 @@ local lower = string.lower
 local byte = string.byte
 local gsub = string.gsub
 local format = string.format
+local re_find = ngx.re.find
 
 local _M = {}
 
@@ -146,6 +148,19 @@ function _M.check_https(trusted_ip, allow_terminated)
         return nil, "Only one X-Forwarded-Proto header allowed"
     end
     return lower(tostring(proto)) == "https"
+end
+
+-- validate_header_name(name): the name, or nil and Kong's message when it
+-- holds anything but letters, digits, '_' and '-'.
+function _M.validate_header_name(name)
+    if type(name) ~= "string" then
+        return nil, "header name must be a string"
+    end
+    if re_find(name, "^[a-zA-Z0-9-_]+$", "jo") then
+        return name
+    end
+    return nil, "bad header name '" .. name
+                .. "', allowed characters are A-Z, a-z, 0-9, '_', and '-'"
 end
 
 -- get_response_type(accept): the Content-Type of an error body for Accept.

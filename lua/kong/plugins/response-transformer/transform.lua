@@ -1,0 +1,213 @@
+-- response-transformer's edits (Kong 3.9's header_transformer and
+-- body_transformer): headers in the order remove, rename, replace (only
+-- what the service sent), add (only what it did not), append; then the
+-- JSON body's top-level fields in the same order.
+--
+-- The `name:value` splits and the JSON form of each value are computed once
+-- per configuration table. Kong compares against the headers as they were
+-- before any edit; a configuration of additions and appends alone (names
+-- not repeated) gets the same answer from one lookup per name, without
+-- copying every response header.
+local json = require("kongpy.tools.json")
+local cjson = require("cjson")
+
+local kong = kong
+local type = type
+local ipairs = ipairs
+local tonumber = tonumber
+local setmetatable = setmetatable
+local find = string.find
+local lower = string.lower
+local match = string.match
+local sub = string.sub
+local gsub = string.gsub
+local byte = string.byte
+local insert = table.insert
+
+local QUOTE = byte('"')
+local ERR_PARSE = "failed parsing json body"
+
+local _M = {}
+
+function _M.is_json_body(content_type)
+    return content_type ~= nil and find(lower(content_type), "application/json", 1, true) ~= nil
+end
+
+local function split(list)
+    local out = {}
+    for i, pair in ipairs(list or {}) do
+        local name, value = match(pair, "^([^:]+):*(.-)$")
+        if value == "" then
+            value = nil
+        end
+        out[i] = { name = name, value = value }
+    end
+    return out
+end
+
+-- Kong's JSON form of a configured value: encoded, unquoted, slashes
+-- unescaped, then cast to its json_type (an empty value becomes "null").
+local function json_value(value, json_type)
+    local v = cjson.encode(value)
+    if v and byte(v, 1) == QUOTE and byte(v, -1) == QUOTE then
+        v = gsub(sub(v, 2, -2), '\\"', '"')
+    end
+    v = v and gsub(v, "\\/", "/")
+    if json_type == "number" then
+        return tonumber(v)
+    elseif json_type == "boolean" then
+        return v == "true"
+    end
+    return v
+end
+
+local function json_entries(section)
+    local out = split(section and section.json)
+    local types = section and section.json_types
+    for i, e in ipairs(out) do
+        e.json = json_value(e.value, types and types[i])
+    end
+    return out
+end
+
+local plans = setmetatable({}, { __mode = "k" })
+
+function _M.plan(conf)
+    local plan = plans[conf]
+    if plan then
+        return plan
+    end
+    plan = {
+        remove = split(conf.remove.headers),
+        rename = split(conf.rename.headers),
+        replace = split(conf.replace.headers),
+        add = split(conf.add.headers),
+        append = split(conf.append.headers),
+        json_remove = split(conf.remove.json),
+        json_rename = split(conf.rename.json),
+        json_replace = json_entries(conf.replace),
+        json_add = json_entries(conf.add),
+        json_append = json_entries(conf.append),
+    }
+    plan.json = plan.json_remove[1] or plan.json_rename[1] or plan.json_replace[1]
+                or plan.json_add[1] or plan.json_append[1]
+    local unique = {}
+    plan.lookups = not (plan.remove[1] or plan.rename[1] or plan.replace[1])
+    for _, e in ipairs(plan.add) do
+        local n = lower(e.name)
+        if unique[n] then
+            plan.lookups = false
+        end
+        unique[n] = true
+    end
+    plan.any = (plan.remove[1] or plan.rename[1] or plan.replace[1] or plan.add[1]
+                or plan.append[1] or plan.json) ~= nil
+    plans[conf] = plan
+    return plan
+end
+
+local function headers_with_snapshot(plan)
+    local response = kong.response
+    local headers = response.get_headers()
+    for _, e in ipairs(plan.remove) do
+        response.clear_header(e.name)
+    end
+    for _, e in ipairs(plan.rename) do
+        local value = headers[e.name]
+        if value ~= nil and e.value then
+            response.set_header(e.value, value)
+            response.clear_header(e.name)
+        end
+    end
+    for _, e in ipairs(plan.replace) do
+        if headers[e.name] ~= nil and e.value then
+            response.set_header(e.name, e.value)
+        end
+    end
+    for _, e in ipairs(plan.add) do
+        if headers[e.name] == nil and e.value then
+            response.set_header(e.name, e.value)
+        end
+    end
+    return headers["Content-Type"]
+end
+
+local function headers_with_lookups(plan)
+    local response = kong.response
+    local content_type = plan.json and response.get_header("Content-Type")
+    for _, e in ipairs(plan.add) do
+        if e.value and response.get_header(e.name) == nil then
+            response.set_header(e.name, e.value)
+        end
+    end
+    return content_type
+end
+
+function _M.headers(plan)
+    if not plan.any then
+        return
+    end
+    local content_type
+    if plan.lookups then
+        content_type = headers_with_lookups(plan)
+    else
+        content_type = headers_with_snapshot(plan)
+    end
+    for _, e in ipairs(plan.append) do
+        kong.response.add_header(e.name, e.value)
+    end
+    -- the body is going to change
+    if plan.json and _M.is_json_body(content_type) then
+        kong.response.clear_header("Content-Length")
+    end
+end
+
+local function append_value(current, value)
+    local t = type(current)
+    if t == "string" then
+        return { current, value }
+    elseif t == "table" then
+        insert(current, value)
+        return current
+    end
+    return { value }
+end
+
+-- json_body(plan, body): the edited JSON text, or nil and an error.
+function _M.json_body(plan, body)
+    local doc = json.decode(body)
+    if type(doc) ~= "table" then
+        return nil, ERR_PARSE
+    end
+    if json.is_array(body) then
+        return json.encode(doc)
+    end
+    for _, e in ipairs(plan.json_remove) do
+        doc[e.name] = nil
+    end
+    for _, e in ipairs(plan.json_rename) do
+        if doc[e.name] ~= nil and e.value then
+            local value = doc[e.name]
+            doc[e.value] = value
+            doc[e.name] = nil
+        end
+    end
+    for _, e in ipairs(plan.json_replace) do
+        if doc[e.name] and e.json ~= nil then
+            doc[e.name] = e.json
+        end
+    end
+    for _, e in ipairs(plan.json_add) do
+        if not doc[e.name] and e.json ~= nil then
+            doc[e.name] = e.json
+        end
+    end
+    for _, e in ipairs(plan.json_append) do
+        if e.json ~= nil then
+            doc[e.name] = append_value(doc[e.name], e.json)
+        end
+    end
+    return json.encode(doc)
+end
+
+return _M

@@ -1,0 +1,13 @@
+"""request-transformer's node proxies to an upstream that echoes what it received."""
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers.serving import ServingServer
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    server = ServingServer().start()
+    yield server
+    server.stop()

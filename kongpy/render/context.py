@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import kongpy
-from kongpy import paths, plugins, sslconf
+from kongpy import paths, plugins, sslconf, tracingconf
 from kongpy.conf import Config, port_map
 from kongpy.errors import ConfigError
 from kongpy.render import stream, upstream_tls
@@ -372,6 +372,7 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "headers": [h.lower() for h in config["headers"]],
         "error_default_type": config["error_default_type"],
         "allow_debug_header": config["allow_debug_header"],
+        "tracing": tracingconf.settings(config),
         "router_flavor": config["router_flavor"],
         "dns_resolver": dns_resolvers(config),
         "dns_hostsfile": config["dns_hostsfile"] or "/etc/hosts",

@@ -11,6 +11,7 @@ local upstreams = require("kongpy.upstreams")
 local health = require("kongpy.health")
 local consistent_hashing = require("kongpy.balancers.consistent_hashing")
 local time_ns = require("kong.tools.time").time_ns
+local instrumentation = require("kongpy.instrumentation")
 
 local ngx = ngx
 local var = ngx.var
@@ -242,6 +243,9 @@ function _M.execute()
                 peer = addrs[i]
             end
         end
+    end
+    if instrumentation.balancer then
+        instrumentation.balancer_try(ctx, peer, port, state, code)
     end
     local ok, err = set_current_peer(peer, port)
     if not ok then

@@ -14,6 +14,7 @@ local hop = require("kongpy.hop")
 local ctxref = require("kongpy.ctxref")
 local certificates = require("kongpy.certificates")
 local upstream_tls = require("kongpy.upstream_tls")
+local instrumentation = require("kongpy.instrumentation")
 
 local ngx = ngx
 local var = ngx.var
@@ -51,6 +52,8 @@ local via_out = ""
 -- Kong's allow_debug_header: a request carrying Kong-Debug learns the route
 -- and service that matched it
 local debug_header = false
+-- tracing_instrumentations is not off (kongpy.instrumentation)
+local tracing = false
 
 function _M.init(settings_file)
     local ok, err = settings.load(settings_file)
@@ -65,6 +68,8 @@ function _M.init(settings_file)
     -- Kong's plugins reach the PDK through the global `kong` (often captured
     -- at load time as `local kong = kong`): it exists before any is loaded.
     _G.kong = require("kongpy.pdk")
+    kong.tracing = instrumentation.init(settings.tracing)
+    tracing = instrumentation.enabled
     -- kong.request.get_uri_captures asks the router again (a cache hit)
     -- rather than have every request keep its match
     local function rematch()
@@ -142,6 +147,9 @@ local function debug_headers(entry)
 end
 
 function _M.rewrite()
+    if tracing then
+        instrumentation.request(ngx.ctx)
+    end
     local ps = snapshot.state.plugins
     if ps then
         plugins.run_global("rewrite", ps, var.scheme)
@@ -173,8 +181,16 @@ function _M.access()
     local rt = state.router
     local scheme = var.scheme
     local res, qpos, request_uri
+    local span
+    if tracing then
+        instrumentation.request(ctx)
+        span = instrumentation.router_start()
+    end
     if rt then
         res, qpos, request_uri = router.exec(rt, var, scheme)
+    end
+    if span then
+        span:finish()
     end
     if not res then
         local ps = state.plugins
@@ -290,6 +306,9 @@ function _M.header_filter()
     if ctx.kongpy_logging and not ctx.kongpy_hf_start then
         ctx.kongpy_hf_start = now() * 1000
     end
+    if tracing then
+        instrumentation.header_filter(ctx)
+    end
     if ctx.kongpy_proxied then
         -- nginx refreshed its clock when the upstream's answer woke the
         -- worker: no update_time() needed for a millisecond figure
@@ -356,6 +375,9 @@ function _M.log()
     local ctx = ngx.ctx
     if ctx.kongpy_upstream then
         balancer.log(ctx)
+    end
+    if tracing then
+        instrumentation.log(ctx)
     end
     if plugins.collecting then
         plugins.run_collected("log", ctx)

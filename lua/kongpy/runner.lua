@@ -7,6 +7,7 @@ local store = require("kongpy.pdk.store")
 local pdk_ctx = require("kongpy.pdk.ctx")
 local errors = require("kongpy.errors")
 local secrets = require("kongpy.secrets")
+local instrumentation = require("kongpy.instrumentation")
 
 local ngx = ngx
 local null = ngx.null
@@ -406,7 +407,13 @@ function _M.access(ctx, ps, scheme, route_id, service_id)
             if h.access then
                 -- the PDK's kong.log / kong.ctx.plugin / kong.plugin read it
                 ctx.kongpy_plugin = inst
-                h:access(inst.conf)
+                if instrumentation.plugin_access then
+                    local span = instrumentation.plugin("access", inst.name)
+                    h:access(inst.conf)
+                    span:finish()
+                else
+                    h:access(inst.conf)
+                end
                 local consumer = ps.consumer_scoped and ctx.authenticated_consumer
                 if consumer and consumer.id ~= consumer_id then
                     consumer_id = consumer.id
@@ -457,7 +464,13 @@ function _M.run_global(phase, ps, scheme)
         if h and h[phase] and inst.protocols[scheme] then
             ctx = ctx or ngx.ctx
             ctx.kongpy_plugin = inst
-            h[phase](h, inst.conf)
+            if phase == "rewrite" and instrumentation.plugin_rewrite then
+                local span = instrumentation.plugin("rewrite", inst.name)
+                h[phase](h, inst.conf)
+                span:finish()
+            else
+                h[phase](h, inst.conf)
+            end
         end
     end
 end
@@ -475,7 +488,13 @@ function _M.run_collected(phase, ctx)
         local fn = h[phase]
         if fn then
             ctx.kongpy_plugin = inst
-            fn(h, inst.conf)
+            if phase == "header_filter" and instrumentation.plugin_header_filter then
+                local span = instrumentation.plugin("header_filter", inst.name)
+                fn(h, inst.conf)
+                span:finish()
+            else
+                fn(h, inst.conf)
+            end
         end
     end
 end

@@ -39,6 +39,8 @@ local _M = {
     -- was rendered with ("<trust store>|<depth>" -> location name), the
     -- depth of services without tls_verify_depth, the keepalive blocks
     upstream_tls = { profiles = {}, verify_depth = 1, pools = 0 },
+    -- {instrumentations = {...}, sampling_rate = n} (kongpy.instrumentation)
+    tracing = {},
 }
 
 -- Kong's header tokens expand to the individual header names they govern.
@@ -126,6 +128,7 @@ function _M.load(path)
     _M.configuration.host_ports = host_ports
     _M.host_ports = host_ports
     _M.entities = table_of(t.entities)
+    _M.tracing = table_of(t.tracing)
     local tls = table_of(t.upstream_tls)
     _M.upstream_tls = {
         profiles = table_of(tls.profiles),

@@ -191,6 +191,7 @@ return function(typedefs, define)
     }
 
     typedefs.queue = require("kong.tools.queue_schema")
+    typedefs.propagation = require("kong.observability.tracing.propagation.schema")
 
     typedefs.lua_code = define {
         type = "map",

@@ -1,0 +1,376 @@
+-- The tracing header formats of Kong 3.9's propagation (kong-reference
+-- §13.6): for each, extract(headers) → a context or nil, and inject(ctx,
+-- set_header). A context holds binary ids: trace_id (16 bytes, or 8 for
+-- 64-bit formats), span_id, parent_id (8 bytes), should_sample (boolean or
+-- nil), flags and, for b3, single_header.
+local ffi = require("ffi")
+local to_hex = require("resty.string").to_hex
+
+local type = type
+local tonumber = tonumber
+local tostring = tostring
+local byte = string.byte
+local char = string.char
+local format = string.format
+local gsub = string.gsub
+local lower = string.lower
+local match = string.match
+local rep = string.rep
+local sub = string.sub
+local concat = table.concat
+
+local _M = {}
+
+local U64 = ffi.typeof("uint64_t")
+
+local function from_hex(s)
+    return (gsub(s, "%x%x", function(h) return char(tonumber(h, 16)) end))
+end
+
+-- hex id of 1 to `max` bytes (odd length padded), else nil
+local function hex_id(s, max)
+    if type(s) ~= "string" or s == "" or #s > max * 2 or match(s, "%X") then
+        return nil
+    end
+    if #s % 2 == 1 then
+        s = "0" .. s
+    end
+    local id = from_hex(s)
+    if id == rep("\0", #id) then
+        return nil
+    end
+    return id
+end
+_M.hex_id = hex_id
+
+local function pad(id, n)
+    if #id >= n then
+        return sub(id, -n)
+    end
+    return rep("\0", n - #id) .. id
+end
+
+-- the decimal digits of an unsigned 64-bit id (the last 8 bytes)
+local function to_dec(id)
+    id = pad(id, 8)
+    local v = U64(0)
+    for i = 1, 8 do
+        v = v * 256 + byte(id, i)
+    end
+    return (gsub(tostring(v), "ULL$", ""))
+end
+
+local function from_dec(s)
+    if type(s) ~= "string" or not match(s, "^%d+$") or #s > 20 then
+        return nil
+    end
+    local v = U64(0)
+    for i = 1, #s do
+        v = v * 10 + (byte(s, i) - 48)
+    end
+    local out = {}
+    for i = 8, 1, -1 do
+        out[i] = char(tonumber(v % 256))
+        v = v / 256
+    end
+    local id = concat(out)
+    return id ~= rep("\0", 8) and id or nil
+end
+
+local function first(h)
+    if type(h) == "table" then
+        return h[1]
+    end
+    return h
+end
+
+local function sampled_word(flag)
+    if flag == "1" or flag == "d" then
+        return true
+    elseif flag == "0" then
+        return false
+    end
+end
+
+local SAMPLED = { [true] = "1", [false] = "0" }
+
+-- W3C trace context: traceparent 00-<32 hex>-<16 hex>-<2 hex flags>
+local w3c = {}
+function w3c.extract(headers)
+    local tp = first(headers["traceparent"])
+    if not tp then
+        return nil
+    end
+    local ver, tid, pid, flags = match(tp, "^(%x%x)%-(%x+)%-(%x+)%-(%x%x)$")
+    if not ver or ver == "ff" or #tid ~= 32 or #pid ~= 16 then
+        return nil
+    end
+    local trace_id, span_id = hex_id(lower(tid), 16), hex_id(lower(pid), 8)
+    if not trace_id or not span_id then
+        return nil
+    end
+    local f = tonumber(flags, 16)
+    return { trace_id = trace_id, span_id = span_id, should_sample = f % 2 == 1,
+             w3c_flags = f }
+end
+function w3c.inject(ctx, set)
+    local flags = ctx.w3c_flags or 0
+    if ctx.should_sample then
+        flags = flags - flags % 2 + 1
+    elseif ctx.should_sample == false then
+        flags = flags - flags % 2
+    end
+    set("traceparent", format("00-%s-%s-%02x", to_hex(pad(ctx.trace_id, 16)),
+                              to_hex(ctx.span_id), flags))
+end
+_M.w3c = w3c
+
+-- B3, multi headers or the single `b3` header (also inside tracestate)
+local b3 = {}
+local function b3_single(value)
+    if value == "0" or value == "1" or value == "d" then
+        return { should_sample = sampled_word(value), single_header = true, flags = value == "d"
+                 and 1 or nil }
+    end
+    local tid, sid, rest = match(value, "^(%x+)%-(%x+)(.*)$")
+    if not tid or (#tid ~= 16 and #tid ~= 32) or #sid ~= 16 then
+        return nil
+    end
+    local ctx = { trace_id = hex_id(lower(tid), 16), span_id = hex_id(lower(sid), 8),
+                  single_header = true }
+    if rest ~= "" then
+        local flag, pid = match(rest, "^%-([01d])(.*)$")
+        if not flag then
+            return nil
+        end
+        ctx.should_sample = sampled_word(flag)
+        ctx.flags = flag == "d" and 1 or nil
+        if pid ~= "" then
+            pid = match(pid, "^%-(%x+)$")
+            if not pid or #pid ~= 16 then
+                return nil
+            end
+            ctx.parent_id = hex_id(lower(pid), 8)
+        end
+    end
+    if not ctx.trace_id or not ctx.span_id then
+        return nil
+    end
+    return ctx
+end
+function b3.extract(headers)
+    local single = first(headers["b3"])
+    if not single then
+        local ts = first(headers["tracestate"])
+        single = ts and match(ts, "b3=([^,]+)")
+    end
+    if single then
+        return b3_single(single)
+    end
+    local tid = first(headers["x-b3-traceid"])
+    local sampled = first(headers["x-b3-sampled"])
+    local flags = first(headers["x-b3-flags"])
+    if not tid and not sampled and not flags then
+        return nil
+    end
+    local ctx = {}
+    if tid then
+        if #tid ~= 16 and #tid ~= 32 then
+            return nil
+        end
+        ctx.trace_id = hex_id(lower(tid), 16)
+        ctx.span_id = hex_id(lower(first(headers["x-b3-spanid"]) or ""), 8)
+        local pid = first(headers["x-b3-parentspanid"])
+        ctx.parent_id = pid and hex_id(lower(pid), 8)
+        if not ctx.trace_id or not ctx.span_id then
+            return nil
+        end
+    end
+    if flags == "1" then
+        ctx.should_sample, ctx.flags = true, 1
+    elseif sampled == "1" or sampled == "true" then
+        ctx.should_sample = true
+    elseif sampled == "0" or sampled == "false" then
+        ctx.should_sample = false
+    end
+    return ctx
+end
+function b3.inject(ctx, set)
+    set("x-b3-traceid", to_hex(ctx.trace_id))
+    set("x-b3-spanid", to_hex(ctx.span_id))
+    if ctx.parent_id then
+        set("x-b3-parentspanid", to_hex(ctx.parent_id))
+    end
+    if ctx.flags == 1 then
+        set("x-b3-flags", "1")
+    elseif ctx.should_sample ~= nil then
+        set("x-b3-sampled", SAMPLED[ctx.should_sample])
+    end
+end
+_M.b3 = b3
+_M["b3-single"] = {
+    extract = b3.extract,
+    inject = function(ctx, set)
+        local v = to_hex(ctx.trace_id) .. "-" .. to_hex(ctx.span_id)
+        if ctx.flags == 1 then
+            v = v .. "-d"
+        elseif ctx.should_sample ~= nil then
+            v = v .. "-" .. SAMPLED[ctx.should_sample]
+        end
+        if ctx.parent_id then
+            v = v .. "-" .. to_hex(ctx.parent_id)
+        end
+        set("b3", v)
+    end,
+}
+
+-- Jaeger: uber-trace-id <trace>:<span>:<parent>:<flags>
+local jaeger = {}
+function jaeger.extract(headers)
+    local v = first(headers["uber-trace-id"])
+    if not v then
+        return nil
+    end
+    local tid, sid, pid, flags = match(v, "^(%x+):(%x+):(%x+):(%x+)$")
+    if not tid or #tid > 32 or #sid > 16 then
+        return nil
+    end
+    local trace_id = hex_id(lower(tid), 16)
+    local span_id = hex_id(lower(sid), 8)
+    if not trace_id or not span_id then
+        return nil
+    end
+    local ctx = { trace_id = trace_id, span_id = span_id,
+                  parent_id = pid ~= "0" and hex_id(lower(pid), 8) or nil,
+                  should_sample = tonumber(flags, 16) % 2 == 1 }
+    return ctx
+end
+function jaeger.inject(ctx, set)
+    set("uber-trace-id", format("%s:%s:%s:%s", to_hex(pad(ctx.trace_id, 16)),
+                                to_hex(ctx.span_id),
+                                ctx.parent_id and to_hex(ctx.parent_id) or "0",
+                                ctx.should_sample and "01" or "00"))
+end
+_M.jaeger = jaeger
+
+-- OpenTracing (lightstep): ot-tracer-traceid / spanid / sampled
+local ot = {}
+function ot.extract(headers)
+    local tid = first(headers["ot-tracer-traceid"])
+    if not tid then
+        return nil
+    end
+    local trace_id = hex_id(lower(tid), 16)
+    local span_id = hex_id(lower(first(headers["ot-tracer-spanid"]) or ""), 8)
+    if not trace_id or not span_id then
+        return nil
+    end
+    return { trace_id = trace_id, span_id = span_id,
+             should_sample = sampled_word(first(headers["ot-tracer-sampled"])) }
+end
+function ot.inject(ctx, set)
+    set("ot-tracer-traceid", to_hex(ctx.trace_id))
+    set("ot-tracer-spanid", to_hex(ctx.span_id))
+    if ctx.should_sample ~= nil then
+        set("ot-tracer-sampled", SAMPLED[ctx.should_sample])
+    end
+end
+_M.ot = ot
+
+-- Datadog: decimal 64-bit ids
+local datadog = {}
+function datadog.extract(headers)
+    local tid = first(headers["x-datadog-trace-id"])
+    if not tid then
+        return nil
+    end
+    local trace_id = from_dec(tid)
+    local span_id = from_dec(first(headers["x-datadog-parent-id"]))
+    if not trace_id or not span_id then
+        return nil
+    end
+    local prio = tonumber(first(headers["x-datadog-sampling-priority"]))
+    local sampled
+    if prio then
+        sampled = prio > 0
+    end
+    return { trace_id = trace_id, span_id = span_id, should_sample = sampled }
+end
+function datadog.inject(ctx, set)
+    set("x-datadog-trace-id", to_dec(ctx.trace_id))
+    set("x-datadog-parent-id", to_dec(ctx.span_id))
+    if ctx.should_sample ~= nil then
+        set("x-datadog-sampling-priority", SAMPLED[ctx.should_sample])
+    end
+end
+_M.datadog = datadog
+
+-- AWS X-Ray: Root=1-<8 hex>-<24 hex>;Parent=<16 hex>;Sampled=<0|1>
+local aws = {}
+function aws.extract(headers)
+    local v = first(headers["x-amzn-trace-id"])
+    if not v then
+        return nil
+    end
+    local ctx = {}
+    for key, value in v:gmatch("%s*([^=;]+)=([^;]*)") do
+        if key == "Root" then
+            local t1, t2 = match(value, "^1%-(%x%x%x%x%x%x%x%x)%-(%x+)$")
+            if not t1 or #t2 ~= 24 then
+                return nil
+            end
+            ctx.trace_id = hex_id(lower(t1 .. t2), 16)
+        elseif key == "Parent" then
+            if #value ~= 16 then
+                return nil
+            end
+            ctx.span_id = hex_id(lower(value), 8)
+        elseif key == "Sampled" then
+            ctx.should_sample = sampled_word(value)
+        end
+    end
+    if not ctx.trace_id or not ctx.span_id then
+        return nil
+    end
+    return ctx
+end
+function aws.inject(ctx, set)
+    local tid = to_hex(pad(ctx.trace_id, 16))
+    set("x-amzn-trace-id", format("Root=1-%s-%s;Parent=%s;Sampled=%s", sub(tid, 1, 8),
+                                  sub(tid, 9), to_hex(ctx.span_id),
+                                  ctx.should_sample and "1" or "0"))
+end
+_M.aws = aws
+
+-- Google Cloud: x-cloud-trace-context <32 hex>/<decimal span>;o=<0|1>
+local gcp = {}
+function gcp.extract(headers)
+    local v = first(headers["x-cloud-trace-context"])
+    if not v then
+        return nil
+    end
+    local tid, sid, opt = match(v, "^(%x+)/(%d+)(.*)$")
+    if not tid or #tid ~= 32 then
+        return nil
+    end
+    local trace_id, span_id = hex_id(lower(tid), 16), from_dec(sid)
+    if not trace_id or not span_id then
+        return nil
+    end
+    local o = match(opt, "^;o=([01])$")
+    if opt ~= "" and not o then
+        return nil
+    end
+    return { trace_id = trace_id, span_id = span_id, should_sample = sampled_word(o) }
+end
+function gcp.inject(ctx, set)
+    set("x-cloud-trace-context", format("%s/%s;o=%s", to_hex(pad(ctx.trace_id, 16)),
+                                        to_dec(ctx.span_id), ctx.should_sample and "1" or "0"))
+end
+_M.gcp = gcp
+
+_M.EXTRACTORS = { "w3c", "b3", "jaeger", "ot", "datadog", "aws", "gcp" }
+_M.INJECTORS = { "w3c", "b3", "b3-single", "jaeger", "ot", "datadog", "aws", "gcp" }
+_M.pad = pad
+
+return _M

@@ -4,7 +4,7 @@
 -- 64-bit formats), span_id, parent_id (8 bytes), should_sample (boolean or
 -- nil), flags and, for b3, single_header.
 local ffi = require("ffi")
-local to_hex = require("resty.string").to_hex
+local to_hex = require("kongpy.tools.string").to_hex
 
 local type = type
 local tonumber = tonumber
@@ -114,11 +114,9 @@ function w3c.extract(headers)
              w3c_flags = f }
 end
 function w3c.inject(ctx, set)
-    local flags = ctx.w3c_flags or 0
-    if ctx.should_sample then
-        flags = flags - flags % 2 + 1
-    elseif ctx.should_sample == false then
-        flags = flags - flags % 2
+    local flags = ctx.w3c_flags
+    if not flags then
+        flags = ctx.should_sample and 1 or 0
     end
     set("traceparent", format("00-%s-%s-%02x", to_hex(pad(ctx.trace_id, 16)),
                               to_hex(ctx.span_id), flags))

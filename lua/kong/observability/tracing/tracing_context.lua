@@ -1,0 +1,31 @@
+-- kong.observability.tracing.tracing_context: what the tracing plugins of
+-- one request share (Kong 3.9): the trace id extracted from the request (it
+-- replaces every span's own at export) and the balancer span created before
+-- any try, whose id is the parent the upstream is told about.
+local instrumentation = require("kongpy.instrumentation")
+
+local ngx = ngx
+
+local _M = {}
+
+function _M.get_raw_trace_id(ctx)
+    return (ctx or ngx.ctx).KONG_TRACE_ID
+end
+
+function _M.set_raw_trace_id(trace_id, ctx)
+    (ctx or ngx.ctx).KONG_TRACE_ID = trace_id
+end
+
+-- "balancer": created on first ask when the balancer instrumentation is on
+function _M.get_unlinked_span(name, ctx)
+    ctx = ctx or ngx.ctx
+    if name ~= "balancer" then
+        return nil
+    end
+    local span = instrumentation.upstream_span(ctx)
+    if span and not span.linked then
+        return span
+    end
+end
+
+return _M

@@ -1,0 +1,180 @@
+"""opentelemetry through a real node and a real OTLP/HTTP receiver: the trace
+continues from the client's traceparent, the span tree (request root →
+router, plugin, balancer tries with a failed one), the resource, sampling,
+the traceparent the upstream gets, and propagation with tracing off."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from tests.helpers.http import proxy
+from tests.helpers.servers import free_port
+from tests.helpers.trace_collectors import Collector, otlp_spans
+
+SERVER, CLIENT, INTERNAL = 2, 3, 1
+ERROR = 2
+
+
+@pytest.fixture(scope="module")
+def collector():
+    c = Collector().start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture(scope="module")
+def node(start_node, upstream, collector):
+    gw = start_node(tracing_instrumentations="all", tracing_sampling_rate="1")
+    gw.create("/services", {"name": "svc", "url": upstream.url})
+    return gw
+
+
+def otel(collector: Collector, **config) -> dict:
+    return {"name": "opentelemetry", "config": {
+        "traces_endpoint": collector.url("/v1/traces"),
+        "queue": {"max_coalescing_delay": 0.1}, **config}}
+
+
+def traceparent(trace_id: str, parent: str, flags: str = "01") -> str:
+    return f"00-{trace_id}-{parent}-{flags}"
+
+
+def spans_of(collector: Collector, trace_id: str, count: int) -> list[dict]:
+    def found(posts):
+        spans = [s for s in otlp_spans(posts) if s["trace_id"] == trace_id]
+        return spans if len(spans) >= count else None
+    spans = collector.wait_for(found)
+    assert spans, f"trace {trace_id} not exported: {otlp_spans(collector.received())}"
+    return spans
+
+
+def test_trace_continues_from_traceparent(node, collector):
+    node.route("/otel", otel(collector, sampling_rate=1,
+                             resource_attributes={"service.name": "edge", "zone": "z1"},
+                             http_response_header_for_traceid="X-Trace-Id"))
+    node.wait_sync()
+    trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
+    resp = proxy(node).get("/otel/x?a=1", headers={"traceparent": traceparent(trace_id, parent)})
+    assert resp.status_code == 200
+    assert resp.headers["X-Trace-Id"] == trace_id
+    sent = resp.json()["headers"]["traceparent"]
+    version, up_trace, up_parent, flags = sent.split("-")
+    assert (version, up_trace, flags) == ("00", trace_id, "01")
+
+    spans = spans_of(collector, trace_id, 4)
+    by_name = {s["name"]: s for s in spans}
+    root = by_name["kong"]
+    assert root["parent_id"] == parent and root["kind"] == SERVER
+    attrs = root["attributes"]
+    assert attrs["http.method"] == "GET"
+    assert attrs["http.url"] == "http://127.0.0.1/otel/x?a=1"
+    assert attrs["http.host"] == "127.0.0.1" and attrs["http.scheme"] == "http"
+    assert attrs["http.flavor"] == "1.1" and attrs["net.peer.ip"] == "127.0.0.1"
+    assert attrs["http.status_code"] == 200 and attrs["http.route"] == "/otel"
+    for child in ("kong.router", "kong.access.plugin.opentelemetry", "kong.balancer"):
+        assert by_name[child]["parent_id"] == root["span_id"], child
+        assert root["start"] <= by_name[child]["start"] <= by_name[child]["end"] <= root["end"]
+    balancer = by_name["kong.balancer"]
+    # the upstream call: the upstream's parent is the (last) balancer try
+    assert balancer["span_id"] == up_parent and balancer["kind"] == CLIENT
+    assert balancer["attributes"]["try_count"] == 1
+    assert balancer["attributes"]["net.peer.ip"] == "127.0.0.1"
+    assert balancer["status"] == 0
+    resource = root["resource"]
+    assert resource["service.name"] == "edge" and resource["zone"] == "z1"
+    assert resource["service.instance.id"] and resource["service.version"]
+    assert root["scope"] == "kong-internal"
+    assert root["content_type"] == "application/x-protobuf"
+
+
+def test_balancer_tries_with_a_failed_one(node, collector, upstream):
+    dead = free_port()
+    node.create("/upstreams", {"name": "twotargets"})
+    node.create("/upstreams/twotargets/targets", {"target": f"127.0.0.1:{dead}"})
+    node.create("/upstreams/twotargets/targets", {"target": f"127.0.0.1:{upstream.port}"})
+    node.create("/services", {"name": "balanced", "url": "http://twotargets/"})
+    node.route("/retried", otel(collector, sampling_rate=1), service="balanced")
+    node.wait_sync()
+    traces = []
+    for _ in range(4):
+        trace_id = secrets.token_hex(16)
+        resp = proxy(node).get("/retried", headers={
+            "traceparent": traceparent(trace_id, secrets.token_hex(8))})
+        assert resp.status_code == 200
+        traces.append((trace_id, resp.json()["headers"]["traceparent"].split("-")[2]))
+    retried = 0
+    for trace_id, up_parent in traces:
+        spans = spans_of(collector, trace_id, 4)
+        root = next(s for s in spans if s["name"] == "kong")
+        tries = sorted((s for s in spans if s["name"] == "kong.balancer"),
+                       key=lambda s: s["attributes"]["try_count"])
+        assert all(t["parent_id"] == root["span_id"] for t in tries)
+        assert tries[-1]["span_id"] == up_parent and tries[-1]["status"] == 0
+        assert tries[-1]["attributes"]["net.peer.port"] == upstream.port
+        if len(tries) == 2:
+            retried += 1
+            failed = tries[0]
+            assert failed["status"] == ERROR
+            assert failed["attributes"]["net.peer.port"] == dead
+            assert failed["end"] <= tries[1]["start"]
+    assert retried >= 1, "round-robin never started on the dead target"
+
+
+def test_sampling(node, collector):
+    node.route("/never", otel(collector, sampling_rate=0))
+    node.route("/always", otel(collector, sampling_rate=1))
+    node.wait_sync()
+    unsampled = []
+    for _ in range(5):
+        # the client's sampled flag does not override a rate of 0
+        resp = proxy(node).get("/never", headers={
+            "traceparent": traceparent(secrets.token_hex(16), secrets.token_hex(8))})
+        up = resp.json()["headers"]["traceparent"].split("-")
+        assert up[3] == "01"  # Kong ORs the incoming flags into the outgoing ones
+        unsampled.append(up[1])
+        resp = proxy(node).get("/never")
+        up = resp.json()["headers"]["traceparent"].split("-")
+        assert up[3] == "00"
+        unsampled.append(up[1])
+    sampled = []
+    for _ in range(5):
+        resp = proxy(node).get("/always")
+        up = resp.json()["headers"]["traceparent"].split("-")
+        assert up[3] == "01"
+        sampled.append(up[1])
+    for trace_id in sampled:
+        spans_of(collector, trace_id, 4)
+    exported = {s["trace_id"] for s in otlp_spans(collector.received())}
+    assert not exported & set(unsampled)
+
+
+def test_collector_down_costs_nothing(node, collector):
+    node.route("/down", otel(collector, traces_endpoint=f"http://127.0.0.1:{free_port()}/v1"))
+    node.wait_sync()
+    for _ in range(20):
+        assert proxy(node).get("/down").status_code == 200
+    log = node.error_log_tail(400)
+    assert log.count("[otel]") <= 4, log
+
+
+def test_propagation_only_with_tracing_off(start_node, upstream, collector):
+    gw = start_node()
+    gw.create("/services", {"name": "svc", "url": upstream.url})
+    gw.route("/off", otel(collector, sampling_rate=1,
+                          propagation={"extract": ["b3"], "inject": ["w3c", "b3-single"],
+                                       "clear": ["x-b3-sampled"], "default_format": "w3c"}))
+    gw.wait_sync()
+    trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
+    resp = proxy(gw).get("/off", headers={"x-b3-traceid": trace_id, "x-b3-spanid": parent,
+                                          "x-b3-sampled": "1"})
+    headers = resp.json()["headers"]
+    _, up_trace, up_parent, flags = headers["traceparent"].split("-")
+    assert up_trace == trace_id and up_parent != parent and flags == "00"
+    # b3's parent: the span the client named (our root's parent)
+    assert headers["b3"] == f"{trace_id}-{up_parent}-0-{parent}"
+    assert "x-b3-sampled" not in headers
+    # nothing is exported: the span exists for propagation alone
+    resp = proxy(gw).get("/off")
+    assert resp.json()["headers"]["traceparent"].split("-")[1] != trace_id
+    assert not [s for s in otlp_spans(collector.received()) if s["trace_id"] == trace_id]

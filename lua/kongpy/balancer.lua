@@ -244,7 +244,7 @@ function _M.execute()
             end
         end
     end
-    if instrumentation.balancer then
+    if instrumentation.balancer or ctx.kongpy_tries_wanted then
         instrumentation.balancer_try(ctx, peer, port, state, code)
     end
     local ok, err = set_current_peer(peer, port)

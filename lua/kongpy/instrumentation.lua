@@ -107,7 +107,9 @@ function _M.upstream_span(ctx)
     return span
 end
 
--- balancer phase: one entry per try; a retry marks the previous one failed
+-- balancer phase: one entry per try; a retry marks the previous one failed.
+-- Recorded for the balancer instrumentation, or for a plugin that asked
+-- (zipkin, through tracing_context.balancer_tries).
 function _M.balancer_try(ctx, ip, port, state, code)
     local tries = ctx.kongpy_tries
     local t = time_ns()
@@ -169,7 +171,9 @@ function _M.log(ctx)
         return
     end
     local end_ns = time_ns()
-    balancer_spans(ctx, end_ns)
+    if on.balancer then
+        balancer_spans(ctx, end_ns)
+    end
     local root = spans[1]
     root:finish(end_ns)
 end

@@ -61,7 +61,7 @@ local CLOCK_REALTIME = 0
 -- nanoseconds since the epoch (a double: sub-microsecond digits are lost)
 local function time_ns()
     ffi.C.clock_gettime(CLOCK_REALTIME, ts)
-    return ts.tv_sec * 1e9 + ts.tv_nsec
+    return tonumber(ts.tv_sec) * 1e9 + tonumber(ts.tv_nsec)
 end
 _M.time_ns = time_ns
 

@@ -28,4 +28,15 @@ function _M.get_unlinked_span(name, ctx)
     end
 end
 
+-- The tries of the request's balancer: access asks, log reads. Each try:
+-- {start_ns, end_ns (failed tries), ip, port, state, code}; nil when the
+-- request was not proxied.
+function _M.want_balancer_tries(ctx)
+    (ctx or ngx.ctx).kongpy_tries_wanted = true
+end
+
+function _M.get_balancer_tries(ctx)
+    return (ctx or ngx.ctx).kongpy_tries
+end
+
 return _M

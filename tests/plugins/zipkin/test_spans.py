@@ -1,0 +1,160 @@
+"""zipkin through a real node and a real Zipkin receiver: v2 JSON spans with
+their parent/child ids, B3 (multi and single) and W3C in and out, balancer
+tries, tags, sampling."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from tests.helpers.http import proxy
+from tests.helpers.servers import free_port
+from tests.helpers.trace_collectors import Collector, zipkin_spans
+
+
+@pytest.fixture(scope="module")
+def collector():
+    c = Collector().start()
+    yield c
+    c.stop()
+
+
+def zipkin(collector: Collector, **config) -> dict:
+    return {"name": "zipkin", "config": {
+        "http_endpoint": collector.url("/api/v2/spans"), "sample_ratio": 1,
+        "queue": {"max_coalescing_delay": 0.1}, **config}}
+
+
+def trace(collector: Collector, trace_id: str, count: int, node=None) -> dict[str, dict]:
+    def found(posts):
+        spans = [s for s in zipkin_spans(posts) if s["traceId"] == trace_id]
+        return spans if len(spans) >= count else None
+    spans = collector.wait_for(found)
+    assert spans, (f"trace {trace_id} not reported: {zipkin_spans(collector.received())}\n"
+                   + (node.error_log_tail() if node else ""))
+    return {s["name"]: s for s in spans}
+
+
+def test_b3_in_and_out(gateway, svc, collector):
+    gateway.route("/zb3", zipkin(collector, static_tags=[{"name": "team", "value": "edge"}],
+                                 http_response_header_for_traceid="X-Trace"))
+    gateway.wait_sync()
+    trace_id, span_id, parent = (secrets.token_hex(16), secrets.token_hex(8),
+                                 secrets.token_hex(8))
+    resp = proxy(gateway).get("/zb3/p", headers={
+        "x-b3-traceid": trace_id, "x-b3-spanid": span_id, "x-b3-parentspanid": parent,
+        "x-b3-sampled": "1", "Zipkin-Tags": "foo=bar; baz = qux"})
+    assert resp.status_code == 200 and resp.headers["X-Trace"] == trace_id
+    up = resp.json()["headers"]
+    assert up["x-b3-traceid"] == trace_id and up["x-b3-sampled"] == "1"
+    # the upstream's parent is our request span, which is the client's span
+    assert up["x-b3-parentspanid"] == span_id
+    spans = trace(collector, trace_id, 3, gateway)
+    request, proxied = spans["GET"], spans["GET (proxy)"]
+    assert request["id"] == span_id and request["parentId"] == parent
+    assert request["kind"] == "SERVER"
+    assert proxied["id"] == up["x-b3-spanid"] and proxied["parentId"] == span_id
+    assert proxied["kind"] == "CLIENT"
+    try1 = spans["GET (balancer try 1)"]
+    assert try1["parentId"] == span_id and try1["kind"] == "CLIENT"
+    assert try1["tags"]["kong.balancer.try"] == "1"
+    assert try1["remoteEndpoint"]["ipv4"] == "127.0.0.1"
+    tags = request["tags"]
+    assert tags["lc"] == "kong" and tags["http.method"] == "GET"
+    assert tags["http.path"] == "/zb3/p" and tags["http.status_code"] == "200"
+    assert tags["team"] == "edge" and tags["foo"] == "bar" and tags["baz"] == "qux"
+    assert tags["kong.node.id"]
+    assert proxied["tags"]["kong.service"] == svc["id"]
+    assert proxied["remoteEndpoint"]["serviceName"] == "svc"
+    assert request["localEndpoint"] == {"serviceName": "kong"}
+    assert {a["value"] for a in proxied["annotations"]} >= {"kas", "kaf", "khs", "kbf"}
+    for span in spans.values():
+        assert isinstance(span["timestamp"], int) and isinstance(span["duration"], int)
+
+
+def test_b3_single_and_w3c(gateway, svc, collector):
+    gateway.route("/zw3c", zipkin(collector, propagation={
+        "extract": ["w3c", "b3"], "inject": ["preserve"], "default_format": "b3"}))
+    gateway.wait_sync()
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    up = proxy(gateway).get("/zw3c", headers={
+        "traceparent": f"00-{trace_id}-{span_id}-01"}).json()["headers"]
+    version, up_trace, up_span, flags = up["traceparent"].split("-")
+    assert (up_trace, flags) == (trace_id, "01") and "x-b3-traceid" not in up
+    spans = trace(collector, trace_id, 3)
+    assert spans["GET (proxy)"]["id"] == up_span
+    assert spans["GET"]["id"] == span_id
+
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    up = proxy(gateway).get("/zw3c", headers={"b3": f"{trace_id}-{span_id}-1"}).json()["headers"]
+    single = up["b3"].split("-")
+    assert single[0] == trace_id and single[2] == "1" and single[3] == span_id
+    spans = trace(collector, trace_id, 3)
+    assert spans["GET (proxy)"]["id"] == single[1]
+
+
+def test_unsampled_and_new_traces(gateway, svc, collector):
+    gateway.route("/znever", zipkin(collector, sample_ratio=0, traceid_byte_count=8))
+    gateway.wait_sync()
+    up = proxy(gateway).get("/znever").json()["headers"]
+    assert len(up["x-b3-traceid"]) == 16 and up["x-b3-sampled"] == "0"
+    assert "x-b3-parentspanid" in up
+    # a sampled incoming request is reported whatever the ratio says
+    trace_id = secrets.token_hex(8)
+    up = proxy(gateway).get("/znever", headers={
+        "x-b3-traceid": trace_id, "x-b3-spanid": secrets.token_hex(8),
+        "x-b3-sampled": "1"}).json()["headers"]
+    assert up["x-b3-sampled"] == "1"
+    trace(collector, trace_id, 3)
+    reported = {s["traceId"] for s in zipkin_spans(collector.received())}
+    assert up["x-b3-traceid"] in reported
+
+
+def test_failed_balancer_try(gateway, upstream, collector):
+    dead = free_port()
+    gateway.create("/upstreams", {"name": "zpair"})
+    gateway.create("/upstreams/zpair/targets", {"target": f"127.0.0.1:{dead}"})
+    gateway.create("/upstreams/zpair/targets", {"target": f"127.0.0.1:{upstream.port}"})
+    gateway.create("/services", {"name": "zbalanced", "url": "http://zpair/"})
+    gateway.route("/zretry", zipkin(collector), service="zbalanced")
+    gateway.wait_sync()
+    ids = []
+    for _ in range(4):
+        resp = proxy(gateway).get("/zretry")
+        assert resp.status_code == 200
+        ids.append(resp.json()["headers"]["x-b3-traceid"])
+    retried = 0
+    for trace_id in ids:
+        spans = trace(collector, trace_id, 3)
+        second = spans.get("GET (balancer try 2)")
+        if second:
+            retried += 1
+            first = spans["GET (balancer try 1)"]
+            assert first["tags"]["error"] == "true"
+            assert first["tags"]["kong.balancer.state"] == "failed"
+            assert first["remoteEndpoint"]["port"] == dead
+            assert "error" not in second["tags"]
+            assert spans["GET (proxy)"]["remoteEndpoint"]["port"] == upstream.port
+    assert retried >= 1
+
+
+def test_schema_errors(client):
+    from tests.helpers.http import admin
+    api = admin(client)
+    body = api.post("/plugins", {"name": "zipkin", "config": {"static_tags": [
+        {"name": "a", "value": "1"}, {"name": "a", "value": "2"}]}}, 400)
+    assert body["fields"] == {"config": {"static_tags": "repeated tags are not allowed: a"}}
+    body = api.post("/plugins", {"name": "zipkin", "config": {"static_tags": [
+        {"name": "lc", "value": "1"}]}}, 400)
+    assert body["fields"]["config"]["static_tags"][0]["name"].startswith("must not be one of")
+    body = api.post("/plugins", {"name": "zipkin", "config": {"traceid_byte_count": 12}}, 400)
+    assert body["fields"] == {"config": {"traceid_byte_count": "expected one of: 8, 16"}}
+    plugin = api.post("/plugins", {"name": "zipkin"})
+    config = plugin["config"]
+    assert config["propagation"]["default_format"] == "b3"
+    assert (config["sample_ratio"], config["local_service_name"], config["header_type"],
+            config["default_header_type"], config["traceid_byte_count"],
+            config["tags_header"], config["http_span_name"], config["connect_timeout"],
+            config["phase_duration_flavor"], config["include_credential"]) == (
+        0.001, "kong", "preserve", "b3", 16, "Zipkin-Tags", "method", 2000, "annotations",
+        True)

@@ -182,6 +182,11 @@ def test_dns_order_takes_record_types_in_any_case(make_conf):
     ("admin_auth", "basic", "is not one of off, token"),
     ("admin_auth_insecure", "maybe", "not a boolean"),
     ("untrusted_lua", "yes", "is not one of off, sandbox, on"),
+    ("tracing_instrumentations", "all, dns", "invalid tracing type: dns"),
+    ("tracing_instrumentations", "router, off",
+     "invalid tracing types: off, other types are mutually exclusive"),
+    ("tracing_sampling_rate", "1.5", "tracing_sampling_rate must be between 0 and 1"),
+    ("tracing_sampling_rate", "often", "not a number"),
 ])
 def test_validation_names_the_property(make_conf, name, value, fragment):
     with pytest.raises(conf.ConfigError) as info:
@@ -189,6 +194,19 @@ def test_validation_names_the_property(make_conf, name, value, fragment):
     message = str(info.value)
     assert message.startswith(f"invalid value for '{name}': ")
     assert fragment in message
+
+
+def test_tracing_properties_reach_the_data_plane(make_conf, workdir, monkeypatch):
+    from kongpy.render.context import settings
+
+    monkeypatch.chdir(workdir)
+    c = conf.load(None, env={})
+    assert (c["tracing_instrumentations"], c["tracing_sampling_rate"]) == (["off"], 0.01)
+    assert settings(c, "node")["tracing"] == {"instrumentations": [], "sampling_rate": 0.01}
+    c = conf.load(make_conf(tracing_instrumentations="Router, balancer",
+                            tracing_sampling_rate="0.5"), env={})
+    assert settings(c, "node")["tracing"] == {"instrumentations": ["router", "balancer"],
+                                              "sampling_rate": 0.5}
 
 
 def test_validation_from_env_names_the_property(make_conf):

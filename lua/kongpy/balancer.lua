@@ -121,7 +121,11 @@ function _M.prepare(ctx, service, preserve_host, ups)
     if up then
         return balance(ctx, service, up, preserve_host)
     end
+    local span = instrumentation.dns_query and instrumentation.dns_start()
     local rec, err = dns.resolve(host)
+    if span then
+        instrumentation.dns_end(span, host, service.port, rec, err)
+    end
     if not rec then
         return nil, 503, err
     end

@@ -85,6 +85,26 @@ end
 local plugin_names = { rewrite = name_cache("rewrite"), access = name_cache("access"),
                        header_filter = name_cache("header_filter") }
 
+-- `kong.dns` around a name resolution of the request (the caller checks
+-- _M.dns_query)
+function _M.dns_start()
+    local span = tracer.start_span("kong.dns", { span_kind = CLIENT })
+    tracer.set_active_span(span)
+    return span
+end
+
+function _M.dns_end(span, host, port, rec, err)
+    span:set_attribute("dns.record.domain", host)
+    span:set_attribute("dns.record.port", port)
+    if rec then
+        span:set_attribute("dns.record.ip", rec.addrs[1])
+    else
+        span:record_error(err)
+        span:set_status(ERROR)
+    end
+    span:finish()
+end
+
 -- a plugin phase's span (the caller checks _M.plugin_<phase>)
 function _M.plugin(phase, name)
     local span = tracer.start_span(plugin_names[phase][name])

@@ -178,3 +178,19 @@ def test_propagation_only_with_tracing_off(start_node, upstream, collector):
     resp = proxy(gw).get("/off")
     assert resp.json()["headers"]["traceparent"].split("-")[1] != trace_id
     assert not [s for s in otlp_spans(collector.received()) if s["trace_id"] == trace_id]
+
+
+def test_dns_span(node, collector, upstream):
+    node.create("/services", {"name": "byname", "url": f"http://localhost:{upstream.port}"})
+    node.route("/byname", otel(collector, sampling_rate=1), service="byname")
+    node.wait_sync()
+    trace_id = secrets.token_hex(16)
+    resp = proxy(node).get("/byname", headers={
+        "traceparent": traceparent(trace_id, secrets.token_hex(8))})
+    assert resp.status_code == 200
+    spans = {s["name"]: s for s in spans_of(collector, trace_id, 5)}
+    dns = spans["kong.dns"]
+    assert dns["parent_id"] == spans["kong"]["span_id"] and dns["kind"] == CLIENT
+    assert dns["attributes"] == {"dns.record.domain": "localhost",
+                                 "dns.record.port": upstream.port,
+                                 "dns.record.ip": "127.0.0.1"}

@@ -104,17 +104,20 @@ local function drop_oldest(self)
     self.stats.dropped = self.stats.dropped + 1
 end
 
--- A failing handler is reported at most once per WARN_INTERVAL per queue.
+-- A failing handler is reported at most once per WARN_INTERVAL per queue
+-- name: the figures live with the name's counters, since a queue that
+-- empties is dropped and a new one made for the next entry.
 local function warn_failure(self, err)
     local t = now()
-    if t - (self.warned_at or 0) >= WARN_INTERVAL then
-        local held = self.warns_held or 0
+    local s = self.stats
+    if t - (s.warned_at or 0) >= WARN_INTERVAL then
+        local held = s.warns_held or 0
         self:log_warn("handler could not process entries: %s%s", tostring(err),
                       held > 0 and format(" (%d similar messages suppressed)", held) or "")
-        self.warned_at = t
-        self.warns_held = 0
+        s.warned_at = t
+        s.warns_held = 0
     else
-        self.warns_held = (self.warns_held or 0) + 1
+        s.warns_held = (s.warns_held or 0) + 1
     end
 end
 

@@ -53,6 +53,7 @@ def spans_of(collector: Collector, trace_id: str, count: int) -> list[dict]:
 def test_trace_continues_from_traceparent(node, collector):
     node.route("/otel", otel(collector, sampling_rate=1,
                              resource_attributes={"service.name": "edge", "zone": "z1"},
+                             headers={"X-Api-Key": "k1"},
                              http_response_header_for_traceid="X-Trace-Id"))
     node.wait_sync()
     trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
@@ -87,6 +88,7 @@ def test_trace_continues_from_traceparent(node, collector):
     assert resource["service.instance.id"] and resource["service.version"]
     assert root["scope"] == "kong-internal"
     assert root["content_type"] == "application/x-protobuf"
+    assert root["headers"]["X-Api-Key"] == "k1"
 
 
 def test_balancer_tries_with_a_failed_one(node, collector, upstream):

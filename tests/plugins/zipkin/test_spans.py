@@ -110,6 +110,24 @@ def test_unsampled_and_new_traces(gateway, svc, collector):
     assert up["x-b3-traceid"] in reported
 
 
+def test_span_names_and_duration_tags(gateway, svc, collector):
+    gateway.route("/ztags", zipkin(collector, http_span_name="method_path",
+                                   phase_duration_flavor="tags", local_service_name="edge"))
+    gateway.wait_sync()
+    trace_id = secrets.token_hex(16)
+    proxy(gateway).post("/ztags/x", headers={"x-b3-traceid": trace_id,
+                                             "x-b3-spanid": secrets.token_hex(8),
+                                             "x-b3-sampled": "1"})
+    spans = trace(collector, trace_id, 3, gateway)
+    request, proxied = spans["POST /ztags/x"], spans["POST /ztags/x (proxy)"]
+    assert "POST /ztags/x (balancer try 1)" in spans
+    assert request["localEndpoint"] == {"serviceName": "edge"}
+    for tag in ("kong.access.duration_ms", "kong.header_filter.duration_ms",
+                "kong.body_filter.duration_ms"):
+        assert int(proxied["tags"][tag]) >= 0
+    assert "annotations" not in proxied
+
+
 def test_failed_balancer_try(gateway, upstream, collector):
     dead = free_port()
     gateway.create("/upstreams", {"name": "zpair"})

@@ -248,7 +248,7 @@ function _M.execute()
             end
         end
     end
-    if instrumentation.balancer or ctx.kongpy_tries_wanted then
+    if instrumentation.balancer or instrumentation.tries_wanted and ctx.kongpy_tries_wanted then
         instrumentation.balancer_try(ctx, peer, port, state, code)
     end
     local ok, err = set_current_peer(peer, port)

@@ -392,6 +392,9 @@ end
 
 -- The error page's header filter: the plugins the request collected.
 function _M.error_header_filter()
+    if tracing then
+        instrumentation.header_filter(ngx.ctx)
+    end
     if plugins.collecting then
         local ctx = ngx.ctx
         if ctx.kongpy_logging and not ctx.kongpy_hf_start then

@@ -19,7 +19,8 @@ local time_ns = tracing.time_ns
 local SERVER, CLIENT = tracing.KIND.SERVER, tracing.KIND.CLIENT
 local ERROR = 2
 
-local _M = { enabled = false }
+-- tries_wanted: a plugin asked for balancer tries (zipkin) in this worker
+local _M = { enabled = false, tries_wanted = false }
 
 local tracer = tracing.noop
 local on = {}

@@ -210,3 +210,19 @@ def test_dns_span(node, collector, upstream):
     assert dns["attributes"] == {"dns.record.domain": "localhost",
                                  "dns.record.port": upstream.port,
                                  "dns.record.ip": "127.0.0.1"}
+
+
+def test_unreachable_upstream(node, collector):
+    dead = free_port()
+    node.create("/services", {"name": "dead", "url": f"http://127.0.0.1:{dead}", "retries": 0})
+    node.route("/dead", otel(collector, sampling_rate=1), service="dead")
+    node.wait_sync()
+    trace_id = secrets.token_hex(16)
+    resp = proxy(node).get("/dead", headers={
+        "traceparent": traceparent(trace_id, secrets.token_hex(8))})
+    assert resp.status_code == 502
+    spans = {s["name"]: s for s in spans_of(collector, trace_id, 4)}
+    assert spans["kong"]["attributes"]["http.status_code"] == 502
+    balancer = spans["kong.balancer"]
+    assert balancer["attributes"]["net.peer.port"] == dead
+    assert balancer["parent_id"] == spans["kong"]["span_id"]

@@ -32,7 +32,10 @@ end
 -- {start_ns, end_ns (failed tries), ip, port, state, code}; nil when the
 -- request was not proxied.
 function _M.want_balancer_tries(ctx)
-    (ctx or ngx.ctx).kongpy_tries_wanted = true
+    -- the balancer looks at the request only once some request asked
+    instrumentation.tries_wanted = true
+    ctx = ctx or ngx.ctx
+    ctx.kongpy_tries_wanted = true
 end
 
 function _M.get_balancer_tries(ctx)

@@ -90,6 +90,15 @@ for _, c in ipairs(INJECT) do
     end)
 end
 
+add("inject returns the trace id as each format writes it", function()
+    local ctx = { trace_id = from_hex(TID), span_id = from_hex(SID), should_sample = true }
+    local set = function() end
+    eq(formats.w3c.inject(ctx, set), TID, "w3c")
+    eq(formats["b3-single"].inject(ctx, set), TID, "b3-single")
+    eq(formats.datadog.inject(ctx, set), "9532127138774266268", "datadog")
+    eq(formats.aws.inject(ctx, set), "1-0af76519-16cd43dd8448eb211c80319c", "aws")
+end)
+
 add("w3c pads a 64-bit trace id", function()
     local got
     formats.w3c.inject({ trace_id = from_hex("8448eb211c80319c"), span_id = from_hex(SID),

@@ -49,6 +49,8 @@ def test_plugin_spans(start_node, upstream):
         assert work["events"] == ["probe.event", "exception"] and work["status"] == 2
         assert spans["probe.inner"]["parent_id"] == work["span_id"]
         assert phase["start"] <= work["start"] <= work["end"] <= phase["end"]
+        # the propagation module's formatted trace ids, as Kong serializes them
+        assert f'serialized trace_id: {{"w3c":"{trace_id}"}}' in gw.error_log_tail(200)
     finally:
         collector.stop()
 

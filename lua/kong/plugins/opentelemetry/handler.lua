@@ -9,7 +9,6 @@ local tracing_context = require("kong.observability.tracing.tracing_context")
 local post = require("kong.observability.tracing.post")
 local otlp = require("kong.plugins.opentelemetry.otlp")
 local to_hex = require("kongpy.tools.string").to_hex
-local bit = require("bit")
 
 local ngx = ngx
 local kong = kong
@@ -17,7 +16,6 @@ local kong = kong
 local pairs = pairs
 local setmetatable = setmetatable
 local tostring = tostring
-local bor = bit.bor
 
 local LOG_PREFIX = "[otel] "
 local SCOPE_NAME = "kong-internal"
@@ -63,7 +61,6 @@ local function get_inject_ctx(extracted, conf)
         should_sample = sampled,
         flags = extracted.flags,
         single_header = extracted.single_header,
-        w3c_flags = bor(extracted.w3c_flags or 0, sampled and 1 or 0),
     }
 end
 

@@ -2,7 +2,8 @@
 -- §13.6): for each, extract(headers) → a context or nil, and inject(ctx,
 -- set_header). A context holds binary ids: trace_id (16 bytes, or 8 for
 -- 64-bit formats), span_id, parent_id (8 bytes), should_sample (boolean or
--- nil), flags and, for b3, single_header.
+-- nil), flags and, for b3, single_header. inject returns the trace id as
+-- that format writes it (Kong logs them as `trace_id` in the serialized log).
 local ffi = require("ffi")
 local to_hex = require("kongpy.tools.string").to_hex
 
@@ -113,13 +114,12 @@ function w3c.extract(headers)
     return { trace_id = trace_id, span_id = span_id, should_sample = f % 2 == 1,
              w3c_flags = f }
 end
+-- Kong 3.9 writes the sampled flag alone (the incoming flags are not kept)
 function w3c.inject(ctx, set)
-    local flags = ctx.w3c_flags
-    if not flags then
-        flags = ctx.should_sample and 1 or 0
-    end
-    set("traceparent", format("00-%s-%s-%02x", to_hex(pad(ctx.trace_id, 16)),
-                              to_hex(ctx.span_id), flags))
+    local tid = to_hex(pad(ctx.trace_id, 16))
+    set("traceparent", format("00-%s-%s-%s", tid, to_hex(ctx.span_id),
+                              ctx.should_sample and "01" or "00"))
+    return tid
 end
 _M.w3c = w3c
 
@@ -204,6 +204,7 @@ function b3.inject(ctx, set)
     elseif ctx.should_sample ~= nil then
         set("x-b3-sampled", SAMPLED[ctx.should_sample])
     end
+    return to_hex(ctx.trace_id)
 end
 _M.b3 = b3
 _M["b3-single"] = {
@@ -219,6 +220,7 @@ _M["b3-single"] = {
             v = v .. "-" .. to_hex(ctx.parent_id)
         end
         set("b3", v)
+        return to_hex(ctx.trace_id)
     end,
 }
 
@@ -244,10 +246,11 @@ function jaeger.extract(headers)
     return ctx
 end
 function jaeger.inject(ctx, set)
-    set("uber-trace-id", format("%s:%s:%s:%s", to_hex(pad(ctx.trace_id, 16)),
-                                to_hex(ctx.span_id),
+    local tid = to_hex(pad(ctx.trace_id, 16))
+    set("uber-trace-id", format("%s:%s:%s:%s", tid, to_hex(ctx.span_id),
                                 ctx.parent_id and to_hex(ctx.parent_id) or "0",
                                 ctx.should_sample and "01" or "00"))
+    return tid
 end
 _M.jaeger = jaeger
 
@@ -272,6 +275,7 @@ function ot.inject(ctx, set)
     if ctx.should_sample ~= nil then
         set("ot-tracer-sampled", SAMPLED[ctx.should_sample])
     end
+    return to_hex(ctx.trace_id)
 end
 _M.ot = ot
 
@@ -295,11 +299,13 @@ function datadog.extract(headers)
     return { trace_id = trace_id, span_id = span_id, should_sample = sampled }
 end
 function datadog.inject(ctx, set)
-    set("x-datadog-trace-id", to_dec(ctx.trace_id))
+    local tid = to_dec(ctx.trace_id)
+    set("x-datadog-trace-id", tid)
     set("x-datadog-parent-id", to_dec(ctx.span_id))
     if ctx.should_sample ~= nil then
         set("x-datadog-sampling-priority", SAMPLED[ctx.should_sample])
     end
+    return tid
 end
 _M.datadog = datadog
 
@@ -334,9 +340,10 @@ function aws.extract(headers)
 end
 function aws.inject(ctx, set)
     local tid = to_hex(pad(ctx.trace_id, 16))
-    set("x-amzn-trace-id", format("Root=1-%s-%s;Parent=%s;Sampled=%s", sub(tid, 1, 8),
-                                  sub(tid, 9), to_hex(ctx.span_id),
+    local root = "1-" .. sub(tid, 1, 8) .. "-" .. sub(tid, 9)
+    set("x-amzn-trace-id", format("Root=%s;Parent=%s;Sampled=%s", root, to_hex(ctx.span_id),
                                   ctx.should_sample and "1" or "0"))
+    return root
 end
 _M.aws = aws
 
@@ -362,8 +369,10 @@ function gcp.extract(headers)
     return { trace_id = trace_id, span_id = span_id, should_sample = sampled_word(o) }
 end
 function gcp.inject(ctx, set)
-    set("x-cloud-trace-context", format("%s/%s;o=%s", to_hex(pad(ctx.trace_id, 16)),
-                                        to_dec(ctx.span_id), ctx.should_sample and "1" or "0"))
+    local tid = to_hex(pad(ctx.trace_id, 16))
+    set("x-cloud-trace-context", format("%s/%s;o=%s", tid, to_dec(ctx.span_id),
+                                        ctx.should_sample and "1" or "0"))
+    return tid
 end
 _M.gcp = gcp
 

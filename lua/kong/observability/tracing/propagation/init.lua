@@ -55,8 +55,12 @@ function _M.extract(params, headers)
     end
 end
 
+-- the key of each format's trace id in the serialized log (Kong's)
+local LOG_KEY = { ["b3-single"] = "b3" }
+
 function _M.inject(params, ctx, found)
     local done = {}
+    local ids
     for _, f in ipairs(params.inject) do
         if f == "preserve" then
             if found == "b3" and ctx.single_header then
@@ -67,8 +71,12 @@ function _M.inject(params, ctx, found)
         end
         if not done[f] then
             done[f] = true
-            formats[f].inject(ctx, set_header)
+            ids = ids or {}
+            ids[LOG_KEY[f] or f] = formats[f].inject(ctx, set_header)
         end
+    end
+    if ids then
+        kong.log.set_serialize_value("trace_id", ids)
     end
 end
 

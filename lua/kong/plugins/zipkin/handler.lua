@@ -6,6 +6,7 @@
 local propagation = require("kong.observability.tracing.propagation")
 local tracing_context = require("kong.observability.tracing.tracing_context")
 local reporter = require("kong.plugins.zipkin.reporter")
+local new_span = require("kong.plugins.zipkin.span").new
 local rand = require("kong.tools.rand")
 local to_hex = require("kongpy.tools.string").to_hex
 
@@ -20,49 +21,12 @@ local floor = math.floor
 local random = math.random
 local gmatch = string.gmatch
 local match = string.match
-local setmetatable = setmetatable
 local get_rand_bytes = rand.get_rand_bytes
 
 local ZipkinLogHandler = {
     PRIORITY = 100000,
     VERSION = "3.9.1",
 }
-
-local span_mt = {}
-span_mt.__index = span_mt
-
-local function new_span(kind, name, start_mu, should_sample, trace_id, span_id, parent_id)
-    return setmetatable({ kind = kind, name = name, timestamp = floor(start_mu),
-                          should_sample = should_sample, trace_id = trace_id,
-                          span_id = span_id or get_rand_bytes(8), parent_id = parent_id },
-                        span_mt)
-end
-
-function span_mt:new_child(kind, name, start_mu)
-    return new_span(kind, name, start_mu, self.should_sample, self.trace_id, nil, self.span_id)
-end
-
-function span_mt:finish(end_mu)
-    self.duration = floor(end_mu - self.timestamp)
-end
-
-function span_mt:set_tag(key, value)
-    local tags = self.tags
-    if not tags then
-        tags = {}
-        self.tags = tags
-    end
-    tags[key] = value
-end
-
-function span_mt:annotate(value, at_mu)
-    local a = self.annotations
-    if not a then
-        a = {}
-        self.annotations = a
-    end
-    a[#a + 1] = { value = value, timestamp = floor(at_mu) }
-end
 
 local function now_mu()
     return now() * 1e6

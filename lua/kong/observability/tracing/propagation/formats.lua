@@ -4,94 +4,19 @@
 -- 64-bit formats), span_id, parent_id (8 bytes), should_sample (boolean or
 -- nil), flags and, for b3, single_header. inject returns the trace id as
 -- that format writes it (Kong logs them as `trace_id` in the serialized log).
-local ffi = require("ffi")
+local ids = require("kong.observability.tracing.propagation.ids")
 local to_hex = require("kongpy.tools.string").to_hex
 
-local type = type
 local tonumber = tonumber
-local tostring = tostring
-local byte = string.byte
-local char = string.char
 local format = string.format
-local gsub = string.gsub
 local lower = string.lower
 local match = string.match
-local rep = string.rep
 local sub = string.sub
-local concat = table.concat
+
+local hex_id, pad, to_dec, from_dec = ids.hex_id, ids.pad, ids.to_dec, ids.from_dec
+local first, sampled_word = ids.first, ids.sampled_word
 
 local _M = {}
-
-local U64 = ffi.typeof("uint64_t")
-
-local function from_hex(s)
-    return (gsub(s, "%x%x", function(h) return char(tonumber(h, 16)) end))
-end
-
--- hex id of 1 to `max` bytes (odd length padded), else nil
-local function hex_id(s, max)
-    if type(s) ~= "string" or s == "" or #s > max * 2 or match(s, "%X") then
-        return nil
-    end
-    if #s % 2 == 1 then
-        s = "0" .. s
-    end
-    local id = from_hex(s)
-    if id == rep("\0", #id) then
-        return nil
-    end
-    return id
-end
-_M.hex_id = hex_id
-
-local function pad(id, n)
-    if #id >= n then
-        return sub(id, -n)
-    end
-    return rep("\0", n - #id) .. id
-end
-
--- the decimal digits of an unsigned 64-bit id (the last 8 bytes)
-local function to_dec(id)
-    id = pad(id, 8)
-    local v = U64(0)
-    for i = 1, 8 do
-        v = v * 256 + byte(id, i)
-    end
-    return (gsub(tostring(v), "ULL$", ""))
-end
-
-local function from_dec(s)
-    if type(s) ~= "string" or not match(s, "^%d+$") or #s > 20 then
-        return nil
-    end
-    local v = U64(0)
-    for i = 1, #s do
-        v = v * 10 + (byte(s, i) - 48)
-    end
-    local out = {}
-    for i = 8, 1, -1 do
-        out[i] = char(tonumber(v % 256))
-        v = v / 256
-    end
-    local id = concat(out)
-    return id ~= rep("\0", 8) and id or nil
-end
-
-local function first(h)
-    if type(h) == "table" then
-        return h[1]
-    end
-    return h
-end
-
-local function sampled_word(flag)
-    if flag == "1" or flag == "d" then
-        return true
-    elseif flag == "0" then
-        return false
-    end
-end
 
 local SAMPLED = { [true] = "1", [false] = "0" }
 
@@ -378,6 +303,5 @@ _M.gcp = gcp
 
 _M.EXTRACTORS = { "w3c", "b3", "jaeger", "ot", "datadog", "aws", "gcp" }
 _M.INJECTORS = { "w3c", "b3", "b3-single", "jaeger", "ot", "datadog", "aws", "gcp" }
-_M.pad = pad
 
 return _M

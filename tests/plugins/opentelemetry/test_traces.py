@@ -226,3 +226,19 @@ def test_unreachable_upstream(node, collector):
     balancer = spans["kong.balancer"]
     assert balancer["attributes"]["net.peer.port"] == dead
     assert balancer["parent_id"] == spans["kong"]["span_id"]
+
+
+def test_request_instrumentation_only(start_node, upstream, collector):
+    gw = start_node(workers=1, tracing_instrumentations="request")
+    gw.create("/services", {"name": "svc", "url": upstream.url})
+    gw.route("/root", otel(collector, sampling_rate=1))
+    gw.wait_sync()
+    trace_id = secrets.token_hex(16)
+    resp = proxy(gw).get("/root", headers={
+        "traceparent": traceparent(trace_id, secrets.token_hex(8))})
+    up_parent = resp.json()["headers"]["traceparent"].split("-")[2]
+    spans_of(collector, trace_id, 1)
+    time.sleep(0.3)  # a later batch would bring any other span
+    spans = spans_of(collector, trace_id, 1)
+    # no balancer span: the upstream's parent is the request's root
+    assert [s["name"] for s in spans] == ["kong"] and spans[0]["span_id"] == up_parent

@@ -216,7 +216,11 @@ function _M.execute()
     local port = ctx.kongpy_peer_port or service.port
     local over = ctx.kongpy_balancer
     local state, code = get_last_failure()
-    local try = ctx.kongpy_logging and start_try(ctx, state, code)
+    -- the tries are recorded for the log object, the balancer spans, or a
+    -- plugin that asked (zipkin, kong.observability.tracing.tracing_context)
+    local try = (ctx.kongpy_logging or instrumentation.balancer
+                 or instrumentation.tries_wanted and ctx.kongpy_tries_wanted)
+                and start_try(ctx, state, code)
     if over then
         if not ctx.kongpy_peer_port then
             port = over.port or port
@@ -247,9 +251,6 @@ function _M.execute()
                 peer = addrs[i]
             end
         end
-    end
-    if instrumentation.balancer or instrumentation.tries_wanted and ctx.kongpy_tries_wanted then
-        instrumentation.balancer_try(ctx, peer, port, state, code)
     end
     local ok, err = set_current_peer(peer, port)
     if not ok then

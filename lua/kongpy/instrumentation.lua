@@ -128,22 +128,6 @@ function _M.upstream_span(ctx)
     return span
 end
 
--- balancer phase: one entry per try; a retry marks the previous one failed.
--- Recorded for the balancer instrumentation, or for a plugin that asked
--- (zipkin, through tracing_context.balancer_tries).
-function _M.balancer_try(ctx, ip, port, state, code)
-    local tries = ctx.kongpy_tries
-    local t = time_ns()
-    if not tries then
-        tries = {}
-        ctx.kongpy_tries = tries
-    elseif state then
-        local prev = tries[#tries]
-        prev.state, prev.code, prev.end_ns = state, code, t
-    end
-    tries[#tries + 1] = { start_ns = t, ip = ip, port = port }
-end
-
 local function balancer_spans(ctx, end_ns)
     local tries = ctx.kongpy_tries
     if not tries then
@@ -153,7 +137,7 @@ local function balancer_spans(ctx, end_ns)
     local host = ctx.kongpy_service and ctx.kongpy_service.host
     for i = 1, n do
         local try = tries[i]
-        local opts = { span_kind = CLIENT, start_time_ns = try.start_ns,
+        local opts = { span_kind = CLIENT, start_time_ns = try.balancer_start_ns,
                        attributes = { try_count = i, ["net.peer.ip"] = try.ip,
                                       ["net.peer.port"] = try.port,
                                       ["net.peer.name"] = host } }
@@ -170,7 +154,9 @@ local function balancer_spans(ctx, end_ns)
             span:set_attribute("http.status_code", try.code)
             span:set_status(ERROR)
         end
-        span:finish(try.end_ns or end_ns)
+        -- a failed try ends when the balancer is asked for the next one
+        local nxt = tries[i + 1]
+        span:finish(nxt and nxt.balancer_start_ns or end_ns)
     end
 end
 

@@ -8,8 +8,8 @@
 -- Spans of a request live in ngx.ctx.KONG_SPANS (Kong's name: plugins read
 -- it), the first one being the request's root. Ids are binary strings
 -- (16-byte trace id, 8-byte span id); times are nanoseconds since the epoch.
-local ffi = require("ffi")
 local rand = require("kong.tools.rand")
+local time_ns = require("kong.tools.time").time_ns
 
 local ngx = ngx
 local setmetatable = setmetatable
@@ -51,18 +51,6 @@ local noop_tracer = {
 _M.KIND = { INTERNAL = 1, SERVER = 2, CLIENT = 3, PRODUCER = 4, CONSUMER = 5 }
 local INTERNAL = 1
 
-ffi.cdef [[
-    typedef struct kongpy_timespec { long tv_sec; long tv_nsec; } kongpy_timespec;
-    int clock_gettime(int clk_id, kongpy_timespec *tp);
-]]
-local ts = ffi.new("kongpy_timespec")
-local CLOCK_REALTIME = 0
-
--- nanoseconds since the epoch (a double: sub-microsecond digits are lost)
-local function time_ns()
-    ffi.C.clock_gettime(CLOCK_REALTIME, ts)
-    return tonumber(ts.tv_sec) * 1e9 + tonumber(ts.tv_nsec)
-end
 _M.time_ns = time_ns
 
 local span_mt = {}

@@ -3,7 +3,12 @@ their parent/child ids, B3 (multi and single) and W3C in and out, balancer
 tries, tags, sampling."""
 from __future__ import annotations
 
+import json
 import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
@@ -130,11 +135,16 @@ def test_span_names_and_duration_tags(gateway, svc, collector):
 
 def test_failed_balancer_try(gateway, upstream, collector):
     dead = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="kongpy-zipkin-"))
+    folder.chmod(0o777)
+    log_file = folder / "log.json"
     gateway.create("/upstreams", {"name": "zpair"})
     gateway.create("/upstreams/zpair/targets", {"target": f"127.0.0.1:{dead}"})
     gateway.create("/upstreams/zpair/targets", {"target": f"127.0.0.1:{upstream.port}"})
     gateway.create("/services", {"name": "zbalanced", "url": "http://zpair/"})
-    gateway.route("/zretry", zipkin(collector), service="zbalanced")
+    # a logger beside: the log object and the spans share one record of the tries
+    gateway.route("/zretry", zipkin(collector),
+                  {"name": "file-log", "config": {"path": str(log_file)}}, service="zbalanced")
     gateway.wait_sync()
     ids = []
     for _ in range(4):
@@ -154,6 +164,18 @@ def test_failed_balancer_try(gateway, upstream, collector):
             assert "error" not in second["tags"]
             assert spans["GET (proxy)"]["remoteEndpoint"]["port"] == upstream.port
     assert retried >= 1
+    entries = {}
+    deadline = time.monotonic() + 5
+    while len(entries) < len(ids) and time.monotonic() < deadline:
+        if log_file.exists():
+            entries = {e["trace_id"]["b3"]: e for e in map(json.loads,
+                                                           log_file.read_text().splitlines())}
+        time.sleep(0.05)
+    for trace_id in ids:
+        spans = trace(collector, trace_id, 3)
+        tries = [n for n in spans if "(balancer try" in n]
+        assert len(entries[trace_id]["tries"]) == len(tries)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_schema_errors(client):

@@ -28,9 +28,9 @@ function _M.get_unlinked_span(name, ctx)
     end
 end
 
--- The tries of the request's balancer: access asks, log reads. Each try:
--- {start_ns, end_ns (failed tries), ip, port, state, code}; nil when the
--- request was not proxied.
+-- The tries of the request's balancer: access asks, log reads. Each try is
+-- the log object's (kongpy.balancer): balancer_start(_ns), ip, port, and for
+-- a failed one state and code; nil when the request was not proxied.
 function _M.want_balancer_tries(ctx)
     -- the balancer looks at the request only once some request asked
     instrumentation.tries_wanted = true

@@ -155,7 +155,7 @@ local function balancer_spans(conf, z, service, route, at)
     local n = #tries
     for i, try in ipairs(tries) do
         local span = req:new_child("CLIENT", req.name .. " (balancer try " .. i .. ")",
-                                   try.start_ns / 1000)
+                                   try.balancer_start_ns / 1000)
         span.ip, span.port = try.ip, try.port
         span:set_tag("kong.balancer.try", i)
         if try.state then
@@ -164,7 +164,8 @@ local function balancer_spans(conf, z, service, route, at)
             span:set_tag("http.status_code", try.code)
         end
         service_and_route(span, service, route)
-        span:finish(try.end_ns and try.end_ns / 1000 or at)
+        local nxt = tries[i + 1]
+        span:finish(nxt and nxt.balancer_start_ns / 1000 or at)
         reporter.report(conf, span)
     end
     local last = tries[n]

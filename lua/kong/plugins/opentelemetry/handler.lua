@@ -6,7 +6,7 @@
 local Queue = require("kong.tools.queue")
 local propagation = require("kong.observability.tracing.propagation")
 local tracing_context = require("kong.observability.tracing.tracing_context")
-local post = require("kong.observability.tracing.post")
+local http_client = require("kongpy.tools.http_client")
 local otlp = require("kong.plugins.opentelemetry.otlp")
 local to_hex = require("kongpy.tools.string").to_hex
 
@@ -108,8 +108,10 @@ local function export(conf, spans)
         headers[k] = v
     end
     local body = otlp.encode_traces(spans, resource_of(conf), SCOPE_NAME, SCOPE_VERSION)
-    local status, res = post.post(conf.traces_endpoint, body, headers, {
-        connect = conf.connect_timeout, send = conf.send_timeout, read = conf.read_timeout,
+    local status, res = http_client.request(conf.traces_endpoint, {
+        method = "POST", headers = headers, body = body,
+        connect_timeout = conf.connect_timeout, send_timeout = conf.send_timeout,
+        read_timeout = conf.read_timeout,
     })
     -- failures are reported by the queue, at a bounded rate
     if not status then

@@ -2,7 +2,7 @@
 -- worker (kong.tools.queue) and posted as one JSON array per batch.
 local cjson = require("cjson.safe").new()
 local Queue = require("kong.tools.queue")
-local post = require("kong.observability.tracing.post")
+local http_client = require("kongpy.tools.http_client")
 local to_hex = require("kongpy.tools.string").to_hex
 
 local null = ngx.null
@@ -33,10 +33,11 @@ local function unquote_times(json)
 end
 
 local function send(conf, entries)
-    local status, body = post.post(conf.http_endpoint, "[" .. concat(entries, ",") .. "]",
-                                   HEADERS, { connect = conf.connect_timeout,
-                                              send = conf.send_timeout,
-                                              read = conf.read_timeout })
+    local status, body = http_client.request(conf.http_endpoint, {
+        method = "POST", headers = HEADERS, body = "[" .. concat(entries, ",") .. "]",
+        connect_timeout = conf.connect_timeout, send_timeout = conf.send_timeout,
+        read_timeout = conf.read_timeout,
+    })
     -- failures are reported by the queue, at a bounded rate
     if not status then
         return nil, body

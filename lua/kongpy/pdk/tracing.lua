@@ -116,8 +116,10 @@ local function sample(trace_id, rate)
     elseif rate <= 0 then
         return false
     end
+    -- the last 7 bytes: 64-bit ids (b3, datadog) have them too
     local v = 0
-    for i = 10, 16 do
+    local n = #trace_id
+    for i = n - 6, n do
         v = v * 256 + byte(trace_id, i)
     end
     return v < rate * BOUND

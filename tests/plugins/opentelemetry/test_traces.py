@@ -242,3 +242,20 @@ def test_request_instrumentation_only(start_node, upstream, collector):
     spans = spans_of(collector, trace_id, 1)
     # no balancer span: the upstream's parent is the request's root
     assert [s["name"] for s in spans] == ["kong"] and spans[0]["span_id"] == up_parent
+
+
+def test_ratio_sampler_on_64_bit_trace_ids(node, collector):
+    node.route("/half", otel(collector, sampling_rate=0.5, propagation={
+        "extract": ["b3"], "inject": ["w3c"], "default_format": "w3c"}))
+    node.wait_sync()
+    decisions = set()
+    for _ in range(12):
+        trace_id = secrets.token_hex(8)
+        resp = proxy(node).get("/half", headers={"x-b3-traceid": trace_id,
+                                                 "x-b3-spanid": secrets.token_hex(8)})
+        assert resp.status_code == 200
+        up = resp.json()["headers"]["traceparent"].split("-")
+        # a 64-bit trace id continues, padded to W3C's 128 bits
+        assert up[1] == "0" * 16 + trace_id
+        decisions.add(up[3])
+    assert decisions == {"00", "01"}

@@ -144,7 +144,7 @@ end
 function _M.rewrite()
     local ps = snapshot.state.plugins
     if ps then
-        plugins.run_global("rewrite", ps, var.scheme)
+        plugins.run_global("rewrite", ps)
     end
 end
 

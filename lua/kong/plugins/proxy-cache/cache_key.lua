@@ -1,0 +1,72 @@
+-- proxy-cache's cache key, Kong's: the SHA-256 (hex) of
+-- "<prefix>|<method>|<request line without its query>|<params>|<headers>",
+-- prefix "<consumer id>:<route id>", "<route id>" or "default"; params the
+-- `vary_query_params` present (all of them, sorted, when none is listed) as
+-- "name=value" (repeated values sorted and joined by ",", a flag alone by
+-- its name) joined by ":"; headers likewise, for the `vary_headers` only.
+local crypto = require("kongpy.tools.crypto")
+local to_hex = require("kongpy.tools.string").to_hex
+
+local concat = table.concat
+local sort = table.sort
+local pairs = pairs
+local type = type
+local tostring = tostring
+
+local _M = {}
+
+local function join(args, fields)
+    local out = {}
+    for i = 1, #fields do
+        local field = fields[i]
+        local arg = args[field]
+        if arg then
+            if type(arg) == "table" then
+                sort(arg)
+                out[#out + 1] = field .. "=" .. concat(arg, ",")
+            elseif arg == true then
+                out[#out + 1] = field
+            else
+                out[#out + 1] = field .. "=" .. tostring(arg)
+            end
+        end
+    end
+    return concat(out, ":")
+end
+
+function _M.params_key(params, conf)
+    local fields = conf.vary_query_params
+    if not (fields and fields[1]) then
+        fields = {}
+        for k in pairs(params) do
+            fields[#fields + 1] = k
+        end
+        sort(fields)
+    end
+    return join(params, fields)
+end
+
+function _M.headers_key(headers, conf)
+    local fields = conf.vary_headers
+    if not (fields and fields[1]) then
+        return ""
+    end
+    return join(headers, fields)
+end
+
+function _M.prefix(consumer_id, route_id)
+    if consumer_id and route_id then
+        return consumer_id .. ":" .. route_id
+    end
+    return route_id or "default"
+end
+
+-- The key of the already joined parts (the handler skips reading what the
+-- configuration does not vary on).
+function _M.build(prefix, method, uri, params_part, headers_part)
+    local text = prefix .. "|" .. method .. "|" .. uri .. "|" .. params_part .. "|"
+                 .. headers_part
+    return to_hex(crypto.digest("sha256", text))
+end
+
+return _M

@@ -5,8 +5,11 @@
 -- "name=value" (repeated values sorted and joined by ",", a flag alone by
 -- its name) joined by ":"; headers likewise, for the `vary_headers` only.
 local crypto = require("kongpy.tools.crypto")
-local to_hex = require("kongpy.tools.string").to_hex
+local lrucache = require("resty.lrucache")
 
+local byte = string.byte
+local format = string.format
+local rep = string.rep
 local concat = table.concat
 local sort = table.sort
 local pairs = pairs
@@ -14,6 +17,12 @@ local type = type
 local tostring = tostring
 
 local _M = {}
+
+-- the keys of the texts this worker met lately: a repeated request costs a
+-- lookup instead of a digest
+local KEYS = 2000
+local keys = lrucache.new(KEYS)
+local HEX32 = rep("%02x", 32)
 
 local function join(args, fields)
     local out = {}
@@ -66,7 +75,12 @@ end
 function _M.build(prefix, method, uri, params_part, headers_part)
     local text = prefix .. "|" .. method .. "|" .. uri .. "|" .. params_part .. "|"
                  .. headers_part
-    return to_hex(crypto.digest("sha256", text))
+    local key = keys:get(text)
+    if not key then
+        key = format(HEX32, byte(crypto.digest("sha256", text), 1, 32))
+        keys:set(text, key)
+    end
+    return key
 end
 
 return _M

@@ -23,6 +23,8 @@ local tostring = tostring
 local _M = {}
 
 local EMPTY = setmetatable({}, { __newindex = function() error("read-only", 2) end })
+-- no directive at all (what a request's are when they do not count)
+_M.NONE = EMPTY
 
 -- not replayed from the cache: hop-by-hop headers, the length (the cached
 -- body's own is sent), and what the gateway writes on every answer

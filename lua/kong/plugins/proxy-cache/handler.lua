@@ -47,8 +47,8 @@ local function listed(list, value)
     return false
 end
 
-local function cacheable_request(conf, cc)
-    if not listed(conf.request_method, kong.request.get_method()) then
+local function cacheable_request(conf, cc, method)
+    if not listed(conf.request_method, method) then
         return false
     end
     if conf.cache_control and (cc["no-store"] or cc["no-cache"] or var.http_authorization) then
@@ -70,7 +70,7 @@ local function vary_headers(conf)
     return cache_key.headers_key(headers, conf)
 end
 
-local function build_key(conf)
+local function build_key(conf, method)
     local consumer = kong.client.get_consumer()
     local route = kong.router.get_route()
     -- Kong's quirk, kept for equal keys: the request line, query cut off
@@ -85,12 +85,13 @@ local function build_key(conf)
     end
     local params = var.args and cache_key.params_key(kong.request.get_query(), conf) or ""
     return cache_key.build(cache_key.prefix(consumer and consumer.id, route and route.id),
-                           kong.request.get_method(), uri, params, vary_headers(conf))
+                           method, uri, params, vary_headers(conf))
 end
 
 -- note the key to store the answer under, and hold its lock when taken
 local function signal_miss(conf, dict, key, status, locked)
     kong.ctx.plugin.proxy_cache = { key = key, dict = dict, locked = locked }
+    set_header(conf, "X-Cache-Key", key)
     set_header(conf, "X-Cache-Status", status or "Miss")
 end
 
@@ -105,24 +106,31 @@ local function stale(conf, cc, res)
     return age > conf.cache_ttl
 end
 
+-- The headers of a hit: the stored ones, copied once per decoded entry
+-- (storage.lua keeps it per worker) and reused; exit reads them before
+-- anything else can run in this worker.
+local function hit_headers(res)
+    local headers = res.hit_headers
+    if not headers then
+        headers = {}
+        for k, v in pairs(res.headers) do
+            headers[k] = v
+        end
+        res.hit_headers = headers
+    end
+    return headers
+end
+
 local function serve(conf, key, res)
     kong.ctx.shared.proxy_cache_hit = { res = res, req = { body = res.req_body },
                                         server_addr = var.server_addr }
-    local headers = {}
-    for k, v in pairs(res.headers) do
-        headers[k] = v
-    end
-    if show(conf, "Age") then
-        headers["Age"] = floor(time() - res.timestamp)
-    end
-    if show(conf, "X-Cache-Status") then
-        headers["X-Cache-Status"] = "Hit"
-    end
-    if show(conf, "X-Cache-Key") then
-        headers["X-Cache-Key"] = key
-    end
+    local headers = hit_headers(res)
+    headers["Age"] = show(conf, "Age") and floor(time() - res.timestamp) or nil
+    headers["X-Cache-Status"] = show(conf, "X-Cache-Status") and "Hit" or nil
+    headers["X-Cache-Key"] = show(conf, "X-Cache-Key") and key or nil
     return kong.response.exit(res.status, res.body, headers)
 end
+
 
 function ProxyCacheHandler:init_worker()
     -- other nodes' purges (Kong's channel and "<plugin id>:<key or nil>")
@@ -132,16 +140,20 @@ function ProxyCacheHandler:init_worker()
 end
 
 function ProxyCacheHandler:access(conf)
-    local cc = directives.parse(var.http_cache_control)
-    if not cacheable_request(conf, cc) then
+    -- the request's directives only count with cache_control
+    local cc = conf.cache_control and directives.parse(var.http_cache_control)
+               or directives.NONE
+    local method = kong.request.get_method()
+    if not cacheable_request(conf, cc, method) then
         set_header(conf, "X-Cache-Status", "Bypass")
         return
     end
-    local key = build_key(conf)
-    set_header(conf, "X-Cache-Key", key)
+    -- X-Cache-Key: with the hit's headers, or when a miss is signalled
+    local key = build_key(conf, method)
 
     local dict, derr = storage.dict_of(conf.memory.dictionary_name)
     if not dict then
+        set_header(conf, "X-Cache-Key", key)
         kong.log.err(derr)
         return
     end
@@ -157,9 +169,11 @@ function ProxyCacheHandler:access(conf)
         end
         status = "Refresh"
     elseif err ~= storage.ERR_NOT_FOUND then
+        set_header(conf, "X-Cache-Key", key)
         kong.log.err(err)
         return
     elseif conf.cache_control and cc["only-if-cached"] then
+        set_header(conf, "X-Cache-Key", key)
         return kong.response.exit(504)
     end
 

@@ -83,14 +83,19 @@ local function build_key(conf, method)
     if conf.ignore_uri_case then
         uri = lower(uri)
     end
-    local params = var.args and cache_key.params_key(kong.request.get_query(), conf) or ""
+    -- the request line tells whether there is a query to read
+    local params = q and cache_key.params_key(kong.request.get_query(), conf) or ""
     return cache_key.build(cache_key.prefix(consumer and consumer.id, route and route.id),
                            method, uri, params, vary_headers(conf))
 end
 
--- note the key to store the answer under, and hold its lock when taken
+-- Note the key to store the answer under, and hold its lock when taken.
+-- The request's state is ngx.ctx.proxy_cache (as Kong 2.x kept it; one
+-- instance of a plugin applies to a request): a hit then costs the later
+-- phases one ngx.ctx read each, where kong.ctx.plugin would build tables.
 local function signal_miss(conf, dict, key, status, locked)
-    kong.ctx.plugin.proxy_cache = { key = key, dict = dict, locked = locked }
+    ngx.ctx.proxy_cache = { key = key, dict = dict, locked = locked,
+                            req_body = kong.request.get_raw_body() }
     set_header(conf, "X-Cache-Key", key)
     set_header(conf, "X-Cache-Status", status or "Miss")
 end
@@ -185,15 +190,13 @@ function ProxyCacheHandler:access(conf)
                 return serve(conf, key, res)
             end
         end
-        kong.ctx.plugin.req_body = kong.request.get_raw_body()
         return signal_miss(conf, dict, key, status, false)
     end
-    kong.ctx.plugin.req_body = kong.request.get_raw_body()
     return signal_miss(conf, dict, key, status, true)
 end
 
 function ProxyCacheHandler:header_filter(conf)
-    local pc = kong.ctx.plugin.proxy_cache
+    local pc = ngx.ctx.proxy_cache
     if not pc then
         return
     end
@@ -210,7 +213,7 @@ function ProxyCacheHandler:header_filter(conf)
 end
 
 function ProxyCacheHandler:body_filter(conf)
-    local pc = kong.ctx.plugin.proxy_cache
+    local pc = ngx.ctx.proxy_cache
     if not (pc and pc.chunks) then
         return
     end
@@ -228,7 +231,7 @@ function ProxyCacheHandler:body_filter(conf)
     local ok, err = storage.store(pc.dict, pc.key, {
         status = kong.response.get_status(), headers = pc.headers, body = body,
         body_len = #body, timestamp = time(), ttl = pc.ttl,
-        version = storage.CACHE_VERSION, req_body = kong.ctx.plugin.req_body,
+        version = storage.CACHE_VERSION, req_body = pc.req_body,
     }, ttl)
     if not ok then
         kong.log.err(err)
@@ -242,7 +245,7 @@ end
 -- a request that held the lock and stored nothing (not cacheable, an
 -- error) releases it here
 function ProxyCacheHandler:log()
-    local pc = kong.ctx.plugin.proxy_cache
+    local pc = ngx.ctx.proxy_cache
     if pc and pc.locked then
         pc.locked = false
         storage.unlock(pc.dict, pc.key)

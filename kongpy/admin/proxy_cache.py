@@ -47,8 +47,11 @@ def _ask(op: str, rows: list[dict], key: str | None = None) -> tuple[int, dict[s
 
 
 def _broadcast(plugin_id: str, key: str | None) -> None:
+    db = state()["db"]
+    if getattr(db, "read_only", False):
+        return  # a DB-less node shares no datastore with other nodes
     # the node that broadcasts does not receive its own event (Kong's rule)
-    state()["db"].append_event(BROADCAST + CHANNEL, json.dumps(
+    db.append_event(BROADCAST + CHANNEL, json.dumps(
         {"data": f"{plugin_id}:{key if key is not None else 'nil'}", "delay": 0}))
 
 

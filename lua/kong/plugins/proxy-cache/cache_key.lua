@@ -4,8 +4,14 @@
 -- `vary_query_params` present (all of them, sorted, when none is listed) as
 -- "name=value" (repeated values sorted and joined by ",", a flag alone by
 -- its name) joined by ":"; headers likewise, for the `vary_headers` only.
+local kong = require("kongpy.pdk")
 local crypto = require("kongpy.tools.crypto")
 local lrucache = require("resty.lrucache")
+
+local var = ngx.var
+local find = string.find
+local lower = string.lower
+local sub = string.sub
 
 local byte = string.byte
 local format = string.format
@@ -81,6 +87,39 @@ function _M.build(prefix, method, uri, params_part, headers_part)
         keys:set(text, key)
     end
     return key
+end
+
+local function vary_headers(conf)
+    local names = conf.vary_headers
+    if not (names and names[1]) then
+        return ""
+    end
+    local headers = {}
+    for i = 1, #names do
+        -- as get_headers()[name]: the value, or a table of a repeated one's
+        headers[names[i]] = kong.request.get_header_values(names[i])
+    end
+    return _M.headers_key(headers, conf)
+end
+
+-- The key of the current request.
+function _M.for_request(conf, method)
+    local consumer = kong.client.get_consumer()
+    local route = kong.router.get_route()
+    -- Kong's quirk, kept for equal keys: the request line, query cut off
+    -- (without a query the protocol stays in it)
+    local uri = var.request
+    local q = find(uri, "?", 1, true)
+    if q then
+        uri = sub(uri, 1, q - 1)
+    end
+    if conf.ignore_uri_case then
+        uri = lower(uri)
+    end
+    -- the request line tells whether there is a query to read
+    local params = q and _M.params_key(kong.request.get_query(), conf) or ""
+    return _M.build(_M.prefix(consumer and consumer.id, route and route.id),
+                    method, uri, params, vary_headers(conf))
 end
 
 return _M

@@ -15,9 +15,6 @@ local ngx = ngx
 local var = ngx.var
 local time = ngx.time
 local floor = math.floor
-local find = string.find
-local lower = string.lower
-local sub = string.sub
 local concat = table.concat
 local pairs = pairs
 
@@ -55,38 +52,6 @@ local function cacheable_request(conf, cc, method)
         return false
     end
     return true
-end
-
-local function vary_headers(conf)
-    local names = conf.vary_headers
-    if not (names and names[1]) then
-        return ""
-    end
-    local headers = {}
-    for i = 1, #names do
-        -- as get_headers()[name]: the value, or a table of a repeated one's
-        headers[names[i]] = kong.request.get_header_values(names[i])
-    end
-    return cache_key.headers_key(headers, conf)
-end
-
-local function build_key(conf, method)
-    local consumer = kong.client.get_consumer()
-    local route = kong.router.get_route()
-    -- Kong's quirk, kept for equal keys: the request line, query cut off
-    -- (without a query the protocol stays in it)
-    local uri = var.request
-    local q = find(uri, "?", 1, true)
-    if q then
-        uri = sub(uri, 1, q - 1)
-    end
-    if conf.ignore_uri_case then
-        uri = lower(uri)
-    end
-    -- the request line tells whether there is a query to read
-    local params = q and cache_key.params_key(kong.request.get_query(), conf) or ""
-    return cache_key.build(cache_key.prefix(consumer and consumer.id, route and route.id),
-                           method, uri, params, vary_headers(conf))
 end
 
 -- Note the key to store the answer under, and hold its lock when taken.
@@ -154,7 +119,7 @@ function ProxyCacheHandler:access(conf)
         return
     end
     -- X-Cache-Key: with the hit's headers, or when a miss is signalled
-    local key = build_key(conf, method)
+    local key = cache_key.for_request(conf, method)
 
     local dict, derr = storage.dict_of(conf.memory.dictionary_name)
     if not dict then

@@ -84,6 +84,19 @@ def _s8(ctx: Context) -> Subject:
     return Subject(ctx.node("s8", configure).target("S8"), ctx.load("/s8"))
 
 
+# -- kongpy, one route answered from proxy-cache ---------------------------------------
+
+def _p1(ctx: Context) -> Subject:
+    """A route with proxy-cache (memory strategy, the upstream's text/plain
+    cacheable for an hour): every request after the first is a hit served by
+    the worker from the node's shared dictionary, never reaching the upstream."""
+    def configure(node: Node) -> None:
+        r = keyauth.route(node, ctx, "/p1")
+        keyauth.enable_plugin(node, "proxy-cache", r["id"], {
+            "strategy": "memory", "content_type": ["text/plain"], "cache_ttl": 3600})
+    return Subject(ctx.node("p1", configure).target("P1"), ctx.load("/p1"))
+
+
 # -- kongpy, one route over an upstream ----------------------------------------------
 
 def _l1(ctx: Context) -> Subject:
@@ -200,6 +213,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("S8", "kongpy, S1 + request-transformer (adds two headers) + "
              "response-transformer (adds one header)", build=_s8, baseline="S1",
              nodes=("basic", "s8"), targets={"efficiency": 0.85}),
+    Scenario("P1", "kongpy, proxy-cache hits (memory) vs bare nginx proxying the same answer",
+             build=_p1, nodes=("p1",), targets={"efficiency": 0.80}),
     Scenario("S2", "kongpy, key-auth, one consumer", build=keyauth.s2, nodes=("ka1",),
              targets={"efficiency": 0.85}),
     Scenario("S3", "kongpy, key-auth, 10,000 consumers, random valid key",

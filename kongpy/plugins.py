@@ -153,8 +153,12 @@ HELPER_PROPERTIES = ("untrusted_lua", "untrusted_lua_sandbox_requires",
 
 def helper(config: Mapping[str, Any]) -> luahelper.LuaHelper:
     """The Lua helper that loads the node's enabled plugins."""
-    configuration = {name: config.get(name) for name in HELPER_PROPERTIES
-                     if config.get(name) is not None}
+    from kongpy.render.context import shared_dict_names  # render imports this module
+
+    configuration: dict[str, Any] = {name: config.get(name) for name in HELPER_PROPERTIES
+                                     if config.get(name) is not None}
+    # what the workers find in ngx.shared (proxy-cache checks its dictionary)
+    configuration["kongpy_shared_dicts"] = shared_dict_names(config)
     return luahelper.for_plugins(folders(config), lua_package_path(config),
                                  lua_package_cpath(config), configuration)
 

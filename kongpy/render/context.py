@@ -195,6 +195,37 @@ def ratelimit_dicts(config: Config) -> list[dict[str, str]]:
     return [{"name": "kongpy_ratelimit", "size": RATELIMIT_DICT_SIZE}]
 
 
+def proxy_cache_dicts(config: Config) -> list[dict[str, str]]:
+    """``kong_db_cache``, Kong's dictionary and proxy-cache's default store
+    (``memory.dictionary_name``), sized as Kong sizes it: ``mem_cache_size``."""
+    if "proxy-cache" not in enabled_plugins(config):
+        return []
+    return [{"name": "kong_db_cache", "size": config.get("mem_cache_size")}]
+
+
+def shared_dicts(config: Config) -> list[dict[str, str]]:
+    """The ``lua_shared_dict`` blocks nginx.conf defines (injected ones aside).
+
+    ``config`` may be a bare mapping (the Admin API's in unit tests): sizes
+    then read as None, names are what such callers want."""
+    return [{"name": "kongpy_snapshot", "size": config.get("snapshot_cache_size")},
+            {"name": "kongpy_cache", "size": config.get("mem_cache_size")},
+            {"name": "kongpy_health", "size": HEALTH_DICT_SIZE},
+            *ratelimit_dicts(config), *proxy_cache_dicts(config)]
+
+
+def shared_dict_names(config: Config) -> list[str]:
+    """Every shared dictionary of the node's nginx, the ones injected with
+    ``nginx_http_lua_shared_dict`` included: what the workers find in
+    ``ngx.shared``, for the validations that run outside them."""
+    names = [d["name"] for d in shared_dicts(config)]
+    blocks = config.injected() if hasattr(config, "injected") else {}
+    for name, value in blocks.get("http", []):
+        if name == "lua_shared_dict" and str(value).split():
+            names.append(str(value).split()[0])
+    return names
+
+
 _ALL_NETS = ("0.0.0.0/0", "::/0")
 
 
@@ -259,10 +290,7 @@ def template_context(config: Config, node_id: str,
         "stream_resolvers": dns_resolvers(config) if config["stream_listen"] else [],
         "ssl_certificates": ssl_files(config),
         "ssl": sslconf.proxy_tls(config),
-        "shared_dicts": [{"name": "kongpy_snapshot", "size": config["snapshot_cache_size"]},
-                         {"name": "kongpy_cache", "size": config["mem_cache_size"]},
-                         {"name": "kongpy_health", "size": HEALTH_DICT_SIZE},
-                         *ratelimit_dicts(config)],
+        "shared_dicts": shared_dicts(config),
         "upstream_keepalive_pool_size": config["upstream_keepalive_pool_size"],
         "upstream_keepalive_max_requests": config["upstream_keepalive_max_requests"],
         "upstream_keepalive_idle_timeout": config["upstream_keepalive_idle_timeout"],

@@ -167,6 +167,11 @@ class ControlClient:
             return decoded["message"]
         raise DataPlaneError(f"POST /upstreams/health answered {status}")
 
+    def proxy_cache(self, op: str, doc: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """POST /proxy-cache/<op> (flush, fetch, delete): the entries of the
+        proxy-cache dictionaries ``doc["dicts"]``; (status, answer)."""
+        return self._request("POST", f"/proxy-cache/{op}", json.dumps(doc).encode())
+
     def snapshot_state(self) -> dict[str, Any]:
         return self._get("/snapshot")
 

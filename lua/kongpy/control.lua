@@ -256,6 +256,14 @@ local function get_status()
     })
 end
 
+-- proxy-cache's entries, for the Admin API's /proxy-cache endpoints
+local function proxy_cache(op)
+    return function()
+        local purge = require("kong.plugins.proxy-cache.purge")
+        return respond(purge.control(op, read_body()))
+    end
+end
+
 local ROUTES = {
     ["/snapshot"] = { GET = get_snapshot, POST = post_snapshot },
     ["/snapshot/delta"] = { POST = post_delta },
@@ -267,6 +275,9 @@ local ROUTES = {
     ["/cluster-events"] = { POST = deliver_cluster_events },
     ["/cluster-events/take"] = { POST = take_cluster_events },
     ["/upstreams/health"] = { GET = get_upstream_health, POST = post_upstream_health },
+    ["/proxy-cache/flush"] = { POST = proxy_cache("flush") },
+    ["/proxy-cache/fetch"] = { POST = proxy_cache("fetch") },
+    ["/proxy-cache/delete"] = { POST = proxy_cache("delete") },
 }
 
 function _M.serve()

@@ -152,7 +152,7 @@ function _M.rewrite()
     end
     local ps = snapshot.state.plugins
     if ps then
-        plugins.run_global("rewrite", ps, var.scheme)
+        plugins.run_global("rewrite", ps)
     end
 end
 

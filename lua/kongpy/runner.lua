@@ -456,13 +456,42 @@ function _M.collect_global(ctx, ps, scheme)
 end
 
 -- certificate / rewrite: global instances only (routing has not happened).
-function _M.run_global(phase, ps, scheme)
-    local ctx
-    for _, name in ipairs(ps.names) do
-        local inst = ps.scopes[name]["::"]
-        local h = inst and inst.handler
-        if h and h[phase] and inst.protocols[scheme] then
-            ctx = ctx or ngx.ctx
+-- The list of global instances implementing the phase is built once per
+-- runner state, so a node whose plugins implement the phase (pre-function
+-- is bundled) but have no global instance pays one table read per request.
+local function globals_of(ps, phase)
+    local by_phase = ps.globals
+    if not by_phase then
+        by_phase = {}
+        ps.globals = by_phase
+    end
+    local list = by_phase[phase]
+    if list == nil then
+        list = {}
+        for _, name in ipairs(ps.names) do
+            local inst = ps.scopes[name]["::"]
+            local h = inst and inst.handler
+            if h and h[phase] then
+                list[#list + 1] = inst
+            end
+        end
+        list = #list > 0 and list
+        by_phase[phase] = list
+    end
+    return list
+end
+
+function _M.run_global(phase, ps)
+    local list = globals_of(ps, phase)
+    if not list then
+        return
+    end
+    local ctx = ngx.ctx
+    local scheme = ngx.var.scheme
+    for i = 1, #list do
+        local inst = list[i]
+        if inst.protocols[scheme] then
+            local h = inst.handler
             ctx.kongpy_plugin = inst
             if phase == "rewrite" and instrumentation.plugin_rewrite then
                 local span = instrumentation.plugin("rewrite", inst.name)

@@ -1,0 +1,2 @@
+-- post-function (Kong 3.9): runs configured Lua snippets last in each phase.
+return require("kong.plugins.pre-function._handler")(-1000)

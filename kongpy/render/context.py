@@ -17,7 +17,7 @@ import kongpy
 from kongpy import paths, plugins, sslconf
 from kongpy.conf import Config, port_map
 from kongpy.errors import ConfigError
-from kongpy.render import stream, upstream_tls
+from kongpy.render import status, stream, upstream_tls
 from kongpy.schemas import CORE_ENTITIES, EntitySchema
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -262,7 +262,8 @@ def template_context(config: Config, node_id: str,
         "shared_dicts": [{"name": "kongpy_snapshot", "size": config["snapshot_cache_size"]},
                          {"name": "kongpy_cache", "size": config["mem_cache_size"]},
                          {"name": "kongpy_health", "size": HEALTH_DICT_SIZE},
-                         *ratelimit_dicts(config)],
+                         *ratelimit_dicts(config), *status.prometheus_dicts(config)],
+        **status.template_context(config, ssl_files(config)),
         "upstream_keepalive_pool_size": config["upstream_keepalive_pool_size"],
         "upstream_keepalive_max_requests": config["upstream_keepalive_max_requests"],
         "upstream_keepalive_idle_timeout": config["upstream_keepalive_idle_timeout"],

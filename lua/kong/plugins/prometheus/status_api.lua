@@ -9,7 +9,7 @@ return {
     ["/metrics"] = {
         GET = function()
             ngx.header["Content-Type"] = "text/plain; charset=UTF-8"
-            ngx.print(collect.text(kong.node.is_datastore_reachable()))
+            ngx.print(collect.pieces(kong.node.is_datastore_reachable()))
             return ngx.exit(200)
         end,
     },

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import require_binary
+from tests.helpers import dashboard
 from tests.helpers.gateway import Gateway
 from tests.helpers.http import admin
 from tests.helpers.prometheus import scrape, scrape_until
@@ -241,3 +242,15 @@ def test_upstream_target_health(served, upstream):
     sample = result.find("kong_upstream_target_health", upstream="checked", target=dead)[0]
     assert sample.labels["address"] == dead
     assert list(sample.labels) == ["upstream", "target", "address", "state", "subsystem"]
+
+
+def test_every_dashboard_query_meets_a_real_sample(served):
+    """docs/grafana/kongpy.json: each metric it queries is in a scrape of this
+    node (every switch on, upstream health included) with the labels the
+    dashboard filters and groups on."""
+    result = scrape(served.metrics)
+    for name, labels in dashboard.labels_by_metric().items():
+        samples = result.find(name)
+        assert samples, f"{name}: not exported"
+        have = set(samples[0].labels) | {"instance"}  # Prometheus adds instance
+        assert labels <= have, (name, labels - have)

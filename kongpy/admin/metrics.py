@@ -19,6 +19,7 @@ _UNAVAILABLE = "An unexpected error occurred"
 
 
 def metrics() -> Response:
+    """The prometheus plugin's metrics, in the Prometheus text format."""
     control = state().get("control")
     if control is None:
         return json_response({"message": _UNAVAILABLE}, 500)
@@ -31,6 +32,9 @@ def metrics() -> Response:
         log.error("the data plane answered the metrics with status %d", status)
         return json_response({"message": _UNAVAILABLE}, 500)
     return Response(text, status=200, content_type=_CONTENT_TYPE)
+
+
+metrics.openapi_media = "text/plain"  # type: ignore[attr-defined]
 
 
 def blueprint() -> Blueprint:

@@ -66,10 +66,10 @@ function _M.flush()
     end
 end
 
-local function tick(premature)
-    if not premature then
-        _M.flush()
-    end
+-- also when premature: a worker leaving (reload, stop) hands over its last
+-- second's counts
+local function tick()
+    _M.flush()
 end
 
 function _M.init_worker()

@@ -1,5 +1,11 @@
-"""M1: a scrape of the prometheus plugin with 10,000 counted routes.
+"""The prometheus plugin: P1, what it costs a request; M1, a scrape with
+10,000 counted routes.
 
+P1: one route with a global prometheus instance, every switch on (status
+codes, latency histograms, bandwidth, per consumer), interleaved with S1
+(the same route without the plugin).
+
+M1:
 A DB-less node serves `routes` routes (one service) with a global prometheus
 instance (status codes and bandwidth: three samples per route, Kong's
 defaults for a dashboard of requests and traffic); every route gets one
@@ -20,8 +26,12 @@ from typing import Any
 
 from bench import procs
 from bench.context import Context
+from bench.node import Node
+from bench.runner import Subject
 
 SCRAPES = 10
+EVERY_SWITCH = {"per_consumer": True, "status_code_metrics": True, "latency_metrics": True,
+                "bandwidth_metrics": True, "upstream_health_metrics": True}
 SWITCHES = {"status_code_metrics": True, "bandwidth_metrics": True}
 # 10,000 routes x (3 samples + 3 histograms) outgrow Kong's 5m default
 DICT = "prometheus_metrics 256m"
@@ -86,6 +96,14 @@ def _pass(ctx: Context, name: str, latency: bool) -> dict[str, Any]:
     admin = _scrapes(node.admin_port, "/metrics")
     ctx.nodes.pop(name).stop()
     return {"failed_requests": failed, "status_api": status, "admin_api": admin}
+
+
+def p1(ctx: Context) -> Subject:
+    def configure(node: Node) -> None:
+        node.call("POST", "/services", {"name": "p1", "url": ctx.upstream.url})
+        node.call("POST", "/services/p1/routes", {"name": "p1", "paths": ["/p1"]})
+        node.call("POST", "/plugins", {"name": "prometheus", "config": EVERY_SWITCH})
+    return Subject(ctx.node("prometheus", configure).target("P1"), ctx.load("/p1"))
 
 
 def m1(ctx: Context) -> dict[str, Any]:

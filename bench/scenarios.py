@@ -229,6 +229,8 @@ SCENARIOS: list[Scenario] = [
              change=grpcbench.g1, nodes=("grpc",)),
     Scenario("D1", "DB-less node: POST /config of 10,000 routes and 10,000 consumers "
              "under 50% load", change=dbless.d1, nodes=("dbless",)),
+    Scenario("P1", "kongpy, one route, prometheus (every switch on)", build=metrics.p1,
+             baseline="S1", nodes=("basic", "prometheus"), targets={"efficiency": 0.90}),
     Scenario("M1", "prometheus: a scrape of /metrics with 10,000 counted routes",
              change=metrics.m1, nodes=("m1", "m1-latency"), targets={"scrape_ms": 200.0}),
     Scenario("C1", "one route change per second under 50% load", change=changes.c1,

@@ -4,6 +4,7 @@ labels, buckets and gauges after real proxied requests."""
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 import requests
@@ -254,3 +255,28 @@ def test_every_dashboard_query_meets_a_real_sample(served):
         assert samples, f"{name}: not exported"
         have = set(samples[0].labels) | {"instance"}  # Prometheus adds instance
         assert labels <= have, (name, labels - have)
+
+
+def test_switches_off_count_nothing_more(served):
+    """Last in the module: the global instance with every switch off."""
+    node = served
+    before = scrape_until(node.metrics, lambda s: s.find("kong_upstream_target_health"))
+    assert before.find("kong_upstream_target_health")
+    counted = before.value(REQUESTS, route="p-open", code="200")
+    egress = before.value("kong_bandwidth_bytes", route="p-open", direction="egress")
+    latency = before.value("kong_request_latency_ms_count", route="p-open")
+    plugin = [p for p in admin(node).get("/plugins?size=100")["data"]
+              if p["name"] == "prometheus" and p["route"] is None][0]
+    admin(node).patch(f"/plugins/{plugin['id']}", {"config": {
+        k: False for k in ALL_ON}})
+    node.wait_sync()
+    for _ in range(5):
+        assert requests.get(node.proxy + "/p-open", timeout=5).status_code == 200
+    time.sleep(1.5)  # every worker has flushed what it counted
+    after = scrape(node.metrics)
+    assert after.value(REQUESTS, route="p-open", code="200") == counted
+    assert after.value("kong_bandwidth_bytes", route="p-open", direction="egress") == egress
+    assert after.value("kong_request_latency_ms_count", route="p-open") == latency
+    # computed at scrape time: gone once no instance asks for it
+    assert not after.find("kong_upstream_target_health")
+    assert after.value("kong_datastore_reachable") == 1

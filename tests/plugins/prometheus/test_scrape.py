@@ -280,3 +280,37 @@ def test_switches_off_count_nothing_more(served):
     # computed at scrape time: gone once no instance asks for it
     assert not after.find("kong_upstream_target_health")
     assert after.value("kong_datastore_reachable") == 1
+
+
+def test_a_full_dict_loses_new_counts_not_old_ones(tmp_path, upstream):
+    require_binary("nginx")
+    status = free_port()
+    gw = Gateway(tmp_path, workers=1, extra={
+        "status_listen": f"127.0.0.1:{status}",
+        "nginx_http_lua_shared_dict": "prometheus_metrics 32k"}).start()
+    try:
+        url = f"http://127.0.0.1:{status}/metrics"
+        gw.create("/services", {"name": "s", "url": upstream.url})
+        gw.create("/plugins", {"name": "prometheus", "config": {"status_code_metrics": True}})
+        gw.create("/services/s/routes", {"name": "first", "paths": ["/first"]})
+        gw.wait_sync()
+        assert requests.get(gw.proxy + "/first", timeout=5).status_code == 200
+        assert scrape_until(url, lambda s: s.value(REQUESTS, route="first") == 1).value(
+            REQUESTS, route="first") == 1
+        for i in range(200):
+            gw.create("/services/s/routes", {"name": f"r{i}", "paths": [f"/r{i}"]})
+        gw.wait_sync()
+        for i in range(200):
+            assert requests.get(gw.proxy + f"/r{i}", timeout=5).status_code == 200
+        result = scrape_until(url, lambda s: s.value("kong_nginx_metric_errors_total") > 0)
+        assert result.value("kong_nginx_metric_errors_total") > 0
+        # the first count is kept: a full dict never evicts
+        assert result.value(REQUESTS, route="first") == 1
+        assert 1 < len(result.find(REQUESTS)) < 201
+        # logged once, by the timer (error.log) or by a scrape (the Status
+        # API's own error log) that flushed first
+        logs = "".join((gw.prefix / "logs" / name).read_text()
+                       for name in ("error.log", "status_error.log"))
+        assert logs.count("the shared dict 'prometheus_metrics' is full") == 1
+    finally:
+        gw.stop()

@@ -2,9 +2,13 @@
 certificates and logs, and the prometheus plugin's shared dict."""
 from __future__ import annotations
 
+import socket
+
+import click
 import pytest
 
 from kongpy import conf
+from kongpy.cli import _node
 from kongpy.errors import ConfigError
 from kongpy.render import context, writer
 
@@ -84,3 +88,19 @@ def test_status_server_passes_nginx_test(make_conf, nginx_bin):
     c = _load(make_conf, status_listen="127.0.0.1:18100, 127.0.0.1:18543 ssl http2")
     result = writer.prepare(c)
     writer.nginx_test(c["prefix"], result.nginx_conf)
+
+
+def test_start_names_the_status_api_and_checks_its_port(make_conf):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    try:
+        c = _load(make_conf, status_listen=f"127.0.0.1:{port}")
+        assert _node.listeners(c).endswith(f"; Status API on 127.0.0.1:{port}")
+        with pytest.raises(click.ClickException,
+                           match=f"status_listen 127.0.0.1:{port}: address already in use"):
+            _node.check_ports(c)
+    finally:
+        busy.close()
+    assert "Status API" not in _node.listeners(_load(make_conf))

@@ -125,6 +125,23 @@ def _dbless_rows(results: dict[str, Any]) -> str:
     return out + rows if rows else "not run\n"
 
 
+def _metrics_rows(results: dict[str, Any]) -> str:
+    out = ("| scenario | routes | switches | Status API scrape ms median (max) | samples | "
+           "KiB | Admin API scrape ms median (max) | + latency_metrics: scrape ms median, "
+           "samples | target |\n|---|---|---|---|---|---|---|---|---|\n")
+    rows = ""
+    for name, res in results.items():
+        if res.get("kind") == "metrics" and res["status"] == "ok":
+            st, ad, lat = res["status_api"], res["admin_api"], res["with_latency"]["status_api"]
+            met = "met" if st["median_ms"] <= res["target_ms"] else "NOT met"
+            rows += (f"| **{name}** | {res['routes']} | {res['switches']} | "
+                     f"{_fmt(st['median_ms'])} ({_fmt(st['max_ms'])}) | {st['samples']} | "
+                     f"{_fmt(st['kib'], 0)} | {_fmt(ad['median_ms'])} ({_fmt(ad['max_ms'])}) | "
+                     f"{_fmt(lat['median_ms'])}, {lat['samples']} | "
+                     f"< {_fmt(res['target_ms'], 0)} ms: {met} |\n")
+    return out + rows if rows else "not run\n"
+
+
 def _router_lines(results: dict[str, Any]) -> str:
     lines = []
     for name, res in results.items():
@@ -175,6 +192,7 @@ def markdown(doc: dict[str, Any]) -> str:
     body += "\n## gRPC (one call in flight)\n\n" + _grpc_rows(results)
     body += "\n## Change under load\n\n" + _change_rows(results)
     body += "\n## DB-less swap (POST /config)\n\n" + _dbless_rows(results)
+    body += "\n## Metrics scrape\n\n" + _metrics_rows(results)
     others = [f"- {n}: {r['status']}: {_one_line(r.get('reason', ''))}"
               for n, r in results.items() if r["status"] != "ok"]
     if others:

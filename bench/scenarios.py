@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import (bulk, changes, dbless, grpcbench, health, keyauth, routerfig, servers, stream,
-                   tls, wrk)
+from bench import (bulk, changes, dbless, grpcbench, health, keyauth, metrics, routerfig, servers,
+                   stream, tls, wrk)
 from bench.context import Context, Skipped
 from bench.node import Node
 from bench.runner import Subject
@@ -244,6 +244,10 @@ SCENARIOS: list[Scenario] = [
              change=grpcbench.g1, nodes=("grpc",)),
     Scenario("D1", "DB-less node: POST /config of 10,000 routes and 10,000 consumers "
              "under 50% load", change=dbless.d1, nodes=("dbless",)),
+    Scenario("S7M", "kongpy, one route, prometheus (every switch on)", build=metrics.p1,
+             baseline="S1", nodes=("basic", "prometheus"), targets={"efficiency": 0.90}),
+    Scenario("M1", "prometheus: a scrape of /metrics with 10,000 counted routes",
+             change=metrics.m1, nodes=("m1", "m1-latency"), targets={"scrape_ms": 200.0}),
     Scenario("C1", "one route change per second under 50% load", change=changes.c1,
              nodes=("basic",), targets={"propagation_p99_s": 1.0}),
     Scenario("C3", "key-auth credential revocation under 50% load", change=changes.c3,

@@ -57,7 +57,7 @@ _TYPES: dict[str, str] = {
     "upstream_keepalive_pool_size": "int", "upstream_keepalive_max_requests": "int",
     "upstream_keepalive_idle_timeout": "int", "dns_resolver": "list",
     "lua_ssl_trusted_certificate": "list", "lua_ssl_verify_depth": "int", "dns_order": "list",
-    "proxy_listen": "listeners", "admin_listen": "listeners",
+    "proxy_listen": "listeners", "admin_listen": "listeners", "status_listen": "listeners",
     "stream_listen": "stream_listeners",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool", "config_history_size": "int",
@@ -496,7 +496,7 @@ def _check_listeners(values: dict[str, Any]) -> None:
             raise ConfigError.invalid("admin_listen", "ssl and http2 are not available yet "
                                                       "on the Admin API")
     seen: dict[str, str] = {}
-    for name in ("proxy_listen", "admin_listen", "stream_listen"):
+    for name in ("proxy_listen", "admin_listen", "status_listen", "stream_listen"):
         for listener in values[name]:
             udp = " udp" if listener.get("udp") else ""
             key = f"{listener['host']}:{listener['port']}{udp}"

@@ -78,7 +78,7 @@ http {{
 }}
 """
 # The data plane's shared dicts: modules may look them up when they load.
-_DICTS = ("kongpy_snapshot", "kongpy_cache", "kongpy_ratelimit")
+_DICTS = ("kongpy_snapshot", "kongpy_cache", "kongpy_ratelimit", "prometheus_metrics")
 
 
 class LuaHelper:

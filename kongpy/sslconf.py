@@ -18,6 +18,7 @@ from kongpy.errors import ConfigError
 
 TYPES: dict[str, str] = {
     "ssl_cert": "list", "ssl_cert_key": "list",
+    "status_ssl_cert": "list", "status_ssl_cert_key": "list",
     "ssl_prefer_server_ciphers": "bool", "ssl_session_tickets": "bool",
 }
 ENUMS: dict[str, tuple[str, ...]] = {
@@ -50,18 +51,22 @@ _TIME_RE = re.compile(r"^(\d+(ms|s|m|h|d|w|M|y)?)+$")
 _SIZE_RE = re.compile(r"^\d+[kKmM]?$")
 
 
-def _check_pairs(values: dict[str, Any]) -> None:
+def check_pairs(values: dict[str, Any], prefix: str = "") -> None:
     """Kong's checks and messages (kong/conf_loader/parse.lua), for the files
-    kongpy takes (a path each, made absolute)."""
-    certs, keys = values["ssl_cert"], values["ssl_cert_key"]
+    kongpy takes (a path each, made absolute): ``<prefix>ssl_cert`` and
+    ``<prefix>ssl_cert_key`` (``status_`` for the Status API's)."""
+    cert, key = f"{prefix}ssl_cert", f"{prefix}ssl_cert_key"
+    certs, keys = values[cert] or [], values[key] or []
     if certs and not keys:
-        raise ConfigError("ssl_cert_key must be specified", prop="ssl_cert_key")
+        raise ConfigError(f"{key} must be specified", prop=key)
     if keys and not certs:
-        raise ConfigError("ssl_cert must be specified", prop="ssl_cert")
+        raise ConfigError(f"{cert} must be specified", prop=cert)
     if len(certs) != len(keys):
-        raise ConfigError(f"ssl_cert was specified {len(certs)} times while ssl_cert_key "
-                          f"was specified {len(keys)} times", prop="ssl_cert")
-    for name, what in (("ssl_cert", "certificate"), ("ssl_cert_key", "key")):
+        raise ConfigError(f"{cert} was specified {len(certs)} times while {key} "
+                          f"was specified {len(keys)} times", prop=cert)
+    for name, what in ((cert, "certificate"), (key, "key")):
+        if not values[name]:
+            continue
         paths = [os.path.abspath(os.path.expanduser(p)) for p in values[name]]
         for given, path in zip(values[name], paths):
             if not os.path.isfile(path):
@@ -71,7 +76,8 @@ def _check_pairs(values: dict[str, Any]) -> None:
 
 def check(values: dict[str, Any]) -> None:
     """Refuses ssl properties that could not be honoured; makes paths absolute."""
-    _check_pairs(values)
+    check_pairs(values)
+    check_pairs(values, "status_")
     protocols = (values["ssl_protocols"] or "").split()
     if not protocols or any(p not in SSL_PROTOCOLS for p in protocols):
         raise ConfigError.invalid("ssl_protocols", f"'{values['ssl_protocols']}' must list "

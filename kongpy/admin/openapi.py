@@ -140,6 +140,10 @@ def _entity(op_id: str, entity: str, parent: str | None, method: str,
 def _other(op_id: str, rule: Rule, view: Callable, method: str) -> dict:
     summary = (view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else rule.rule
     errors: tuple[str, ...] = ("404",) if rule.arguments else ()
+    media = getattr(view, "openapi_media", None)
+    if media:  # a text answer (GET /metrics: the Prometheus text format)
+        return _op(op_id, summary, {"200": {"description": "Success", "content": {
+            media: {"schema": {"type": "string"}}}}}, errors)
     body = None
     if method == "POST":
         # /schemas/{entity}/validate and /schemas/plugins/validate take an entity.

@@ -51,7 +51,7 @@ def _bind_error(host: str, port: int, udp: bool = False) -> OSError | None:
 
 
 def check_ports(config: Config) -> None:
-    for name in ("proxy_listen", "admin_listen", "stream_listen"):
+    for name in ("proxy_listen", "admin_listen", "status_listen", "stream_listen"):
         for listener in config[name]:
             exc = _bind_error(listener["host"], listener["port"], bool(listener.get("udp")))
             if exc is None:
@@ -127,8 +127,9 @@ def listeners(config: Config) -> str:
         found = [f"{li['address']}{' (ssl)' if li['ssl'] else ''}" for li in config[name]]
         return ", ".join(found) or "off"
     streams = f"; stream proxy on {addresses('stream_listen')}" if config["stream_listen"] else ""
+    status = f"; Status API on {addresses('status_listen')}" if config["status_listen"] else ""
     return (f"proxy on {addresses('proxy_listen')}{streams}; "
-            f"Admin API on {addresses('admin_listen')}")
+            f"Admin API on {addresses('admin_listen')}{status}")
 
 
 def _readiness(config: Config) -> dict[str, bool]:

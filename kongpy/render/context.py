@@ -17,7 +17,7 @@ import kongpy
 from kongpy import paths, plugins, sslconf, tracingconf
 from kongpy.conf import Config, port_map
 from kongpy.errors import ConfigError
-from kongpy.render import stream, upstream_tls
+from kongpy.render import status, stream, upstream_tls
 from kongpy.schemas import CORE_ENTITIES, EntitySchema
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -211,7 +211,8 @@ def shared_dicts(config: Config) -> list[dict[str, str]]:
     return [{"name": "kongpy_snapshot", "size": config.get("snapshot_cache_size")},
             {"name": "kongpy_cache", "size": config.get("mem_cache_size")},
             {"name": "kongpy_health", "size": HEALTH_DICT_SIZE},
-            *ratelimit_dicts(config), *proxy_cache_dicts(config)]
+            *ratelimit_dicts(config), *proxy_cache_dicts(config),
+            *(status.prometheus_dicts(config) if hasattr(config, "injected") else [])]
 
 
 def shared_dict_names(config: Config) -> list[str]:
@@ -291,6 +292,7 @@ def template_context(config: Config, node_id: str,
         "ssl_certificates": ssl_files(config),
         "ssl": sslconf.proxy_tls(config),
         "shared_dicts": shared_dicts(config),
+        **status.template_context(config, ssl_files(config)),
         "upstream_keepalive_pool_size": config["upstream_keepalive_pool_size"],
         "upstream_keepalive_max_requests": config["upstream_keepalive_max_requests"],
         "upstream_keepalive_idle_timeout": config["upstream_keepalive_idle_timeout"],

@@ -44,7 +44,7 @@ from kongpy.conf import Config
 from kongpy.errors import DatastoreUnavailable
 from kongpy.render import context as render_context, upstream_tls
 from kongpy.db import metrics
-from kongpy.sync import counters, model, rehash, snapshot, stream
+from kongpy.sync import counters, model, nodefacts, rehash, snapshot, stream
 from kongpy.sync.model import SnapshotModel
 from kongpy.sync.notify import notify
 from kongpy.sync.push import ControlClient, DataPlaneError
@@ -220,6 +220,12 @@ class SyncLoop:
             self._dp_reachable = False
             return False
         self._dp_reachable = True
+        pushed = self._round(state)
+        nodefacts.report(self._client, self.config, state,
+                         self._db is not None and not self._db_down)
+        return pushed
+
+    def _round(self, state: dict[str, Any]) -> bool:
         try:
             if self._db is None:
                 self._db = self._open_db(self.config)

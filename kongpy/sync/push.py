@@ -71,6 +71,15 @@ class ControlClient:
 
     def _request(self, method: str, path: str,
                  body: bytes | None = None) -> tuple[int, dict[str, Any]]:
+        status, data = self._raw(method, path, body)
+        try:
+            decoded = json.loads(data) if data else {}
+        except ValueError:
+            raise DataPlaneError(f"{method} {path}: answer is not JSON "
+                                 f"(status {status})") from None
+        return status, decoded if isinstance(decoded, dict) else {}
+
+    def _raw(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
         conn = UnixHTTPConnection(self.socket_path, self.timeout)
         headers = {"Content-Type": "application/json"} if body is not None else {}
         token = _read_token(self.socket_path)
@@ -84,12 +93,7 @@ class ControlClient:
             raise DataPlaneError(f"control socket {self.socket_path}: {exc}") from None
         finally:
             conn.close()
-        try:
-            decoded = json.loads(data) if data else {}
-        except ValueError:
-            raise DataPlaneError(f"{method} {path}: answer is not JSON "
-                                 f"(status {resp.status})") from None
-        return resp.status, decoded if isinstance(decoded, dict) else {}
+        return resp.status, data
 
     def push(self, body: bytes) -> PushResult:
         status, decoded = self._request("POST", "/snapshot", body)
@@ -171,6 +175,18 @@ class ControlClient:
         """POST /proxy-cache/<op> (flush, fetch, delete): the entries of the
         proxy-cache dictionaries ``doc["dicts"]``; (status, answer)."""
         return self._request("POST", f"/proxy-cache/{op}", json.dumps(doc).encode())
+
+    def push_node(self, facts: dict[str, Any]) -> None:
+        """POST /node: what the control plane knows of the node (whether the
+        datastore answers, the DB-less configuration hash)."""
+        status, decoded = self._request("POST", "/node", json.dumps(facts).encode())
+        if status != 200:
+            raise DataPlaneError(f"POST /node answered {status}: {decoded}")
+
+    def plugin_status(self, path: str) -> tuple[int, bytes]:
+        """GET /plugin-status<path>: a route of the enabled plugins'
+        status_api.lua (``/metrics``: the prometheus text), as answered."""
+        return self._raw("GET", "/plugin-status" + path)
 
     def snapshot_state(self) -> dict[str, Any]:
         return self._get("/snapshot")

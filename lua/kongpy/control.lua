@@ -13,6 +13,8 @@ local body_reader = require("kongpy.pdk.body")
 local health = require("kongpy.health")
 local health_report = require("kongpy.health.report")
 local secrets = require("kongpy.secrets")
+local node_status = require("kongpy.node_status")
+local status_api = require("kongpy.status")
 
 local ngx = ngx
 local var = ngx.var
@@ -124,6 +126,7 @@ local function get_snapshot()
         counters_queued = counters.queued(),
         cluster_events_queued = cluster_events.count(),
         secrets_id = secrets.id() or null,
+        node = node_status.facts(),
     })
 end
 
@@ -264,6 +267,16 @@ local function proxy_cache(op)
     end
 end
 
+-- What the control plane knows of the node (kongpy.node_status).
+local function post_node()
+    local body = read_body()
+    local ok, err = node_status.push(body and cjson.decode(body))
+    if not ok then
+        return respond(400, { message = "invalid node facts: " .. err })
+    end
+    return respond(200, node_status.facts())
+end
+
 local ROUTES = {
     ["/snapshot"] = { GET = get_snapshot, POST = post_snapshot },
     ["/snapshot/delta"] = { POST = post_delta },
@@ -278,15 +291,25 @@ local ROUTES = {
     ["/proxy-cache/flush"] = { POST = proxy_cache("flush") },
     ["/proxy-cache/fetch"] = { POST = proxy_cache("fetch") },
     ["/proxy-cache/delete"] = { POST = proxy_cache("delete") },
+    ["/node"] = { POST = post_node },
 }
+
+-- The enabled plugins' status_api.lua routes, for the Admin API
+-- (/plugin-status/metrics is the prometheus plugin's GET /metrics).
+local PLUGIN_PREFIX = "^/plugin%-status(/.*)$"
 
 function _M.serve()
     if not expected_auth or var.http_authorization ~= expected_auth then
         return respond(401, { message = ERR_AUTH })
     end
-    local handlers = ROUTES[var.uri]
+    local uri = var.uri
+    local handlers = ROUTES[uri]
     if not handlers then
-        return respond(404, { message = ERR_NOT_FOUND })
+        local path = match(uri, PLUGIN_PREFIX)
+        if not path or status_api.serve_plugin(path) == false then
+            return respond(404, { message = ERR_NOT_FOUND })
+        end
+        return
     end
     local handler = handlers[req.get_method()]
     if not handler then

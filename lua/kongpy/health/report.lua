@@ -101,6 +101,22 @@ local function target_status(uid, entry, on)
     }
 end
 
+-- Every target of every upstream the node serves, with its addresses'
+-- health words (the prometheus plugin's kong_upstream_target_health):
+-- { {upstream = name, target = "host:port", addresses = {{ip, port, health}}} }
+function _M.all_targets()
+    local out = {}
+    for uid, row in pairs((snapshot.state.entities or EMPTY).upstreams or EMPTY) do
+        local on = settings.of(row).on
+        for _, entry in ipairs(targets_of(uid)) do
+            local _, data = target_status(uid, entry, on)
+            out[#out + 1] = { upstream = row.name, target = entry.row.target,
+                              addresses = data.addresses }
+        end
+    end
+    return out
+end
+
 -- The document of GET /upstreams/health (docs/contracts.md §6) for a row.
 function _M.upstream(row)
     local uid = row.id

@@ -33,6 +33,8 @@ local MAX_DEPTH = 8
 local _M = {
     serialize = serialize.serialize,
     set_serialize_value = serialize.set_serialize_value,
+    -- kongpy's own: the latencies of serialize() alone
+    latencies = serialize.latencies,
 }
 
 local function enabled(level)

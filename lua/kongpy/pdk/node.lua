@@ -84,4 +84,17 @@ function _M.get_memory_stats(unit, scale)
     return { workers_lua_vms = vms, lua_shared_dicts = dicts }
 end
 
+-- kongpy's own: every target of every upstream this node balances over,
+-- with each address's health ("HEALTHY", "UNHEALTHY", "HEALTHCHECKS_OFF");
+-- a target without addresses (its name did not resolve) has none.
+function _M.get_upstream_targets_health()
+    return require("kongpy.health.report").all_targets()
+end
+
+-- kongpy's own: whether the node's datastore answers, as the control plane
+-- last said (true, false, or nil before it did; always true when DB-less).
+function _M.is_datastore_reachable()
+    return require("kongpy.node_status").database_reachable()
+end
+
 return _M

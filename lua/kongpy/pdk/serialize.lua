@@ -149,26 +149,33 @@ end
 -- header_filter to the end of the body_filter (KONG_RECEIVE_TIME). The
 -- marks are recorded (kongpy.balancer, kongpy.init) only on requests that
 -- run a log handler; the fallbacks serve a serialize() from elsewhere.
-local function latencies(ctx, request_ms)
+-- (kong, proxy, request, receive)
+local function latency_values(ctx, request_ms)
     local start = req_start_time() * 1000
     local hf_start = ctx.kongpy_hf_start
     if not ctx.kongpy_proxied then
-        return {
-            kong = hf_start and hf_start - start or floor(request_ms + 0.5),
-            proxy = -1,
-            request = request_ms,
-            receive = 0,
-        }
+        return hf_start and hf_start - start or floor(request_ms + 0.5), -1, request_ms, 0
     end
     local sent = ctx.kongpy_balancer_end
                  or (ctx.kongpy_access_end and ctx.kongpy_access_end * 1000)
     local bf_end = ctx.kongpy_bf_end
-    return {
-        kong = ctx.kongpy_balancer_end and sent - start or ctx.kongpy_proxy_latency or 0,
-        proxy = hf_start and sent and hf_start - sent or -1,
-        request = request_ms,
-        receive = bf_end and (hf_start or sent) and bf_end - (hf_start or sent) or 0,
-    }
+    return ctx.kongpy_balancer_end and sent - start or ctx.kongpy_proxy_latency or 0,
+           hf_start and sent and hf_start - sent or -1,
+           request_ms,
+           bf_end and (hf_start or sent) and bf_end - (hf_start or sent) or 0
+end
+
+local function latencies(ctx, request_ms)
+    local kong, proxy, request, receive = latency_values(ctx, request_ms)
+    return { kong = kong, proxy = proxy, request = request, receive = receive }
+end
+
+-- kongpy's own kong.log.latencies(): the `kong`, `proxy` and `request`
+-- latencies without building the log table (a metrics plugin needs only these).
+function _M.latencies()
+    phase.check("kong.log.latencies", LOG)
+    local kong, proxy, request = latency_values(ngx.ctx, tonumber(var.request_time) * 1000)
+    return kong, proxy, request
 end
 
 -- Kong appends the client's query when the upstream URI carries none.

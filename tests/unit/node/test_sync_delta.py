@@ -22,9 +22,16 @@ class RecordingDataPlane:
         self.rows: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, int]] = []
         self.refuse_deltas: int | None = None  # answer this status to deltas
+        self.node: dict[str, Any] = {}  # what POST /node said last
+        self.node_pushes = 0
 
     def snapshot_state(self) -> dict[str, Any]:
-        return {"version": self.version, "hash": self.hash, "workers": []}
+        return {"version": self.version, "hash": self.hash, "workers": [],
+                "node": dict(self.node)}
+
+    def push_node(self, facts: dict[str, Any]) -> None:
+        self.node_pushes += 1
+        self.node.update(facts)
 
     def push(self, body: bytes) -> PushResult:
         header, arrays = snapshot.parse(body)

@@ -13,8 +13,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 import kongpy.conf
 import kongpy.db
 from kongpy.admin import (certificates, config as config_api, consumers, errors, history, info,
-                          metrics, openapi, plugins, proxy_cache, routes, schemas as schemas_api, services,
-                          tags, upstreams)
+                          metrics, openapi, plugins, proxy_cache, routes, schemas as schemas_api,
+                          services, tags, upstreams)
 from kongpy.admin.body import MAX_BODY_BYTES
 from kongpy.admin.guard import Guard
 from kongpy.admin.resources import SERVER, json_response, kong_status, refuse_dbless_write

@@ -71,6 +71,11 @@ class OwnPostgres(_Freezable):
         # A run killed while the server was frozen may have left it behind
         # (frozen, on another port): wake it and stop it first.
         self._cont(self.pids())
+        # the server runs as `postgres`: its folder must be searchable whatever
+        # umask this process was left with (the CLI, run in-process by unit
+        # tests, narrows it)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.chmod(0o755)
         self.run("stop")
         self.run("start")
         return self

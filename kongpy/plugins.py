@@ -39,6 +39,10 @@ PHASES = ("init_worker", "configure", "rewrite", "access", "response", "header_f
 # than silently half-run. `preread` runs in the stream data plane
 # (lua/kongpy/stream.lua) for stream connections.
 NOT_RUN = ("certificate",)
+# The entities a plugin may write from the data plane, through the write
+# channel (kongpy/sync/writes.py), while it answers a request: never
+# consumers, plugins or credentials an operator creates.
+DATA_PLANE_WRITES = frozenset({"oauth2_authorization_codes", "oauth2_tokens", "sessions"})
 
 
 @dataclass

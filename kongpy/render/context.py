@@ -186,6 +186,8 @@ RATELIMIT_PLUGINS = ("rate-limiting", "response-ratelimiting")
 RATELIMIT_DICT_SIZE = "12m"
 # Health of upstream addresses (kongpy.health): Kong's kong_healthchecks size.
 HEALTH_DICT_SIZE = "5m"
+# rows the data plane wrote, until the configuration carries them (dpwrite.lua)
+WRITES_DICT_SIZE = "5m"
 
 
 def ratelimit_dicts(config: Config) -> list[dict[str, str]]:
@@ -211,6 +213,7 @@ def shared_dicts(config: Config) -> list[dict[str, str]]:
     return [{"name": "kongpy_snapshot", "size": config.get("snapshot_cache_size")},
             {"name": "kongpy_cache", "size": config.get("mem_cache_size")},
             {"name": "kongpy_health", "size": HEALTH_DICT_SIZE},
+            {"name": "kongpy_writes", "size": WRITES_DICT_SIZE},
             *ratelimit_dicts(config), *proxy_cache_dicts(config),
             *(status.prometheus_dicts(config) if hasattr(config, "injected") else [])]
 
@@ -399,6 +402,8 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         # the default certificate of the stream TLS server
         "ssl_certificates": ssl_files(config),
         "control_token_file": str(prefix.control_token_file),
+        "write_socket": str(prefix.write_socket),
+        "dp_writable": sorted(plugins.DATA_PLANE_WRITES),
         "headers": [h.lower() for h in config["headers"]],
         "error_default_type": config["error_default_type"],
         "allow_debug_header": config["allow_debug_header"],

@@ -22,8 +22,9 @@ from kongpy.render.context import enabled_plugins
 from kongpy.supervisor import pidfile
 from kongpy.supervisor.process import (Child, become_subreaper, children_of, reap,
                                        threads_children)
-from kongpy.sync.loop import SyncLoop
+from kongpy.sync.loop import SyncLoop, open_node_db
 from kongpy.sync.push import write_token
+from kongpy.sync.writes import WriteServer
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class Supervisor:
         self._reload_requested = False
         self.loop: SyncLoop | None = None
         self._loop_thread: threading.Thread | None = None
+        self.writes: WriteServer | None = None
         self.nginx: Child | None = None
         self.admin: Child | None = None
         self._ticks = 0
@@ -217,6 +219,9 @@ class Supervisor:
         self.loop.bind()
         self._loop_thread = threading.Thread(target=self.loop.run, name="sync", daemon=True)
         self._loop_thread.start()
+        # the data plane's write channel (kongpy/sync/writes.py), before nginx starts
+        self.writes = WriteServer(self.prefix.root, lambda: open_node_db(self.config))
+        self.writes.start()
 
     def _request_reload(self) -> None:
         # from the sync thread: the main loop reloads at its next step
@@ -301,6 +306,8 @@ class Supervisor:
         self._reload_admin(old)
         if self.loop:
             self.loop.reconfigure(new)
+        if self.writes:
+            self.writes.reset()
         log.info("reload complete")
         return True
 
@@ -344,6 +351,8 @@ class Supervisor:
         self._stop_orphans()
         if self._loop_thread:
             self._loop_thread.join(timeout=5)
+        if self.writes:
+            self.writes.stop()
         pidfile.remove(self.prefix.pid_file("nginx"))
         pidfile.remove(self.prefix.pid_file("supervisor"))
         log.info("stopped")

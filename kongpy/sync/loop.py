@@ -59,7 +59,7 @@ COMPACT_AFTER_DELTAS = 100
 COMPACT_AFTER_SECONDS = 60.0
 
 
-def _open_db(config: Config) -> Any:
+def open_node_db(config: Config) -> Any:
     from kongpy import db  # the datastore layer is only needed once we run
 
     # the node's id marks the events it writes (its own broadcasts come back
@@ -77,7 +77,7 @@ class SyncLoop:
         self._on_node_change = on_node_change
         self.prefix = paths.prefix(config["prefix"])
         self._client = client or ControlClient(str(self.prefix.control_socket))
-        self._open_db = open_db or _open_db
+        self._open_db = open_db or open_node_db
         self._db: Any = None
         self._listener: Any = None
         self._db_down = False

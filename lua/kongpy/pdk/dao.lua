@@ -4,9 +4,12 @@
 -- indexes of kongpy.pdk.store (built once per configuration version and kept
 -- current by deltas), never a scan per request. Rows come as Kong returns
 -- them, without JSON nulls ({nulls = true} gives them). The data plane never
--- opens the datastore: every write raises.
+-- opens the datastore: every write raises, except on the few entities a
+-- plugin writes while answering (kongpy.dpwrite's allow-list), which go to
+-- the control plane over the write channel and are seen first here.
 local store = require("kongpy.pdk.store")
 local settings = require("kongpy.settings")
+local dpwrite = require("kongpy.dpwrite")
 
 local ngx = ngx
 local null = ngx.null
@@ -47,14 +50,69 @@ local function visible(row, options)
     return store.clean(row)
 end
 
+local WRITABLE = dpwrite.WRITABLE
+local lookup = dpwrite.lookup
+
 local Dao = {}
 
 function Dao:select(pk, options)
     if type(pk) ~= "table" then
         error("primary_key must be a table", 2)
     end
+    if WRITABLE[self.name] then
+        local known, row = lookup(self.name, "id", pk.id)
+        if known then
+            return visible(row, options)
+        end
+    end
     local rows = store.current and store.current.entities[self.name]
     return visible(rows and rows[pk.id], options)
+end
+
+-- The writes of the allow-listed entities, shaped like Kong's DAO:
+-- row, err, err_t (Kong's error table as the control plane answered it).
+local function with_ttl(entity, options)
+    if type(options) == "table" and options.ttl then
+        local copy = {}
+        for k, v in pairs(entity) do
+            copy[k] = v
+        end
+        copy.ttl = options.ttl
+        return copy
+    end
+    return entity
+end
+
+local function clean_answer(row, err, err_t)
+    if not row then
+        return nil, err, err_t
+    end
+    return store.clean(row)
+end
+
+local writes = {}
+
+function writes.insert(self, entity, options)
+    return clean_answer(dpwrite.insert(self.name, with_ttl(entity, options)))
+end
+
+function writes.update(self, pk, entity, options)
+    return clean_answer(dpwrite.update(self.name, pk, with_ttl(entity, options)))
+end
+
+function writes.delete(self, pk)
+    return dpwrite.delete(self.name, pk)
+end
+
+-- the row with `field` = `value`, overlay first (select_by_<field>)
+local function select_by(name, field, value, options)
+    if WRITABLE[name] then
+        local known, row = lookup(name, field, value)
+        if known then
+            return visible(row, options)
+        end
+    end
+    return visible(store.index(name, field)[value], options)
 end
 
 local function check_size(size)
@@ -191,7 +249,27 @@ local function field_method(dao, method)
     local field = match(method, "^select_by_(.+)$")
     if field and is_listed(f.unique, field) then
         return function(self, value, options)
-            return visible(store.index(self.name, field)[value], options)
+            return select_by(self.name, field, value, options)
+        end
+    end
+    if WRITABLE[name] then
+        if writes[method] then
+            return writes[method]
+        end
+        local verb
+        verb, field = match(method, "^(%a+)_by_(.+)$")
+        if (verb == "update" or verb == "delete") and is_listed(f.unique, field) then
+            return function(self, value, a, b)
+                local row = select_by(self.name, field, value)
+                if not row then
+                    if verb == "delete" then
+                        return true
+                    end
+                    return nil, "could not find the entity with '" .. field .. "' = '"
+                        .. tostring(value) .. "'"
+                end
+                return writes[verb](self, { id = row.id }, a, b)
+            end
         end
     end
     local kind

@@ -148,11 +148,6 @@ class Prefix:
         return self.sockets / "sync.sock"
 
     @property
-    def write_socket(self) -> Path:
-        """The data plane's write channel (kongpy/sync/writes.py)."""
-        return self.sockets / "write.sock"
-
-    @property
     def snapshot_file(self) -> Path:
         return self.config / "snapshot.jsonl"
 

@@ -194,7 +194,11 @@ class DAO:
             merged["id"] = current["id"]
             data = self.schema.validate_update(merged, patch, current)
             data = self.schema.on_write(data, patch if isinstance(patch, Mapping) else {})
-            data["created_at"] = current["created_at"]
+            # as Kong's DAO, an update may set created_at (oauth2 renews a
+            # token's by its reuse_refresh_token); otherwise it is kept
+            given = patch.get("created_at") if isinstance(patch, Mapping) else None
+            data["created_at"] = data.get("created_at") if given is not None \
+                else current["created_at"]
             data["updated_at"] = max(self.schema.now(), current.get("updated_at") or 0)
             self._check_foreign(data)
             self._store(data, current)

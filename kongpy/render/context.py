@@ -182,12 +182,24 @@ def stream_snapshot_target(config: Config) -> tuple[Path, int | None]:
     return stream_dir(config) / stream.SNAPSHOT, ids[1] if ids else None
 
 
+def write_socket_target(config: Config) -> tuple[Path, int | None]:
+    """The write channel's socket (docs/contracts.md §9), and the group of
+    the workers that connect to it (None when they run as the serving user:
+    then it sits in the owner-only sockets folder)."""
+    layout = paths.prefix(config["prefix"])
+    ids = worker_ids(config)
+    if ids is None:
+        return layout.sockets / WRITE_SOCKET, None
+    return Path(temp_root(config, _known_node_id(layout))) / "writes" / WRITE_SOCKET, ids[1]
+
+
 RATELIMIT_PLUGINS = ("rate-limiting", "response-ratelimiting")
 RATELIMIT_DICT_SIZE = "12m"
 # Health of upstream addresses (kongpy.health): Kong's kong_healthchecks size.
 HEALTH_DICT_SIZE = "5m"
 # rows the data plane wrote, until the configuration carries them (dpwrite.lua)
 WRITES_DICT_SIZE = "5m"
+WRITE_SOCKET = "write.sock"
 
 
 def ratelimit_dicts(config: Config) -> list[dict[str, str]]:
@@ -402,7 +414,7 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         # the default certificate of the stream TLS server
         "ssl_certificates": ssl_files(config),
         "control_token_file": str(prefix.control_token_file),
-        "write_socket": str(prefix.write_socket),
+        "write_socket": str(write_socket_target(config)[0]),
         "dp_writable": sorted(plugins.DATA_PLANE_WRITES),
         "headers": [h.lower() for h in config["headers"]],
         "error_default_type": config["error_default_type"],

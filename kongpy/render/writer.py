@@ -122,7 +122,9 @@ def _make_temp_root(config: Config, node: str) -> None:
         for folder in streams:
             folder.mkdir(mode=0o750, parents=True, exist_ok=True)
         return
-    for folder in (context.RUNTIME_ROOT, Path(context.temp_root(config, node)), *streams):
+    writes = context.write_socket_target(config)[0].parent
+    for folder in (context.RUNTIME_ROOT, Path(context.temp_root(config, node)), writes,
+                   *streams):
         folder.mkdir(mode=0o750, exist_ok=True)
         info = folder.stat()
         if info.st_uid != 0 or info.st_gid != ids[1]:

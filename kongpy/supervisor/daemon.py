@@ -18,7 +18,7 @@ from typing import IO
 
 from kongpy import conf, paths
 from kongpy.render import writer
-from kongpy.render.context import enabled_plugins
+from kongpy.render.context import enabled_plugins, write_socket_target
 from kongpy.supervisor import pidfile
 from kongpy.supervisor.process import (Child, become_subreaper, children_of, reap,
                                        threads_children)
@@ -220,7 +220,9 @@ class Supervisor:
         self._loop_thread = threading.Thread(target=self.loop.run, name="sync", daemon=True)
         self._loop_thread.start()
         # the data plane's write channel (kongpy/sync/writes.py), before nginx starts
-        self.writes = WriteServer(self.prefix.root, lambda: open_node_db(self.config))
+        socket, group = write_socket_target(self.config)
+        self.writes = WriteServer(self.prefix.root, socket, group,
+                                  lambda: open_node_db(self.config))
         self.writes.start()
 
     def _request_reload(self) -> None:

@@ -3,8 +3,10 @@
 Some plugins must create rows while they answer a request (oauth2's codes
 and tokens, the session plugin's server-side sessions), and the data plane
 never opens the datastore. So the control-plane process serves a private
-unix socket, ``<prefix>/sockets/write.sock`` (in the owner-only ``sockets``
-folder, ``0600`` itself, never on TCP), where a worker asks for an insert,
+unix socket, never on TCP (``<prefix>/sockets/write.sock``, in the
+owner-only ``sockets`` folder, ``0600``; when the workers run as another
+user, in a folder of the workers' temp root that only their group may
+enter, ``0660`` with their group), where a worker asks for an insert,
 an update or a delete of one row of an allow-listed entity
 (docs/contracts.md §9). Every request carries the node's control secret
 (``Authorization: Bearer <control.token>``): the one both halves of the
@@ -43,10 +45,6 @@ WRITABLE = DATA_PLANE_WRITES
 MAX_BODY = 1 << 20
 _STATUS = {errors.UNIQUE_VIOLATION: 409, errors.NOT_FOUND: 404,
            errors.OPERATION_UNSUPPORTED: 405, errors.DATABASE_ERROR: 500}
-
-
-def socket_path(prefix: str | os.PathLike) -> Path:
-    return paths.prefix(prefix).write_socket
 
 
 class WriteError(errors.KongpyError):
@@ -137,8 +135,11 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 class WriteServer:
     """The channel's server, a thread of the control-plane process."""
 
-    def __init__(self, prefix: str | os.PathLike, open_db: Callable[[], Any]) -> None:
+    def __init__(self, prefix: str | os.PathLike, socket: Path, group: int | None,
+                 open_db: Callable[[], Any]) -> None:
         self.prefix = paths.prefix(prefix)
+        self.socket = socket
+        self._group = group
         self._open_db = open_db
         self._db: Any = None
         # one write at a time: the rate is one per login, and a single handle
@@ -176,8 +177,8 @@ class WriteServer:
         return status, answer
 
     def start(self) -> None:
-        path = socket_path(self.prefix.root)
-        self.prefix.sockets.mkdir(parents=True, exist_ok=True)
+        path = self.socket
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         server = _Server(str(path), _Handler, bind_and_activate=False)
         old = os.umask(0o177)
@@ -185,7 +186,11 @@ class WriteServer:
             server.server_bind()
         finally:
             os.umask(old)
-        os.chmod(path, 0o600)
+        if self._group is not None:
+            os.chown(path, -1, self._group)
+            os.chmod(path, 0o660)
+        else:
+            os.chmod(path, 0o600)
         server.server_activate()
         server.serve = self.serve
         server.expected_auth = self._expected_auth
@@ -211,6 +216,6 @@ class WriteServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-            socket_path(self.prefix.root).unlink(missing_ok=True)
+            self.socket.unlink(missing_ok=True)
             self._server = None
         self.reset()

@@ -26,6 +26,9 @@ local _M = {
     syslog_socket = "/dev/log",
     snapshot_path = nil,
     control_token_file = nil,
+    -- the write channel (kongpy.dpwrite) and the entities it may write
+    write_socket = nil,
+    dp_writable = {},
     plugins = {},
     kong_version = "0.0.0",
     trusted_ips = {},
@@ -111,6 +114,8 @@ function _M.load(path)
     _M.dns_order = type(t.dns_order) == "table" and t.dns_order or nil
     _M.snapshot_path = t.snapshot_path
     _M.control_token_file = t.control_token_file
+    _M.write_socket = t.write_socket
+    _M.dp_writable = table_of(t.dp_writable)
     _M.allow_debug_header = t.allow_debug_header == true
     _M.router_flavor = type(t.router_flavor) == "string" and t.router_flavor
                        or "traditional_compatible"

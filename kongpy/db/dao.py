@@ -277,6 +277,21 @@ class DAO:
             self._event("delete", current)
         return True
 
+    def delete_expired(self, limit: int = 1000) -> int:
+        """Removes stored rows whose ttl has run out (already invisible), as
+        Kong's cleanup timer does: no cluster event, since no node serves
+        them any longer (the data plane honours ``expires_at`` by itself).
+        Returns how many were removed."""
+        if not self.schema.uses_ttl or self.db.read_only:
+            return 0
+        ids = self._strategy.expired_ids(self.table, time.time(), limit)
+        with self._strategy.transaction():
+            for pk in ids:
+                self._strategy.delete(self.table, pk)
+                if self.schema.has_tags():
+                    self._strategy.set_tags(self.name, pk, [])
+        return len(ids)
+
     # -- helpers -------------------------------------------------------------------------
 
     def check_writable(self, operation: str, key: str | None = None) -> None:

@@ -57,6 +57,9 @@ _UNREACHABLE_RETRY = 0.2
 DELTA_MAX_ROWS = 1000
 COMPACT_AFTER_DELTAS = 100
 COMPACT_AFTER_SECONDS = 60.0
+# How often expired ttl rows (oauth2 codes and tokens, key-auth keys) are
+# removed from the datastore, as Kong's cleanup timer does.
+CLEANUP_EVERY = 60.0
 
 
 def open_node_db(config: Config) -> Any:
@@ -97,6 +100,7 @@ class SyncLoop:
         # the first of them was
         self._chain = 0
         self._chain_since = 0.0
+        self._next_cleanup = 0.0
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -231,6 +235,7 @@ class SyncLoop:
                 self._db = self._open_db(self.config)
             self._listen()
             latest = self._db.events.latest()
+            self._cleanup()
             # Taken only once the datastore has answered in this round.
             if state.get("counters_queued"):
                 self._counters()
@@ -288,6 +293,23 @@ class SyncLoop:
         if upstream_tls.write_stores(self.prefix.ssl, needed, depth) and self._on_node_change:
             log.info("the upstream trust stores changed: reloading nginx")
             self._on_node_change()
+
+    def _cleanup(self) -> None:
+        """Removes the rows whose ttl ran out, at most once per CLEANUP_EVERY."""
+        now = self._clock()
+        if now < self._next_cleanup:
+            return
+        self._next_cleanup = now + CLEANUP_EVERY
+        try:
+            removed = sum(dao.delete_expired() for dao in list(self._db.daos.values())
+                          if dao.schema.uses_ttl)
+        except DatastoreUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the next period tries again
+            log.warning("cannot remove expired rows: %s", exc)
+            return
+        if removed:
+            log.info("removed %d expired row(s)", removed)
 
     def _counters(self) -> None:
         """Adds the data plane's `cluster` rate-limiting counts to the datastore."""

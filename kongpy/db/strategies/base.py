@@ -154,6 +154,11 @@ class Strategy(abc.ABC):
     @abc.abstractmethod
     def count_by(self, table: TableDef, column: str, value: Any) -> int: ...
 
+    def expired_ids(self, table: TableDef, now: float, limit: int) -> list[str]:
+        """Ids of rows of a ttl table whose ``expire_at`` has passed (at most
+        ``limit``). A strategy with native expiry (Cassandra) has none to give."""
+        return []
+
     # -- tags ------------------------------------------------------------------------
     @abc.abstractmethod
     def set_tags(self, entity_name: str, entity_id: str, tags: Iterable[str]) -> None: ...

@@ -163,6 +163,7 @@ class PostgresStrategy(SQLStrategy):
     name = "postgres"
     MARK = "%s"
     TEXT = 'TEXT COLLATE "C"'
+    EXPIRE_AT = "(entity::jsonb ->> 'expire_at')::float8"
     INTEGER = "BIGINT"
     FLOAT = "DOUBLE PRECISION"
     SERIAL = "BIGSERIAL PRIMARY KEY"

@@ -37,6 +37,8 @@ class SQLStrategy(Strategy):
     SERIAL = "INTEGER PRIMARY KEY AUTOINCREMENT"
     BEGIN = "BEGIN"
     DROP_SUFFIX = ""
+    # The stored entity's expiry (epoch seconds) as a number, in SQL.
+    EXPIRE_AT = "json_extract(entity, '$.expire_at')"
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -195,6 +197,14 @@ class SQLStrategy(Strategy):
         cur = self._exec(f"DELETE FROM {_ident(table.name)} WHERE "
                          f"{_ident(table.primary_key)} = {self.MARK}", (pk,))
         return cur.rowcount > 0
+
+    def expired_ids(self, table: TableDef, now: float, limit: int) -> list[str]:
+        if not table.ttl:
+            return []
+        pk = _ident(table.primary_key)
+        cur = self._exec(f"SELECT {pk} FROM {_ident(table.name)} WHERE {self.EXPIRE_AT} "
+                         f"<= {self.MARK} LIMIT {int(limit)}", (now,))
+        return [row[0] for row in cur.fetchall()]
 
     def select(self, table: TableDef, pk: str) -> dict | None:
         return self.select_by(table, table.primary_key, pk)

@@ -42,6 +42,8 @@ return {
                 { refresh_token_ttl = { type = "number", default = 1209600, required = true,
                                         between = { 0, 100000000 } } },
                 { reuse_refresh_token = { type = "boolean", default = false, required = true } },
+                { persistent_refresh_token = { type = "boolean", default = false,
+                                               required = true } },
                 { pkce = { type = "string", default = "lax", required = false,
                            one_of = { "none", "lax", "strict" } } },
                 { realm = { type = "string", required = false } },

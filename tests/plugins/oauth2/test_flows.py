@@ -296,3 +296,51 @@ def test_endpoint_and_token_errors(node):
         'Bearer error="invalid_token" error_description='
         '"The access token is invalid or has expired"')
     node.assert_clean_error_log()
+
+
+def test_options(node):
+    api = admin(node)
+    api.post("/consumers", {"username": "guest"})
+    node.route("/anon", {"name": "oauth2", "config": {**CONFIG, "anonymous": "guest"}})
+    node.route("/hide", {"name": "oauth2", "config": {**CONFIG, "hide_credentials": True}})
+    node.route("/short", {"name": "oauth2", "config": {**CONFIG, "token_expiration": 1}})
+    node.route("/never", {"name": "oauth2", "config": {**CONFIG, "token_expiration": 0,
+                                                       "global_credentials": True}})
+    node.route("/custom", {"name": "oauth2", "config": {**CONFIG,
+                                                        "auth_header_name": "x-token"}})
+    node.wait_sync()
+    seen = requests.get(node.proxy + "/anon/x", timeout=5,
+                        headers={"X-Authenticated-Scope": "spoof"}).json()["headers"]
+    assert seen["x-consumer-username"] == "guest" and seen["x-anonymous-consumer"] == "true"
+    assert "x-authenticated-scope" not in seen
+    issued = token(node, "/hide", grant_type="client_credentials", scope="email").json()
+    seen = call(node, issued["access_token"], "/hide/x").json()
+    assert "authorization" not in seen["headers"]
+    seen = requests.get(f"{node.proxy}/hide/x?access_token={issued['access_token']}&k=1",
+                        timeout=5).json()
+    assert seen["path"] == "/x?k=1"
+    # a token of another route of the same service works (same service id)
+    assert call(node, issued["access_token"], "/oauth/x").status_code == 200
+    # without global_credentials a global token is refused with Kong's message
+    forever = token(node, "/never", grant_type="password", provision_key=PROVISION,
+                    authenticated_userid="u").json()
+    assert "expires_in" not in forever and "refresh_token" not in forever
+    assert call(node, forever["access_token"], "/never/x").status_code == 200
+    resp = call(node, forever["access_token"], "/oauth/x")
+    assert resp.json()["error_description"] == (
+        "The access token is global, but the current plugin is configured without "
+        "'global_credentials'")
+    short = token(node, "/short", grant_type="client_credentials").json()
+    assert short["expires_in"] == 1
+    assert call(node, short["access_token"], "/short/x").status_code == 200
+    time.sleep(2.1)
+    resp = call(node, short["access_token"], "/short/x")
+    assert resp.status_code == 401 and resp.json()["error"] == "invalid_token"
+    issued = token(node, "/custom", grant_type="client_credentials").json()
+    resp = requests.get(node.proxy + "/custom/x", timeout=5,
+                        headers={"x-token": f"bearer {issued['access_token']}"})
+    assert resp.status_code == 200
+    basic = base64.b64encode(b"web-id:web-secret").decode()
+    resp = post(node, "/custom/oauth2/token", {"grant_type": "client_credentials"},
+                headers={"x-token": f"Basic {basic}"})
+    assert resp.status_code == 200, resp.text

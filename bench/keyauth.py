@@ -78,6 +78,28 @@ def s2(ctx: Context) -> Subject:
     return Subject(node.target("S2"), ctx.load("/", _keys_file(ctx, "S2", "/ka", keys[:1])))
 
 
+def s9(ctx: Context) -> Subject:
+    """S2's route with oauth2 instead of key-auth and a valid bearer token
+    (one application, one token, stored through the Admin API)."""
+    tokens: list[str] = []
+
+    def configure(node: Node) -> None:
+        r = route(node, ctx, "/oa")
+        enable_plugin(node, "oauth2", r["id"], {"enable_client_credentials": True})
+        node.call("POST", "/consumers", {"username": "c0"})
+        app = node.call("POST", "/consumers/c0/oauth2", {"name": "bench"})
+        token = node.call("POST", "/oauth2_tokens", {
+            "credential": {"id": app["id"]}, "service": {"id": r["service"]["id"]},
+            "expires_in": 0})
+        (node.root / "token.txt").write_text(token["access_token"])
+
+    node = ctx.node("oa1", configure)
+    tokens.append((node.root / "token.txt").read_text().strip())
+    rows = [("/oa", "-", "Authorization", f"Bearer {tokens[0]}")]
+    return Subject(node.target("S9"),
+                   ctx.load("/", wrk.write_requests(ctx.workdir / "requests-S9.tsv", rows)))
+
+
 def s3(ctx: Context) -> Subject:
     node, keys = _ka_node(ctx, "ka-many", ctx.mode.consumers)
     return Subject(node.target("S3"), ctx.load("/", _keys_file(ctx, "S3", "/ka", keys)))

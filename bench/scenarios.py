@@ -217,6 +217,8 @@ SCENARIOS: list[Scenario] = [
              build=_p1, nodes=("p1",), targets={"efficiency": 0.80}),
     Scenario("S2", "kongpy, key-auth, one consumer", build=keyauth.s2, nodes=("ka1",),
              targets={"efficiency": 0.85}),
+    Scenario("S9", "kongpy, oauth2, one valid bearer token", build=keyauth.s9,
+             baseline="S2", nodes=("ka1", "oa1"), targets={"efficiency": 0.85}),
     Scenario("S3", "kongpy, key-auth, 10,000 consumers, random valid key",
              build=keyauth.s3, nodes=("ka-many",), targets={"efficiency": 0.80}),
     Scenario("S4", "kongpy, key-auth + rate-limiting (local)", build=keyauth.s4,

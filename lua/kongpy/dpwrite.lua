@@ -47,6 +47,10 @@ local POOL = 16
 -- an overlay entry outlives any normal push; once the configuration carries
 -- the version it names, it is ignored anyway
 local OVERLAY_TTL = 3600
+-- an entry superseded this long ago is removed by the next lookup: every
+-- worker serves that version by then (they look for new ones every 0.1 s),
+-- and later lookups of the key cost a miss only
+local SETTLED_AFTER = 5
 local SEP = "\0"
 
 local _M = {
@@ -176,8 +180,9 @@ local function remember(entity, version, row, old)
     if not dict then
         return
     end
-    local raw = encode({ v = version, row = row or null })
-    local tomb = encode({ v = version, row = null })
+    local t = ngx.now()
+    local raw = encode({ v = version, t = t, row = row or null })
+    local tomb = encode({ v = version, t = t, row = null })
     local any = row or old
     dict:set(key(entity, "id", any.id), raw, OVERLAY_TTL)
     for _, field in ipairs(unique_fields(entity)) do
@@ -199,7 +204,8 @@ function _M.lookup(entity, field, value)
     if not dict or not keyable(value) then
         return false
     end
-    local raw = dict:get(key(entity, field, value))
+    local k = key(entity, field, value)
+    local raw = dict:get(k)
     if not raw then
         return false
     end
@@ -213,6 +219,11 @@ function _M.lookup(entity, field, value)
     end
     local served = store.version()
     if type(served) == "number" and type(entry.v) == "number" and served >= entry.v then
+        -- (unless a newer write replaced it meanwhile)
+        if type(entry.t) == "number" and ngx.now() - entry.t > SETTLED_AFTER
+            and dict:get(k) == raw then
+            dict:delete(k)
+        end
         return false
     end
     local row = entry.row

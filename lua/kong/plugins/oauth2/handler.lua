@@ -27,6 +27,7 @@ local ERR_GLOBAL = "The access token is global, but the current plugin is config
 local SCOPE_HEADER = "X-Authenticated-Scope"
 local USERID_HEADER = "X-Authenticated-UserId"
 local ENDPOINTS = { authorize = "authorization", token = "token" }
+local EMPTY = {}
 
 local OAuthHandler = {
     PRIORITY = 1400,
@@ -96,14 +97,14 @@ local function authenticate(conf)
     if not token then
         return nil, failure(conf, "invalid_token", ERR_INVALID, true)
     end
+    -- a token bound to a service works there only, global_credentials or not
     local service_id = token.service and token.service.id
-    if not conf.global_credentials then
-        if not service_id then
+    if not service_id then
+        if not conf.global_credentials then
             return nil, failure(conf, "invalid_token", ERR_GLOBAL, true)
         end
-        if service_id ~= (kong.router.get_service() or {}).id then
-            return nil, failure(conf, "invalid_token", ERR_INVALID, true)
-        end
+    elseif service_id ~= (kong.router.get_service() or EMPTY).id then
+        return nil, failure(conf, "invalid_token", ERR_INVALID, true)
     end
     local expires_in = token.expires_in
     if expires_in > 0 and time() - token.created_at > expires_in then

@@ -5,6 +5,7 @@ Items about other local users run their probes as `nobody`.
 """
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import signal
@@ -220,6 +221,28 @@ def test_other_users_cannot_reach_the_control_or_sync_sockets(node):
         "print('refused')\n")
     proc = _as_nobody(probe)
     assert proc.returncode == 0 and proc.stdout.strip() == "refused", proc.stdout + proc.stderr
+
+
+def test_the_write_channel_is_the_workers_and_needs_the_node_secret(node):
+    """The workers (nobody) may connect to the write channel; without the
+    node's secret nothing is written (docs/contracts.md §9)."""
+    _as_root()
+    path = json.loads(node.prefix.joinpath("settings.json").read_text())["write_socket"]
+    info = os.stat(path)
+    assert stat.S_IMODE(info.st_mode) == 0o660 and info.st_uid == 0
+    assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) & 0o007 == 0
+    probe = (
+        "import socket\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        f"s.connect({path!r})\n"
+        "s.sendall(b'POST /rows/oauth2_tokens HTTP/1.1\\r\\nHost: x\\r\\n'\n"
+        "          b'Authorization: Bearer ' + b'00' * 32 + b'\\r\\n'\n"
+        "          b'Content-Length: 2\\r\\n\\r\\n{}')\n"
+        "print(s.recv(100).split(b'\\r\\n')[0].decode())\n")
+    # as the workers: their user and group
+    proc = subprocess.run([SYSTEM_PYTHON, "-c", probe], user="nobody", group=info.st_gid,
+                          capture_output=True, text=True, timeout=30, cwd="/")
+    assert proc.stdout.strip() == "HTTP/1.1 401 Unauthorized", proc.stdout + proc.stderr
 
 
 def test_the_control_socket_needs_the_node_secret(node, upstream):

@@ -84,10 +84,12 @@ function _M.init(settings_file)
         -- the proxy still serves; only the control socket stays closed
         ngx.log(ngx.WARN, cerr, "; the control socket refuses every request")
     end
-    local wok, werr = require("kongpy.dpwrite").init(
-        settings.write_socket, settings.control_token_file, settings.dp_writable)
-    if not wok then
-        ngx.log(ngx.WARN, werr, "; plugins cannot store rows from the data plane")
+    if settings.write_socket then
+        local wok, werr = require("kongpy.dpwrite").init(
+            settings.write_socket, settings.control_token_file, settings.dp_writable)
+        if not wok then
+            ngx.log(ngx.WARN, werr, "; plugins cannot store rows from the data plane")
+        end
     end
     snapshot.init(settings.snapshot_path)
 end

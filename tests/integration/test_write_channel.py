@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from kongpy import paths
 from kongpy.sync.push import UnixHTTPConnection
@@ -109,3 +110,45 @@ def test_write_channel_shared_datastore(tmp_path_factory, backend):
                 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert b.dataplane_config()["version"] >= body["version"]
+
+
+FIXTURE_PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
+
+
+def test_kong_db_writes_from_the_data_plane(start_node, upstream):
+    """kong.db.<entity> on an allow-listed entity writes through the channel
+    (Kong's DAO shape: row, err, err_t); the row is visible to every worker
+    at once; other entities still refuse."""
+    node = start_node(plugins="bundled, write-probe", plugins_path=str(FIXTURE_PLUGINS))
+    app = _application(node)
+    node.create("/services", {"name": "svc", "url": upstream.url})
+    node.route("/probe", {"name": "write-probe"})
+    node.wait_sync()
+
+    def probe(**query):
+        resp = requests.get(node.proxy + "/probe", params=query, timeout=10)
+        assert resp.status_code == 200, resp.text + node.error_log_tail()
+        return resp.json()
+
+    made = probe(op="insert", credential=app["id"], expires_in=60, token="t-1",
+                 refresh="r-1", ttl=100)
+    assert made["ok"] and made["row"]["access_token"] == "t-1"
+    assert "service" not in made["row"]  # JSON nulls left out, as Kong's DAO
+    for _ in range(6):  # both workers, before any push could have happened
+        assert probe(op="select", token="t-1")["row"]["id"] == made["row"]["id"]
+    bad = probe(op="insert", credential=app["id"], expires_in="soon")
+    assert not bad["ok"] and bad["err_t"]["name"] == "schema violation"
+    dup = probe(op="insert", credential=app["id"], expires_in=1, token="t-1")
+    assert dup["err_t"]["code"] == 5
+    assert probe(op="update", id=made["row"]["id"], scope="a")["row"]["scope"] == "a"
+    assert probe(op="update_by", token="t-1", scope="b")["row"]["scope"] == "b"
+    for _ in range(6):
+        assert probe(op="select", token="t-1")["row"]["scope"] == "b"
+    assert probe(op="delete_by", token="t-1")["ok"]
+    for _ in range(6):
+        assert probe(op="select", token="t-1").get("row") is None
+    assert probe(op="delete", id=made["row"]["id"])["ok"]  # already gone: not an error
+    refused = probe(op="forbidden")
+    assert refused["err"].endswith(
+        "kong.db.consumers:insert: the data plane cannot write to the datastore")
+    admin(node).get("/oauth2_tokens/t-1", status=404)

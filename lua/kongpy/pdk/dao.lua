@@ -10,6 +10,7 @@
 local store = require("kongpy.pdk.store")
 local settings = require("kongpy.settings")
 local dpwrite = require("kongpy.dpwrite")
+local writes = require("kongpy.pdk.dao_writes")
 
 local ngx = ngx
 local null = ngx.null
@@ -67,41 +68,6 @@ function Dao:select(pk, options)
     end
     local rows = store.current and store.current.entities[self.name]
     return visible(rows and rows[pk.id], options)
-end
-
--- The writes of the allow-listed entities, shaped like Kong's DAO:
--- row, err, err_t (Kong's error table as the control plane answered it).
-local function with_ttl(entity, options)
-    if type(options) == "table" and options.ttl then
-        local copy = {}
-        for k, v in pairs(entity) do
-            copy[k] = v
-        end
-        copy.ttl = options.ttl
-        return copy
-    end
-    return entity
-end
-
-local function clean_answer(row, err, err_t)
-    if not row then
-        return nil, err, err_t
-    end
-    return store.clean(row)
-end
-
-local writes = {}
-
-function writes.insert(self, entity, options)
-    return clean_answer(dpwrite.insert(self.name, with_ttl(entity, options)))
-end
-
-function writes.update(self, pk, entity, options)
-    return clean_answer(dpwrite.update(self.name, pk, with_ttl(entity, options)))
-end
-
-function writes.delete(self, pk)
-    return dpwrite.delete(self.name, pk)
 end
 
 -- the row with `field` = `value`, overlay first (select_by_<field>)
@@ -253,23 +219,9 @@ local function field_method(dao, method)
         end
     end
     if WRITABLE[name] then
-        if writes[method] then
-            return writes[method]
-        end
-        local verb
-        verb, field = match(method, "^(%a+)_by_(.+)$")
-        if (verb == "update" or verb == "delete") and is_listed(f.unique, field) then
-            return function(self, value, a, b)
-                local row = select_by(self.name, field, value)
-                if not row then
-                    if verb == "delete" then
-                        return true
-                    end
-                    return nil, "could not find the entity with '" .. field .. "' = '"
-                        .. tostring(value) .. "'"
-                end
-                return writes[verb](self, { id = row.id }, a, b)
-            end
+        local fn = writes.method(f, method, select_by)
+        if fn then
+            return fn
         end
     end
     local kind

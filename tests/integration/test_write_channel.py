@@ -95,7 +95,7 @@ def test_write_channel_sqlite(start_node):
     _check_channel(start_node(workers=1))
 
 
-@pytest.mark.parametrize("backend", ["postgres"])
+@pytest.mark.parametrize("backend", ["postgres", "cassandra"])
 def test_write_channel_shared_datastore(tmp_path_factory, backend):
     require_binary("nginx")
     datastores.require_server(backend)

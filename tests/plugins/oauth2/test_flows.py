@@ -344,3 +344,35 @@ def test_options(node):
     resp = post(node, "/custom/oauth2/token", {"grant_type": "client_credentials"},
                 headers={"x-token": f"Basic {basic}"})
     assert resp.status_code == 200, resp.text
+
+
+def test_malformed_parameters_never_give_500(node):
+    url = https(node) + "/oauth/oauth2/token"
+    bodies = [
+        {"grant_type": ["password"], "client_id": "web-id", "client_secret": "web-secret"},
+        {"grant_type": "password", "client_id": {"a": 1}, "client_secret": "web-secret"},
+        {"grant_type": "password", "client_id": "web-id", "client_secret": 5,
+         "provision_key": PROVISION, "authenticated_userid": 7},
+        {"grant_type": "refresh_token", "client_id": "web-id", "client_secret": "web-secret",
+         "refresh_token": {"x": 1}, "state": ["a", "b"]},
+        {"grant_type": "client_credentials", "client_id": "web-id",
+         "client_secret": "web-secret", "scope": 3},
+        {"grant_type": "authorization_code", "client_id": "web-id",
+         "client_secret": "web-secret", "code": None, "redirect_uri": [REDIRECT]},
+    ]
+    for body in bodies:
+        resp = requests.post(url, json=body, verify=False, timeout=10)
+        assert resp.status_code in (400, 401), (body, resp.text)
+        assert set(resp.json()) >= {"error", "error_description"}
+    resp = requests.post(https(node) + "/oauth/oauth2/authorize", verify=False, timeout=10,
+                         json={"provision_key": PROVISION, "authenticated_userid": "u",
+                               "client_id": "web-id", "response_type": "code",
+                               "redirect_uri": {"a": 1}, "code_challenge": ["x"],
+                               "code_challenge_method": 256})
+    assert resp.status_code == 400, resp.text
+    resp = requests.get(node.proxy + "/oauth/x?access_token=a&access_token=b", timeout=5)
+    assert resp.json()["error_description"] == "The access token is missing"
+    basic = requests.post(url, data={"grant_type": "client_credentials"}, verify=False,
+                          timeout=10, headers={"Authorization": "Basic !!!not-base64"})
+    assert basic.status_code == 401 and basic.json()["error"] == "invalid_client"
+    node.assert_clean_error_log()

@@ -4,7 +4,10 @@ token on both, and a datastore that does not answer gives Kong's 500 with
 nothing stored."""
 from __future__ import annotations
 
+import http.client
+import json
 import time
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -112,3 +115,34 @@ def test_datastore_down_answers_500_and_stores_nothing(tmp_path, echo_upstream):
     finally:
         node.stop()
         server.stop()
+
+
+def test_http_from_a_trusted_proxy_that_terminated_tls(start_node, echo_upstream):
+    node = start_node(workers=1, trusted_ips="127.0.0.1")
+    _setup(node, echo_upstream.url)
+    plugin = admin(node).get("/plugins")["data"][0]
+    url = node.proxy + "/api/oauth2/token"
+    data = {"grant_type": "password", "provision_key": "pk", "authenticated_userid": "u1",
+            "client_id": "cid", "client_secret": "csecret"}
+    node.wait_sync()
+    assert requests.post(url, data=data, headers={"X-Forwarded-Proto": "https"},
+                         timeout=10).json()["error"] == "access_denied"
+    admin(node).patch(f"/plugins/{plugin['id']}", {"config": {
+        "accept_http_if_already_terminated": True}})
+    node.wait_sync()
+    resp = requests.post(url, data=data, headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert resp.status_code == 200, resp.text
+    assert requests.post(url, data=data, timeout=10).json()["error_description"] == \
+        "You must use HTTPS"
+    conn = http.client.HTTPConnection("127.0.0.1", node.ports["proxy"], timeout=10)
+    body = urlencode(data)
+    conn.putrequest("POST", "/api/oauth2/token")
+    for name, value in (("Content-Type", "application/x-www-form-urlencoded"),
+                        ("Content-Length", str(len(body))), ("X-Forwarded-Proto", "https"),
+                        ("X-Forwarded-Proto", "https")):
+        conn.putheader(name, value)
+    conn.endheaders(body.encode())
+    twice = json.loads(conn.getresponse().read())
+    conn.close()
+    assert twice == {"error": "access_denied",
+                     "error_description": "Only one X-Forwarded-Proto header allowed"}

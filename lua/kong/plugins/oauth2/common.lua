@@ -125,8 +125,8 @@ function _M.https(conf)
         or not kong.ip.is_trusted(kong.client.get_ip()) then
         return false
     end
-    local proto = kong.request.get_header("X-Forwarded-Proto")
-    if #(kong.request.get_header_values("X-Forwarded-Proto") or {}) > 1 then
+    local proto = kong.request.get_header_values("X-Forwarded-Proto")
+    if type(proto) == "table" then
         return nil, "Only one X-Forwarded-Proto header allowed"
     end
     return proto ~= nil and lower(proto) == "https"

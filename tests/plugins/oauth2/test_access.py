@@ -376,3 +376,26 @@ def test_malformed_parameters_never_give_500(node):
                           timeout=10, headers={"Authorization": "Basic !!!not-base64"})
     assert basic.status_code == 401 and basic.json()["error"] == "invalid_client"
     node.assert_clean_error_log()
+
+
+def test_refresh_token_ttl_and_persistent_refresh_token(node):
+    base = {**CONFIG, "refresh_token_ttl": 100}
+    node.route("/ttl", {"name": "oauth2", "config": base})
+    node.route("/persist", {"name": "oauth2", "config": {**base,
+                                                         "persistent_refresh_token": True}})
+    node.wait_sync()
+    api = admin(node)
+    grant = {"grant_type": "password", "provision_key": PROVISION, "authenticated_userid": "u"}
+    plain = token(node, "/ttl", **grant).json()
+    kept = token(node, "/persist", **grant).json()
+    assert 98 <= api.get(f"/oauth2_tokens/{plain['access_token']}")["ttl"] <= 100
+    time.sleep(3)
+    renewed = token(node, "/ttl", grant_type="refresh_token",
+                    refresh_token=plain["refresh_token"]).json()
+    assert 98 <= api.get(f"/oauth2_tokens/{renewed['access_token']}")["ttl"] <= 100
+    # persistent: the refresh token keeps its first expiry across refreshes
+    again = token(node, "/persist", grant_type="refresh_token",
+                  refresh_token=kept["refresh_token"]).json()
+    assert again["refresh_token"] != kept["refresh_token"]
+    assert api.get(f"/oauth2_tokens/{again['access_token']}")["ttl"] <= 97
+    assert call(node, again["access_token"], "/persist/x").status_code == 200

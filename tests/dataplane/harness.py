@@ -112,6 +112,7 @@ def context(prefix: Path, proxy_port: int, workers: int = 2, **overrides: Any) -
         "injected": {"http": [{"name": "client_max_body_size", "value": "0"}]},
         "plugin_phases": [],
         "port_maps": [],
+        "status_listeners": [],
     }
     ctx.update(overrides)
     return ctx

@@ -6,9 +6,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${KONGPY_VENV:-$ROOT/.venv}/bin/python"
 cd "$ROOT"
 luacheck -q lua/ tests/lua/
-# The servers the suite runs against (Redis for the rate-limiting redis policy).
+# The servers the suite runs against (Redis for the rate-limiting redis policy,
+# OpenLDAP for ldap-auth).
 # Their `env` output tells the tests where they listen.
-for s in postgres redis cassandra; do
+for s in postgres redis cassandra ldap; do
     "$ROOT/scripts/servers/$s.sh" start
     eval "$("$ROOT/scripts/servers/$s.sh" env)"
 done
@@ -20,8 +21,8 @@ status=0
 # The servers stay up for the next run (starting Cassandra takes a while).
 echo
 echo "test servers left running (data in .cache/servers/):"
-for s in postgres redis cassandra; do
+for s in postgres redis cassandra ldap; do
     "$ROOT/scripts/servers/$s.sh" status || true
 done
-echo "stop them with: for s in postgres redis cassandra; do scripts/servers/\$s.sh stop; done"
+echo "stop them with: for s in postgres redis cassandra ldap; do scripts/servers/\$s.sh stop; done"
 exit "$status"

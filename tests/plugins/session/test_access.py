@@ -1,0 +1,343 @@
+"""session through a real node (two workers): key-auth logs a consumer in,
+the session cookie authenticates the next requests, logout, tampering,
+timeouts, split cookies; the cookie is decoded here independently
+(lua-resty-session 4's layout, AES-256-GCM, HKDF-SHA256, HMAC-SHA256)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import struct
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from tests.helpers.http import admin, proxy
+
+FIXTURE_PLUGINS = Path(__file__).resolve().parents[2] / "fixtures" / "plugins"
+SECRET = "correct horse battery staple"
+
+
+def b64url_decode(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def hkdf(secret: str, info: bytes, length: int) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None,
+                info=info).derive(hashlib.sha256(secret.encode()).digest())
+
+
+def decode(value: str, secret: str = SECRET) -> dict:
+    """The cookie's header fields and decrypted payload, checked on the way."""
+    header = b64url_decode(value[:110])
+    assert len(header) == 82
+    kind, flags = header[0], struct.unpack("<H", header[1:3])[0]
+    sid = header[3:35]
+    created = int.from_bytes(header[35:40], "little")
+    rolling, = struct.unpack("<I", header[40:44])
+    size = int.from_bytes(header[44:47], "little")
+    tag, idling = header[47:63], int.from_bytes(header[63:66], "little")
+    mac_key = hkdf(secret, b"authentication:" + sid, 32)
+    assert hmac.new(mac_key, header[:66], hashlib.sha256).digest()[:16] == header[66:]
+    okm = hkdf(secret, b"encryption:" + sid, 44)
+    ciphertext = b64url_decode(value[110:])
+    assert len(ciphertext) == size
+    plain = AESGCM(okm[:32]).decrypt(okm[32:], ciphertext + tag, header[:47])
+    return {"type": kind, "flags": flags, "sid": sid, "created_at": created,
+            "rolling_offset": rolling, "idling_offset": idling, "data": json.loads(plain)}
+
+
+def set_cookies(resp) -> dict[str, str]:
+    """name -> full Set-Cookie line, for each cookie the answer sets."""
+    out = {}
+    for line in resp.raw.headers.getlist("Set-Cookie"):
+        out[line.split("=", 1)[0]] = line
+    return out
+
+
+def cookie_values(resp) -> dict[str, str]:
+    return {name: line.split("=", 1)[1].split(";", 1)[0]
+            for name, line in set_cookies(resp).items()}
+
+
+def cookie_header(values: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in values.items())}
+
+
+def session_conf(**extra) -> dict:
+    config = {"secret": SECRET}
+    config.update(extra)
+    return {"name": "session", "config": config}
+
+
+KEY_AUTH = {"name": "key-auth", "config": {"anonymous": "anon"}}
+
+
+@pytest.fixture(scope="module")
+def gateway(start_node):
+    return start_node(plugins="bundled, groups-probe", plugins_path=str(FIXTURE_PLUGINS))
+
+
+@pytest.fixture(scope="module")
+def routes(gateway, svc):
+    gw = gateway
+    gw.create("/consumers", {"username": "anon"})
+    gw.create("/consumers", {"username": "bob", "custom_id": "bob-custom"})
+    key = gw.create("/consumers/bob/key-auth", {"key": "bob-key"})
+    gw.create("/consumers", {"username": "carol"})
+    gw.create("/consumers/carol/key-auth", {"key": "carol-key"})
+    gw.route("/s", session_conf(response_headers=["id", "subject", "timeout"],
+                                request_headers=["audience", "subject"]), KEY_AUTH)
+    gw.route("/other-secret", session_conf(secret="another secret"), KEY_AUTH)
+    gw.route("/body-logout", session_conf(read_body_for_logout=True,
+                                          logout_methods=["POST", "GET"]), KEY_AUTH)
+    gw.route("/idle", session_conf(idling_timeout=3, rolling_timeout=600), KEY_AUTH)
+    gw.route("/absolute", session_conf(absolute_timeout=2), KEY_AUTH)
+    gw.route("/rolling", session_conf(rolling_timeout=6, idling_timeout=0), KEY_AUTH)
+    gw.route("/attrs", session_conf(cookie_name="sid", cookie_path="/attrs",
+                                    cookie_domain="example.test", cookie_same_site="Default",
+                                    cookie_http_only=False, cookie_secure=False,
+                                    audience="shop"), KEY_AUTH)
+    gw.route("/groups", session_conf(), KEY_AUTH,
+             {"name": "groups-probe", "config": {"groups": ["admins", "ops"]}})
+    gw.route("/big", session_conf(), KEY_AUTH,
+             {"name": "groups-probe",
+              "config": {"groups": [f"group-number-{i:04d}" for i in range(200)]}})
+    gw.route("/remember", session_conf(remember=True, rolling_timeout=2), KEY_AUTH)
+    gw.wait_sync()
+    gw.key_id = key["id"]
+    return gw
+
+
+def login(gw, path: str, key: str = "bob-key") -> dict[str, str]:
+    resp = proxy(gw).get(path, headers={"apikey": key})
+    assert resp.status_code == 200, resp.text
+    return cookie_values(resp)
+
+
+def test_login_then_cookie_authenticates(routes):
+    px = proxy(routes)
+    resp = px.get("/s", headers={"apikey": "bob-key"})
+    assert resp.status_code == 200
+    line = set_cookies(resp)["session"]
+    assert line.endswith("; Path=/; SameSite=Strict; HttpOnly; Secure")
+    value = cookie_values(resp)["session"]
+    bob = admin(routes).get("/consumers/bob")
+    decoded = decode(value)
+    assert decoded["type"] == 1 and decoded["flags"] == 0
+    assert decoded["data"] == [[[bob["id"], routes.key_id, None], "default", "bob"]]
+    assert abs(decoded["created_at"] - time.time()) < 5
+    assert resp.headers["Session-Subject"] == "bob"
+    assert resp.headers["Session-Id"] == base64.urlsafe_b64encode(
+        decoded["sid"]).decode().rstrip("=")
+    assert 890 < int(resp.headers["Session-Timeout"]) <= 900  # the idling timeout
+    for _ in range(8):  # both workers, no key
+        resp = px.get("/s", headers=cookie_header({"session": value}))
+        assert resp.status_code == 200
+        seen = resp.json()["headers"]
+        assert seen["x-consumer-username"] == "bob"
+        assert seen["x-consumer-id"] == bob["id"]
+        assert seen["x-consumer-custom-id"] == "bob-custom"
+        assert seen["x-credential-identifier"] == routes.key_id
+        assert "x-anonymous-consumer" not in seen
+        assert seen["session-audience"] == "default"
+        assert seen["session-subject"] == "bob"
+        assert "session" not in set_cookies(resp)  # nothing new to store
+    # without the cookie: the anonymous consumer, and no session for it
+    resp = px.get("/s")
+    assert resp.json()["headers"]["x-anonymous-consumer"] == "true"
+    assert "session" not in set_cookies(resp)
+    # the session authenticates first: key-auth (with anonymous) then does
+    # nothing, as in Kong, so another key does not change the session
+    resp = px.get("/s", headers={"apikey": "carol-key", **cookie_header({"session": value})})
+    assert resp.json()["headers"]["x-consumer-username"] == "bob"
+    assert "session" not in set_cookies(resp)
+
+
+def test_tampered_or_foreign_cookie_is_refused(routes):
+    px = proxy(routes)
+    value = login(routes, "/s")["session"]
+
+    def flip(s: str, i: int) -> str:
+        return s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1:]
+
+    for bad in (flip(value, 5), flip(value, 100), flip(value, 120), flip(value, len(value) - 2),
+                value[:110], value + "AAAA", "garbage"):
+        resp = px.get("/s", headers=cookie_header({"session": bad}))
+        assert resp.status_code == 200
+        assert resp.json()["headers"]["x-anonymous-consumer"] == "true", bad
+    resp = px.get("/other-secret", headers=cookie_header({"session": value}))
+    assert resp.json()["headers"]["x-anonymous-consumer"] == "true"
+
+
+def test_logout(routes):
+    px = proxy(routes)
+    value = login(routes, "/s")["session"]
+    jar = cookie_header({"session": value})
+    # GET is not a default logout method; POST without read_body_for_logout
+    # does not read the body argument
+    resp = px.get("/s?session_logout=true", headers=jar)
+    assert resp.json()["headers"]["x-consumer-username"] == "bob"
+    resp = px.post("/s", data={"session_logout": "1"}, headers=jar)
+    assert resp.json()["headers"]["x-consumer-username"] == "bob"
+    for method in ("DELETE", "POST"):
+        resp = px.request(method, "/s?session_logout", headers=jar)
+        assert resp.status_code == 200
+        assert resp.content == b""
+        line = set_cookies(resp)["session"]
+        assert line.startswith("session=; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0")
+    # without a session there is nothing to log out of
+    resp = px.request("DELETE", "/s?session_logout")
+    assert resp.json()["headers"]["x-anonymous-consumer"] == "true"
+    value = login(routes, "/body-logout")["session"]
+    jar = cookie_header({"session": value})
+    resp = px.post("/body-logout", data={"session_logout": "1"}, headers=jar)
+    assert resp.status_code == 200 and resp.content == b""
+    assert "Max-Age=0" in set_cookies(resp)["session"]
+    resp = px.get("/body-logout?session_logout=1", headers=jar)
+    assert resp.content == b""
+
+
+def test_cookie_attributes_and_audience(routes):
+    resp = proxy(routes).get("/attrs", headers={"apikey": "bob-key"})
+    line = set_cookies(resp)["sid"]
+    assert line.endswith("; Path=/attrs; Domain=example.test")
+    assert decode(cookie_values(resp)["sid"])["data"][0][1] == "shop"
+    # a cookie of another audience does not authenticate here
+    value = login(routes, "/s")["session"]
+    resp = proxy(routes).get("/attrs", headers=cookie_header({"sid": value}))
+    assert resp.json()["headers"]["x-anonymous-consumer"] == "true"
+
+
+def test_groups_and_split_cookies(routes):
+    px = proxy(routes)
+    value = login(routes, "/groups")["session"]
+    assert decode(value)["data"][0][0][2] == ["admins", "ops"]
+    seen = px.get("/groups", headers=cookie_header({"session": value})).json()["headers"]
+    assert seen["x-authenticated-groups"] == "admins, ops"
+    resp = px.get("/big", headers={"apikey": "bob-key"})
+    lines = set_cookies(resp)
+    assert set(lines) == {"session", "session2"}
+    assert all(len(line) <= 4096 for line in lines.values())
+    values = cookie_values(resp)
+    whole = values["session"] + values["session2"]
+    assert len(decode(whole)["data"][0][0][2]) == 200
+    seen = px.get("/big", headers=cookie_header(values)).json()["headers"]
+    assert seen["x-consumer-username"] == "bob"
+    assert seen["x-authenticated-groups"].startswith("group-number-0000, group-number-0001")
+    seen = px.get("/big", headers=cookie_header({"session": values["session"]})).json()
+    assert seen["headers"]["x-anonymous-consumer"] == "true"
+
+
+def wait_age(value: str, seconds: int) -> None:
+    """Sleeps until the session is ``seconds`` old in whole seconds, as the
+    data plane counts (ngx.time())."""
+    target = decode(value)["created_at"] + seconds + 0.2
+    time.sleep(max(0.0, target - time.time()))
+
+
+def authenticated(gw, path: str, values: dict[str, str]):
+    resp = proxy(gw).get(path, headers=cookie_header(values))
+    return resp.json()["headers"].get("x-consumer-username") == "bob", resp
+
+
+def test_idling_timeout_and_touch(routes):
+    first = login(routes, "/idle")
+    wait_age(first["session"], 1)
+    ok, resp = authenticated(routes, "/idle", first)
+    assert ok
+    touched = cookie_values(resp)
+    assert decode(touched["session"])["sid"] == decode(first["session"])["sid"]
+    assert decode(touched["session"])["idling_offset"] >= 1
+    wait_age(first["session"], 3)  # 3 s idle for the first cookie, 2 s for the touched one
+    assert not authenticated(routes, "/idle", first)[0]
+    assert authenticated(routes, "/idle", touched)[0]
+
+
+def test_absolute_timeout(routes):
+    values = login(routes, "/absolute")
+    assert authenticated(routes, "/absolute", values)[0]
+    wait_age(values["session"], 2)
+    assert not authenticated(routes, "/absolute", values)[0]
+
+
+def test_rolling_timeout_renews(routes):
+    first = login(routes, "/rolling")
+    wait_age(first["session"], 5)  # past 3/4 of the rolling timeout: renewed
+    ok, resp = authenticated(routes, "/rolling", first)
+    assert ok
+    renewed = cookie_values(resp)["session"]
+    old, new = decode(first["session"]), decode(renewed)
+    assert new["sid"] != old["sid"]
+    assert new["created_at"] == old["created_at"]
+    assert new["rolling_offset"] == 5
+    wait_age(first["session"], 6)
+    assert not authenticated(routes, "/rolling", first)[0]
+    assert authenticated(routes, "/rolling", {"session": renewed})[0]
+
+
+def test_remember_cookie_restores_the_session(routes):
+    resp = proxy(routes).get("/remember", headers={"apikey": "bob-key"})
+    lines = set_cookies(resp)
+    assert "Max-Age=" not in lines["session"]
+    assert "; Max-Age=604800" in lines["remember"]
+    values = cookie_values(resp)
+    assert decode(values["remember"])["flags"] == 2
+    wait_age(values["session"], 2)  # the session's rolling timeout passed, not the remember one
+    assert not authenticated(routes, "/remember", {"session": values["session"]})[0]
+    ok, resp = authenticated(routes, "/remember", values)
+    assert ok
+    assert "session" in set_cookies(resp)
+    resp = proxy(routes).request("DELETE", "/remember?session_logout",
+                                   headers=cookie_header(values))
+    lines = set_cookies(resp)
+    assert "Max-Age=0" in lines["session"] and "Max-Age=0" in lines["remember"]
+
+
+def test_schema(routes):
+    api = admin(routes)
+    plugin = api.post("/plugins", {"name": "session"}, status=201)
+    config = plugin["config"]
+    assert len(config["secret"]) == 44 and config["secret"].isalnum()
+    assert {k: config[k] for k in (
+        "storage", "audience", "idling_timeout", "rolling_timeout", "absolute_timeout",
+        "stale_ttl", "cookie_name", "cookie_path", "cookie_domain", "cookie_same_site",
+        "cookie_http_only", "cookie_secure", "remember", "remember_cookie_name",
+        "remember_rolling_timeout", "remember_absolute_timeout", "logout_methods",
+        "logout_query_arg", "logout_post_arg", "read_body_for_logout", "request_headers",
+        "response_headers")} == {
+        "storage": "cookie", "audience": "default", "idling_timeout": 900,
+        "rolling_timeout": 3600, "absolute_timeout": 86400, "stale_ttl": 10,
+        "cookie_name": "session", "cookie_path": "/", "cookie_domain": None,
+        "cookie_same_site": "Strict", "cookie_http_only": True, "cookie_secure": True,
+        "remember": False, "remember_cookie_name": "remember",
+        "remember_rolling_timeout": 604800, "remember_absolute_timeout": 2592000,
+        "logout_methods": ["POST", "DELETE"], "logout_query_arg": "session_logout",
+        "logout_post_arg": "session_logout", "read_body_for_logout": False,
+        "request_headers": None, "response_headers": None}
+    api.delete(f"/plugins/{plugin['id']}")
+    # the deprecated shorthands
+    plugin = api.post("/plugins", {"name": "session", "config": {
+        "cookie_lifetime": 100, "cookie_idletime": 50, "cookie_discard": 3,
+        "cookie_samesite": "off", "cookie_httponly": False, "cookie_persistent": True,
+        "cookie_renew": 10}}, status=201)
+    config = plugin["config"]
+    assert (config["rolling_timeout"], config["idling_timeout"], config["stale_ttl"],
+            config["cookie_same_site"], config["cookie_http_only"], config["remember"]) == \
+        (100, 50, 3, "Lax", False, True)
+    api.delete(f"/plugins/{plugin['id']}")
+    for config, field in (({"cookie_same_site": "Sometimes"}, "cookie_same_site"),
+                          ({"logout_methods": ["PUT"]}, "logout_methods"),
+                          ({"response_headers": ["everything"]}, "response_headers"),
+                          ({"storage": "redis"}, "storage"),
+                          ({"unknown": 1}, "unknown")):
+        resp = api.post("/plugins", {"name": "session", "config": config}, status=400)
+        assert field in resp["fields"]["config"], resp
+    resp = api.post("/plugins", {"name": "session", "consumer": {"id": routes.key_id}},
+                    status=400)
+    assert "consumer" in resp["fields"]

@@ -294,7 +294,7 @@ def test_remember_cookie_restores_the_session(routes):
     assert ok
     assert "session" in set_cookies(resp)
     resp = proxy(routes).request("DELETE", "/remember?session_logout",
-                                   headers=cookie_header(values))
+                                 headers=cookie_header(values))
     lines = set_cookies(resp)
     assert "Max-Age=0" in lines["session"] and "Max-Age=0" in lines["remember"]
 

@@ -338,6 +338,10 @@ def test_schema(routes):
                           ({"unknown": 1}, "unknown")):
         resp = api.post("/plugins", {"name": "session", "config": config}, status=400)
         assert field in resp["fields"]["config"], resp
+    resp = api.post("/plugins", {"name": "session", "config": {"storage": "kong"}}, status=400)
+    assert resp["fields"]["config"]["@entity"] == [
+        "storage 'kong' is not supported yet: server-side sessions need the data plane's "
+        "write channel"]
     resp = api.post("/plugins", {"name": "session", "consumer": {"id": routes.key_id}},
                     status=400)
     assert "consumer" in resp["fields"]

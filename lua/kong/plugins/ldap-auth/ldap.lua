@@ -109,7 +109,9 @@ end
 
 local function connect(conf)
     local sock = tcp()
-    sock:settimeout(conf.timeout)
+    if conf.timeout then
+        sock:settimeout(conf.timeout)
+    end
     local transport = conf.ldaps and "ldaps" or conf.start_tls and "starttls" or "ldap"
     local pool = "ldap-auth:" .. transport .. ":" .. (conf.verify_ldap_host and "v:" or "")
                  .. conf.ldap_host .. ":" .. conf.ldap_port
@@ -146,15 +148,23 @@ local function connect(conf)
 end
 
 -- bind(conf, dn, password) -> true (accepted) | false, why (refused) |
--- nil, err (the directory could not be asked).
+-- nil, err (the directory could not be asked). A pooled connection the
+-- directory closed meanwhile is replaced once by a new one.
 function _M.bind(conf, dn, password)
-    local sock, err = connect(conf)
-    if not sock then
-        return sock, err
+    local sock, err, result
+    for _ = 1, 2 do
+        sock, err = connect(conf)
+        if not sock then
+            return sock, err
+        end
+        local id = next_id()
+        local reused = sock:getreusedtimes() > 0
+        result, err = exchange(sock, id, ber.bind_request(id, dn, password))
+        if result or not reused then
+            break
+        end
+        sock:close()
     end
-    local id = next_id()
-    local result
-    result, err = exchange(sock, id, ber.bind_request(id, dn, password))
     if not result then
         return fail(sock, ERR_IO, conf, err)
     end

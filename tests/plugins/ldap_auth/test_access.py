@@ -133,7 +133,7 @@ def test_tls_host_verification_fails(routes, path):
     # the server certificate names "localhost" only
     before = ldap.binds(CURIE)
     resp = proxy(routes).get(path, headers={"Authorization": creds("curie", "radium:polonium")})
-    assert resp.status_code == 401
+    assert resp.status_code == 401, routes.error_log_tail()
     assert resp.headers["WWW-Authenticate"] == "LDAP"
     assert ldap.binds(CURIE) == before
     assert "failed to do SSL handshake" not in resp.text

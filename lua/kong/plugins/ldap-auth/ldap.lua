@@ -138,7 +138,14 @@ local function connect(conf)
             return fail(sock, ERR_START_TLS, conf, result.code .. " " .. result.diagnostic)
         end
     end
-    ok, err = sock:sslhandshake(nil, conf.ldap_host, conf.verify_ldap_host)
+    -- `false`: no TLS session is asked back. Debian's lua-nginx-module
+    -- sometimes reports a failed verification late: with a session asked for
+    -- lua-resty-core trips an assertion, without one the call returns true
+    -- on a socket already closed; both count as the failure they are.
+    ok, err = sock:sslhandshake(false, conf.ldap_host, conf.verify_ldap_host)
+    if ok and not sock:getreusedtimes() then
+        ok, err = nil, "connection closed during the handshake"
+    end
     if not ok then
         sock:close()
         -- Kong counts a failed handshake as refused credentials (a 401)

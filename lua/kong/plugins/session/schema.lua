@@ -79,19 +79,6 @@ return {
                 { logout_post_arg = { type = "string", default = "session_logout" } },
                 { read_body_for_logout = { type = "boolean", default = false } },
             },
-            entity_checks = {
-                -- STORAGE_KONG_REFUSED
-                { custom_entity_check = {
-                    field_sources = { "storage" },
-                    fn = function(config)
-                        if config.storage == "kong" then
-                            return nil, "storage 'kong' is not supported yet: server-side "
-                                        .. "sessions need the data plane's write channel"
-                        end
-                        return true
-                    end,
-                } },
-            },
             shorthand_fields = {
                 -- Kong's deprecated forms (to be removed in Kong 4.0)
                 { cookie_lifetime = { type = "number", func = function(value)

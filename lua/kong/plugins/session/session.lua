@@ -6,18 +6,17 @@
 -- storage = kong, in the `sessions` entity (storage.lua).
 local format = require("kong.plugins.session.format")
 local storage = require("kong.plugins.session.storage")
+local cookies = require("kong.plugins.session.cookies")
 local cjson = require("cjson.safe")
 local rand = require("kong.tools.rand")
 
 local ngx = ngx
 local time = ngx.time
-local cookie_time = ngx.cookie_time
 local var = ngx.var
 local type = type
 local floor = math.floor
 local min = math.min
 local sub = string.sub
-local concat = table.concat
 local band = bit.band
 local bor = bit.bor
 
@@ -25,7 +24,6 @@ local ERR_EXPIRED = "session expired"
 local ERR_AUDIENCE = "session audience not found"
 local ERR_KIND = "session kind mismatch"
 
-local MAX_COOKIE = 4096
 local MAX_CHUNKS = 9
 
 local _M = {}
@@ -46,27 +44,6 @@ local function remaining(conf, m, remember, now)
     local roll = rolling > 0 and rolling - (age - m.rolling_offset) or nil
     local abs = absolute > 0 and absolute - age or nil
     return idle, roll, abs
-end
-
--- The cookie `name`, its chunks `name2` … `name9` appended while shorter
--- than `want` characters.
-local function read_cookie(name, want)
-    local value = var["cookie_" .. name]
-    if not value or not want then
-        return value
-    end
-    local parts, n = { value }, #value
-    for i = 2, MAX_CHUNKS do
-        if n >= want then
-            break
-        end
-        local part = var["cookie_" .. name .. i]
-        if not part then
-            break
-        end
-        parts[i], n = part, n + #part
-    end
-    return concat(parts)
 end
 
 function _M:load(name, remember)
@@ -90,7 +67,7 @@ function _M:load(name, remember)
     if band(m.flags, format.FLAG_STORAGE) ~= 0 then
         payload, err = storage.get(conf, format.b64url(m.sid))
     else
-        local value = read_cookie(name, format.HEADER_B64_LEN + format.b64_len(m.size))
+        local value = cookies.read(name, format.HEADER_B64_LEN + format.b64_len(m.size))
         payload = sub(value, format.HEADER_B64_LEN + 1)
     end
     if not payload then
@@ -144,52 +121,12 @@ function _M:get_subject()
     return self.entries[self.index][3]
 end
 
-local function attributes(conf, max_age)
-    local a = "; Path=" .. conf.cookie_path
-    if conf.cookie_domain then
-        a = a .. "; Domain=" .. conf.cookie_domain
-    end
-    if max_age then
-        a = a .. "; Expires=" .. cookie_time(time() + max_age) .. "; Max-Age=" .. max_age
-    end
-    if conf.cookie_same_site ~= "Default" then
-        a = a .. "; SameSite=" .. conf.cookie_same_site
-    end
-    if conf.cookie_http_only then
-        a = a .. "; HttpOnly"
-    end
-    if conf.cookie_secure then
-        a = a .. "; Secure"
-    end
-    return a
-end
-
--- Queues `name=value` (split over name, name2 … when a Set-Cookie line
--- would pass 4096 bytes) and the removal of chunks it no longer needs.
 function _M:set_cookie(name, value, max_age)
-    local conf, cookies = self.conf, self.cookies
-    local attrs = attributes(conf, max_age)
-    local room = MAX_COOKIE - #name - 2 - #attrs
-    local n = 1
-    while true do
-        local chunk = sub(value, (n - 1) * room + 1, n * room)
-        cookies[#cookies + 1] = (n == 1 and name or name .. n) .. "=" .. chunk .. attrs
-        if n * room >= #value or n == MAX_CHUNKS then
-            break
-        end
-        n = n + 1
-    end
-    for i = n + 1, MAX_CHUNKS do
-        if var["cookie_" .. name .. i] then
-            self:clear_cookie(name .. i)
-        end
-    end
+    cookies.set(self.cookies, self.conf, name, value, max_age)
 end
 
 function _M:clear_cookie(name)
-    local cookies = self.cookies
-    cookies[#cookies + 1] = name .. "=; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0"
-                            .. attributes(self.conf)
+    cookies.clear(self.cookies, self.conf, name)
 end
 
 -- Writes one session (main or remember) with a new id: its cookie, and its

@@ -234,17 +234,7 @@ cmd_stop() {
         rm -f "$PIDFILE"
         return 0
     fi
-    local pid
-    pid="$(pid_of "$PIDFILE")"
-    log "stopping cassandra (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_pid_gone 60 "$pid"; then
-        log "cassandra did not exit after 60s, killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-        wait_pid_gone 10 "$pid" || die "could not stop cassandra (pid $pid)"
-    fi
-    rm -f "$PIDFILE"
-    log "cassandra stopped"
+    stop_pidfile cassandra "$PIDFILE" 60
 }
 
 cmd_status() {

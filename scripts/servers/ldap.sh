@@ -197,17 +197,7 @@ cmd_stop() {
         rm -f "$PIDFILE"
         return 0
     fi
-    local pid
-    pid="$(pid_of "$PIDFILE")"
-    log "stopping slapd (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_pid_gone 20 "$pid"; then
-        log "slapd did not exit after 20s, killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-        wait_pid_gone 5 "$pid" || die "could not stop slapd (pid $pid)"
-    fi
-    rm -f "$PIDFILE"
-    log "ldap stopped"
+    stop_pidfile slapd "$PIDFILE" 20
 }
 
 cmd_status() {

@@ -90,6 +90,23 @@ wait_pid_gone() {
     done
 }
 
+# Stops the process whose id is in file $2 (server name $1): SIGTERM, up to
+# $3 seconds to exit, then SIGKILL; removes the pid file.
+# Usage: stop_pidfile NAME PIDFILE GRACE
+stop_pidfile() {
+    local name="$1" pidfile="$2" grace="$3" pid
+    pid="$(pid_of "$pidfile")"
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_pid_gone "$grace" "$pid"; then
+        log "$name did not exit after ${grace}s, killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_pid_gone 10 "$pid" || die "could not stop $name (pid $pid)"
+    fi
+    rm -f "$pidfile"
+    log "$name stopped"
+}
+
 # Resident memory of a process in MiB (empty if unknown).
 rss_mib() {
     local kb

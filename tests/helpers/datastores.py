@@ -59,6 +59,16 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
+def require_listening(name: str, host: str, port: int, script: str) -> None:
+    """Skips (locally) or fails (CI=true) unless something answers on host:port."""
+    if _answers(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port} (run scripts/servers/{script}.sh start)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_server(backend: str) -> None:
     """Skips (locally) or fails (CI=true) unless the backend's server answers."""
     if backend == "sqlite":

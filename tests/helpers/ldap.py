@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.datastores import IN_CI, REPO
+from tests.helpers.datastores import IN_CI, REPO, require_listening
 
 _DIR = REPO / ".cache" / "servers" / "ldap"
 HOST = os.environ.get("KONGPY_TEST_LDAP_HOST", "127.0.0.1")
@@ -24,15 +23,7 @@ LOG = Path(os.environ.get("KONGPY_TEST_LDAP_LOG", str(_DIR / "slapd.log")))
 def require_ldap() -> None:
     """Skips (locally) or fails (CI=true) unless the LDAP test server answers."""
     for port in (PORT, LDAPS_PORT):
-        try:
-            with socket.create_connection((HOST, port), timeout=2):
-                pass
-        except OSError:
-            message = (f"ldap is not reachable at {HOST}:{port} "
-                       "(run scripts/servers/ldap.sh start)")
-            if IN_CI:
-                pytest.fail(message)
-            pytest.skip(message)
+        require_listening("ldap", HOST, port, "ldap")
     if not CA.exists() or not LOG.exists():
         message = f"the LDAP test server's CA {CA} or log {LOG} is missing"
         if IN_CI:

@@ -3,11 +3,8 @@ KONGPY_TEST_REDIS_*) that the rate-limiting plugins' `redis` policy counts in.""
 from __future__ import annotations
 
 import os
-import socket
 
-import pytest
-
-from tests.helpers.datastores import IN_CI
+from tests.helpers.datastores import require_listening
 
 REDIS_HOST = os.environ.get("KONGPY_TEST_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("KONGPY_TEST_REDIS_PORT", "56379"))
@@ -18,12 +15,4 @@ if os.environ.get("KONGPY_TEST_REDIS_PASSWORD"):
 
 def require_redis() -> None:
     """Skips (locally) or fails (CI=true) unless the Redis test server answers."""
-    try:
-        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=2):
-            return
-    except OSError:
-        message = (f"redis is not reachable at {REDIS_HOST}:{REDIS_PORT} "
-                   "(run scripts/servers/redis.sh start)")
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_listening("redis", REDIS_HOST, REDIS_PORT, "redis")

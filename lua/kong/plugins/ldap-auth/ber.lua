@@ -135,12 +135,24 @@ function _M.read(s, pos)
     return tag, start, stop, stop + 1
 end
 
-local function read_integer(s, pos, want)
+-- The element at `pos` when its tag is `want`: content start, end, next.
+local function read_tagged(s, pos, want)
     local tag, start, stop, nxt = _M.read(s, pos)
     if not tag then
         return nil, start
     end
-    if tag ~= want or stop < start or stop - start > 3 then
+    if tag ~= want then
+        return nil, ERR_TAG
+    end
+    return start, stop, nxt
+end
+
+local function read_integer(s, pos, want)
+    local start, stop, nxt = read_tagged(s, pos, want)
+    if not start then
+        return nil, stop
+    end
+    if stop < start or stop - start > 3 then
         return nil, ERR_TAG
     end
     local n = byte(s, start)
@@ -154,12 +166,9 @@ local function read_integer(s, pos, want)
 end
 
 local function read_string(s, pos)
-    local tag, start, stop, nxt = _M.read(s, pos)
-    if not tag then
-        return nil, start
-    end
-    if tag ~= TAG_OCTETS then
-        return nil, ERR_TAG
+    local start, stop, nxt = read_tagged(s, pos, TAG_OCTETS)
+    if not start then
+        return nil, stop
     end
     return sub(s, start, stop), nxt
 end

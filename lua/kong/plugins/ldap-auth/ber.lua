@@ -176,12 +176,9 @@ end
 -- Decodes a whole LDAPMessage whose op is an LDAPResult (BindResponse,
 -- ExtendedResponse): {id, op, code, matched_dn, diagnostic} or nil, err.
 function _M.decode_result(s)
-    local tag, start, stop = _M.read(s, 1)
-    if not tag then
-        return nil, start
-    end
-    if tag ~= TAG_SEQUENCE then
-        return nil, ERR_TAG
+    local start, stop = read_tagged(s, 1, TAG_SEQUENCE)
+    if not start then
+        return nil, stop
     end
     local inner = sub(s, start, stop)
     local id, pos = read_integer(inner, 1, TAG_INTEGER)

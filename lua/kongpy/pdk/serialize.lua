@@ -98,8 +98,18 @@ local function copy(t, seen)
 end
 _M.copy = copy
 
+local function shallow(t)
+    local out = {}
+    for k, v in pairs(t) do
+        out[k] = v
+    end
+    return out
+end
+
 -- Applies set_serialize_value() entries; dots in a key walk sub-tables.
-local function edit(root, list, first)
+-- With `cow` (the root was handed out already) every table on the way is
+-- copied before it changes, so what serialize() returned before never does.
+local function edit(root, list, first, cow)
     for n = first, #list do
         local item = list[n]
         if not valid(item.value, {}) then
@@ -124,6 +134,9 @@ local function edit(root, list, first)
                           .. "Subkey '" .. subkey .. "' is not a table. It's " .. tostring(nxt))
                 elseif shared[nxt] then
                     nxt = copy(nxt)
+                    node[subkey] = nxt
+                elseif cow then
+                    nxt = shallow(nxt)
                     node[subkey] = nxt
                 end
                 node = nxt
@@ -285,25 +298,29 @@ local function build(ctx)
     }
 end
 
--- Built once per request and shared by every logger of the request (each
--- encodes it in its own log handler: treat it as read-only). The values set
--- through set_serialize_value() since the previous call are applied on top,
--- which gives what Kong's fresh table per call would hold, as Kong keeps
--- every value set during the request too.
+-- Built once per request and shared by every logger of the request (some
+-- keep it in a queue and encode it later: treat it as read-only). The values
+-- set through set_serialize_value() since the previous call are applied to a
+-- copy of it (the tables on the edited paths only), which gives what Kong's
+-- fresh table per call would hold, as Kong keeps every value set during the
+-- request too.
 function _M.serialize()
     phase.check("kong.log.serialize", LOG)
     local ctx = ngx.ctx
     local root = ctx.kongpy_serialized
+    local fresh = false
     if not root then
         root = build(ctx)
-        ctx.kongpy_serialized = root
+        fresh = true
         ctx.kongpy_serialized_n = 0
     end
     local list = ctx.kongpy_serialize_values
     if list and #list > ctx.kongpy_serialized_n then
-        root = edit(root, list, ctx.kongpy_serialized_n + 1)
+        root = edit(fresh and root or shallow(root), list, ctx.kongpy_serialized_n + 1,
+                    not fresh)
         ctx.kongpy_serialized_n = #list
     end
+    ctx.kongpy_serialized = root
     return root
 end
 

@@ -31,13 +31,32 @@ JIT_P_MODES = (("functions", "Fi1"), ("lines", "li1"), ("VM states", "vi1"),
 TOP = 30
 
 
-def _command(prefix: Path, text: str) -> None:
-    tmp = prefix / "profile.cmd.tmp"
+def _channel(ctx: Context, prefix: Path) -> Path:
+    """The folder the worker reads its commands from and writes its output to.
+
+    nginx's workers run as the unprivileged `user` of nginx.conf, which may
+    read neither the node's prefix nor the run's private work directory: the
+    work directory becomes traversable (not listable) and the channel, beside
+    the prefix, writable by anyone.
+    """
+    chan = prefix.parent / "profile"
+    chan.mkdir(exist_ok=True)
+    chan.chmod(0o777)
+    for folder in (ctx.workdir, prefix.parent):
+        folder.chmod(folder.stat().st_mode | 0o111)
+    return chan
+
+
+def _command(chan: Path, text: str) -> None:
+    tmp = chan / "profile.cmd.tmp"
     tmp.write_text(text + "\n")
-    tmp.rename(prefix / "profile.cmd")
+    tmp.chmod(0o644)
+    tmp.rename(chan / "profile.cmd")
     deadline = time.monotonic() + 5
-    while (prefix / "profile.cmd").exists() and time.monotonic() < deadline:
+    while (chan / "profile.cmd").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    if (chan / "profile.cmd").exists():
+        log.warning("the worker did not take the command %r", text)
 
 
 def _tally(lines: list[str]) -> list[str]:
@@ -49,11 +68,11 @@ def _tally(lines: list[str]) -> list[str]:
     return [f"{n:6d}  {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
 
 
-def _under_load(ctx: Context, subject: runner.Subject, prefix: Path, start: str,
+def _under_load(ctx: Context, subject: runner.Subject, chan: Path, start: str,
                 out: Path, seconds: float) -> str:
-    _command(prefix, start)
+    _command(chan, start)
     wrk.run(ctx.workdir, subject.target.url, subject.load, seconds)
-    _command(prefix, "stop")
+    _command(chan, "stop")
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not (out.exists() and out.stat().st_size):
         time.sleep(0.1)
@@ -99,18 +118,19 @@ def run(mode: Mode, scenario: str, out_dir: Path, workdir: Path) -> Path:
     if not ctx.nodes:
         raise ValueError(f"cannot profile {scenario}: not a kongpy scenario")
     prefix = next(iter(ctx.nodes.values())).prefix
+    chan = _channel(ctx, prefix)
     seconds = max(3.0, mode.duration)
     wrk.run(workdir, subject.target.url, subject.load, 3)       # warm the JIT up
     conf = (prefix / "nginx.conf").read_text(errors="replace").splitlines()
     sections = [("Lua handlers in the rendered nginx.conf",
                  "\n".join(line.strip() for line in conf if "by_lua" in line))]
     for title, flags in JIT_P_MODES:
-        out = workdir / f"jitp-{flags}.txt"
-        text = _under_load(ctx, subject, prefix, f"start {flags} {out}", out, seconds)
+        out = chan / f"jitp-{flags}.txt"
+        text = _under_load(ctx, subject, chan, f"start {flags} {out}", out, seconds)
         sections.append((f"jit.p, {title} (mode {flags})", text))
-    out = workdir / "jitv.txt"
+    out = chan / "jitv.txt"
     sections.append(("jit.v, trace events by count",
-                     _under_load(ctx, subject, prefix, f"trace {out}", out, 3)))
+                     _under_load(ctx, subject, chan, f"trace {out}", out, 3)))
     sections.append((f"perf, {scenario} worker CPU by binary and by symbol",
                      _perf(ctx, subject, seconds)))
     s0 = servers.start_baseline(workdir, upstream, lua=False)

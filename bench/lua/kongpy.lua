@@ -3,8 +3,9 @@
 -- lua_package_path, so require("kongpy") finds this file; it loads the real
 -- module unchanged and only adds a per-worker timer that starts and stops
 -- LuaJIT's sampling profiler (jit.p) or trace log (jit.v) on request, through a
--- command file `<prefix>/profile.cmd`: "start <mode> <outfile>", "trace
--- <outfile>" or "stop".
+-- command file `profile/profile.cmd` beside the prefix (the worker's user may
+-- not read the prefix itself): "start <mode> <outfile>", "trace <outfile>" or
+-- "stop".
 local ngx = ngx
 local io_open = io.open
 local os_remove = os.remove
@@ -43,7 +44,9 @@ local function poll(premature)
     if premature then
         return
     end
-    local file = ngx.config.prefix() .. "profile.cmd"
+    -- the prefix's parent by name: resolving "<prefix>/.." would need
+    -- search permission on the prefix
+    local file = ngx.config.prefix():gsub("[^/]+/*$", "") .. "profile/profile.cmd"
     local f = io_open(file, "r")
     if not f then
         return

@@ -3,9 +3,11 @@
 --
 -- One queue per name per worker, drained by one timer that lives while the
 -- queue holds entries. Enqueueing never yields and never does I/O, so the log
--- phase pays a table write and a semaphore post. A batch closes when it holds
--- max_batch_size entries or max_coalescing_delay seconds after its first
--- entry; a failing batch is retried with exponential back-off until
+-- phase pays a table write and a semaphore post; while a batch coalesces,
+-- the timer sleeps until it is full or due rather than waking up for every
+-- entry (Kong's does: a coroutine resume per request). A batch closes when
+-- it holds max_batch_size entries or max_coalescing_delay seconds after its
+-- first entry; a failing batch is retried with exponential back-off until
 -- max_retry_time, then dropped. A full queue drops its oldest entries. On a
 -- graceful stop the timer stops coalescing and sends what it holds (nginx
 -- lets running timers finish within worker_shutdown_timeout).
@@ -159,24 +161,32 @@ function Queue:process_once()
         return false
     end
     local first_at = now()
-    local taken = 1
-    while taken < self.max_batch_size and not worker_exiting() do
+    local full = self.full
+    -- a post the previous batch's wait did not take
+    while full:count() > 0 do
+        full:wait(0)
+    end
+    while self:count() < self.max_batch_size and not worker_exiting() do
         local left = self.max_coalescing_delay - (now() - first_at)
         if left < COALESCE_MIN_TIME then
             break
         end
-        ok, err = self.semaphore:wait(min(left, COALESCE_POLL_TIME))
-        if ok then
-            taken = taken + 1
-        elseif err ~= "timeout" then
+        self.coalescing = true
+        ok, err = full:wait(min(left, COALESCE_POLL_TIME))
+        self.coalescing = false
+        if not ok and err ~= "timeout" then
             self:log_err("could not wait for semaphore: %s", err)
             break
         end
     end
-    -- entries dropped while coalescing took their own semaphore units
-    taken = min(taken, self:count())
+    -- the batch's units past the first; entries dropped while coalescing
+    -- took their own
+    local taken = min(self:count(), self.max_batch_size)
     if taken == 0 then
         return true
+    end
+    for _ = 2, taken do
+        self.semaphore:wait(0)
     end
     -- the batch leaves the queue before it is sent: what is dropped while
     -- the handler runs is always a waiting entry, never one of the batch
@@ -217,6 +227,9 @@ local function get_or_create(queue_conf, handler, handler_conf)
         handler = handler,
         handler_conf = handler_conf,
         semaphore = semaphore.new(),
+        -- posted once when a batch being coalesced fills up
+        full = semaphore.new(),
+        coalescing = false,
         bytes_queued = 0,
         entries = table_new(32, 0),
         front = 1,
@@ -288,6 +301,10 @@ local function enqueue(self, entry)
     self.entries[self.back] = entry
     self.back = self.back + 1
     self.semaphore:post()
+    if self.coalescing and self.back - self.front >= self.max_batch_size then
+        self.coalescing = false
+        self.full:post()
+    end
     return true
 end
 

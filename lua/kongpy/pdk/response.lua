@@ -95,9 +95,8 @@ end
 -- "error": nginx's error page answered; "exit": a plugin or the gateway
 -- answered (kong.response.exit/error, no route...); "service": proxied;
 -- "error" again for anything else.
-function _M.get_source()
-    check("kong.response.get_source", HEADER_BODY_LOG)
-    local ctx = ngx.ctx
+-- get_source() for a known phase (kongpy's own; kong.log.serialize uses it)
+function _M.source(ctx)
     if ctx.kongpy_unexpected then
         -- nginx's error page (Kong's KONG_UNEXPECTED): an upstream that
         -- failed every try, a request nginx refused
@@ -108,6 +107,11 @@ function _M.get_source()
         return "service"
     end
     return "error"
+end
+
+function _M.get_source()
+    check("kong.response.get_source", HEADER_BODY_LOG)
+    return _M.source(ngx.ctx)
 end
 
 function _M.set_status(status)

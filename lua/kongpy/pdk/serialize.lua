@@ -12,6 +12,9 @@ local ngx = ngx
 local var = ngx.var
 local null = ngx.null
 local get_resp_headers = ngx.resp.get_headers
+local get_req_headers = ngx.req.get_headers
+local get_uri_args = ngx.req.get_uri_args
+local get_method = ngx.req.get_method
 local req_start_time = ngx.req.start_time
 local get_tls1_version_str = ssl.get_tls1_version_str
 
@@ -28,6 +31,9 @@ local find = string.find
 
 local DOT = byte(".")
 local QUESTION_MARK = byte("?")
+-- kong.request.get_headers() and get_query() defaults
+local MAX_HEADERS = 100
+local MAX_ARGS = 100
 local SOURCE_NAMES = { service = "upstream", exit = "kong", error = "kong" }
 local ERR_VALUE = "value must be nil, a number, string, boolean or a non-self-referencial "
                   .. "table containing numbers, string and booleans"
@@ -98,8 +104,18 @@ local function copy(t, seen)
 end
 _M.copy = copy
 
+local function shallow(t)
+    local out = {}
+    for k, v in pairs(t) do
+        out[k] = v
+    end
+    return out
+end
+
 -- Applies set_serialize_value() entries; dots in a key walk sub-tables.
-local function edit(root, list, first)
+-- With `cow` (the root was handed out already) every table on the way is
+-- copied before it changes, so what serialize() returned before never does.
+local function edit(root, list, first, cow)
     for n = first, #list do
         local item = list[n]
         if not valid(item.value, {}) then
@@ -124,6 +140,9 @@ local function edit(root, list, first)
                           .. "Subkey '" .. subkey .. "' is not a table. It's " .. tostring(nxt))
                 elseif shared[nxt] then
                     nxt = copy(nxt)
+                    node[subkey] = nxt
+                elseif cow then
+                    nxt = shallow(nxt)
                     node[subkey] = nxt
                 end
                 node = nxt
@@ -233,8 +252,8 @@ local function entity(t)
     return out
 end
 
-local function request_headers(request)
-    local headers = request.get_headers()
+local function request_headers()
+    local headers = get_req_headers(MAX_HEADERS)
     if headers["authorization"] ~= nil then
         headers["authorization"] = "REDACTED"
     end
@@ -244,9 +263,12 @@ local function request_headers(request)
     return headers
 end
 
+local response
+
+-- The PDK's readers without their phase checks (serialize() made its own).
 local function build(ctx)
-    local request = require("kongpy.pdk.request")
-    local response = require("kongpy.pdk.response")
+    -- required on first use, as kongpy.pdk.response loads after this module
+    response = response or require("kongpy.pdk.response")
     local request_uri = var.request_uri or ""
     local server_port = var.server_port
     -- port_maps: the port the client reached, as Kong's serializer reports
@@ -258,9 +280,9 @@ local function build(ctx)
             id = var.request_id or "",
             uri = request_uri,
             url = var.scheme .. "://" .. var.host .. (port and ":" .. port or "") .. request_uri,
-            querystring = request.get_query(),
-            method = request.get_method(),
-            headers = request_headers(request),
+            querystring = get_uri_args(MAX_ARGS),
+            method = get_method(),
+            headers = request_headers(),
             size = tonumber(var.request_length) or var.request_length,
             tls = tls_info(ctx),
         },
@@ -278,32 +300,36 @@ local function build(ctx)
         service = entity(service and service.raw),
         consumer = entity(ctx.authenticated_consumer),
         client_ip = var.remote_addr,
-        started_at = request.get_start_time(),
-        source = SOURCE_NAMES[response.get_source()],
+        started_at = req_start_time() * 1000,
+        source = SOURCE_NAMES[response.source(ctx)],
         workspace = workspace.id,
         workspace_name = workspace.name,
     }
 end
 
--- Built once per request and shared by every logger of the request (each
--- encodes it in its own log handler: treat it as read-only). The values set
--- through set_serialize_value() since the previous call are applied on top,
--- which gives what Kong's fresh table per call would hold, as Kong keeps
--- every value set during the request too.
+-- Built once per request and shared by every logger of the request (some
+-- keep it in a queue and encode it later: treat it as read-only). The values
+-- set through set_serialize_value() since the previous call are applied to a
+-- copy of it (the tables on the edited paths only), which gives what Kong's
+-- fresh table per call would hold, as Kong keeps every value set during the
+-- request too.
 function _M.serialize()
     phase.check("kong.log.serialize", LOG)
     local ctx = ngx.ctx
     local root = ctx.kongpy_serialized
+    local fresh = false
     if not root then
         root = build(ctx)
-        ctx.kongpy_serialized = root
+        fresh = true
         ctx.kongpy_serialized_n = 0
     end
     local list = ctx.kongpy_serialize_values
     if list and #list > ctx.kongpy_serialized_n then
-        root = edit(root, list, ctx.kongpy_serialized_n + 1)
+        root = edit(fresh and root or shallow(root), list, ctx.kongpy_serialized_n + 1,
+                    not fresh)
         ctx.kongpy_serialized_n = #list
     end
+    ctx.kongpy_serialized = root
     return root
 end
 

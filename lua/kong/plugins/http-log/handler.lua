@@ -1,8 +1,10 @@
--- http-log (Kong 3.9): the log object, encoded in the log phase, goes to a
--- per-worker kong.tools.queue; the queue's timer POSTs (PUTs, PATCHes) it to
--- `http_endpoint` through kongpy.tools.http_client: one JSON object when
--- batches hold one entry, else a JSON array. A status below 300 is success;
--- anything else is retried by the queue. Instances with the same endpoint,
+-- http-log (Kong 3.9): the log object goes to a per-worker kong.tools.queue;
+-- the queue's timer encodes each batch at once and POSTs (PUTs, PATCHes)
+-- it to `http_endpoint` through kongpy.tools.http_client: one JSON object
+-- when batches hold one entry, else a JSON array. With queue.max_bytes the
+-- queue counts bytes, so the entry is encoded in the log phase, as Kong
+-- does. A status below 300 is success; anything else is retried by the
+-- queue. Instances with the same endpoint,
 -- method, content type, timeout and keepalive share a queue, as in Kong.
 local Queue = require("kong.tools.queue")
 local http_client = require("kongpy.tools.http_client")
@@ -14,7 +16,6 @@ local md5 = ngx.md5
 
 local pairs = pairs
 local tostring = tostring
-local concat = table.concat
 local fmt = string.format
 local gsub = string.gsub
 
@@ -49,12 +50,15 @@ local function batch_size(conf)
     return conf.queue and conf.queue.max_batch_size or 1
 end
 
+local function encode_failed(err)
+    kong.log.err("could not encode the log entry: ", err)
+end
+
 local function send_entries(conf, entries)
-    local payload
-    if batch_size(conf) == 1 then
-        payload = entries[1]
-    else
-        payload = "[" .. concat(entries, ",") .. "]"
+    local payload = log_entry.encode_batch(entries, batch_size(conf) == 1, encode_failed)
+    if not payload then
+        -- nothing left to send; retrying would not make it encodable
+        return true
     end
     local u, err = parse(conf.http_endpoint)
     if not u then
@@ -100,16 +104,21 @@ local function queue_name(conf)
 end
 
 function HttpLogHandler:log(conf)
-    local entry, err = log_entry.json(conf)
-    if not entry then
-        kong.log.err("could not encode the log entry: ", err)
-        return
-    end
     local queue_conf = conf.__http_log_queue
     if not queue_conf then
         queue_conf = Queue.get_plugin_params("http-log", conf, queue_name(conf))
         -- kept with the compiled configuration, rebuilt with its version
         conf.__http_log_queue = queue_conf
+    end
+    local entry, err
+    if queue_conf.max_bytes and queue_conf.max_bytes ~= ngx.null then
+        entry, err = log_entry.json(conf)
+        if not entry then
+            kong.log.err("could not encode the log entry: ", err)
+            return
+        end
+    else
+        entry = log_entry.table(conf)
     end
     local ok
     ok, err = Queue.enqueue(queue_conf, send_entries, conf, entry)

@@ -28,6 +28,9 @@ local ZipkinLogHandler = {
     VERSION = "3.9.1",
 }
 
+-- nginx's cached clock, as the phase marks (kongpy_access_end) and the
+-- request's start; a balancer try's start comes from the real-time clock and
+-- may be later by a fraction of a millisecond (span.finish clamps at zero)
 local function now_mu()
     return now() * 1e6
 end

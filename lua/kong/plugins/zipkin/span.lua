@@ -23,7 +23,8 @@ function span_mt:new_child(kind, name, start_mu)
 end
 
 function span_mt:finish(end_mu)
-    self.duration = floor(end_mu - self.timestamp)
+    local duration = floor(end_mu - self.timestamp)
+    self.duration = duration > 0 and duration or 0
 end
 
 function span_mt:set_tag(key, value)

@@ -1,0 +1,242 @@
+"""The web GUI in a real browser against a live node with token authentication.
+
+One node and one browser for the module (the CI budget): token login and an
+expired token, a service and a route made through the forms and served by the
+proxy, a validation error shown beside its field, a rollback from the history
+page, and a screenshot of every page at 1280×800 and on a phone-sized viewport.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from tests.conftest import require_binary
+from tests.helpers import browser as b
+from tests.helpers.gateway import Gateway
+from tests.helpers.http import admin
+from tests.helpers.servers import EchoServer, free_port
+
+pytestmark = pytest.mark.integration
+
+PAGES = ("", "services", "services/new", "routes", "consumers", "plugins", "plugins/new",
+         "upstreams", "certificates", "snis", "ca_certificates", "vaults", "traffic", "history")
+
+
+def _token(node: Gateway, name: str) -> str:
+    return node.cli("admin", "token", "create", name, "-c", str(node.conf_path)).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    require_binary("nginx")
+    gui_port = free_port()
+    gw = Gateway(tmp_path_factory.mktemp("gui"), workers=1, extra={
+        "admin_auth": "token", "admin_gui_listen": f"127.0.0.1:{gui_port}"})
+    gw.cli("migrations", "bootstrap", "-c", str(gw.conf_path))
+    gw.token = _token(gw, "gui-operator")
+    gw.start()
+    gw.gui = f"http://127.0.0.1:{gui_port}/"
+    gw.api = admin(gw, {"Kong-Admin-Token": gw.token})
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with b.chromium() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    return b.env_screenshot_dir(tmp_path_factory.mktemp("gui-screenshots"))
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    server = EchoServer("gui-upstream").start()
+    yield server
+    server.stop()
+
+
+def _text(driver, css: str) -> str:
+    """The text of the first element matching ``css`` (read in the page: pages
+    re-render, a Python-side reference may go stale)."""
+    return driver.execute_script(
+        "var e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css)
+
+
+def _heading(driver) -> str:
+    return _text(driver, "main h1")
+
+
+def _open(driver, node: Gateway, path: str, heading: str) -> None:
+    driver.get(node.gui + path)
+    b.wait_for(driver, lambda d: _heading(d) == heading, f"the '{heading}' page")
+
+
+def _log_in(driver, node: Gateway, token: str) -> None:
+    field = b.wait_for(driver, lambda d: d.find_elements("id", "token"), "the token field")[0]
+    field.clear()
+    field.send_keys(token)
+    field.submit()
+
+
+def _logged_in(driver, node: Gateway) -> None:
+    driver.get(node.gui)
+    if _heading_soon(driver) == "Log in":
+        _log_in(driver, node, node.token)
+    b.wait_for(driver, lambda d: _heading(d) == "Overview", "the overview")
+
+
+def _heading_soon(driver) -> str:
+    b.wait_for(driver, lambda d: _heading(d) not in ("",), "a page")
+    return _heading(driver)
+
+
+def _fill(driver, path: str, value: str) -> None:
+    field = driver.find_element("css selector", f'[data-path="{path}"] input, '
+                                                f'[data-path="{path}"] textarea')
+    field.clear()
+    field.send_keys(value)
+
+
+def _error_of(driver, path: str) -> str:
+    return _text(driver, f'[data-error-for="{path}"]')
+
+
+def test_the_gui_is_served_with_kongs_headers(node):
+    resp = requests.get(node.gui + "services/anything", timeout=5)
+    assert resp.status_code == 200 and "<main" in resp.text
+    assert resp.headers["X-Frame-Options"] == "sameorigin"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    kconfig = requests.get(node.gui + "kconfig.js", timeout=5).text
+    assert f'"ADMIN_API_PORT": "{node.ports["admin"]}"' in kconfig
+    assert "GUI on 127.0.0.1:" in node.cli("health", "-p", str(node.prefix)).stdout
+
+
+def test_token_login_and_an_expired_token(node, browser, shots):
+    browser.get(node.gui + "services")
+    b.wait_for(browser, lambda d: _heading(d) == "Log in", "the login page")
+    b.screenshot(browser, shots, "login")
+    _log_in(browser, node, "not-a-token")
+    b.wait_for(browser, lambda d: "not accepted" in _text(d, "#token-error"),
+               "the refusal under the token field")
+    assert _heading(browser) == "Log in"
+    short = _token(node, "short-lived")
+    _log_in(browser, node, short)
+    # back to the page asked for first
+    b.wait_for(browser, lambda d: _heading(d) == "Gateway Services", "the services page")
+    assert browser.current_url == node.gui + "services"
+    node.cli("admin", "token", "revoke", "short-lived", "-c", str(node.conf_path))
+    deadline = time.monotonic() + 10
+    # the Admin API learns of the revocation within a second: navigate until it refuses
+    section = "routes"
+    while time.monotonic() < deadline and _heading(browser) != "Log in":
+        browser.find_element("css selector", f'#nav a[data-section="{section}"]').click()
+        section = "services" if section == "routes" else "routes"
+        time.sleep(0.3)
+    b.wait_for(browser, lambda d: _heading(d) == "Log in", "the login page after revocation")
+    assert "no longer accepted" in _text(browser, "#token-error")
+    _log_in(browser, node, node.token)
+    b.wait_for(browser, lambda d: _heading(d) in ("Gateway Services", "Routes"),
+               "the page before the refusal")
+
+
+def test_service_and_route_through_the_forms_are_proxied(node, browser, upstream, shots):
+    _logged_in(browser, node)
+    _open(browser, node, "services/new", "New Gateway Service")
+    _fill(browser, "name", "gui-svc")
+    _fill(browser, "host", "127.0.0.1")
+    _fill(browser, "port", str(upstream.port))
+    b.screenshot(browser, shots, "service-form")
+    browser.find_element("css selector", "main form button[type=submit]").click()
+    b.wait_for(browser, lambda d: _heading(d) == "Gateway Service: gui-svc", "the new service")
+    browser.find_element("link text", "New route").click()
+    b.wait_for(browser, lambda d: _heading(d) == "New Route", "the route form")
+    _fill(browser, "name", "gui-route")
+    _fill(browser, "paths", "/gui-echo")
+    browser.find_element("css selector", "main form button[type=submit]").click()
+    b.wait_for(browser, lambda d: _heading(d) == "Route: gui-route", "the new route")
+    route = node.api.get("/routes/gui-route")
+    assert route["paths"] == ["/gui-echo"]
+    assert route["service"]["id"] == node.api.get("/services/gui-svc")["id"]
+    node.wait_sync()
+    resp = requests.get(node.proxy + "/gui-echo/hello", timeout=5)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["path"] == "/hello"
+
+
+def test_a_validation_error_is_shown_beside_its_field(node, browser, shots):
+    _logged_in(browser, node)
+    before = node.api.get("/services?size=1000")["data"]
+    _open(browser, node, "services/new", "New Gateway Service")
+    _fill(browser, "name", "not a name")
+    _fill(browser, "port", "99999")
+    browser.find_element("css selector", "main form button[type=submit]").click()
+    b.wait_for(browser, lambda d: _error_of(d, "name"), "the error of the name field")
+    assert "invalid value 'not a name'" in _error_of(browser, "name")
+    assert _error_of(browser, "host") == "required field missing"
+    assert "65535" in _error_of(browser, "port")
+    assert _error_of(browser, "retries") == ""
+    invalid = browser.find_element("css selector", '[data-path="name"] input')
+    assert invalid.get_attribute("aria-invalid") == "true"
+    b.screenshot(browser, shots, "service-form-errors")
+    assert _heading(browser) == "New Gateway Service"
+    assert node.api.get("/services?size=1000")["data"] == before
+
+
+def test_rollback_from_the_history_page(node, browser, shots):
+    service = node.api.post("/services", {"name": "gui-history", "url": "http://127.0.0.1:9"})
+    version = node.api.get("/config/history?size=1")["data"][0]["version"]
+    node.api.patch("/services/gui-history", {"retries": 2})
+    _logged_in(browser, node)
+    _open(browser, node, "history", "Configuration history")
+    b.wait_for(browser, lambda d: "retries" in _text(d, "#diff"), "the diff")
+    diff = _text(browser, "#diff")
+    assert "~ changed gui-history" in diff and "5" in diff and "2" in diff
+    b.screenshot(browser, shots, "history")
+    row = browser.find_element("css selector", f'tr[data-version="{version}"]')
+    row.find_element("tag name", "button").click()
+    dialog = browser.find_element("id", "confirm")
+    b.wait_for(browser, lambda d: dialog.is_displayed(), "the confirmation")
+    assert f"version {version}" in browser.find_element("id", "confirm-text").text
+    browser.find_element("id", "confirm-cancel").click()  # nothing happens on cancel
+    assert node.api.get(f"/services/{service['id']}")["retries"] == 2
+    row = browser.find_element("css selector", f'tr[data-version="{version}"]')
+    row.find_element("tag name", "button").click()
+    b.wait_for(browser, lambda d: dialog.is_displayed(), "the confirmation")
+    browser.find_element("id", "confirm-ok").click()
+    b.wait_for(browser, lambda d: "Rolled back to version" in _text(d, "#notice"),
+               "the rollback's notice")
+    assert node.api.get(f"/services/{service['id']}")["retries"] == 5
+    assert node.api.get("/config/history?size=1")["data"][0]["rollback_of"] == version
+
+
+def test_every_page_renders_on_desktop_and_phone(node, browser, shots):
+    _logged_in(browser, node)
+    browser.get_log("browser")  # what earlier tests' refused requests logged
+    try:
+        for width, height in (b.DESKTOP, b.PHONE):
+            browser.set_window_size(width, height)
+            for path in PAGES:
+                browser.get(node.gui + path)
+                b.wait_for(browser, lambda d: _heading(d) and not d.find_elements(
+                    "css selector", "main .loading"), f"/{path} rendered")
+                assert "Not found" != _heading(browser), path
+                alerts = browser.find_elements("css selector", "main [role=alert]:not(:empty)")
+                assert not alerts, (path, _text(browser, "#main"))
+                b.screenshot(browser, shots, f"{path.replace('/', '-') or 'overview'}-{width}")
+    finally:
+        browser.set_window_size(*b.DESKTOP)
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_an_unreachable_admin_api_is_said_so(node, browser):
+    _logged_in(browser, node)
+    closed = free_port()
+    browser.execute_script(f"KP.api.base = 'http://127.0.0.1:{closed}'; KP.go('services');")
+    b.wait_for(browser, lambda d: "cannot be reached" in _text(d, "#main"),
+               "the unreachable Admin API message")

@@ -7,6 +7,7 @@ page, and a screenshot of every page at 1280×800 and on a phone-sized viewport.
 """
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -75,6 +76,8 @@ def _heading(driver) -> str:
 def _open(driver, node: Gateway, path: str, heading: str) -> None:
     driver.get(node.gui + path)
     b.wait_for(driver, lambda d: _heading(d) == heading, f"the '{heading}' page")
+    if path.endswith("/new"):
+        b.wait_for(driver, lambda d: d.find_elements("css selector", "main form"), "the form")
 
 
 def _log_in(driver, node: Gateway, token: str) -> None:
@@ -156,6 +159,7 @@ def test_service_and_route_through_the_forms_are_proxied(node, browser, upstream
     b.wait_for(browser, lambda d: _heading(d) == "Gateway Service: gui-svc", "the new service")
     browser.find_element("link text", "New route").click()
     b.wait_for(browser, lambda d: _heading(d) == "New Route", "the route form")
+    b.wait_for(browser, lambda d: d.find_elements("css selector", "main form"), "its fields")
     _fill(browser, "name", "gui-route")
     _fill(browser, "paths", "/gui-echo")
     browser.find_element("css selector", "main form button[type=submit]").click()
@@ -213,6 +217,53 @@ def test_rollback_from_the_history_page(node, browser, shots):
                "the rollback's notice")
     assert node.api.get(f"/services/{service['id']}")["retries"] == 5
     assert node.api.get("/config/history?size=1")["data"][0]["rollback_of"] == version
+
+
+def test_live_traffic_after_adding_prometheus_through_its_generated_form(node, browser,
+                                                                         shots):
+    _logged_in(browser, node)
+    _open(browser, node, "traffic", "Live traffic")
+    b.wait_for(browser, lambda d: "No prometheus plugin instance" in _text(d, "#traffic"),
+               "how to enable the plugin")
+    browser.find_element("link text", "Add the prometheus plugin").click()
+    b.wait_for(browser, lambda d: _heading(d) == "New Plugin: prometheus", "the plugin form")
+    # the form comes from /schemas/plugins/prometheus: its config fields are there
+    b.wait_for(browser, lambda d: d.find_elements("css selector", "main form"), "the fields")
+    for flag in ("status_code_metrics", "latency_metrics", "upstream_health_metrics"):
+        box = browser.find_element("css selector", f'[data-path="config.{flag}"] input')
+        assert box.get_attribute("type") == "checkbox" and not box.is_selected()
+        box.click()
+    browser.find_element("css selector", "main form button[type=submit]").click()
+    b.wait_for(browser, lambda d: _heading(d) == "Plugin: prometheus", "the new plugin")
+    conf = node.api.get("/plugins?size=1000")["data"][0]["config"]
+    assert conf["status_code_metrics"] and conf["latency_metrics"]
+    node.wait_sync()
+    _open(browser, node, "traffic", "Live traffic")
+    browser.execute_script("window.kpNoReload = true;")
+    stop = threading.Event()
+    statuses = []
+
+    def load() -> None:  # steady traffic while the page refreshes itself
+        while not stop.is_set():
+            statuses.append(requests.get(node.proxy + "/gui-echo/t", timeout=5).status_code)
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=load)
+    sender.start()
+    try:
+        b.wait_for(browser, lambda d: "gui-svc / gui-route" in _text(d, "#traffic"),
+                   "the route's traffic")
+        b.wait_for(browser, lambda d: " ms" in _text(d, "#traffic table tbody tr")
+                   and "2xx 0" not in _text(d, "#traffic table tbody tr"),
+                   "a refresh with the window's requests", timeout=15)
+    finally:
+        stop.set()
+        sender.join()
+    assert set(statuses) == {200}
+    cells = _text(browser, "#traffic table tbody tr").split("\t")
+    assert float(cells[1]) > 0 and cells[3].endswith(" ms") and cells[4].endswith(" ms"), cells
+    assert browser.execute_script("return window.kpNoReload === true;")  # no page reload
+    b.screenshot(browser, shots, "traffic-live")
 
 
 def test_every_page_renders_on_desktop_and_phone(node, browser, shots):

@@ -104,12 +104,15 @@
         'prometheus plugin has upstream_health_metrics = true.'));
   }
 
-  function howToEnable(main) {
-    main.appendChild(KP.empty('The prometheus plugin is not enabled',
-      'This page reads GET /metrics of the Admin API, which the prometheus plugin serves. ' +
-      'Enable it on the node (plugins = bundled in kongpy.conf) and add a global instance ' +
-      'with status_code_metrics, latency_metrics and upstream_health_metrics on:',
-      KP.link('plugins/new?name=prometheus', 'Add the prometheus plugin', '.button')));
+  function howToEnable(main, onNode) {
+    main.appendChild(KP.empty(onNode ? 'No prometheus plugin instance'
+      : 'The prometheus plugin is not enabled on this node',
+      'This page reads GET /metrics of the Admin API, which the prometheus plugin serves' +
+      (onNode ? '. Add a global instance with status_code_metrics, latency_metrics and ' +
+        'upstream_health_metrics on:' : ': add it to `plugins` in kongpy.conf (`bundled` ' +
+        'includes it), reload the node, then add a global instance.'),
+      onNode ? KP.link('plugins/new?name=prometheus', 'Add the prometheus plugin', '.button')
+        : null));
   }
 
   KP.renderTraffic = function () {
@@ -126,7 +129,7 @@
         if (!found) { return null; }
         return KP.api.get('/metrics', {text: true});
       }).then(function (text) {
-        if (text === null) { box.textContent = ''; howToEnable(box); return; }
+        if (text === null) { box.textContent = ''; howToEnable(box, true); return; }
         var samples = KP.parseMetrics(text), at = Date.now();
         render(box, samples, previous, (at - previousAt) / 1000);
         previous = samples;
@@ -135,7 +138,7 @@
           EVERY_MS / 1000 + ' s.';
       }).then(null, function (err) {
         box.textContent = '';
-        if (err instanceof KP.ApiError && err.status === 404) { howToEnable(box); return; }
+        if (err instanceof KP.ApiError && err.status === 404) { howToEnable(box, false); return; }
         box.appendChild(h('p.field-error', {role: 'alert'}, KP.failure(err)));
       }).then(function () { KP.timer(tick, EVERY_MS); });
     };

@@ -88,15 +88,11 @@ def _log_in(driver, node: Gateway, token: str) -> None:
 
 
 def _logged_in(driver, node: Gateway) -> None:
-    driver.get(node.gui)
-    if _heading_soon(driver) == "Log in":
-        _log_in(driver, node, node.token)
-    b.wait_for(driver, lambda d: _heading(d) == "Overview", "the overview")
-
-
-def _heading_soon(driver) -> str:
-    b.wait_for(driver, lambda d: _heading(d) not in ("",), "a page")
-    return _heading(driver)
+    driver.get(node.gui + "login")
+    b.wait_for(driver, lambda d: _heading(d) == "Log in", "the login page")
+    _log_in(driver, node, node.token)
+    b.wait_for(driver, lambda d: _heading(d) == "Overview" and "kongpy" in _text(d, ".stats"),
+               "the overview")
 
 
 def _fill(driver, path: str, value: str) -> None:
@@ -219,6 +215,34 @@ def test_rollback_from_the_history_page(node, browser, shots):
     assert node.api.get("/config/history?size=1")["data"][0]["rollback_of"] == version
 
 
+def test_edit_then_delete_after_a_confirmation(node, browser):
+    service = node.api.post("/services", {"name": "gui-edited", "url": "http://127.0.0.1:9",
+                                          "tags": ["gui"]})
+    _logged_in(browser, node)
+    _open(browser, node, f"services/{service['id']}/edit", "Edit Gateway Service")
+    b.wait_for(browser, lambda d: d.find_elements("css selector", "main form"), "the form")
+    _fill(browser, "retries", "3")
+    browser.find_element("css selector", "main form button[type=submit]").click()
+    b.wait_for(browser, lambda d: _heading(d) == "Gateway Service: gui-edited", "the service")
+    saved = node.api.get(f"/services/{service['id']}")
+    assert saved["retries"] == 3 and saved["tags"] == ["gui"] and saved["host"] == "127.0.0.1"
+    # the list filtered by its tag, then Delete, Cancel, Delete, Confirm
+    _open(browser, node, "services?tags=gui", "Gateway Services")
+    b.wait_for(browser, lambda d: "gui-edited" in _text(d, "main table"), "the tagged list")
+    assert "gui-svc" not in _text(browser, "main table")
+    dialog = browser.find_element("id", "confirm")
+    for answer in ("confirm-cancel", "confirm-ok"):
+        browser.find_element("css selector", "main table button.danger").click()
+        b.wait_for(browser, lambda d: dialog.is_displayed(), "the confirmation")
+        assert "Delete gateway service gui-edited?" in _text(browser, "#confirm-text")
+        browser.find_element("id", answer).click()
+        if answer == "confirm-cancel":
+            assert node.api.send("GET", f"/services/{service['id']}")[0] == 200
+    b.wait_for(browser, lambda d: "No gateway services match" in _text(d, "main"),
+               "the empty filtered list")
+    assert node.api.send("GET", f"/services/{service['id']}")[0] == 404
+
+
 def test_live_traffic_after_adding_prometheus_through_its_generated_form(node, browser,
                                                                          shots):
     _logged_in(browser, node)
@@ -264,6 +288,35 @@ def test_live_traffic_after_adding_prometheus_through_its_generated_form(node, b
     assert float(cells[1]) > 0 and cells[3].endswith(" ms") and cells[4].endswith(" ms"), cells
     assert browser.execute_script("return window.kpNoReload === true;")  # no page reload
     b.screenshot(browser, shots, "traffic-live")
+
+
+def test_consumer_credentials_and_upstream_health(node, browser, upstream, shots):
+    _logged_in(browser, node)
+    _open(browser, node, "consumers/new", "New Consumer")
+    _fill(browser, "username", "gui-consumer")
+    browser.find_element("css selector", "main form button[type=submit]").click()
+    b.wait_for(browser, lambda d: _heading(d) == "Consumer: gui-consumer", "the consumer")
+    link = b.wait_for(browser, lambda d: d.find_elements("link text",
+                                                         "New key-auth credential"), "key-auth")
+    link[0].click()
+    b.wait_for(browser, lambda d: d.find_elements("css selector", '[data-path="key"] input'),
+               "the credential form (from /schemas/keyauth_credentials)")
+    assert not browser.find_elements("css selector", '[data-path="consumer"]')
+    _fill(browser, "key", "gui-secret-key")
+    browser.find_element("css selector", "main form button[type=submit]").click()
+    b.wait_for(browser, lambda d: "gui-secret-key" in _text(d, "main"), "the new credential")
+    assert _heading(browser) == "Consumer: gui-consumer"
+    creds = node.api.get("/consumers/gui-consumer/key-auth")["data"]
+    assert [c["key"] for c in creds] == ["gui-secret-key"]
+    b.screenshot(browser, shots, "consumer")
+
+    up = node.api.post("/upstreams", {"name": "gui-upstream"})
+    node.api.post(f"/upstreams/{up['id']}/targets", {"target": f"127.0.0.1:{upstream.port}"})
+    node.wait_sync()
+    _open(browser, node, f"upstreams/{up['id']}", "Upstream: gui-upstream")
+    b.wait_for(browser, lambda d: "HEALTHCHECKS_OFF" in _text(d, "main"), "the live health")
+    assert f"127.0.0.1:{upstream.port}" in _text(browser, "main")
+    b.screenshot(browser, shots, "upstream")
 
 
 def test_every_page_renders_on_desktop_and_phone(node, browser, shots):

@@ -20,10 +20,11 @@
     plugins: kind('plugins', 'Plugins', ['name', 'enabled', 'service', 'route', 'consumer']),
     upstreams: kind('upstreams', 'Upstreams', ['name', 'algorithm', 'slots'],
       {children: ['targets']}),
-    certificates: kind('certificates', 'Certificates', ['id', 'snis']),
+    certificates: kind('certificates', 'Certificates', ['id', 'snis'],
+      {long: ['cert', 'key', 'cert_alt', 'key_alt']}),
     snis: kind('snis', 'SNIs', ['name', 'certificate']),
     ca_certificates: kind('ca_certificates', 'CA Certificates', ['id', 'cert_digest'],
-      {singular: 'CA Certificate'}),
+      {singular: 'CA Certificate', long: ['cert', 'description']}),
     vaults: kind('vaults', 'Vaults', ['prefix', 'name', 'description'])
   };
 
@@ -185,7 +186,8 @@
       return KP.schemaFor(d, plugin).then(function (schema) {
         var skip = (d.skip || []).concat(plugin ? ['name'] : []);
         var back = entity ? d.ui + '/' + entity.id : (d.back || d.ui);
-        var form = KP.forms.build(schema, entity, {skip: skip, cancel: KP.api.basePath + back},
+        var form = KP.forms.build(schema, entity, {skip: skip, long: d.long,
+          cancel: KP.api.basePath + back},
           function (body) {
             Object.keys(d.fixed || {}).forEach(function (k) { body[k] = d.fixed[k]; });
             if (plugin && !entity) { body.name = plugin; }

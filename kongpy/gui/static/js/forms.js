@@ -4,7 +4,8 @@
   'use strict';
   var KP = window.KP, h = KP.h;
   var AUTO = ['id', 'created_at', 'updated_at'];
-  var LONG_TEXT = /^(cert|key|cert_alt|key_alt|rsa_public_key|description)$/;
+  // fields shown as a text area unless the kind names its own (PEM documents)
+  var LONG_TEXT = ['description'];
 
   function label(name) { return name.replace(/_/g, ' '); }
   function scalar(t) { return ['string', 'integer', 'number', 'boolean'].indexOf(t) >= 0; }
@@ -29,7 +30,7 @@
       if (!nested && (AUTO.indexOf(name) >= 0 || (self.opts.skip || []).indexOf(name) >= 0)) {
         return;
       }
-      if (def.auto && !nested) { return; }
+      if (def.auto && def.type !== 'string') { return; }  // timestamps and the like
       if ('eq' in def && def.eq === null) { return; }  // a field this kind never takes
       var value = values ? values[name] : undefined;
       if (def.type === 'record' && def.fields) {
@@ -99,7 +100,7 @@
       };
       wrap.hint = 'comma-separated';
     } else if (scalar(def.type)) {
-      var long = LONG_TEXT.test(name);
+      var long = (this.opts.long || LONG_TEXT).indexOf(name) >= 0;
       control = h(long ? 'textarea' : 'input', {id: id, name: path,
         type: long ? null : 'text', inputmode: def.type === 'string' ? null : 'decimal',
         value: isSet(current) ? String(current) : ''});
@@ -122,7 +123,8 @@
       wrap.appendChild(h('label', {'for': id}, label(name), def.required ? ' *' : ''));
     }
     wrap.appendChild(control);
-    var hints = [wrap.hint, def.description].filter(Boolean).join(' · ');
+    var hints = [wrap.hint, def.auto ? 'generated when left empty' : null, def.description]
+      .filter(Boolean).join(' · ');
     if (hints) { wrap.appendChild(h('div.hint', {id: id + '-hint'}, hints)); }
     wrap.appendChild(h('div.field-error', {'data-error-for': path, id: id + '-error'}));
     this.fields.push({path: path, read: read, control: control, initial: null});

@@ -34,6 +34,7 @@
     return {key: c[1], title: type + ' credentials', singular: type + ' credential',
       api: '/consumers/' + consumerId + '/' + c[0], ui: back + '/credentials/' + type,
       schema: c[1], columns: ['id'].concat(c[2]), skip: ['consumer'], back: back,
+      long: type === 'jwt' ? ['rsa_public_key'] : null,
       afterSave: function () { return back; }};
   };
 

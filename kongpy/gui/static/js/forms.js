@@ -54,7 +54,11 @@
       control = h('select', {id: id, name: path}, h('option', {value: ''}, '— none —'));
       var chosen = current && current.id;
       this.loadChoices(control, def.reference, chosen);
-      read = function () { return control.value ? {id: control.value} : null; };
+      // until its choices are loaded, the field holds what the entity holds
+      read = function () {
+        if (!control.kpLoaded) { return chosen ? {id: chosen} : null; }
+        return control.value ? {id: control.value} : null;
+      };
     } else if (def.type === 'boolean' && (def.required || isSet(def['default']))) {
       control = h('input', {type: 'checkbox', id: id, name: path, checked: !!current});
       read = function () { return control.checked; };
@@ -149,6 +153,7 @@
       if (chosen && select.value !== chosen) {
         select.appendChild(h('option', {value: chosen, selected: true}, chosen));
       }
+      select.kpLoaded = true;
     }, function (err) {
       select.appendChild(h('option', {value: '', disabled: true}, KP.failure(err)));
     });

@@ -61,7 +61,10 @@
     var total = les.length ? buckets[les[les.length - 1]] : 0;
     if (!total) { return null; }
     for (var i = 0; i < les.length; i++) {
-      if (buckets[les[i]] >= q * total) { return les[i] === '+Inf' ? '> ' + les[i - 1] : les[i]; }
+      // Kong's bucket labels are zero-padded ("00025.0"): shown as numbers
+      if (buckets[les[i]] >= q * total) {
+        return les[i] === '+Inf' ? '> ' + Number(les[i - 1]) : String(Number(les[i]));
+      }
     }
     return null;
   };

@@ -227,6 +227,26 @@ def test_edit_then_delete_after_a_confirmation(node, browser):
     b.wait_for(browser, lambda d: _heading(d) == "Gateway Service: gui-edited", "the service")
     saved = node.api.get(f"/services/{service['id']}")
     assert saved["retries"] == 3 and saved["tags"] == ["gui"] and saved["host"] == "127.0.0.1"
+    # an edit sends what changed: the route keeps its service (a foreign key field)
+    route = node.api.post("/routes", {"name": "gui-edited-route", "paths": ["/a"],
+                                      "service": {"id": service["id"]}})
+    _open(browser, node, f"routes/{route['id']}/edit", "Edit Route")
+    b.wait_for(browser, lambda d: d.find_elements("css selector", "main form"), "the form")
+    _fill(browser, "paths", "/a, /b")
+    browser.find_element("css selector", "main form button[type=submit]").click()
+    b.wait_for(browser, lambda d: _heading(d) == "Route: gui-edited-route", "the route")
+    saved = node.api.get(f"/routes/{route['id']}")
+    assert saved["paths"] == ["/a", "/b"] and saved["service"] == {"id": service["id"]}
+    # the Admin API refuses to delete a service its routes use: said on the page
+    _open(browser, node, f"services/{service['id']}", "Gateway Service: gui-edited")
+    browser.find_element("css selector", "main .actions button.danger").click()
+    b.wait_for(browser, lambda d: browser.find_element("id", "confirm").is_displayed(),
+               "the confirmation")
+    browser.find_element("id", "confirm-ok").click()
+    b.wait_for(browser, lambda d: "(HTTP 400)" in _text(d, "#notice"), "the refusal")
+    assert "routes" in _text(browser, "#notice")
+    assert _heading(browser) == "Gateway Service: gui-edited"
+    node.api.delete(f"/routes/{route['id']}", status=204)
     # the list filtered by its tag, then Delete, Cancel, Delete, Confirm
     _open(browser, node, "services?tags=gui", "Gateway Services")
     b.wait_for(browser, lambda d: "gui-edited" in _text(d, "main table"), "the tagged list")

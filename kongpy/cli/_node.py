@@ -51,7 +51,10 @@ def _bind_error(host: str, port: int, udp: bool = False) -> OSError | None:
 
 
 def check_ports(config: Config) -> None:
-    for name in ("proxy_listen", "admin_listen", "status_listen", "stream_listen"):
+    names = ["proxy_listen", "admin_listen", "status_listen", "stream_listen"]
+    if guiconf.served(config):
+        names.append("admin_gui_listen")
+    for name in names:
         for listener in config[name]:
             exc = _bind_error(listener["host"], listener["port"], bool(listener.get("udp")))
             if exc is None:

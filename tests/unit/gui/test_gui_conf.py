@@ -1,10 +1,15 @@
 """The GUI's node properties: defaults, Kong's admin_gui_path messages, listeners."""
 from __future__ import annotations
 
+import socket
+
+import click
 import pytest
 
 from kongpy import conf, guiconf
+from kongpy.cli import _node
 from kongpy.errors import ConfigError
+from tests.helpers.servers import free_port
 
 
 def _load(tmp_path, **overrides):
@@ -81,3 +86,21 @@ def test_kconfig_values(tmp_path):
                                   "ADMIN_API_URL": "admin.example:9001",
                                   "ADMIN_API_PORT": "9001", "ADMIN_API_SSL_PORT": "",
                                   "ANONYMOUS_REPORTS": "false"}
+
+
+def test_start_names_the_gui_and_checks_its_port(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        c = _load(tmp_path, proxy_listen=f"127.0.0.1:{free_port()}",
+                  admin_listen=f"127.0.0.1:{free_port()}", admin_gui_listen=f"127.0.0.1:{port}")
+        assert _node.listeners(c).endswith(f"; GUI on 127.0.0.1:{port}")
+        with pytest.raises(click.ClickException,
+                           match=f"admin_gui_listen 127.0.0.1:{port}: address already in use"):
+            _node.check_ports(c)
+        # a GUI that is not served (no Admin API to call) neither
+        unserved = _load(tmp_path, admin_listen="off", admin_gui_listen=f"127.0.0.1:{port}")
+        assert "GUI" not in _node.listeners(unserved)
+        _node.check_ports(_load(tmp_path, proxy_listen=f"127.0.0.1:{free_port()}",
+                                admin_listen="off", admin_gui_listen=f"127.0.0.1:{port}"))

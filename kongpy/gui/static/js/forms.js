@@ -47,94 +47,124 @@
   Form.prototype.field = function (name, path, def, value) {
     var id = 'f-' + path.replace(/\W/g, '-');
     var wrap = h('div.field', {'data-path': path});
-    var fresh = !this.editing;
-    var current = fresh ? def['default'] : value;
-    var read, control;
-    if (def.type === 'foreign') {
-      control = h('select', {id: id, name: path}, h('option', {value: ''}, '— none —'));
-      var chosen = current && current.id;
-      this.loadChoices(control, def.reference, chosen);
-      // until its choices are loaded, the field holds what the entity holds
-      read = function () {
-        if (!control.kpLoaded) { return chosen ? {id: chosen} : null; }
-        return control.value ? {id: control.value} : null;
-      };
-    } else if (def.type === 'boolean' && (def.required || isSet(def['default']))) {
-      control = h('input', {type: 'checkbox', id: id, name: path, checked: !!current});
-      read = function () { return control.checked; };
-    } else if (def.type === 'boolean') {
-      control = h('select', {id: id, name: path},
-        [['', '— unset —'], ['true', 'true'], ['false', 'false']].map(function (o) {
-          return h('option', {value: o[0], selected: String(current) === o[0]}, o[1]);
-        }));
-      read = function () { return control.value === '' ? null : control.value === 'true'; };
-    } else if (def.one_of && scalar(def.type)) {
-      control = h('select', {id: id, name: path},
-        def.required && isSet(current) ? null : h('option', {value: ''}, '— unset —'),
-        def.one_of.map(function (o) {
-          return h('option', {value: String(o), selected: String(current) === String(o)}, o);
-        }));
-      read = function () {
-        if (control.value === '') { return null; }
-        return def.type === 'string' ? control.value : number(control.value);
-      };
-    } else if ((def.type === 'set' || def.type === 'array') && def.elements &&
-               def.elements.one_of) {
-      var picked = current || [];
-      control = h('div.choices', {id: id, role: 'group', 'aria-label': label(name)},
-        def.elements.one_of.map(function (o) {
-          return h('label', h('input', {type: 'checkbox', value: String(o), name: path,
-            checked: picked.indexOf(o) >= 0}), ' ', String(o));
-        }));
-      read = function () {
-        return Array.prototype.filter.call(control.querySelectorAll('input'), function (i) {
-          return i.checked;
-        }).map(function (i) { return i.value; });
-      };
-      wrap.appendChild(h('span.label', label(name)));
-    } else if ((def.type === 'set' || def.type === 'array') && def.elements &&
-               scalar(def.elements.type)) {
-      control = h('input', {type: 'text', id: id, name: path,
-        value: (current || []).join(', '), 'aria-describedby': id + '-hint'});
-      read = function () {
-        var items = control.value.split(',').map(function (s) { return s.trim(); })
-          .filter(Boolean);
-        if (!items.length) { return null; }
-        return def.elements.type === 'string' ? items : items.map(number);
-      };
-      wrap.hint = 'comma-separated';
-    } else if (scalar(def.type)) {
-      var long = (this.opts.long || LONG_TEXT).indexOf(name) >= 0;
-      control = h(long ? 'textarea' : 'input', {id: id, name: path,
-        type: long ? null : 'text', inputmode: def.type === 'string' ? null : 'decimal',
-        value: isSet(current) ? String(current) : ''});
-      read = function () {
-        if (control.value === '') { return null; }
-        return def.type === 'string' ? control.value : number(control.value);
-      };
-    } else {
-      control = h('textarea', {id: id, name: path, 'aria-describedby': id + '-hint',
-        value: isSet(current) ? JSON.stringify(current, null, 2) : ''});
-      read = function () {
-        if (control.value.trim() === '') { return null; }
-        try { return JSON.parse(control.value); } catch (e) {
-          throw {path: path, message: 'not valid JSON: ' + e.message};
-        }
-      };
-      wrap.hint = 'JSON';
-    }
-    if (!wrap.querySelector('.label')) {
-      wrap.appendChild(h('label', {'for': id}, label(name), def.required ? ' *' : ''));
-    }
-    wrap.appendChild(control);
-    var hints = [wrap.hint, def.auto ? 'generated when left empty' : null, def.description]
+    var c = {id: id, path: path, name: name, def: def, form: this,
+      current: this.editing ? value : def['default']};
+    var made = BUILDERS.filter(function (b) { return b[0](def); })[0][1](c);
+    var hints = [made.hint, def.auto ? 'generated when left empty' : null, def.description]
       .filter(Boolean).join(' · ');
+    var described = [hints ? id + '-hint' : null, id + '-error'].filter(Boolean).join(' ');
+    made.control.setAttribute('aria-describedby', described);
+    wrap.appendChild(made.group ? h('span.label', {id: id + '-label'}, label(name),
+      def.required ? ' *' : '') : h('label', {'for': id}, label(name), def.required ? ' *' : ''));
+    wrap.appendChild(made.control);
     if (hints) { wrap.appendChild(h('div.hint', {id: id + '-hint'}, hints)); }
     wrap.appendChild(h('div.field-error', {'data-error-for': path, id: id + '-error'}));
-    this.fields.push({path: path, read: read, control: control, initial: null});
-    this.fields[this.fields.length - 1].initial = safeRead(read);
+    this.fields.push({path: path, read: made.read, control: made.control,
+      initial: safeRead(made.read)});
     return wrap;
   };
+
+  function listOf(def) {
+    return (def.type === 'set' || def.type === 'array') && def.elements;
+  }
+
+  function foreignControl(c) {
+    var control = h('select', {id: c.id, name: c.path}, h('option', {value: ''}, '— none —'));
+    var chosen = c.current && c.current.id;
+    c.form.loadChoices(control, c.def.reference, chosen);
+    // until its choices are loaded, the field holds what the entity holds
+    return {control: control, read: function () {
+      if (!control.kpLoaded) { return chosen ? {id: chosen} : null; }
+      return control.value ? {id: control.value} : null;
+    }};
+  }
+
+  function checkboxControl(c) {
+    var control = h('input', {type: 'checkbox', id: c.id, name: c.path, checked: !!c.current});
+    return {control: control, read: function () { return control.checked; }};
+  }
+
+  function options(c, values, unset) {
+    return [unset ? h('option', {value: ''}, '— unset —') : null].concat(values.map(function (o) {
+      return h('option', {value: String(o), selected: String(c.current) === String(o)}, o);
+    }));
+  }
+
+  function triStateControl(c) {
+    var control = h('select', {id: c.id, name: c.path}, options(c, ['true', 'false'], true));
+    return {control: control, read: function () {
+      return control.value === '' ? null : control.value === 'true';
+    }};
+  }
+
+  function selectControl(c) {
+    var control = h('select', {id: c.id, name: c.path},
+      options(c, c.def.one_of, !(c.def.required && isSet(c.current))));
+    return {control: control, read: function () {
+      if (control.value === '') { return null; }
+      return c.def.type === 'string' ? control.value : number(control.value);
+    }};
+  }
+
+  function choicesControl(c) {
+    var picked = c.current || [];
+    var control = h('div.choices', {id: c.id, role: 'group', 'aria-labelledby': c.id + '-label'},
+      c.def.elements.one_of.map(function (o) {
+        return h('label', h('input', {type: 'checkbox', value: String(o), name: c.path,
+          checked: picked.indexOf(o) >= 0}), ' ', String(o));
+      }));
+    return {control: control, group: true, read: function () {
+      return Array.prototype.filter.call(control.querySelectorAll('input'), function (i) {
+        return i.checked;
+      }).map(function (i) { return i.value; });
+    }};
+  }
+
+  function listControl(c) {
+    var control = h('input', {type: 'text', id: c.id, name: c.path,
+      value: (c.current || []).join(', ')});
+    return {control: control, hint: 'comma-separated', read: function () {
+      var items = control.value.split(',').map(function (s) { return s.trim(); })
+        .filter(Boolean);
+      if (!items.length) { return null; }
+      return c.def.elements.type === 'string' ? items : items.map(number);
+    }};
+  }
+
+  function textControl(c) {
+    var long = (c.form.opts.long || LONG_TEXT).indexOf(c.name) >= 0;
+    var control = h(long ? 'textarea' : 'input', {id: c.id, name: c.path,
+      type: long ? null : 'text', inputmode: c.def.type === 'string' ? null : 'decimal',
+      value: isSet(c.current) ? String(c.current) : ''});
+    return {control: control, read: function () {
+      if (control.value === '') { return null; }
+      return c.def.type === 'string' ? control.value : number(control.value);
+    }};
+  }
+
+  function jsonControl(c) {
+    var control = h('textarea', {id: c.id, name: c.path,
+      value: isSet(c.current) ? JSON.stringify(c.current, null, 2) : ''});
+    return {control: control, hint: 'JSON', read: function () {
+      if (control.value.trim() === '') { return null; }
+      try { return JSON.parse(control.value); } catch (e) {
+        throw {path: c.path, message: 'not valid JSON: ' + e.message};
+      }
+    }};
+  }
+
+  // The first builder whose test fits a field's definition makes its control.
+  var BUILDERS = [
+    [function (d) { return d.type === 'foreign'; }, foreignControl],
+    [function (d) { return d.type === 'boolean' && (d.required || isSet(d['default'])); },
+      checkboxControl],
+    [function (d) { return d.type === 'boolean'; }, triStateControl],
+    [function (d) { return d.one_of && scalar(d.type); }, selectControl],
+    [function (d) { return listOf(d) && d.elements.one_of; }, choicesControl],
+    [function (d) { return listOf(d) && scalar(d.elements.type); }, listControl],
+    [function (d) { return scalar(d.type); }, textControl],
+    [function () { return true; }, jsonControl]
+  ];
 
   function safeRead(read) { try { return JSON.stringify(read()); } catch (e) { return null; } }
 

@@ -22,8 +22,10 @@ from tests.helpers.servers import EchoServer, free_port
 
 pytestmark = pytest.mark.integration
 
-PAGES = ("", "services", "services/new", "routes", "consumers", "plugins", "plugins/new",
-         "upstreams", "certificates", "snis", "ca_certificates", "vaults", "traffic", "history")
+KINDS = ("services", "routes", "consumers", "plugins", "upstreams", "certificates", "snis",
+         "ca_certificates", "vaults")
+PAGES = ("", *KINDS, *(f"{k}/new" for k in KINDS), "plugins/new?name=key-auth", "traffic",
+         "history")
 
 
 def _token(node: Gateway, name: str) -> str:
@@ -157,6 +159,9 @@ def test_service_and_route_through_the_forms_are_proxied(node, browser, upstream
     browser.find_element("link text", "New route").click()
     b.wait_for(browser, lambda d: _heading(d) == "New Route", "the route form")
     b.wait_for(browser, lambda d: d.find_elements("css selector", "main form"), "its fields")
+    # opened from the service's page: the service is preselected
+    b.wait_for(browser, lambda d: "gui-svc" in _text(d, '[data-path="service"] select option'
+                                                        ':checked'), "the preselected service")
     _fill(browser, "name", "gui-route")
     _fill(browser, "paths", "/gui-echo")
     browser.find_element("css selector", "main form button[type=submit]").click()
@@ -392,10 +397,14 @@ def test_every_page_renders_on_desktop_and_phone(node, browser, shots):
                 browser.get(node.gui + path)
                 b.wait_for(browser, lambda d: _heading(d) and not d.find_elements(
                     "css selector", "main .loading"), f"/{path} rendered")
+                if "new" in path and path != "plugins/new":  # a form from the kind's schema
+                    b.wait_for(browser, lambda d: d.find_elements(
+                        "css selector", "main form .field"), f"/{path}'s fields")
                 assert "Not found" != _heading(browser), path
                 alerts = browser.find_elements("css selector", "main [role=alert]:not(:empty)")
                 assert not alerts, (path, _text(browser, "#main"))
-                b.screenshot(browser, shots, f"{path.replace('/', '-') or 'overview'}-{width}")
+                name = path.replace("/", "-").replace("?name=", "-") or "overview"
+                b.screenshot(browser, shots, f"{name}-{width}")
     finally:
         browser.set_window_size(*b.DESKTOP)
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]

@@ -186,16 +186,13 @@
       return KP.schemaFor(d, plugin).then(function (schema) {
         var skip = (d.skip || []).concat(plugin ? ['name'] : []);
         var back = entity ? d.ui + '/' + entity.id : (d.back || d.ui);
-        var form = KP.forms.build(schema, entity, {skip: skip, long: d.long,
+        // opened from a service's, route's or consumer's page: that one is preselected
+        var preset = {service: query.service, route: query.route, consumer: query.consumer};
+        var form = KP.forms.build(schema, entity, {skip: skip, long: d.long, preset: preset,
           cancel: KP.api.basePath + back},
           function (body) {
             Object.keys(d.fixed || {}).forEach(function (k) { body[k] = d.fixed[k]; });
             if (plugin && !entity) { body.name = plugin; }
-            if (!entity) {  // opened from a service's, route's or consumer's page
-              ['service', 'route', 'consumer'].forEach(function (k) {
-                if (query[k] && !body[k]) { body[k] = {id: query[k]}; }
-              });
-            }
             var call = entity ? KP.api.patch(d.api + '/' + entity.id, body)
               : KP.api.post(d.api, body);
             return call.then(function (saved) {

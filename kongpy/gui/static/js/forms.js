@@ -47,8 +47,9 @@
   Form.prototype.field = function (name, path, def, value) {
     var id = 'f-' + path.replace(/\W/g, '-');
     var wrap = h('div.field', {'data-path': path});
+    var preset = (this.opts.preset || {})[path];  // a new route of a given service, …
     var c = {id: id, path: path, name: name, def: def, form: this,
-      current: this.editing ? value : def['default']};
+      current: this.editing ? value : (preset ? {id: preset} : def['default'])};
     var made = BUILDERS.filter(function (b) { return b[0](def); })[0][1](c);
     var hints = [made.hint, def.auto ? 'generated when left empty' : null, def.description]
       .filter(Boolean).join(' · ');

@@ -416,3 +416,12 @@ def test_an_unreachable_admin_api_is_said_so(node, browser):
     browser.execute_script(f"KP.api.base = 'http://127.0.0.1:{closed}'; KP.go('services');")
     b.wait_for(browser, lambda d: "cannot be reached" in _text(d, "#main"),
                "the unreachable Admin API message")
+    # a failure no page expected still ends as a message
+    # (the browser hides the message of an error thrown by injected code: "Script error.")
+    browser.execute_script("KP.notice(''); setTimeout(function () { throw new Error('x'); });")
+    b.wait_for(browser, lambda d: _text(d, "#notice").startswith("Unexpected error: "),
+               "the notice of an uncaught error")
+    # a request whose failure nothing handles
+    browser.execute_script("KP.notice(''); KP.api.get('/services');")
+    b.wait_for(browser, lambda d: "cannot be reached" in _text(d, "#notice"),
+               "the notice of an unhandled rejection")

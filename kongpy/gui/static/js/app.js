@@ -175,6 +175,10 @@
   });
   window.addEventListener('popstate', function () { KP.route(); });
 
+  // Whatever a page did not expect still ends as a message, never a blank screen.
+  window.addEventListener('error', function (ev) { KP.fail(ev.error || ev.message); });
+  window.addEventListener('unhandledrejection', function (ev) { KP.fail(ev.reason); });
+
   buildNav();
   KP.route();
 }());

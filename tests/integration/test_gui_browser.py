@@ -79,7 +79,7 @@ def _heading(driver) -> str:
 def _open(driver, node: Gateway, path: str, heading: str) -> None:
     driver.get(node.gui + path)
     b.wait_for(driver, lambda d: _heading(d) == heading, f"the '{heading}' page")
-    if path.endswith("/new"):
+    if path.endswith(("/new", "/edit")):
         b.wait_for(driver, lambda d: d.find_elements("css selector", "main form"), "the form")
 
 
@@ -221,25 +221,28 @@ def test_rollback_from_the_history_page(node, browser, shots):
     assert node.api.get("/config/history?size=1")["data"][0]["rollback_of"] == version
 
 
+def _edit(driver, node: Gateway, page: str, kind: str, name: str, values: dict) -> None:
+    """Changes ``values`` in the edit form of ``page`` and saves."""
+    _open(driver, node, page + "/edit", f"Edit {kind}")
+    for path, value in values.items():
+        _fill(driver, path, value)
+    driver.find_element("css selector", "main form button[type=submit]").click()
+    b.wait_for(driver, lambda d: _heading(d) == f"{kind}: {name}", f"{kind} {name} saved")
+
+
 def test_edit_then_delete_after_a_confirmation(node, browser):
     service = node.api.post("/services", {"name": "gui-edited", "url": "http://127.0.0.1:9",
                                           "tags": ["gui"]})
     _logged_in(browser, node)
-    _open(browser, node, f"services/{service['id']}/edit", "Edit Gateway Service")
-    b.wait_for(browser, lambda d: d.find_elements("css selector", "main form"), "the form")
-    _fill(browser, "retries", "3")
-    browser.find_element("css selector", "main form button[type=submit]").click()
-    b.wait_for(browser, lambda d: _heading(d) == "Gateway Service: gui-edited", "the service")
+    _edit(browser, node, f"services/{service['id']}", "Gateway Service", "gui-edited",
+          {"retries": "3"})
     saved = node.api.get(f"/services/{service['id']}")
     assert saved["retries"] == 3 and saved["tags"] == ["gui"] and saved["host"] == "127.0.0.1"
     # an edit sends what changed: the route keeps its service (a foreign key field)
     route = node.api.post("/routes", {"name": "gui-edited-route", "paths": ["/a"],
                                       "service": {"id": service["id"]}})
-    _open(browser, node, f"routes/{route['id']}/edit", "Edit Route")
-    b.wait_for(browser, lambda d: d.find_elements("css selector", "main form"), "the form")
-    _fill(browser, "paths", "/a, /b")
-    browser.find_element("css selector", "main form button[type=submit]").click()
-    b.wait_for(browser, lambda d: _heading(d) == "Route: gui-edited-route", "the route")
+    _edit(browser, node, f"routes/{route['id']}", "Route", "gui-edited-route",
+          {"paths": "/a, /b"})
     saved = node.api.get(f"/routes/{route['id']}")
     assert saved["paths"] == ["/a", "/b"] and saved["service"] == {"id": service["id"]}
     # the Admin API refuses to delete a service its routes use: said on the page

@@ -355,6 +355,30 @@ def test_consumer_credentials_and_upstream_health(node, browser, upstream, shots
     b.screenshot(browser, shots, "upstream")
 
 
+def test_list_search_and_pages(node, browser):
+    _logged_in(browser, node)
+    names = sorted(s["name"] for s in node.api.get("/services?size=1000")["data"])
+    assert len(names) >= 2
+    _open(browser, node, "services?q=gui-sv", "Gateway Services")
+    b.wait_for(browser, lambda d: "gui-svc" in _text(d, "main table"), "the search's result")
+    assert _text(browser, "main table").count("gui-") == 1
+    # pages of one: Next walks every service once, Previous comes back
+    _open(browser, node, "services?size=1", "Gateway Services")
+    seen = []
+    for _ in names:
+        b.wait_for(browser, lambda d: _text(d, "main table tbody") not in ("", *seen),
+                   "the next page")
+        seen.append(_text(browser, "main table tbody"))
+        nxt = browser.find_elements("xpath", "//main//button[text()='Next page']")
+        if not nxt:
+            break
+        nxt[0].click()
+    assert len(seen) == len(names)
+    assert sorted(n for n in names if any(n in row for row in seen)) == names
+    browser.find_element("xpath", "//main//button[text()='Previous page']").click()
+    b.wait_for(browser, lambda d: _text(d, "main table tbody") == seen[-2], "the page before")
+
+
 def test_keyboard_use(node, browser):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys

@@ -44,6 +44,7 @@ class Node:
             "database": "sqlite",
             "proxy_listen": f"127.0.0.1:{self.proxy_port} {proxy_flags}".strip(),
             "admin_listen": f"127.0.0.1:{self.admin_port}",
+            "admin_gui_listen": "off",
             "nginx_worker_processes": "1",
             "nginx_main_worker_cpu_affinity": "1" + "0" * procs.SUT_CPU,
             "admin_workers": "2",

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from kongpy import adminsec, dbconf, paths, sslconf, streamconf, tracingconf
+from kongpy import adminsec, dbconf, guiconf, paths, sslconf, streamconf, tracingconf
 from kongpy.errors import ConfigError
 
 __all__ = ["Config", "ConfigError", "find_conf_file", "is_known", "load", "read_file"]
@@ -64,7 +64,7 @@ _TYPES: dict[str, str] = {
     "untrusted_lua_sandbox_requires": "list", "untrusted_lua_sandbox_environment": "list",
     # kongpy extension: the syslog plugin's local socket (Kong's syslog(3) uses /dev/log)
     "syslog_socket": "path",
-    **dbconf.TYPES, **sslconf.TYPES, **tracingconf.TYPES,
+    **dbconf.TYPES, **sslconf.TYPES, **tracingconf.TYPES, **guiconf.TYPES,
 }
 _ENUMS: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
@@ -366,7 +366,7 @@ def _validate(values: dict[str, Any]) -> None:
                                             f"{', '.join(available + _NOT_YET[name])}")
     for check in (_check_prefix, _check_numbers, _check_sizes, _check_headers,
                   _check_addresses, _check_port_maps, sslconf.check, _check_listeners,
-                  _check_workers, tracingconf.check):
+                  _check_workers, tracingconf.check, guiconf.check):
         check(values)
     adminsec.check(values)
     dbconf.check(values)
@@ -496,7 +496,8 @@ def _check_listeners(values: dict[str, Any]) -> None:
             raise ConfigError.invalid("admin_listen", "ssl and http2 are not available yet "
                                                       "on the Admin API")
     seen: dict[str, str] = {}
-    for name in ("proxy_listen", "admin_listen", "status_listen", "stream_listen"):
+    for name in ("proxy_listen", "admin_listen", "admin_gui_listen", "status_listen",
+                 "stream_listen"):
         for listener in values[name]:
             udp = " udp" if listener.get("udp") else ""
             key = f"{listener['host']}:{listener['port']}{udp}"

@@ -7,7 +7,8 @@ access. In order:
 1. ``Host`` must name an ``admin_listen`` address, ``localhost``, an IP
    address or an ``admin_server_names`` entry (DNS rebinding needs a host
    name the attacker controls). No Host header (HTTP/1.0) passes.
-2. An ``Origin`` header must be an allowed origin (``admin_gui_url``,
+2. An ``Origin`` header must be an allowed origin (``admin_gui_url``, else
+   the node's own ``admin_gui_listen`` addresses, and
    ``admin_allowed_origins``); preflights (OPTIONS) included. Kong echoes any
    origin with credentials; we refuse foreign browser origins on purpose.
 3. With ``admin_auth = token``, every request but OPTIONS carries a known
@@ -23,7 +24,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from werkzeug.wrappers import Response
 
-from kongpy import adminsec, conf
+from kongpy import adminsec, conf, guiconf
 from kongpy.admin.errors import response_for
 from kongpy.admin.resources import SERVER, json_response, kong_status
 from kongpy.admin.tokens import TokenCache
@@ -46,7 +47,9 @@ class Guard:
         self.app = app
         self.tokens = tokens
         self.origins = adminsec.allowed_origins(config)
-        self._origin_set = frozenset(self.origins)
+        # Without admin_gui_url, the node's own GUI pages may call it too.
+        gui = [] if config.get("admin_gui_url") else guiconf.listen_origins(config)
+        self._origin_set = frozenset(self.origins + gui)
         names = adminsec.as_list(config.get("admin_server_names"))
         self._names = frozenset(["localhost"] + [n.lower().rstrip(".") for n in names])
         self._listen = adminsec.listen_addresses(config.get("admin_listen") or [])

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from kongpy import paths
+from kongpy import guiconf, paths
 from kongpy.conf import Config
 from kongpy.supervisor import pidfile
 from kongpy.supervisor.daemon import STOP_TIMEOUT_FILE
@@ -51,7 +51,10 @@ def _bind_error(host: str, port: int, udp: bool = False) -> OSError | None:
 
 
 def check_ports(config: Config) -> None:
-    for name in ("proxy_listen", "admin_listen", "status_listen", "stream_listen"):
+    names = ["proxy_listen", "admin_listen", "status_listen", "stream_listen"]
+    if guiconf.served(config):
+        names.append("admin_gui_listen")
+    for name in names:
         for listener in config[name]:
             exc = _bind_error(listener["host"], listener["port"], bool(listener.get("udp")))
             if exc is None:
@@ -128,8 +131,9 @@ def listeners(config: Config) -> str:
         return ", ".join(found) or "off"
     streams = f"; stream proxy on {addresses('stream_listen')}" if config["stream_listen"] else ""
     status = f"; Status API on {addresses('status_listen')}" if config["status_listen"] else ""
+    gui = f"; GUI on {addresses('admin_gui_listen')}" if guiconf.served(config) else ""
     return (f"proxy on {addresses('proxy_listen')}{streams}; "
-            f"Admin API on {addresses('admin_listen')}{status}")
+            f"Admin API on {addresses('admin_listen')}{status}{gui}")
 
 
 def _readiness(config: Config) -> dict[str, bool]:
@@ -142,6 +146,9 @@ def _readiness(config: Config) -> dict[str, bool]:
     if config["admin_listen"]:
         admin = config["admin_listen"][0]
         state["admin API"] = _http_answers(admin["host"], admin["port"])
+    if guiconf.served(config):
+        gui = config["admin_gui_listen"][0]
+        state["GUI"] = _http_answers(gui["host"], gui["port"])
     client = ControlClient(str(paths.prefix(config["prefix"]).control_socket), timeout=2)
     try:
         state["configuration"] = client.snapshot_state().get("version") is not None
@@ -167,7 +174,7 @@ def wait_ready(config: Config, pid: int, timeout: float) -> None:
 
 
 # What a supervisor killed outright may leave behind, and how each is stopped.
-_LEFTOVERS = (("nginx", signal.SIGQUIT), ("admin", signal.SIGTERM))
+_LEFTOVERS = (("nginx", signal.SIGQUIT), ("admin", signal.SIGTERM), ("gui", signal.SIGTERM))
 
 
 def stop_leftovers(prefix: str, timeout: float = 10) -> bool:
@@ -232,7 +239,8 @@ def stop(prefix: str, sig: int, timeout: float) -> bool:
 def _force(root: paths.Prefix, supervisor_pid: int) -> None:
     for name, pid in (("supervisor", supervisor_pid),
                       ("nginx", pidfile.running(root.root, "nginx")),
-                      ("admin", pidfile.read(root.pid_file("admin")))):
+                      ("admin", pidfile.read(root.pid_file("admin"))),
+                      ("gui", pidfile.read(root.pid_file("gui")))):
         if pid and pidfile.alive(pid):
             try:
                 os.kill(pid, signal.SIGKILL)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from kongpy import conf, paths
+from kongpy import conf, guiconf, paths
 from kongpy.cli import _node
 from kongpy.cli._common import conf_option, prefix_option, resolve_prefix, verbosity
 from kongpy.supervisor import pidfile
@@ -28,7 +28,9 @@ def health(conf_path: str | None, prefix: str | None) -> None:
         raise click.ClickException(f"kongpy is not running at {root}")
     running = _running_config(root)
     admin_expected = running is None or bool(running["admin_listen"])
-    names = ["supervisor", "nginx"] + (["admin"] if admin_expected else [])
+    gui_expected = running is not None and guiconf.served(running)
+    names = ["supervisor", "nginx"] + (["admin"] if admin_expected else []) \
+        + (["gui"] if gui_expected else [])
     healthy = True
     for name in names:
         up = pidfile.running(root, name) is not None

@@ -1,4 +1,4 @@
-"""The node supervisor: nginx + Admin API children, the sync loop, signals.
+"""The node supervisor: nginx, Admin API and GUI children, the sync loop, signals.
 
 SIGHUP re-reads `<prefix>/.kongpy_env` and reloads what changed; SIGTERM,
 SIGQUIT and SIGINT stop the node gracefully (in-flight requests finish).
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from kongpy import conf, paths
+from kongpy import conf, guiconf, paths
 from kongpy.render import writer
 from kongpy.render.context import enabled_plugins, write_socket_target
 from kongpy.supervisor import pidfile
@@ -34,6 +34,8 @@ _TICK = 0.1
 _REAP_EVERY = 10
 _ADMIN_KEYS = ("admin_listen", "admin_workers", "admin_access_log", "admin_error_log",
                "log_level")
+_GUI_KEYS = ("admin_gui_listen", "admin_gui_path", "admin_gui_api_url", "admin_gui_access_log",
+             "admin_gui_error_log", "admin_listen", "log_level")
 _GUNICORN_LEVELS = {"debug": "debug", "info": "info", "notice": "info", "warn": "warning",
                     "error": "error", "crit": "critical", "alert": "critical",
                     "emerg": "critical"}
@@ -99,6 +101,7 @@ class Supervisor:
         self.writes: WriteServer | None = None
         self.nginx: Child | None = None
         self.admin: Child | None = None
+        self.gui: Child | None = None
         self._ticks = 0
         self._nginx_workers: list[int] = []
 
@@ -152,24 +155,36 @@ class Supervisor:
 
     def _admin_argv(self) -> list[str]:
         config = self.config
-        argv = [sys.executable, "-m", "gunicorn"]
-        for listener in config["admin_listen"]:
-            argv += ["--bind", listener["address"]]
         # gthread keeps client connections alive, as Kong's Admin API does:
         # decK and go-kong issue thousands of small requests in a row.
-        argv += ["--workers", str(config["admin_workers"]), "--worker-class", "gthread",
+        return self._gunicorn_argv(config["admin_listen"], config["admin_workers"],
+                                   config["admin_error_log"], config["admin_access_log"],
+                                   pidfile.ADMIN_MARK)
+
+    def _gui_argv(self) -> list[str]:
+        config = self.config
+        # static pages: one worker, its threads are plenty
+        return self._gunicorn_argv(config["admin_gui_listen"], 1,
+                                   config["admin_gui_error_log"], config["admin_gui_access_log"],
+                                   pidfile.GUI_MARK)
+
+    def _gunicorn_argv(self, listeners: list[dict], workers: int, error_log: str | None,
+                       access_log: str | None, mark: str) -> list[str]:
+        config = self.config
+        argv = [sys.executable, "-m", "gunicorn"]
+        for listener in listeners:
+            argv += ["--bind", listener["address"]]
+        argv += ["--workers", str(workers), "--worker-class", "gthread",
                  "--threads", "4", "--keep-alive", "60", "--graceful-timeout", "10",
                  "--log-level", _GUNICORN_LEVELS.get(config["log_level"], "info"),
-                 "--error-logfile", _in_prefix(config, config["admin_error_log"]
-                                               or "logs/error.log")]
-        access = config["admin_access_log"]
-        if access and access != "off":
-            argv += ["--access-logfile", _in_prefix(config, access)]
+                 "--error-logfile", _in_prefix(config, error_log or "logs/error.log")]
+        if access_log and access_log != "off":
+            argv += ["--access-logfile", _in_prefix(config, access_log)]
         if _GUNICORN_HAS_CONTROL_SOCKET:
             # gunicorn's control socket defaults to one path per user, shared by
             # every node: none is used, none is opened
             argv.append("--no-control-socket")
-        return argv + [f"{pidfile.ADMIN_MARK}:app"]
+        return argv + [f"{mark}:app"]
 
     def _make_children(self) -> None:
         env = dict(os.environ, KONGPY_PREFIX=str(self.prefix.root))
@@ -181,9 +196,15 @@ class Supervisor:
             self.admin = Child("admin", self._admin_argv, log_file=self._log_file, env=env,
                                pid_file=self.prefix.pid_file("admin"),
                                death_signal=signal.SIGTERM)
+        if guiconf.served(self.config):
+            self.gui = Child("gui", self._gui_argv, log_file=self._log_file, env=env,
+                             pid_file=self.prefix.pid_file("gui"),
+                             death_signal=signal.SIGTERM)
+        elif self.config["admin_gui_listen"]:
+            log.warning(guiconf.WITHOUT_API)
 
     def _children(self) -> list[Child]:
-        return [c for c in (self.nginx, self.admin) if c is not None]
+        return [c for c in (self.nginx, self.admin, self.gui) if c is not None]
 
     # -- running ---------------------------------------------------------
 
@@ -306,6 +327,7 @@ class Supervisor:
                      "changed" if result.changed else "unchanged")
             self.nginx.signal(signal.SIGHUP)
         self._reload_admin(old)
+        self._reload_gui(old)
         if self.loop:
             self.loop.reconfigure(new)
         if self.writes:
@@ -322,6 +344,20 @@ class Supervisor:
             self.admin.start()
         else:
             self.admin.signal(signal.SIGHUP)
+
+    def _reload_gui(self, old: conf.Config) -> None:
+        if not any(old[k] != self.config[k] for k in _GUI_KEYS):
+            return
+        if self.gui is not None:
+            self.gui.stop(signal.SIGTERM, DEFAULT_STOP_TIMEOUT)
+            self.gui = None
+        if guiconf.served(self.config):
+            env = dict(os.environ, KONGPY_PREFIX=str(self.prefix.root))
+            self.gui = Child("gui", self._gui_argv, log_file=self._log_file, env=env,
+                             pid_file=self.prefix.pid_file("gui"), death_signal=signal.SIGTERM)
+            self.gui.start()
+        else:
+            pidfile.remove(self.prefix.pid_file("gui"))
 
     # -- stop ------------------------------------------------------------------
 
@@ -343,9 +379,10 @@ class Supervisor:
         if self.nginx:
             stoppers.append(threading.Thread(
                 target=self.nginx.stop, args=(signal.SIGQUIT, timeout)))
-        if self.admin:
-            stoppers.append(threading.Thread(
-                target=self.admin.stop, args=(signal.SIGTERM, timeout)))
+        for child in (self.admin, self.gui):
+            if child:
+                stoppers.append(threading.Thread(
+                    target=child.stop, args=(signal.SIGTERM, timeout)))
         for thread in stoppers:
             thread.start()
         for thread in stoppers:
@@ -356,5 +393,6 @@ class Supervisor:
         if self.writes:
             self.writes.stop()
         pidfile.remove(self.prefix.pid_file("nginx"))
+        pidfile.remove(self.prefix.pid_file("gui"))
         pidfile.remove(self.prefix.pid_file("supervisor"))
         log.info("stopped")

@@ -8,6 +8,7 @@ from kongpy import paths
 
 SUPERVISOR_MARK = "kongpy.supervisor"
 ADMIN_MARK = "kongpy.admin.wsgi"
+GUI_MARK = "kongpy.gui.wsgi"
 
 
 def read(path: str | Path) -> int | None:
@@ -58,7 +59,7 @@ def cmdline(pid: int) -> str:
 
 
 def running(prefix: str | Path, name: str) -> int | None:
-    """The pid of `name` (supervisor, nginx, admin) in `prefix` if it runs."""
+    """The pid of `name` (supervisor, nginx, admin, gui) in `prefix` if it runs."""
     pid = read(paths.prefix(prefix).pid_file(name))
     if not alive(pid):
         return None
@@ -69,6 +70,8 @@ def running(prefix: str | Path, name: str) -> int | None:
                                 and f"{paths.prefix(prefix).root}/" in cmdline(pid)):
         return None
     if name == "admin" and ADMIN_MARK not in cmdline(pid):
+        return None
+    if name == "gui" and GUI_MARK not in cmdline(pid):
         return None
     return pid
 

@@ -53,6 +53,7 @@ class Gateway:
             "proxy_listen": (f"127.0.0.1:{self.ports['proxy']}, "
                              f"127.0.0.1:{self.ports['proxy_ssl']} ssl"),
             "admin_listen": f"127.0.0.1:{self.ports['admin']}",
+            "admin_gui_listen": "off",
             "nginx_worker_processes": str(workers),
             "admin_workers": "1",
             "log_level": "info",

@@ -67,6 +67,12 @@ def test_wheel_installs_a_kongpy_that_needs_no_checkout(tmp_path):
     assert "kongpy/share/lua/kong/plugins/key-auth/schema.lua" in names
     assert "kongpy/share/lua/kong/plugins/key-auth/daos.lua" in names
     assert not [n for n in names if n.startswith("kongpy/share/plugins/")]
+    # the web GUI's pages, every one index.html loads (kongpy/gui/static)
+    gui = ROOT / "kongpy" / "gui" / "static"
+    shipped = [f"kongpy/gui/static/{p.relative_to(gui).as_posix()}" for p in gui.rglob("*")
+               if p.is_file()]
+    assert "kongpy/gui/static/js/app.js" in shipped
+    assert sorted(n for n in names if n.startswith("kongpy/gui/static/")) == sorted(shipped)
     assert not [n for n in names if "__pycache__" in n or "/tests/" in n]
 
     venv = tmp_path / "venv"

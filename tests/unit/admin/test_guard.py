@@ -168,3 +168,24 @@ def test_headers_setting_governs_server_and_admin_latency(make_client, headers, 
                  client.get("/", headers={"Host": "evil.example"})):
         assert ("Server" in resp.headers) is server, resp.status_code
     assert ("X-Kong-Admin-Latency" in client.get("/status").headers) is latency
+
+
+def test_the_nodes_own_gui_may_call_it(make_client):
+    """Without admin_gui_url, the pages of admin_gui_listen are allowed origins
+    (and only them); the answer to requests without an Origin stays Kong's."""
+    client = make_client(admin_gui_listen="127.0.0.1:8002")
+    for origin in ("http://127.0.0.1:8002", "http://localhost:8002"):
+        resp = client.get("/services", headers={"Origin": origin})
+        assert resp.status_code == 200, origin
+        assert resp.headers["Access-Control-Allow-Origin"] == origin
+    for origin in ("http://127.0.0.1:8003", "https://127.0.0.1:8002", EVIL):
+        assert client.get("/services", headers={"Origin": origin}).status_code == 403, origin
+    assert client.get("/").headers["Access-Control-Allow-Origin"] == "*"
+    assert make_client(admin_gui_listen="off").get(
+        "/", headers={"Origin": "http://127.0.0.1:8002"}).status_code == 403
+
+
+def test_admin_gui_url_replaces_the_listen_origins(make_client):
+    client = make_client(admin_gui_listen="127.0.0.1:8002", admin_gui_url=UI)
+    assert client.get("/", headers={"Origin": UI}).status_code == 200
+    assert client.get("/", headers={"Origin": "http://127.0.0.1:8002"}).status_code == 403

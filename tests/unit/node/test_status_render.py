@@ -16,6 +16,7 @@ from kongpy.render import context, writer
 def _load(make_conf, **settings):
     settings.setdefault("proxy_listen", "127.0.0.1:18000")
     settings.setdefault("admin_listen", "127.0.0.1:18001")
+    settings.setdefault("admin_gui_listen", "off")
     return conf.load(make_conf(**settings), env={})
 
 

@@ -19,7 +19,7 @@ from kongpy.cli._common import Group
 
 def _kongpy_modules():
     for info in pkgutil.walk_packages(kongpy.__path__, "kongpy."):
-        if info.name.endswith("__main__") or info.name == "kongpy.admin.wsgi":
+        if info.name.endswith("__main__") or info.name in ("kongpy.admin.wsgi", "kongpy.gui.wsgi"):
             continue  # entry points: importing them runs them
         yield importlib.import_module(info.name)
 

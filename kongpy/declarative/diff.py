@@ -11,11 +11,17 @@ Entities are matched by table and id. The shape (docs/history.md):
                                                                    "new": [...]}}}]}}}
 
 Only tables with a change appear; lists are ordered by id, fields by name.
-A field present on one side only shows ``null`` on the other.
+A field present on one side only shows ``null`` on the other. A row whose
+only difference is ``updated_at`` is unchanged.
 """
 from __future__ import annotations
 
 from typing import Any
+
+
+# A row written again with the same content (an import run twice, a PATCH
+# with the values it had) only moves its timestamp: that is no change.
+_STAMPS = {"updated_at"}
 
 
 def _tables(doc: dict | None) -> dict[str, dict[str, dict]]:
@@ -52,7 +58,7 @@ def changes(old_doc: dict | None, new_doc: dict | None) -> dict[str, dict[str, l
         changed = []
         for i in sorted(set(before) & set(after)):
             fields = _fields(before[i], after[i])
-            if fields:
+            if set(fields) - _STAMPS:
                 changed.append({**_label(after[i]), "fields": fields})
         if added or removed or changed:
             out[table] = {"added": added, "removed": removed, "changed": changed}

@@ -58,10 +58,11 @@ def record(db: Any, origin: str, size: int, *, force: bool = False,
     current = export.export(db)
     newest = store.entries(db.strategy)
     previous = store.document(db.strategy, newest[0]["version"]) if newest else None
-    if previous == current and not force:
+    found = diff.changes(previous, current)
+    if not found and previous is not None and not force:
         return None
     meta = {"origin": origin, "event_version": event_version,
-            "summary": diff.summary(diff.changes(previous, current)),
+            "summary": diff.summary(found),
             "rollback_of": rollback_of}
     return store.append(db.strategy, current, meta, size)
 

@@ -35,6 +35,21 @@ def test_versions_count_up_with_origin_and_summary(db):
     assert doc["services"][0]["retries"] == 5
 
 
+def test_a_row_written_again_unchanged_is_no_change(db):
+    # the same values written again seconds later (an import run twice) only
+    # move updated_at: no change, hence no version
+    svc = _service(db, "same")
+    before = export.export(db)
+    after = export.export(db)
+    for row in after["services"]:
+        row["updated_at"] += 5
+    assert diff.changes(before, after) == {}
+    after["services"][0]["retries"] = 1
+    assert diff.summary(diff.changes(before, after)) == {
+        "services": {"created": 0, "updated": 1, "deleted": 0}}
+    assert after["services"][0]["id"] == svc["id"]
+
+
 def test_history_is_bounded(db):
     for i in range(5):
         _service(db, f"s{i}", f"/p{i}")

@@ -4,11 +4,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import shlex
 import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -18,6 +20,7 @@ from bench.context import FULL, QUICK
 log = logging.getLogger("bench")
 
 RESULTS = Path(__file__).resolve().parent / "results"
+QUIET_LOAD = 1.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     p.add_argument("--profile", metavar="SCENARIO",
                    help="profile the data plane's Lua under this scenario's load instead")
+    p.add_argument("--allow-busy", action="store_true",
+                   help=f"run in full mode although the load average is {QUIET_LOAD} or more")
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                   help="full mode: wait up to this long for the load average to fall "
+                        f"under {QUIET_LOAD} before refusing")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -41,6 +49,16 @@ def _args(argv: list[str]) -> argparse.Namespace:
     # `make bench ARGS="--quick --only S1"` passes one (possibly empty) word
     words = [w for arg in argv for w in shlex.split(arg)]
     return _parser().parse_args(words)
+
+
+def _quiet(wait: float) -> float:
+    """The 1-minute load average once under QUIET_LOAD, or the last seen after `wait` s."""
+    deadline = time.monotonic() + wait
+    while True:
+        load = os.getloadavg()[0]
+        if load < QUIET_LOAD or time.monotonic() >= deadline:
+            return load
+        time.sleep(5)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -57,6 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.duration:
         mode = dataclasses.replace(mode, duration=args.duration)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or suite.DEFAULT
+    notes = []
+    if not args.quick and not args.profile and args.allow_busy:
+        notes.append(f"run with --allow-busy at load average {os.getloadavg()[0]:.2f}")
+    if not args.quick and not args.profile and not args.allow_busy:
+        # full-mode figures are the ones committed: a busy machine makes them
+        # unreadable (another process shares the two cores with the worker)
+        load = _quiet(args.wait_quiet)
+        if load >= QUIET_LOAD:
+            log.error("Error: load average %.2f is not under %s: a full run needs a quiet "
+                      "machine (--wait-quiet SECONDS waits for one, --allow-busy runs anyway)",
+                      load, QUIET_LOAD)
+            return 2
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _terminate)
     workdir = Path(tempfile.mkdtemp(prefix="kongpy-bench-"))
@@ -66,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             out = profile.run(mode, args.profile, args.out, workdir)
             log.info("profile: %s", out)
         else:
-            json_path, md_path = suite.run(mode, names, args.out, workdir)
+            json_path, md_path = suite.run(mode, names, args.out, workdir, notes)
             log.info("results: %s, %s", md_path, json_path)
     except ValueError as exc:
         log.error("Error: %s", exc)

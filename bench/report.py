@@ -53,30 +53,37 @@ def _range(d: dict[str, float], digits: int = 1) -> str:
     return f"{_fmt(d['median'], digits)} ({_fmt(d['min'], digits)}–{_fmt(d['max'], digits)})"
 
 
-def _target(res: dict[str, Any], targets: dict[str, float]) -> str:
-    parts = []
-    ratios = res.get("ratios", {})
-    for key, goal in targets.items():
-        if key in ratios:
-            got = ratios[key]["median"]
-            parts.append(f"{key} ≥ {goal:.2f}: {'met' if got >= goal else 'NOT met'}")
-    return "; ".join(parts) or "–"
+def _target(res: dict[str, Any]) -> str:
+    targets = res.get("targets") or {}
+    if not targets:
+        return "–"
+    goals = ", ".join(f"{k} {v:g}" for k, v in targets.items())
+    if res.get("failed"):
+        return f"{goals}: **FAILED** ({'; '.join(res['failed'])})"
+    return f"{goals}: met"
 
 
 _PAIR_HEAD = ("| scenario | vs | RPS median (min–max) | CPU µs/req median (min–max) | "
               "baseline CPU µs/req | p50 / p99 ms | non-2xx | socket err | RSS MiB | "
-              "throughput ratio | efficiency ratio | target |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+              "throughput ratio | efficiency ratio | vs S0H | header work / rest µs | "
+              "target |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+
+
+def _split(res: dict[str, Any]) -> str:
+    split = res.get("split_us")
+    return f"{_fmt(split['headers'])} / {_fmt(split['lua'])}" if split else "–"
 
 
 def _pair_row(name: str, res: dict[str, Any]) -> str:
     s, b, r = res["subject"], res["baseline"], res["ratios"]
+    vs_h = _fmt(r["vs_S0H"]["median"], 3) if "vs_S0H" in r else "–"
     return (f"| **{name}** | {res['baseline_name']} | {_range(s['rps'], 0)} | "
             f"{_range(s['cpu_us_per_req'])} | {_fmt(b['cpu_us_per_req']['median'])} | "
             f"{_fmt(s['p50_ms']['median'], 2)} / {_fmt(s['p99_ms']['median'], 2)} | "
             f"{s['non2xx']} | {s['socket_errors']} | {s['rss_kib'] / 1024:.1f} | "
-            f"{_range(r['throughput'], 3)} | {_range(r['efficiency'], 3)} | "
-            f"{_target(res, res.get('targets', {}))} |\n")
+            f"{_range(r['throughput'], 3)} | {_range(r['efficiency'], 3)} | {vs_h} | "
+            f"{_split(res)} | {_target(res)} |\n")
 
 
 def _change_rows(results: dict[str, Any]) -> str:
@@ -193,8 +200,12 @@ def markdown(doc: dict[str, Any]) -> str:
     body += "\n## Change under load\n\n" + _change_rows(results)
     body += "\n## DB-less swap (POST /config)\n\n" + _dbless_rows(results)
     body += "\n## Metrics scrape\n\n" + _metrics_rows(results)
+    failed = [f"- {n}: {'; '.join(r['failed'])}" for n, r in results.items() if r.get("failed")]
+    failed += [f"- {n}: {_one_line(r.get('reason', ''))}"
+               for n, r in results.items() if r["status"] == "failed"]
+    body += "\n## Failed\n\n" + ("\n".join(failed) + "\n" if failed else "none\n")
     others = [f"- {n}: {r['status']}: {_one_line(r.get('reason', ''))}"
-              for n, r in results.items() if r["status"] != "ok"]
+              for n, r in results.items() if r["status"] not in ("ok", "failed")]
     if others:
         body += "\n## Not measured\n\n" + "\n".join(others) + "\n"
     return head + body

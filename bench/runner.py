@@ -97,14 +97,25 @@ def interleave(workdir: Path, base: Subject, subj: Subject, pairs: int, duration
         b, s = base_runs[-1], subj_runs[-1]
         log.info("  pair %d/%d: %s %.0f rps %.1f µs | %s %.0f rps %.1f µs", i + 1, pairs,
                  b.target, b.rps, b.cpu_us, s.target, s.rps, s.cpu_us)
-    throughput = [s.rps / b.rps for b, s in zip(base_runs, subj_runs) if b.rps]
-    efficiency = [b.cpu_us / s.cpu_us for b, s in zip(base_runs, subj_runs) if s.cpu_us]
-    return {
+    # a pair where either side failed requests gives no ratio
+    whole = [(b, s) for b, s in zip(base_runs, subj_runs) if not broken(b) and not broken(s)]
+    throughput = [s.rps / b.rps for b, s in whole]
+    efficiency = [b.cpu_us / s.cpu_us for b, s in whole]
+    out: dict[str, Any] = {
         "baseline": summarize(base_runs),
         "subject": summarize(subj_runs),
-        "ratios": {
-            "throughput": {**spread(throughput), "pairs": throughput},
-            "efficiency": {**spread(efficiency), "pairs": efficiency},
-        },
+        "broken_pairs": len(base_runs) - len(whole),
         "runs": [asdict(r) for r in (x for pair in zip(base_runs, subj_runs) for x in pair)],
     }
+    if whole:
+        out["ratios"] = {
+            "throughput": {**spread(throughput), "pairs": throughput},
+            "efficiency": {**spread(efficiency), "pairs": efficiency},
+        }
+    return out
+
+
+def broken(run: Run) -> bool:
+    """A run whose figures mean nothing: requests failed, or none completed."""
+    return (run.requests == 0 or run.cpu_us <= 0 or run.rps <= 0 or run.non2xx > 0
+            or run.socket_errors > 0)

@@ -1,4 +1,4 @@
-"""The upstream, the bare-nginx baselines (S0, S0L) and the peers (Caddy, HAProxy).
+"""The upstream, the bare-nginx baselines (S0, S0H, S0L) and the peers (Caddy, HAProxy).
 
 Each system under test gets one worker (or one thread) pinned to `SUT_CPU`;
 the upstream and everything else run on `LOAD_CPU`.
@@ -123,6 +123,100 @@ def proxy_conf(prefix: Path, port: int, upstream: int, lua: bool,
             + '            proxy_set_header Connection "";\n'
             + "            proxy_set_header Host $host;\n"
             + "            proxy_pass http://backend;\n        }\n    }\n}\n")
+
+
+# S0H: the header work of kongpy's template (templates/nginx_kongpy.conf.j2,
+# macros.j2) done by nginx alone, no Lua: the forwarding headers through the
+# same maps (no trusted IPs: the gateway's own values), hop-by-hop and Via
+# handling, the request id to the upstream and to the client, and the
+# response's Via and latency headers from nginx variables.
+_HEADER_MAPS = """\
+    map $http_x_forwarded_for $h_x_forwarded_for {
+        "" $remote_addr;
+        default "$http_x_forwarded_for, $realip_remote_addr";
+    }
+    map $request_uri $h_request_path {
+        "~^([^?]*)" $1;
+        default $request_uri;
+    }
+    map $request_id $h_request_id {
+        default "";
+    }
+    map $http_upgrade $h_upgrade {
+        "" "";
+        "~*^websocket$" websocket;
+        default "";
+    }
+    map $http_upgrade $h_connection {
+        "" keep-alive;
+        "~*^websocket$" "keep-alive, Upgrade";
+        default keep-alive;
+    }
+    map $http_te $h_te {
+        "" "";
+        "~*trailers" trailers;
+        default "";
+    }
+    map $server_protocol $h_via_own {
+        "HTTP/1.1" "1.1 kongpy";
+        default "1.1 kongpy";
+    }
+    map $http_via $h_via {
+        "" $h_via_own;
+        default "$http_via, $h_via_own";
+    }
+    map $upstream_http_via $h_resp_via {
+        "" "1.1 kongpy";
+        default "$upstream_http_via, 1.1 kongpy";
+    }
+"""
+
+_HEADER_LOCATION = """\
+            set $upstream_host $host;
+            set $upstream_uri $request_uri;
+            set $upstream_x_forwarded_prefix '';
+            proxy_http_version 1.1;
+            proxy_pass_header Server;
+            proxy_pass_header Date;
+            proxy_set_header Host               $upstream_host;
+            proxy_set_header Upgrade            $h_upgrade;
+            proxy_set_header Connection         $h_connection;
+            proxy_set_header TE                 $h_te;
+            proxy_set_header Proxy              "";
+            proxy_set_header Proxy-Connection   "";
+            proxy_set_header X-Forwarded-For    $h_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto  $scheme;
+            proxy_set_header X-Forwarded-Host   $host;
+            proxy_set_header X-Forwarded-Port   $server_port;
+            proxy_set_header X-Forwarded-Path   $h_request_path;
+            proxy_set_header X-Forwarded-Prefix $upstream_x_forwarded_prefix;
+            proxy_set_header X-Real-IP          $remote_addr;
+            proxy_set_header Via                $h_via;
+            proxy_set_header X-Kong-Request-Id  $request_id;
+            add_header Via $h_resp_via always;
+            add_header X-Kong-Upstream-Latency $upstream_response_time always;
+            add_header X-Kong-Proxy-Latency 0 always;
+            add_header X-Kong-Request-Id $request_id always;
+            proxy_pass http://backend$upstream_uri;
+"""
+
+
+def header_conf(prefix: Path, port: int, upstream: int) -> str:
+    """S0H: S0 plus the header work kongpy's template makes nginx do."""
+    return (nginx_main(prefix, procs.SUT_CPU) + "http {\n" + _http_common(prefix)
+            + _HEADER_MAPS
+            + "    upstream backend {\n"
+            + f"        server 127.0.0.1:{upstream};\n"
+            + f"        keepalive {KEEPALIVE};\n"
+            + f"        keepalive_requests {KEEPALIVE_REQUESTS};\n"
+            + "        keepalive_timeout 60s;\n    }\n"
+            + "    server {\n" + _listen(port, None)
+            + "        location / {\n" + _HEADER_LOCATION + "        }\n    }\n}\n")
+
+
+def start_headers(workdir: Path, upstream: Target) -> Target:
+    port = procs.free_port()
+    return start_nginx("S0H", workdir, header_conf(workdir / "S0H", port, upstream.port), port)
 
 
 def _nginx_pids(prefix: Path) -> Callable[[], list[int]]:

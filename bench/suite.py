@@ -27,6 +27,13 @@ def _run_pair(ctx: Context, sc: Scenario) -> dict[str, Any]:
     res = runner.interleave(ctx.workdir, base, subj, ctx.mode.pairs, ctx.mode.duration,
                             ctx.mode.warmup)
     res.update(kind="pair", status="ok", baseline_name=sc.baseline)
+    if "ratios" not in res:
+        b, s = res["baseline"], res["subject"]
+        res.update(status="failed", reason=(
+            f"every pair broken: {sc.baseline} non-2xx {b['non2xx']}, socket errors "
+            f"{b['socket_errors']}, requests {b['requests']}; {sc.name} non-2xx "
+            f"{s['non2xx']}, socket errors {s['socket_errors']}, requests {s['requests']}"))
+        return res
     if sc.extra is not None:
         res["extra"] = sc.extra(ctx, res)
     return res
@@ -52,7 +59,64 @@ def run_one(ctx: Context, sc: Scenario) -> dict[str, Any]:
     return res
 
 
-def run(mode: Mode, names: list[str], out_dir: Path, workdir: Path) -> tuple[Path, Path]:
+def _against_headers(results: dict[str, Any]) -> None:
+    """Scenarios measured against S0, restated against S0H (bare nginx doing
+    kongpy's header work) from the same run, and their cost split into that
+    header work and the rest (kongpy's Lua):
+    cost(X) / cost(S0H) = eff(X vs S0) / eff(S0H vs S0)."""
+    s0h = results.get("S0H")
+    if not s0h or s0h.get("status") != "ok":
+        return
+    h = s0h["ratios"]["efficiency"]["median"]
+    for name, res in results.items():
+        if name.startswith("S0") or res.get("status") != "ok" or res.get("baseline_name") != "S0":
+            continue
+        e = res["ratios"]["efficiency"]["median"]
+        s0_us = res["baseline"]["cpu_us_per_req"]["median"]
+        res["ratios"]["vs_S0H"] = {"median": e / h, "min": e / h, "max": e / h}
+        res["split_us"] = {"headers": s0_us * (1 / h - 1), "lua": s0_us * (1 / e - 1 / h)}
+
+
+# Upper bounds named by a scenario's targets, and where its result holds them
+# (keys not listed here are looked up at the top of the result, then in `extra`).
+_UPPER = {"push_build_s": ("extra", "push_build_s"), "scrape_ms": ("status_api", "median_ms"),
+          "propagation_p99_s": ("p99_s",), "revocation_p99_s": ("p99_s",)}
+
+
+def _measured(res: dict[str, Any], key: str) -> float | None:
+    if key in res.get("ratios", {}):
+        return res["ratios"][key]["median"]
+    path = _UPPER.get(key)
+    node: Any = res
+    for part in path or (key,):
+        node = node.get(part) if isinstance(node, dict) else None
+    if node is None and path is None:
+        node = (res.get("extra") or {}).get(key)
+    return node if isinstance(node, (int, float)) else None
+
+
+def _judge(results: dict[str, Any]) -> None:
+    """Every target checked: a ratio is a lower bound, any other figure an upper
+    bound. A miss, or a target whose figure is missing, is listed in `failed`."""
+    for res in results.values():
+        if res.get("status") != "ok":
+            continue
+        failed = []
+        for key, goal in (res.get("targets") or {}).items():
+            if key == "vs_S0H" and "S0H" not in results:
+                continue  # a partial run without the header baseline
+            got = _measured(res, key)
+            lower = key in res.get("ratios", {}) or key in ("efficiency", "throughput", "vs_S0H")
+            if got is None:
+                failed.append(f"{key}: not measured")
+            elif (got < goal) if lower else (got > goal):
+                failed.append(f"{key} {got:.3f} {'<' if lower else '>'} {goal:g}")
+        if failed:
+            res["failed"] = failed
+
+
+def run(mode: Mode, names: list[str], out_dir: Path, workdir: Path,
+        notes: list[str] | None = None) -> tuple[Path, Path]:
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(unknown)}; "
@@ -69,6 +133,8 @@ def run(mode: Mode, names: list[str], out_dir: Path, workdir: Path) -> tuple[Pat
         keep = set().union(*(_uses(later) for later in plan[i + 1:])) if i + 1 < len(plan) \
             else set()
         ctx.release(keep | {"S0"})
+    _against_headers(ctx.results)
+    _judge(ctx.results)
     doc = {
         "date": datetime.datetime.now().strftime("%Y-%m-%d"),
         "mode": mode.name,
@@ -82,6 +148,7 @@ def run(mode: Mode, names: list[str], out_dir: Path, workdir: Path) -> tuple[Pat
                      "change_seconds": mode.change_seconds,
                      "revocations": mode.revocations, "scenarios": names},
         "elapsed_s": time.monotonic() - started,
+        "notes": notes or [],
         "scenarios": ctx.results,
     }
     return report.write(doc, out_dir)

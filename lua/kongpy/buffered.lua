@@ -49,6 +49,7 @@ local SKIP = {
 local _M = {}
 
 local responding = phase.responding
+local rewriting = phase.rewriting
 
 -- Called as every request's access phase starts: a coroutine nginx reuses
 -- may still be marked from a request whose response handler ended it
@@ -56,6 +57,9 @@ local responding = phase.responding
 function _M.forget()
     if next(responding) ~= nil then
         responding[running()] = nil
+    end
+    if next(rewriting) ~= nil then
+        rewriting[running()] = nil
     end
 end
 

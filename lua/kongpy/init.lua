@@ -153,16 +153,6 @@ local function debug_headers(entry)
     end
 end
 
-function _M.rewrite()
-    if tracing then
-        instrumentation.request(ngx.ctx)
-    end
-    local ps = snapshot.state.plugins
-    if ps then
-        plugins.run_global("rewrite", ps)
-    end
-end
-
 -- `balanced`: the service's host names an upstream, whose chosen target
 -- gives the Host header (kongpy.balancer) unless the route preserves it.
 local function set_upstream(entry, service, qpos, request_uri, upath, balanced)
@@ -181,16 +171,27 @@ end
 -- The forwarding headers, Upgrade/Connection, TE, Via and the upstream
 -- request id are nginx maps (nginx_kongpy.conf.j2); only what depends on the
 -- matched route is written here.
+--
+-- Kong's rewrite phase (global instances only: routing has not happened)
+-- runs first, here rather than in a rewrite_by_lua handler of its own: an
+-- nginx phase handler costs every request, most of which have no global
+-- rewrite plugin (kongpy.pdk.phase names the phase "rewrite" meanwhile).
 function _M.access()
     buffered.forget()
     local ctx = ngx.ctx
     local state = snapshot.state
+    if tracing then
+        instrumentation.request(ctx)
+    end
+    local ps = state.plugins
+    if ps and ps.n > 0 then
+        plugins.run_global("rewrite", ps)
+    end
     local rt = state.router
     local scheme = var.scheme
     local res, qpos, request_uri
     local span
     if tracing then
-        instrumentation.request(ctx)
         span = instrumentation.router_start()
     end
     if rt then
@@ -200,7 +201,6 @@ function _M.access()
         span:finish()
     end
     if not res then
-        local ps = state.plugins
         if ps and ps.n > 0 then
             plugins.collect_global(ctx, ps, scheme)
         end
@@ -229,7 +229,6 @@ function _M.access()
                      ups and ups.by_name[service.host] ~= nil)
     end
     -- Kong runs the plugins before it looks for the service or a peer.
-    local ps = state.plugins
     if ps.n > 0 then
         -- a gRPC route's request runs the plugins whose protocols name
         -- grpc/grpcs (a plugin for http/https only does not run there)

@@ -8,6 +8,7 @@ local pdk_ctx = require("kongpy.pdk.ctx")
 local errors = require("kongpy.errors")
 local secrets = require("kongpy.secrets")
 local instrumentation = require("kongpy.instrumentation")
+local rewriting = require("kongpy.pdk.phase").rewriting
 
 local ngx = ngx
 local null = ngx.null
@@ -23,6 +24,7 @@ local pcall = pcall
 local error = error
 local tostring = tostring
 local sort = table.sort
+local running = coroutine.running
 
 local CACHE_SIZE = 2000
 local SEP = "|"
@@ -488,6 +490,13 @@ function _M.run_global(phase, ps)
     end
     local ctx = ngx.ctx
     local scheme = ngx.var.scheme
+    -- rewrite runs inside nginx's access phase: the PDK's phase checks
+    -- name it by this mark (a handler ending the request leaves it to
+    -- the coroutine's collection)
+    local co = phase == "rewrite" and running()
+    if co then
+        rewriting[co] = true
+    end
     for i = 1, #list do
         local inst = list[i]
         if inst.protocols[scheme] then
@@ -501,6 +510,9 @@ function _M.run_global(phase, ps)
                 h[phase](h, inst.conf)
             end
         end
+    end
+    if co then
+        rewriting[co] = nil
     end
 end
 

@@ -75,9 +75,20 @@ end
 local responding = setmetatable({}, { __mode = "k" })
 _M.responding = responding
 
+-- Kong's rewrite phase runs at the start of nginx's access phase
+-- (lua/kongpy/init.lua: one Lua handler fewer per request): the request
+-- coroutines running the global rewrite handlers are kept here.
+local rewriting = setmetatable({}, { __mode = "k" })
+_M.rewriting = rewriting
+
 local function kong_name(p)
-    if p == "access" and next(responding) ~= nil and responding[running()] then
-        return "response"
+    if p == "access" then
+        if next(rewriting) ~= nil and rewriting[running()] then
+            return "rewrite"
+        end
+        if next(responding) ~= nil and responding[running()] then
+            return "response"
+        end
     end
     return KONG_NAME[p]
 end

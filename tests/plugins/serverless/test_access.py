@@ -138,11 +138,15 @@ def test_rewrite_runs_for_global_instances(start_node, upstream):
     gw.route("/rw-local", _fn("post-function", rewrite=[
         "kong.service.request.set_header('X-Route-Rewrite', 'ran')"]))
     gw.create("/plugins", _fn("pre-function", rewrite=[
-        "kong.service.request.set_header('X-Rewrite', kong.request.get_path())"]))
+        "kong.service.request.set_header('X-Rewrite', kong.request.get_path())",
+        # before routing: the PDK's phase checks name the phase rewrite
+        "local ok, err = pcall(kong.router.get_route) "
+        "kong.service.request.set_header('X-Router', ok and 'ran' or err)"]))
     gw.wait_sync()
     headers = proxy(gw).get("/rw-local").json()["headers"]
     assert headers["x-rewrite"] == "/rw-local"
     assert "x-route-rewrite" not in headers  # rewrite: global instances only
+    assert "cannot be called in rewrite phase" in headers["x-router"]
 
 
 @pytest.mark.parametrize("name", BOTH)

@@ -33,7 +33,7 @@ class Mode:
 
 QUICK = Mode("quick", pairs=1, duration=2, warmup=1, routes=1000, consumers=1000,
              change_seconds=6, revocations=3)
-FULL = Mode("full", pairs=5, duration=10, warmup=3, routes=10000, consumers=10000,
+FULL = Mode("full", pairs=5, duration=6, warmup=3, routes=10000, consumers=10000,
             change_seconds=30, revocations=10)
 
 

@@ -307,6 +307,10 @@ function _M.balancer()
     return balancer.execute()
 end
 
+-- Kong's order: the hop-by-hop clearing, the upstream status and the hash
+-- cookie before the plugins' header_filter; the latency, Via, Server and
+-- request id headers after them (a plugin neither sees nor removes them,
+-- and a Server header a plugin removed is Kong's own again).
 function _M.header_filter()
     local ctx = ngx.ctx
     if ctx.kongpy_logging and not ctx.kongpy_hf_start then
@@ -315,23 +319,8 @@ function _M.header_filter()
     if tracing then
         instrumentation.header_filter(ctx)
     end
-    if ctx.kongpy_proxied then
-        -- nginx refreshed its clock when the upstream's answer woke the
-        -- worker: no update_time() needed for a millisecond figure
-        if enabled["x-kong-upstream-latency"] then
-            header["X-Kong-Upstream-Latency"] = floor((now() - ctx.kongpy_access_end) * 1000
-                                                      + 0.5)
-        end
-        if enabled["x-kong-proxy-latency"] then
-            header["X-Kong-Proxy-Latency"] = ctx.kongpy_proxy_latency
-        end
-        if enabled["via"] then
-            local resp_via = ctx.kongpy_upstream_via or var.upstream_http_via
-            header["Via"] = resp_via and resp_via .. ", " .. via_out or via_out
-        end
-        if enabled["server"] and not header["Server"] then
-            header["Server"] = server_header
-        end
+    local proxied = ctx.kongpy_proxied
+    if proxied then
         local cookie = ctx.kongpy_hash_cookie
         if cookie then
             local prev = header["Set-Cookie"]
@@ -349,6 +338,27 @@ function _M.header_filter()
             header["X-Kong-Upstream-Status"] = tonumber(sub(ctx.kongpy_upstream_status
                                                             or var.upstream_status or "", -3))
         end
+    end
+    if plugins.collecting then
+        plugins.run_collected("header_filter", ctx)
+    end
+    if proxied then
+        -- nginx refreshed its clock when the upstream's answer woke the
+        -- worker: no update_time() needed for a millisecond figure
+        if enabled["x-kong-upstream-latency"] then
+            header["X-Kong-Upstream-Latency"] = floor((now() - ctx.kongpy_access_end) * 1000
+                                                      + 0.5)
+        end
+        if enabled["x-kong-proxy-latency"] then
+            header["X-Kong-Proxy-Latency"] = ctx.kongpy_proxy_latency
+        end
+        if enabled["via"] then
+            local resp_via = ctx.kongpy_upstream_via or var.upstream_http_via
+            header["Via"] = resp_via and resp_via .. ", " .. via_out or via_out
+        end
+        if enabled["server"] and not header["Server"] then
+            header["Server"] = server_header
+        end
     else
         if enabled["x-kong-response-latency"] then
             header["X-Kong-Response-Latency"] = errors.latency_ms()
@@ -359,9 +369,6 @@ function _M.header_filter()
     end
     if enabled["x-kong-request-id"] then
         header["X-Kong-Request-Id"] = var.request_id
-    end
-    if plugins.collecting then
-        plugins.run_collected("header_filter", ctx)
     end
 end
 

@@ -206,3 +206,22 @@ def test_untrusted_lua_off_refused_by_the_admin_api(start_node):
         body = admin(gw).post("/plugins", _fn(name, access=["local x = 1"]), 400)
         assert body["fields"] == {"config": {"access": [ERR_OFF]}}
     assert admin(gw).get("/plugins")["data"] == []
+
+
+def test_gateway_headers_come_after_the_plugins(gateway, svc):
+    # Kong's header_filter order: the latency, Via, Server and request id
+    # headers are set after the plugins' header_filter, so a plugin neither
+    # sees them nor removes them; a Server it removed is the gateway's again
+    gw = gateway
+    gw.route("/fn-after", _fn("post-function", header_filter=[
+        "kong.response.set_header('X-Seen', tostring(kong.response.get_header("
+        "'X-Kong-Proxy-Latency')) .. ',' .. tostring(kong.response.get_header('Via')))",
+        "kong.response.clear_header('X-Kong-Request-Id') kong.response.clear_header('Server')"]))
+    gw.wait_sync()
+    resp = proxy(gw).get("/fn-after")
+    assert resp.status_code == 200
+    assert resp.headers["X-Seen"] == "nil,nil"
+    assert int(resp.headers["X-Kong-Proxy-Latency"]) >= 0
+    assert resp.headers["Via"].startswith("1.1 kongpy/")
+    assert resp.headers["Server"].startswith("kongpy/")
+    assert len(resp.headers["X-Kong-Request-Id"]) == 32

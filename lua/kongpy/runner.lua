@@ -2,7 +2,6 @@
 -- and runs them by PRIORITY. For each request it resolves, per plugin name,
 -- the one instance that applies (Kong's precedence, kong-reference §5.3); the
 -- resolved list is cached per (scheme, route, service, consumer) and version.
-local lrucache = require("resty.lrucache")
 local store = require("kongpy.pdk.store")
 local pdk_ctx = require("kongpy.pdk.ctx")
 local errors = require("kongpy.errors")
@@ -27,7 +26,6 @@ local sort = table.sort
 local running = coroutine.running
 
 local CACHE_SIZE = 2000
-local SEP = "|"
 local ERR_SHAPE = "plugins must be objects with a name"
 local ERR_LOAD = "cannot load plugin handler "
 local ERR_NOT_ENABLED = " plugin is in use but not enabled on this node; refusing the request"
@@ -253,7 +251,7 @@ function _M.build(version, entities)
     if next(handlers) then
         prebuild(ps)
     end
-    ps.cache = lrucache.new(CACHE_SIZE)
+    ps.cache, ps.cached = {}, 0
     return ps
 end
 
@@ -266,7 +264,7 @@ function _M.rescope(ps, plugins)
     if not ok then
         return nil, err
     end
-    new.cache = lrucache.new(CACHE_SIZE)
+    new.cache, new.cached = {}, 0
     return new
 end
 
@@ -328,11 +326,24 @@ local function later_of(list, n)
     end
 end
 
+local function child(t, k)
+    local c = t[k]
+    if not c then
+        c = {}
+        t[k] = c
+    end
+    return c
+end
+
 -- The instance of each plugin name (false when none) for this request shape,
--- and (list.later) those with a later phase.
+-- and (list.later) those with a later phase. Cached in nested tables (scheme
+-- -> route -> service -> consumer, false for none), so a request builds no
+-- key string; past CACHE_SIZE lists the cache starts over.
 local function resolved(ps, scheme, r, s, c)
-    local key = scheme .. SEP .. (r or "") .. SEP .. (s or "") .. SEP .. (c or "")
-    local list = ps.cache:get(key)
+    local by_service = child(child(ps.cache, scheme), r or false)
+    local by_consumer = child(by_service, s or false)
+    local ck = c or false
+    local list = by_consumer[ck]
     if list then
         return list
     end
@@ -341,7 +352,12 @@ local function resolved(ps, scheme, r, s, c)
         list[i] = pick(ps.scopes[name], scheme, r, s, c)
     end
     list.later = later_of(list, ps.n)
-    ps.cache:set(key, list)
+    if ps.cached >= CACHE_SIZE then
+        ps.cache, ps.cached = {}, 0
+        by_consumer = child(child(child(ps.cache, scheme), r or false), s or false)
+    end
+    by_consumer[ck] = list
+    ps.cached = ps.cached + 1
     return list
 end
 

@@ -34,7 +34,15 @@ end
 -- Records the consumer and sets (or clears: client-sent values are never
 -- trusted) the consumer headers; `identifier` is the credential's public name.
 function _M.set_consumer(consumer, credential, identifier)
-    client.authenticate(consumer, credential)
+    if consumer == nil and credential == nil then
+        -- kong.client.authenticate's own refusal
+        client.authenticate(consumer, credential)
+    end
+    -- what kong.client.authenticate records, without its phase check: the
+    -- authentication plugins call this in access with stored rows
+    local ctx = ngx.ctx
+    ctx.authenticated_consumer = consumer
+    ctx.authenticated_credential = credential
     set_or_clear(_M.CONSUMER_ID, consumer and consumer.id)
     set_or_clear(_M.CONSUMER_CUSTOM_ID, consumer and consumer.custom_id)
     set_or_clear(_M.CONSUMER_USERNAME, consumer and consumer.username)

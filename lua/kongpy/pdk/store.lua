@@ -85,8 +85,23 @@ function _M.build_index(rows, field, multi)
     return idx
 end
 
+-- The names are memoized (entity -> field -> name, per shape): a lookup on a
+-- request's path builds no string.
+local names = { [false] = {}, [true] = {} }
+
 function _M.index_name(entity, field, multi)
-    return entity .. (multi and "*" or ":") .. field
+    local by_entity = names[multi and true or false]
+    local by_field = by_entity[entity]
+    if not by_field then
+        by_field = {}
+        by_entity[entity] = by_field
+    end
+    local name = by_field[field]
+    if not name then
+        name = entity .. (multi and "*" or ":") .. field
+        by_field[field] = name
+    end
+    return name
 end
 
 -- Builds (or returns) index `entity` on `field` in the runner state `ps`,

@@ -6,6 +6,7 @@ local redis = require("nginx.redis")
 local ngx = ngx
 local sha1_bin = ngx.sha1_bin
 local rawget = rawget
+local setmetatable = setmetatable
 local tostring = tostring
 local fmt = string.format
 local byte = string.byte
@@ -21,6 +22,19 @@ local _M = {}
 local function pool_name(opts)
     return fmt("redis:%s:%s:%s:%s:%s", opts.host, opts.port or 6379, opts.database or 0,
                opts.ssl and "tls" or "plain", opts.username or "")
+end
+
+-- connect()'s options per `redis` record (a plugin's configuration is a new
+-- table whenever it changes): the pool name is built once, not per request.
+local pools = setmetatable({}, { __mode = "k" })
+
+local function pool_of(opts)
+    local p = pools[opts]
+    if not p then
+        p = { pool = pool_name(opts), pool_size = POOL_SIZE }
+        pools[opts] = p
+    end
+    return p
 end
 
 -- Authenticates and selects the database on a fresh connection only: a
@@ -66,8 +80,7 @@ function _M.connect(opts)
     end
     red:set_timeout(opts.timeout or 2000)
     local ok
-    ok, err = red:connect(opts.host, opts.port or 6379,
-                          { pool = pool_name(opts), pool_size = POOL_SIZE })
+    ok, err = red:connect(opts.host, opts.port or 6379, pool_of(opts))
     if not ok then
         return nil, "cannot connect to redis: " .. tostring(err)
     end

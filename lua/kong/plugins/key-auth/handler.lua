@@ -1,6 +1,8 @@
 -- key-auth (Kong 3.9): an API key in a header, the query string or the body.
 local kong = require("kongpy.pdk")
 
+local ngx = ngx
+local get_method = ngx.req.get_method
 local type = type
 local ipairs = ipairs
 
@@ -19,9 +21,12 @@ local KeyAuthHandler = {
     INDEXES = { { "keyauth_credentials", "key" } },
 }
 
-local function unauthorized(message, www_authenticate)
+-- The WWW-Authenticate value is built on the refusal path only.
+local function unauthorized(conf, message)
+    local realm = conf.realm
     return { status = 401, message = message,
-             headers = { ["WWW-Authenticate"] = www_authenticate } }
+             headers = { ["WWW-Authenticate"] = realm and ('Key realm="' .. realm .. '"')
+                                                or "Key" } }
 end
 
 -- Kong 3.9: only the key leaves the query string (the other arguments keep
@@ -37,7 +42,7 @@ end
 
 -- Only the configured header names are read, and the query string is parsed
 -- only once no header carried a key.
-local function find_key(conf, www_authenticate)
+local function find_key(conf)
     local query, body
     for _, name in ipairs(conf.key_names) do
         local v
@@ -65,7 +70,7 @@ local function find_key(conf, www_authenticate)
             end
             return v
         elseif type(v) == "table" then
-            return nil, unauthorized(ERR_DUPLICATE, www_authenticate)
+            return nil, unauthorized(conf, ERR_DUPLICATE)
         end
     end
 end
@@ -74,28 +79,29 @@ local function authenticate(conf)
     if type(conf.key_names) ~= "table" then
         return nil, { status = 500, message = ERR_CONF }
     end
-    local www_authenticate = conf.realm and ('Key realm="' .. conf.realm .. '"') or "Key"
-    local key, err = find_key(conf, www_authenticate)
+    local key, err = find_key(conf)
     if err then
         return nil, err
     end
     if not key or key == "" then
-        return nil, unauthorized(ERR_NO_KEY, www_authenticate)
+        return nil, unauthorized(conf, ERR_NO_KEY)
     end
     local credential = store.index("keyauth_credentials", "key")[key]
     if not credential or store.expired(credential) then
-        return nil, unauthorized(ERR_INVALID, www_authenticate)
+        return nil, unauthorized(conf, ERR_INVALID)
     end
-    local consumer = kong.client.load_consumer(credential.consumer.id)
+    -- kong.client.load_consumer(id) without its phase and argument checks:
+    -- the id is the stored credential's
+    local consumer = store.clean(store.index("consumers", "id")[credential.consumer.id])
     if not consumer then
-        return nil, unauthorized(ERR_INVALID, www_authenticate)
+        return nil, unauthorized(conf, ERR_INVALID)
     end
     auth.set_consumer(consumer, credential, credential.id)
     return true
 end
 
 function KeyAuthHandler:access(conf)
-    if not conf.run_on_preflight and request.get_method() == "OPTIONS" then
+    if not conf.run_on_preflight and get_method() == "OPTIONS" then
         return
     end
     return auth.run(conf, authenticate)

@@ -9,11 +9,13 @@ local kong = require("kongpy.pdk")
 local ratelimit = require("kongpy.tools.ratelimit")
 
 local ngx = ngx
+local header = ngx.header
 local max = math.max
+local floor = math.floor
 local tostring = tostring
 local ipairs = ipairs
-local pairs = pairs
 local type = type
+local setmetatable = setmetatable
 
 local PERIODS = ratelimit.PERIODS
 local EXPIRATION = ratelimit.EXPIRATION
@@ -21,6 +23,9 @@ local NULL_UUID = ratelimit.NULL_UUID
 
 local ERR_UNEXPECTED = "An unexpected error occurred"
 local NS = "ratelimit"
+local RL_LIMIT, RL_REMAINING, RL_RESET = "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"
+-- identifiers whose counter keys a configuration keeps for the current second
+local MAX_CACHED_IDS = 1000
 
 local X_LIMIT, X_REMAINING = {}, {}
 for _, p in ipairs(PERIODS) do
@@ -39,10 +44,13 @@ local function identifier(conf)
     local by = conf.limit_by
     local id
     if by == "consumer" then
-        local c = kong.client.get_consumer() or kong.client.get_credential()
+        -- kong.client.get_consumer() / get_credential() without their phase
+        -- checks: this is the access phase
+        local ctx = ngx.ctx
+        local c = ctx.authenticated_consumer or ctx.authenticated_credential
         id = c and c.id
     elseif by == "credential" then
-        local c = kong.client.get_credential()
+        local c = ngx.ctx.authenticated_credential
         id = c and c.id
     elseif by == "service" then
         local s = kong.router.get_service()
@@ -61,55 +69,117 @@ local function identifier(conf)
     return id or kong.client.get_forwarded_ip()
 end
 
-local function entries_for(conf, id, now)
+-- What a configuration always needs, worked out on its first request: its
+-- windows in Kong's order (limit, expiry, header names) and the start of its
+-- counter keys. The compiled configuration is a new table whenever the
+-- instance changes, so the plan is never stale.
+local plans = setmetatable({}, { __mode = "k" })
+
+local function plan_of(conf)
+    local plan = plans[conf]
+    if plan then
+        return plan
+    end
     -- Kong keys counters by the instance's scope, not the request's
     local route_id = conf.route_id or NULL_UUID
     local service_id = conf.service_id or NULL_UUID
-    local starts = ratelimit.timestamps(now)
-    local entries = {}
+    local windows = {}
     for _, p in ipairs(PERIODS) do
         local limit = conf[p]
         if limit then
-            local start = starts[p]
-            entries[#entries + 1] = {
-                key = ratelimit.key(NS, route_id, service_id, id, start, p),
-                limit = limit, ttl = EXPIRATION[p], period = p, period_date = start,
-                identifier = id, route_id = route_id, service_id = service_id,
-            }
+            windows[#windows + 1] = { period = p, limit = limit, ttl = EXPIRATION[p],
+                                      x_limit = X_LIMIT[p], x_remaining = X_REMAINING[p] }
         end
+    end
+    plan = { windows = windows, n = #windows, route_id = route_id, service_id = service_id,
+             prefix = ratelimit.key_prefix(NS, route_id, service_id),
+             second = nil, by_id = nil, cached = 0 }
+    plans[conf] = plan
+    return plan
+end
+
+-- The counters of identifier `id` in the current windows. They change once
+-- a second at most, so they are kept for the second (a bounded number of
+-- identifiers per second: with many clients a key is built per request).
+local function entries_for(plan, id, now)
+    local second = floor(now)
+    local by_id = plan.by_id
+    if plan.second ~= second then
+        by_id = {}
+        plan.by_id, plan.second, plan.cached = by_id, second, 0
+    else
+        local entries = by_id[id]
+        if entries then
+            return entries
+        end
+    end
+    local starts = ratelimit.timestamps(now)
+    local suffixes = ratelimit.suffixes(now)
+    local prefix = plan.prefix .. id
+    local entries = {}
+    for i = 1, plan.n do
+        local w = plan.windows[i]
+        local p = w.period
+        entries[i] = {
+            key = prefix .. suffixes[p], limit = w.limit, ttl = w.ttl, period = p,
+            period_date = starts[p], identifier = id, route_id = plan.route_id,
+            service_id = plan.service_id, window = w,
+        }
+    end
+    if plan.cached < MAX_CACHED_IDS then
+        by_id[id] = entries
+        plan.cached = plan.cached + 1
     end
     return entries
 end
 
 -- Kong's header rules: every window's limit and remaining, then the most
 -- restrictive window (lowest remaining, then the longest) as RateLimit-*.
-local function headers_for(entries, counts, stop, now)
-    local headers = {}
-    local limit, remaining, window, reset
-    for i, e in ipairs(entries) do
+-- `out` is a table for the refusal, or nil to set the response headers.
+local function headers_for(entries, counts, stop, now, out)
+    local limit, remaining, chosen
+    for i = 1, #entries do
+        local e = entries[i]
         local left = e.limit - counts[i]
         if stop == nil or stop == i then
             left = left - 1
         end
-        left = max(0, left)
-        local w = EXPIRATION[e.period]
-        if not limit or left < remaining or (left == remaining and w > window) then
-            limit, remaining, window = e.limit, left, w
-            reset = ratelimit.reset(e.period, e.period_date, now)
+        if left < 0 then
+            left = 0
         end
-        headers[X_LIMIT[e.period]] = e.limit
-        headers[X_REMAINING[e.period]] = left
+        local ttl = e.ttl
+        if not limit or left < remaining or (left == remaining and ttl > chosen.ttl) then
+            limit, remaining, chosen = e.limit, left, e
+        end
+        local w = e.window
+        if out then
+            out[w.x_limit] = e.limit
+            out[w.x_remaining] = left
+        else
+            header[w.x_limit] = e.limit
+            header[w.x_remaining] = left
+        end
     end
-    headers["RateLimit-Limit"] = limit
-    headers["RateLimit-Remaining"] = remaining
-    headers["RateLimit-Reset"] = reset
-    return headers, reset
+    if not chosen then
+        return nil
+    end
+    local reset = max(1, chosen.ttl - floor(now - chosen.period_date))
+    if out then
+        out[RL_LIMIT] = limit
+        out[RL_REMAINING] = remaining
+        out[RL_RESET] = reset
+    else
+        header[RL_LIMIT] = limit
+        header[RL_REMAINING] = remaining
+        header[RL_RESET] = reset
+    end
+    return reset
 end
 
 function RateLimitingHandler:access(conf)
+    local plan = plan_of(conf)
     local now = ngx.now()
-    local id = identifier(conf)
-    local entries = entries_for(conf, id, now)
+    local entries = entries_for(plan, identifier(conf), now)
     local policy, err = ratelimit.policy(conf.policy)
     local counts, stop
     if policy then
@@ -122,19 +192,16 @@ function RateLimitingHandler:access(conf)
         end
         return
     end
-    local headers, reset
-    if not conf.hide_client_headers then
-        headers, reset = headers_for(entries, counts, stop, now)
-    end
     if stop then
-        headers = headers or {}
-        headers["Retry-After"] = reset
+        -- Kong: no Retry-After either when the client headers are hidden
+        local headers = {}
+        if not conf.hide_client_headers then
+            headers["Retry-After"] = headers_for(entries, counts, stop, now, headers)
+        end
         return kong.response.error(conf.error_code, conf.error_message, headers)
     end
-    if headers then
-        for k, v in pairs(headers) do
-            kong.response.set_header(k, v)
-        end
+    if not conf.hide_client_headers then
+        headers_for(entries, counts, nil, now, nil)
     end
 end
 

@@ -14,6 +14,7 @@ local floor = math.floor
 local max = math.max
 local fmt = string.format
 local tostring = tostring
+local ipairs = ipairs
 
 local ERR_POLICY = "unknown rate-limiting policy: "
 
@@ -44,9 +45,11 @@ function _M.policy(name)
     return p
 end
 
--- Start of each window (epoch seconds, UTC) containing `now` (seconds).
-function _M.timestamps(now)
-    local t = floor(now)
+-- Start of each window (epoch seconds, UTC) containing `now` (seconds). The
+-- answer is computed once per second and shared: callers only read it.
+local last_second, last_starts, last_suffixes
+
+local function starts_of(t)
     local d = os_date("!*t", t)
     local day = t - d.hour * 3600 - d.min * 60 - d.sec
     return {
@@ -59,12 +62,40 @@ function _M.timestamps(now)
     }
 end
 
+function _M.timestamps(now)
+    local t = floor(now)
+    if t ~= last_second then
+        last_starts, last_suffixes, last_second = starts_of(t), nil, t
+    end
+    return last_starts
+end
+
+-- The end of each window's counter key (":<period_date ms>:<period>") for the
+-- second of `now`, built once per second: a key is then prefix .. id .. suffix.
+function _M.suffixes(now)
+    local starts = _M.timestamps(now)
+    local s = last_suffixes
+    if not s then
+        s = {}
+        for _, p in ipairs(_M.PERIODS) do
+            s[p] = fmt(":%d:%s", starts[p] * 1000, p)
+        end
+        last_suffixes = s
+    end
+    return s
+end
+
 -- Seconds until the window ends, as Kong computes RateLimit-Reset.
 function _M.reset(period, start, now)
     return max(1, _M.EXPIRATION[period] - floor(now - start))
 end
 
 -- Kong's key: <ns>:<route_id>:<service_id>:<identifier>:<period_date ms>:<period>.
+-- key_prefix() is its first three parts and their separators.
+function _M.key_prefix(ns, route_id, service_id)
+    return fmt("%s:%s:%s:", ns, route_id, service_id)
+end
+
 function _M.key(ns, route_id, service_id, identifier, start, period)
     return fmt("%s:%s:%s:%s:%d:%s", ns, route_id, service_id, identifier, start * 1000, period)
 end

@@ -60,9 +60,17 @@ local function run(conf, script, args)
     return res
 end
 
-function _M.consume(_, conf, entries, n)
+-- EVALSHA's arguments after the script: the key count, the keys, n, then
+-- limit and ttl per key. They depend on the entries alone, and a list of
+-- entries may serve many requests (rate-limiting keeps it for a second), so
+-- they are built once per list and n.
+local function consume_args(entries, n)
+    local args = entries.redis_args
+    if args and args.n == n then
+        return args
+    end
     local nk = #entries
-    local args = { nk }
+    args = { nk, n = n }
     for i = 1, nk do
         args[i + 1] = entries[i].key
     end
@@ -71,7 +79,13 @@ function _M.consume(_, conf, entries, n)
         args[nk + 1 + i * 2] = tostring(entries[i].limit)
         args[nk + 2 + i * 2] = entries[i].ttl
     end
-    local res, err = run(conf, CONSUME, args)
+    entries.redis_args = args
+    return args
+end
+
+function _M.consume(_, conf, entries, n)
+    local nk = #entries
+    local res, err = run(conf, CONSUME, consume_args(entries, n))
     if not res then
         return nil, nil, err
     end

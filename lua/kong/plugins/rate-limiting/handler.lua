@@ -87,8 +87,10 @@ local function plan_of(conf)
     for _, p in ipairs(PERIODS) do
         local limit = conf[p]
         if limit then
+            -- the limit also as the header value nginx would make of it
             windows[#windows + 1] = { period = p, limit = limit, ttl = EXPIRATION[p],
-                                      x_limit = X_LIMIT[p], x_remaining = X_REMAINING[p] }
+                                      limit_s = tostring(limit), x_limit = X_LIMIT[p],
+                                      x_remaining = X_REMAINING[p] }
         end
     end
     plan = { windows = windows, n = #windows, route_id = route_id, service_id = service_id,
@@ -156,7 +158,7 @@ local function headers_for(entries, counts, stop, now, out)
             out[w.x_limit] = e.limit
             out[w.x_remaining] = left
         else
-            header[w.x_limit] = e.limit
+            header[w.x_limit] = w.limit_s
             header[w.x_remaining] = left
         end
     end
@@ -169,7 +171,7 @@ local function headers_for(entries, counts, stop, now, out)
         out[RL_REMAINING] = remaining
         out[RL_RESET] = reset
     else
-        header[RL_LIMIT] = limit
+        header[RL_LIMIT] = chosen.window.limit_s
         header[RL_REMAINING] = remaining
         header[RL_RESET] = reset
     end

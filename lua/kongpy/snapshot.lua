@@ -35,6 +35,7 @@ local find = string.find
 local sub = string.sub
 local gmatch = string.gmatch
 local collectgarbage = collectgarbage
+local nkeys = require("table.nkeys")
 
 -- Declared once here and once in kongpy/sync/snapshot.py; bump both together.
 local SNAPSHOT_FORMAT = 3
@@ -51,6 +52,9 @@ local ERR_SHAPE = "header and body must be JSON objects"
 local ERR_DELTA = "delta header must hold integer base_version < version"
 local ERR_BASE = "base version mismatch"
 local ERR_CHAIN = "too many deltas since the last full snapshot"
+-- bytes decoded by a full load above which it collects its garbage at once
+local COLLECT_AFTER = 1048576
+local ERR_PIECES = "pieces must map entity names to [offset, length, tag] within the body"
 
 local _M = {
     -- the configuration this worker serves
@@ -64,6 +68,16 @@ local function serve(st)
     _M.state = st
     store.current = st.plugins
     runner.configure(st.plugins)
+end
+
+-- A load that decoded much leaves the previous configuration's rows as
+-- garbage: collected at once, so the worker's memory does not hold both until
+-- the incremental collector gets there. A load that reused its rows leaves
+-- little, and a full collection would cost a walk of the whole heap.
+local function collect(st)
+    if st.decoded > COLLECT_AFTER then
+        collectgarbage()
+    end
 end
 
 local function is_int(v)
@@ -96,11 +110,7 @@ local function header_of(blob)
     return h, nl + 1
 end
 
-local function decode(blob)
-    local h, from = header_of(blob)
-    if not h then
-        return nil, from
-    end
+local function decode_body(blob, from)
     if byte(blob, from) ~= LBRACE then
         return nil, ERR_SHAPE
     end
@@ -111,20 +121,114 @@ local function decode(blob)
     if type(body) ~= "table" then
         return nil, ERR_SHAPE
     end
+    return body
+end
+
+local function decode(blob)
+    local h, from = header_of(blob)
+    if not h then
+        return nil, from
+    end
+    local body, err = decode_body(blob, from)
+    if not body then
+        return nil, err
+    end
     return h, body
+end
+
+-- One piece of an entity array (docs/contracts.md §1, `pieces`): `p` is
+-- {offset in the body, length, tag}; the rows of a tag the configuration
+-- served now already holds are reused as they are, never decoded again.
+local function piece_rows(blob, from, p, held)
+    if type(p) ~= "table" or not is_int(p[1]) or not is_int(p[2]) or type(p[3]) ~= "string" then
+        return nil, ERR_PIECES
+    end
+    local rows = held and held[p[3]]
+    if rows then
+        return rows
+    end
+    local first = from + p[1]
+    local last = first + p[2] - 1
+    if p[1] < 1 or p[2] < 1 or last > #blob then
+        return nil, ERR_PIECES
+    end
+    local err
+    rows, err = cjson.decode("[" .. sub(blob, first, last) .. "]")
+    if type(rows) ~= "table" then
+        return nil, ERR_JSON .. tostring(err)
+    end
+    return rows
+end
+
+-- The body of a snapshot whose header lists its pieces, decoding only the
+-- pieces `held` (entity -> tag -> rows) lacks; also returns the pieces it is
+-- made of (for the next load to reuse), the set of entities whose rows are
+-- exactly those held, and the bytes it decoded.
+local function decode_pieces(blob, from, spec, held)
+    local body, pieces, same, decoded = {}, {}, {}, 0
+    for name, list in pairs(spec) do
+        if type(name) ~= "string" or type(list) ~= "table" then
+            return nil, ERR_PIECES
+        end
+        local rows, kept, old = {}, {}, held and held[name]
+        local n, reused = 0, 0
+        for _, p in ipairs(list) do
+            local part, err = piece_rows(blob, from, p, old)
+            if not part then
+                return nil, err
+            end
+            if old and old[p[3]] == part then
+                reused = reused + 1
+            else
+                decoded = decoded + p[2]
+            end
+            kept[p[3]] = part
+            for i = 1, #part do
+                rows[n + i] = part[i]
+            end
+            n = n + #part
+        end
+        body[name], pieces[name] = rows, kept
+        -- every piece held, and no other: the very rows of the served array
+        same[name] = old ~= nil and reused == #list and reused == nkeys(old) or nil
+    end
+    return body, pieces, same, decoded
 end
 
 -- Decodes, validates and compiles a full snapshot; returns a new state or nil, err.
 function _M.build(blob)
-    local h, body = decode(blob)
+    local h, from = header_of(blob)
     if not h then
-        return nil, body
+        return nil, from
     end
     if not is_int(h.version) then
         return nil, "version must be an integer"
     end
-    -- the configuration served now lends its parsed certificates
-    return state.full(h.version, h.hash, body, _M.state.certificates)
+    local served = _M.state
+    local body, pieces, same, decoded
+    if h.pieces ~= nil then
+        if type(h.pieces) ~= "table" then
+            return nil, ERR_PIECES
+        end
+        body, pieces, same, decoded = decode_pieces(blob, from, h.pieces, served.pieces)
+        if not body then
+            return nil, pieces
+        end
+    else
+        local err
+        body, err = decode_body(blob, from)
+        if not body then
+            return nil, err
+        end
+        decoded = #blob
+    end
+    -- the configuration served now lends its parsed certificates, and its
+    -- entity maps and indexes where their pieces are unchanged
+    local st, err = state.full(h.version, h.hash, body, served, same)
+    if st then
+        st.pieces, st.decoded = pieces, decoded
+    end
+    return st, err
 end
 
 local function decode_delta(blob)
@@ -220,7 +324,7 @@ local function load_full(gen)
     st.epoch, st.generation = epoch, gen
     serve(st)
     report()
-    collectgarbage()
+    collect(st)
 end
 
 -- Every worker rebuilds what it serves from the stored snapshot (the values the
@@ -330,7 +434,7 @@ function _M.push(blob)
     st.epoch, st.generation = epoch, gen
     serve(st)
     report()
-    collectgarbage()
+    collect(st)
     log(INFO, "applied configuration version ", st.version)
     return 201, { version = st.version }
 end

@@ -256,10 +256,21 @@ function _M.prepare(st, changes, version, hash)
     end
     if routing then
         local maps, ent = plan.maps, st.entities
-        local rt, err = build_router(maps.services or ent.services or EMPTY,
-                                     maps.routes or ent.routes or EMPTY)
+        local rt, err
+        local ch = changes.routes
+        if not maps.services and st.router then
+            -- a few routes changed: the served router, changed in a copy
+            rt, err = router.update(st.router, ch.upsert or EMPTY, ch.delete or EMPTY)
+            if err then
+                return nil, err
+            end
+        end
         if not rt then
-            return nil, err
+            rt, err = build_router(maps.services or ent.services or EMPTY,
+                                   maps.routes or ent.routes or EMPTY)
+            if not rt then
+                return nil, err
+            end
         end
         plan.router = rt
     end

@@ -211,6 +211,14 @@ local function route_lists(route)
     return lists
 end
 
+local function copy(t)
+    local out = {}
+    for k, v in pairs(t) do
+        out[k] = v
+    end
+    return out
+end
+
 local function add_route(vroutes, route, service, stats)
     local lists, err = route_lists(route)
     if not lists then return err end
@@ -263,8 +271,11 @@ local function add_route(vroutes, route, service, stats)
         groups, err = group_paths(paths)
         if not groups then return err end
     end
+    local single = #groups == 1
     for i, g in ipairs(groups) do
-        local vr = setmetatable({ seq = stats.seq + i }, { __index = base })
+        -- plain tables, no metatables: the sort and every match read them
+        local vr = single and base or copy(base)
+        vr.seq = stats.seq + i
         if g then
             vr.regexes, vr.prefixes = g.regexes, g.prefixes
             vr.is_regex = g.regexes ~= nil

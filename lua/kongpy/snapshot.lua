@@ -195,11 +195,36 @@ local function decode_pieces(blob, from, spec, held)
     return body, pieces, same, decoded
 end
 
--- Decodes, validates and compiles a full snapshot; returns a new state or nil, err.
-function _M.build(blob)
-    local h, from = header_of(blob)
+-- Whether the served configuration holds every piece `h` lists: then the
+-- body is not needed at all.
+local function all_held(h)
+    local spec, held = h.pieces, _M.state.pieces
+    if type(spec) ~= "table" or not held then
+        return false
+    end
+    for name, list in pairs(spec) do
+        local have = held[name]
+        if not have or type(list) ~= "table" then
+            return false
+        end
+        for _, p in ipairs(list) do
+            if type(p) ~= "table" or not have[p[3]] then
+                return false
+            end
+        end
+    end
+    return true
+end
+
+-- Decodes, validates and compiles a full snapshot; returns a new state or
+-- nil, err. `h`, `from`: its header, already decoded, and where its body
+-- starts (the body is read only for pieces the served state lacks).
+function _M.build(blob, h, from)
     if not h then
-        return nil, from
+        h, from = header_of(blob)
+        if not h then
+            return nil, from
+        end
     end
     if not is_int(h.version) then
         return nil, "version must be an integer"
@@ -295,6 +320,11 @@ local function store_full(blob, version, hash, replace)
     if not ok then
         return nil, "cannot store snapshot: " .. tostring(err)
     end
+    -- its header line alone, for workers that may need nothing else
+    ok, err = dict:set("snapshot_head", sub(blob, 1, (find(blob, "\n", 1, true) or 0)))
+    if not ok then
+        return nil, "cannot store snapshot: " .. tostring(err)
+    end
     for _, v in ipairs(chain_list()) do
         dict:delete("delta:" .. v)
     end
@@ -311,7 +341,14 @@ end
 -- Loads the full snapshot of the dict and the chain after it.
 local function load_full(gen)
     local epoch = dict:get("epoch")
-    local st, err = _M.build(dict:get("snapshot") or "")
+    local head = header_of(dict:get("snapshot_head") or "")
+    local st, err
+    if head and all_held(head) then
+        -- the body's bytes are never read: no copy of it in this worker
+        st, err = _M.build("", head, 1)
+    else
+        st, err = _M.build(dict:get("snapshot") or "")
+    end
     if not st then
         -- only validated snapshots reach the dict; this is a bug, not input
         log(ERR, "cannot rebuild stored snapshot: ", err)

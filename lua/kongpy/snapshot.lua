@@ -39,8 +39,11 @@ local nkeys = require("table.nkeys")
 
 -- Declared once here and once in kongpy/sync/snapshot.py; bump both together.
 local SNAPSHOT_FORMAT = 3
-local SYNC_INTERVAL = 0.1
-local MEM_EVERY = 10
+-- how often a worker looks for a new version: a change pushed to one worker
+-- reaches the others within this (a dict read per tick, nothing more)
+local SYNC_INTERVAL = 0.02
+-- ticks between two reports of the worker's Lua memory (about 1 s)
+local MEM_EVERY = 50
 -- deltas kept after a full snapshot; the control plane compacts long before
 local MAX_CHAIN = 1000
 local LBRACE = byte("{")

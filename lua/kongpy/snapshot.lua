@@ -509,7 +509,8 @@ function _M.push_delta(body)
     serve(st)
     st.generation = dict:incr("generation", 1, 0)
     report()
-    log(INFO, "applied configuration delta ", d.base_version, " -> ", d.version)
+    log(INFO, "applied configuration delta ", d.base_version, " -> ", d.version,
+        plan.router and (plan.router_updated and " (router updated)" or " (router built)") or "")
     return 201, { version = d.version }
 end
 

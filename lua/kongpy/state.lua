@@ -264,6 +264,7 @@ function _M.prepare(st, changes, version, hash)
             if err then
                 return nil, err
             end
+            plan.router_updated = rt ~= nil
         end
         if not rt then
             rt, err = build_router(maps.services or ent.services or EMPTY,

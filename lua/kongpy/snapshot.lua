@@ -13,6 +13,7 @@ local cjson = require("cjson.safe")
 local state = require("kongpy.state")
 local runner = require("kongpy.runner")
 local store = require("kongpy.pdk.store")
+local pieces_of = require("kongpy.snapshot_pieces")
 
 local ngx = ngx
 local log = ngx.log
@@ -35,7 +36,6 @@ local find = string.find
 local sub = string.sub
 local gmatch = string.gmatch
 local collectgarbage = collectgarbage
-local nkeys = require("table.nkeys")
 
 -- Declared once here and once in kongpy/sync/snapshot.py; bump both together.
 local SNAPSHOT_FORMAT = 3
@@ -57,7 +57,7 @@ local ERR_BASE = "base version mismatch"
 local ERR_CHAIN = "too many deltas since the last full snapshot"
 -- bytes decoded by a full load above which it collects its garbage at once
 local COLLECT_AFTER = 1048576
-local ERR_PIECES = "pieces must map entity names to [offset, length, tag] within the body"
+local ERR_PIECES = pieces_of.ERR
 
 local _M = {
     -- the configuration this worker serves
@@ -139,86 +139,6 @@ local function decode(blob)
     return h, body
 end
 
--- One piece of an entity array (docs/contracts.md §1, `pieces`): `p` is
--- {offset in the body, length, tag}; the rows of a tag the configuration
--- served now already holds are reused as they are, never decoded again.
-local function piece_rows(blob, from, p, held)
-    if type(p) ~= "table" or not is_int(p[1]) or not is_int(p[2]) or type(p[3]) ~= "string" then
-        return nil, ERR_PIECES
-    end
-    local rows = held and held[p[3]]
-    if rows then
-        return rows
-    end
-    local first = from + p[1]
-    local last = first + p[2] - 1
-    if p[1] < 1 or p[2] < 1 or last > #blob then
-        return nil, ERR_PIECES
-    end
-    local err
-    rows, err = cjson.decode("[" .. sub(blob, first, last) .. "]")
-    if type(rows) ~= "table" then
-        return nil, ERR_JSON .. tostring(err)
-    end
-    return rows
-end
-
--- The body of a snapshot whose header lists its pieces, decoding only the
--- pieces `held` (entity -> tag -> rows) lacks; also returns the pieces it is
--- made of (for the next load to reuse), the set of entities whose rows are
--- exactly those held, and the bytes it decoded.
-local function decode_pieces(blob, from, spec, held)
-    local body, pieces, same, decoded = {}, {}, {}, 0
-    for name, list in pairs(spec) do
-        if type(name) ~= "string" or type(list) ~= "table" then
-            return nil, ERR_PIECES
-        end
-        local rows, kept, old = {}, {}, held and held[name]
-        local n, reused = 0, 0
-        for _, p in ipairs(list) do
-            local part, err = piece_rows(blob, from, p, old)
-            if not part then
-                return nil, err
-            end
-            if old and old[p[3]] == part then
-                reused = reused + 1
-            else
-                decoded = decoded + p[2]
-            end
-            kept[p[3]] = part
-            for i = 1, #part do
-                rows[n + i] = part[i]
-            end
-            n = n + #part
-        end
-        body[name], pieces[name] = rows, kept
-        -- every piece held, and no other: the very rows of the served array
-        same[name] = old ~= nil and reused == #list and reused == nkeys(old) or nil
-    end
-    return body, pieces, same, decoded
-end
-
--- Whether the served configuration holds every piece `h` lists: then the
--- body is not needed at all.
-local function all_held(h)
-    local spec, held = h.pieces, _M.state.pieces
-    if type(spec) ~= "table" or not held then
-        return false
-    end
-    for name, list in pairs(spec) do
-        local have = held[name]
-        if not have or type(list) ~= "table" then
-            return false
-        end
-        for _, p in ipairs(list) do
-            if type(p) ~= "table" or not have[p[3]] then
-                return false
-            end
-        end
-    end
-    return true
-end
-
 -- Decodes, validates and compiles a full snapshot; returns a new state or
 -- nil, err. `h`, `from`: its header, already decoded, and where its body
 -- starts (the body is read only for pieces the served state lacks).
@@ -238,7 +158,7 @@ function _M.build(blob, h, from)
         if type(h.pieces) ~= "table" then
             return nil, ERR_PIECES
         end
-        body, pieces, same, decoded = decode_pieces(blob, from, h.pieces, served.pieces)
+        body, pieces, same, decoded = pieces_of.decode(blob, from, h.pieces, served.pieces)
         if not body then
             return nil, pieces
         end
@@ -346,7 +266,7 @@ local function load_full(gen)
     local epoch = dict:get("epoch")
     local head = header_of(dict:get("snapshot_head") or "")
     local st, err
-    if head and all_held(head) then
+    if head and pieces_of.all_held(head, _M.state.pieces) then
         -- the body's bytes are never read: no copy of it in this worker
         st, err = _M.build("", head, 1)
     else

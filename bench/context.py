@@ -28,13 +28,14 @@ class Mode:
     consumers: int           # S3
     change_seconds: int      # C1: one change per second for this long
     revocations: int         # C3
+    credentials: int         # K1
     connections: int = 64
 
 
 QUICK = Mode("quick", pairs=1, duration=2, warmup=1, routes=1000, consumers=1000,
-             change_seconds=6, revocations=3)
+             change_seconds=6, revocations=3, credentials=10000)
 FULL = Mode("full", pairs=5, duration=6, warmup=3, routes=10000, consumers=10000,
-            change_seconds=30, revocations=10)
+            change_seconds=30, revocations=10, credentials=100000)
 
 
 @dataclass

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -62,7 +63,7 @@ class Node:
     def admin(self) -> str:
         return f"http://127.0.0.1:{self.admin_port}"
 
-    def _cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KONG_", "KONGPY_"))}
         # the CLI, the supervisor and the Admin API inherit the load core
         cmd = [*procs.pin_args(procs.LOAD_CPU), *CLI, *args]
@@ -73,12 +74,15 @@ class Node:
                                f"{proc.stderr.strip()[-1500:]}")
         return proc
 
-    def start(self) -> "Node":
+    def start(self, prepare: Callable[["Node"], Any] | None = None) -> "Node":
+        """Bootstraps the datastore, runs `prepare` (e.g. a bulk import), starts."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.conf_path.write_text("".join(f"{k} = {v}\n" for k, v in self.settings.items()))
-        self._cli("migrations", "bootstrap", "-c", str(self.conf_path))
+        self.cli("migrations", "bootstrap", "-c", str(self.conf_path))
+        if prepare is not None:
+            prepare(self)
         self._stop_cb = procs.on_exit(self.stop)
-        self._cli("start", "-c", str(self.conf_path), "-p", str(self.prefix))
+        self.cli("start", "-c", str(self.conf_path), "-p", str(self.prefix))
         log.info("kongpy node %s: proxy :%d, admin :%d", self.name, self.proxy_port,
                  self.admin_port)
         return self
@@ -89,7 +93,7 @@ class Node:
             self._stop_cb = None
         self.session.close()
         try:
-            self._cli("stop", "-p", str(self.prefix), timeout=60)
+            self.cli("stop", "-p", str(self.prefix), timeout=60)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             log.warning("kongpy stop %s: %s", self.name, exc)
 

@@ -100,6 +100,21 @@ def _change_rows(results: dict[str, Any]) -> str:
     return out
 
 
+def _config_rows(results: dict[str, Any]) -> str:
+    out = ("| scenario | credentials | snapshot MiB | load s | reload CPU s | RSS MiB | "
+           "request | targets |\n|---|---|---|---|---|---|---|---|\n")
+    rows = ""
+    for name, res in results.items():
+        if res.get("kind") == "config" and res["status"] == "ok":
+            goals = res.get("targets", {})
+            met = "; ".join(f"{k} ≤ {g}: {'met' if res[k] <= g else 'NOT met'}"
+                            for k, g in goals.items() if res.get(k) is not None)
+            rows += (f"| **{name}** | {res['credentials']} | {_fmt(res['snapshot_mib'])} | "
+                     f"{_fmt(res['load_s'], 2)} | {_fmt(res['reload_cpu_s'], 2)} | "
+                     f"{_fmt(res['rss_mib'])} | {res['request_status']} | {met or '–'} |\n")
+    return out + rows if rows else "not run\n"
+
+
 def _grpc_rows(results: dict[str, Any]) -> str:
     out = ("| scenario | direct calls/s | gateway calls/s | direct p50 / p99 ms | "
            "gateway p50 / p99 ms | gateway worker CPU µs/call | errors | throughput ratio |\n"
@@ -199,6 +214,7 @@ def markdown(doc: dict[str, Any]) -> str:
     body += "\n## gRPC (one call in flight)\n\n" + _grpc_rows(results)
     body += "\n## Change under load\n\n" + _change_rows(results)
     body += "\n## DB-less swap (POST /config)\n\n" + _dbless_rows(results)
+    body += "\n## Large configurations (K1)\n\n" + _config_rows(results)
     body += "\n## Metrics scrape\n\n" + _metrics_rows(results)
     failed = [f"- {n}: {'; '.join(r['failed'])}" for n, r in results.items() if r.get("failed")]
     failed += [f"- {n}: {_one_line(r.get('reason', ''))}"

@@ -2,10 +2,13 @@
 
 The data plane does not report its router build time, so:
 - `push_build_s`: POST /snapshot on the control socket of the snapshot the node
-  serves, once with its hash altered and once as it is: the data plane sees
-  new content each time, so the receiving worker decodes, validates, builds
-  and applies the whole configuration (router included) before it answers.
-  The content never changes, so traffic is unaffected.
+  serves, once with its hash altered and once as it is, both without the
+  header's `pieces` (docs/contracts.md §1): the data plane sees new content
+  each time and nothing it could reuse, so the receiving worker decodes,
+  validates, builds and applies the whole configuration (router included)
+  before it answers. The content never changes, so traffic is unaffected.
+- `push_reload_s`: the same with `pieces`: what a full reload costs when
+  the worker already holds the rows (it decodes nothing and keeps its router).
 - `change_to_all_workers_s`: Admin API 2xx of a route change → every worker
   reports the new version on GET /snapshot (control plane snapshot + push +
   build, end to end).
@@ -27,7 +30,7 @@ log = logging.getLogger(__name__)
 REPEAT = 3
 
 
-def push_build(node: Node) -> float | None:
+def push_build(node: Node, pieces: bool = False) -> float | None:
     """Median time of full pushes of the served content (None if not measurable)."""
     blob = (node.prefix / "config" / "snapshot.jsonl").read_bytes()
     header, _, body = blob.partition(b"\n")
@@ -36,6 +39,9 @@ def push_build(node: Node) -> float | None:
     if served.get("hash") != head.get("hash"):
         log.warning("%s: the snapshot file is not what the node serves", node.name)
         return None
+    if not pieces:
+        head.pop("pieces", None)
+        blob = snapshot.frame(head, body)
     # the same content under another hash: the data plane must rebuild it
     altered = snapshot.frame(dict(head, hash=head["hash"][::-1]), body)
     times = []
@@ -93,6 +99,7 @@ def _figures(ctx: Context, result: dict[str, Any], name: str, probe: Any) -> dic
     out = {
         "routes": ctx.mode.routes,
         "push_build_s": push_build(big),
+        "push_reload_s": push_build(big, pieces=True),
         "push_build_1_route_s": push_build(small),
         "change_to_all_workers_s": change_to_all_workers(big, probe),
         "rss_kib_1_route": rss_small,

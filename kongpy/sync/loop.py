@@ -37,6 +37,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from kongpy import paths
@@ -206,11 +207,29 @@ class SyncLoop:
                 pass
             self._db = None
 
-    def _restore(self, previous: bytes | None) -> None:
+    def _keep_previous(self) -> Path | None:
+        """The snapshot file as it is, kept aside under another name until
+        the push is answered: a hard link, so nothing is read or copied (the
+        file is tens of MiB with 100,000 credentials). None when there is none."""
+        path = self.prefix.snapshot_file
+        kept = path.with_name(path.name + ".previous")
+        kept.unlink(missing_ok=True)
+        try:
+            os.link(path, kept)
+        except FileNotFoundError:
+            return None
+        return kept
+
+    @staticmethod
+    def _forget(previous: Path | None) -> None:
+        if previous is not None:
+            previous.unlink(missing_ok=True)
+
+    def _restore(self, previous: Path | None) -> None:
         if previous is None:
             self.prefix.snapshot_file.unlink(missing_ok=True)
         else:
-            snapshot.write(self.prefix.snapshot_file, previous)
+            os.replace(previous, self.prefix.snapshot_file)
 
     # -- one round ---------------------------------------------------------
 
@@ -373,12 +392,12 @@ class SyncLoop:
         key = (version, digest)
         if key == self._refused:
             return False
-        path = self.prefix.snapshot_file
-        previous = path.read_bytes() if path.is_file() else None
+        previous = self._keep_previous()
         # Written before the push: a reader who sees the data plane at this
         # version must find it on disk too. Rolled back unless it was applied.
-        snapshot.write(path, body)
+        snapshot.write(self.prefix.snapshot_file, body)
         if changes is not None and self._push_delta(served, digest, changes):
+            self._forget(previous)
             return True
         try:
             result = self._client.push(body)
@@ -392,6 +411,7 @@ class SyncLoop:
             log.error("data plane refused configuration version %s: %s", version,
                       result.body.get("message"))
             return False
+        self._forget(previous)
         self.pushed_version = version
         self._model.settle()
         self._chain = 0

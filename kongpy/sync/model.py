@@ -30,6 +30,9 @@ FULL_RELOAD_EVERY = 300.0
 # of the channel is the plugin's): events that are not configuration changes.
 BROADCAST = "broadcast:"
 _EVENTS_PAGE = 1000
+# hex digits of a piece's digest in the header: pieces are compared within
+# one entity array of one node, never trusted across content
+PIECE_TAG = 24
 
 
 class SnapshotModel:
@@ -37,10 +40,10 @@ class SnapshotModel:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.version: int | None = None
-        # name -> shard -> id -> row; see _array for the shards.
+        # name -> shard -> id -> row; see _pieces for the shards.
         self._rows: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
-        # name -> shard -> encoded rows; see _array.
-        self._encoded: dict[str, dict[str, bytes]] = {}
+        # name -> shard -> (encoded rows, digest); see _pieces.
+        self._encoded: dict[str, dict[str, tuple[bytes, str]]] = {}
         self._clock = clock
         self._loaded_at = 0.0
         # The version the pending changes are relative to (None: unknown).
@@ -185,20 +188,39 @@ class SnapshotModel:
         Each entity array is encoded once and reused until it changes.
         """
         assert self.version is not None
-        parts = [snapshot.encode(name) + b":" + self._array(name) for name in sorted(self._rows)]
-        body = b"{" + b",".join(parts) + b"}"
+        out = [b"{"]
+        size = 1
+        pieces: dict[str, list[list[Any]]] = {}
+        for i, name in enumerate(sorted(self._rows)):
+            head = (b"," if i else b"") + snapshot.encode(name) + b":["
+            out.append(head)
+            size += len(head)
+            where = pieces[name] = []
+            for j, (piece, tag) in enumerate(self._pieces(name)):
+                if j:
+                    out.append(b",")
+                    size += 1
+                where.append([size, len(piece), tag])
+                out.append(piece)
+                size += len(piece)
+            out.append(b"]")
+            size += 1
+        out.append(b"}")
+        body = b"".join(out)
         digest = snapshot.digest(body)
-        header: dict[str, Any] = {"version": self.version, "hash": digest}
+        header: dict[str, Any] = {"version": self.version, "hash": digest, "pieces": pieces}
         if self.built_for is not None:
             header["built_for"] = self.built_for
         return snapshot.frame(header, body), digest
 
-    def _array(self, name: str) -> bytes:
-        """The encoded array, from per-shard pieces.
+    def _pieces(self, name: str) -> list[tuple[bytes, str]]:
+        """The encoded array as per-shard pieces (rows joined by commas), each
+        with a digest of its bytes (docs/contracts.md §1, `pieces`).
 
         Rows are grouped by the first two hex digits of their id (256 shards,
         in shard then id order: the data plane does not care about order), so
-        one change re-encodes about 1/256th of a large array.
+        one change re-encodes about 1/256th of a large array, and a data plane
+        reloading the snapshot decodes only the pieces it does not hold yet.
         """
         encoded = self._encoded.setdefault(name, {})
         shards = self._rows[name]
@@ -208,11 +230,11 @@ class SnapshotModel:
             if piece is None:
                 rows = shards[key]
                 items = [rows[pk] for pk in sorted(rows) if snapshot.shipped(name, rows[pk])]
-                piece = snapshot.encode(items)[1:-1]
-                encoded[key] = piece
-            if piece:
+                data = snapshot.encode(items)[1:-1]
+                piece = encoded[key] = (data, snapshot.digest(data)[:PIECE_TAG])
+            if piece[0]:
                 pieces.append(piece)
-        return b"[" + b",".join(pieces) + b"]"
+        return pieces
 
 
 def _shard(pk: str) -> str:

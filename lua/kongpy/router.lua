@@ -5,6 +5,7 @@
 local lrucache = require("resty.lrucache")
 local build = require("kongpy.router_build")
 local router_index = require("kongpy.router_index")
+local router_update = require("kongpy.router_update")
 local traditional = require("kongpy.router_traditional_match")
 local path = require("kongpy.path")
 local settings = require("kongpy.settings")
@@ -176,13 +177,9 @@ _M.result_for = result_for
 
 local exec_compatible, exec_traditional
 
--- flavor: the node's router_flavor (settings) unless given.
-function _M.new(routes, services_by_id, disabled, flavor)
-    flavor = flavor or settings.router_flavor
-    local rt, err = build.build(routes, services_by_id, disabled, flavor)
-    if not rt then
-        return nil, err
-    end
+local function ready(rt, services_by_id, disabled)
+    -- what kongpy.router_update builds a changed router with
+    rt.services_by_id, rt.disabled = services_by_id, disabled
     if rt.flavor == "traditional" then
         rt.find, rt.exec = traditional.find, exec_traditional
     else
@@ -193,6 +190,27 @@ function _M.new(routes, services_by_id, disabled, flavor)
         rt.cache_tls = lrucache.new(CACHE_SIZE)
     end
     return rt
+end
+
+-- flavor: the node's router_flavor (settings) unless given.
+function _M.new(routes, services_by_id, disabled, flavor)
+    flavor = flavor or settings.router_flavor
+    local rt, err = build.build(routes, services_by_id, disabled, flavor)
+    if not rt then
+        return nil, err
+    end
+    return ready(rt, services_by_id, disabled)
+end
+
+-- `rt` with a few routes changed (upserts: rows, deletes: ids), its services
+-- unchanged; nil when it takes a full build (kongpy.router_update), nil, err
+-- for a route the router refuses. `rt` is left untouched.
+function _M.update(rt, upserts, deletes)
+    local new, err = router_update.update(rt, upserts, deletes, rt.services_by_id, rt.disabled)
+    if not new then
+        return nil, err
+    end
+    return ready(new, rt.services_by_id, rt.disabled)
 end
 
 -- The traditional flavour reads the Host header as sent: a route host with a

@@ -211,6 +211,14 @@ local function route_lists(route)
     return lists
 end
 
+local function copy(t)
+    local out = {}
+    for k, v in pairs(t) do
+        out[k] = v
+    end
+    return out
+end
+
 local function add_route(vroutes, route, service, stats)
     local lists, err = route_lists(route)
     if not lists then return err end
@@ -263,8 +271,11 @@ local function add_route(vroutes, route, service, stats)
         groups, err = group_paths(paths)
         if not groups then return err end
     end
+    local single = #groups == 1
     for i, g in ipairs(groups) do
-        local vr = setmetatable({ seq = stats.seq + i }, { __index = base })
+        -- plain tables, no metatables: the sort and every match read them
+        local vr = single and base or copy(base)
+        vr.seq = stats.seq + i
         if g then
             vr.regexes, vr.prefixes = g.regexes, g.prefixes
             vr.is_regex = g.regexes ~= nil
@@ -357,6 +368,91 @@ local function before(a, b)
     return a.seq < b.seq
 end
 
+-- Adds the virtual routes of one snapshot route to `vroutes` (unsorted);
+-- returns an error for a route the router cannot take. `traditional`: the
+-- traditional flavour's module when that is the flavour.
+local function add(vroutes, route, services_by_id, disabled, traditional, stats)
+    if type(route) ~= "table" then
+        return "routes must hold objects"
+    end
+    local protocols = route.protocols
+    local http = true
+    if type(protocols) == "table" then
+        http = false
+        for _, p in ipairs(protocols) do
+            if HTTP_PROTOCOLS[p] then http = true end
+        end
+    end
+    local service, skip
+    local sref = route.service
+    if type(sref) == "table" then
+        local sid = sref.id
+        if disabled[sid] then
+            skip = true
+        else
+            service = services_by_id[sid]
+            if not service then
+                return ERR_ROUTE:format(tostring(route.id), "references an unknown service")
+            end
+        end
+    end
+    if not http or skip then
+        return nil
+    end
+    if not traditional and is_set(route.expression) then
+        -- Kong skips a route its engine refuses (and logs it)
+        local err = add_expression_route(vroutes, route, service, stats)
+        if err then
+            log(ERR, "could not add route: ", tostring(route.id), ", err: ", err)
+        end
+        return nil
+    end
+    local err
+    if traditional then
+        local lists
+        lists, err = route_lists(route)
+        if lists then
+            stats.seq = stats.seq + 1
+            err = traditional.marshall(vroutes, route, route_entry(route, service),
+                                       stats.seq, lists)
+        end
+    else
+        err = add_route(vroutes, route, service, stats)
+    end
+    if err then
+        return ERR_ROUTE:format(tostring(route.id), err)
+    end
+end
+
+local function sorted_keys(set)
+    local out = {}
+    for name in pairs(set) do out[#out + 1] = name end
+    sort(out)
+    return out
+end
+
+-- The router fields of the traditional_compatible and expressions flavours
+-- besides their vroutes and index, from the `stats` the routes were added
+-- with; `stats` is kept (`rt.stats`) for kongpy.router_update.
+local function fields(rt, stats, flavor)
+    local expr_headers = sorted_keys(stats.expr_headers)
+    rt.uses_port = stats.uses_port or false
+    rt.uses_snis = stats.uses_snis or false
+    rt.uses_headers = stats.uses_headers or false
+    rt.header_names = sorted_keys(stats.header_names)
+    rt.flavor = flavor == "expressions" and "expressions" or "traditional_compatible"
+    -- what expression routes read besides (docs/router.md "Expressions")
+    rt.has_expressions = stats.has_expressions or false
+    rt.expr_extra = (stats.uses_queries or stats.uses_src or stats.uses_dst_ip
+                     or expr_headers[1] ~= nil) or false
+    rt.expr_headers = expr_headers
+    rt.uses_queries = stats.uses_queries or false
+    rt.uses_src = stats.uses_src or false
+    rt.uses_dst_ip = stats.uses_dst_ip or false
+    rt.stats = stats
+    return rt
+end
+
 -- services_by_id: id -> compiled service (nil for disabled ones); flavor:
 -- "traditional", "expressions" (routes with an expression, the others as
 -- traditional_compatible) or (default) "traditional_compatible".
@@ -365,53 +461,9 @@ function _M.build(routes, services_by_id, disabled, flavor)
     local vroutes = {}
     local stats = { seq = 0, header_names = {}, expr_headers = {} }
     for _, route in ipairs(routes) do
-        if type(route) ~= "table" then
-            return nil, "routes must hold objects"
-        end
-        local protocols = route.protocols
-        local http = true
-        if type(protocols) == "table" then
-            http = false
-            for _, p in ipairs(protocols) do
-                if HTTP_PROTOCOLS[p] then http = true end
-            end
-        end
-        local service, skip
-        local sref = route.service
-        if type(sref) == "table" then
-            local sid = sref.id
-            if disabled[sid] then
-                skip = true
-            else
-                service = services_by_id[sid]
-                if not service then
-                    return nil, ERR_ROUTE:format(tostring(route.id),
-                                                 "references an unknown service")
-                end
-            end
-        end
-        if http and not skip and not traditional and is_set(route.expression) then
-            -- Kong skips a route its engine refuses (and logs it)
-            local err = add_expression_route(vroutes, route, service, stats)
-            if err then
-                log(ERR, "could not add route: ", tostring(route.id), ", err: ", err)
-            end
-        elseif http and not skip then
-            local err
-            if traditional then
-                local lists
-                lists, err = route_lists(route)
-                if lists then
-                    stats.seq = stats.seq + 1
-                    err = traditional.marshall(vroutes, route, route_entry(route, service),
-                                               stats.seq, lists)
-                end
-            else
-                err = add_route(vroutes, route, service, stats)
-            end
-            if err then
-                return nil, ERR_ROUTE:format(tostring(route.id), err)
-            end
+        local err = add(vroutes, route, services_by_id, disabled, traditional, stats)
+        if err then
+            return nil, err
         end
     end
     if traditional then
@@ -420,29 +472,9 @@ function _M.build(routes, services_by_id, disabled, flavor)
         return rt
     end
     sort(vroutes, before)
-    local names = {}
-    for name in pairs(stats.header_names) do names[#names + 1] = name end
-    sort(names)
-    local expr_headers = {}
-    for name in pairs(stats.expr_headers) do expr_headers[#expr_headers + 1] = name end
-    sort(expr_headers)
-    return {
-        vroutes = vroutes,
-        index = router_index.build(vroutes),
-        uses_port = stats.uses_port or false,
-        uses_snis = stats.uses_snis or false,
-        uses_headers = stats.uses_headers or false,
-        header_names = names,
-        flavor = flavor == "expressions" and "expressions" or "traditional_compatible",
-        -- what expression routes read besides (docs/router.md "Expressions")
-        has_expressions = stats.has_expressions or false,
-        expr_extra = (stats.uses_queries or stats.uses_src or stats.uses_dst_ip
-                      or expr_headers[1] ~= nil) or false,
-        expr_headers = expr_headers,
-        uses_queries = stats.uses_queries or false,
-        uses_src = stats.uses_src or false,
-        uses_dst_ip = stats.uses_dst_ip or false,
-    }
+    return fields({ vroutes = vroutes, index = router_index.build(vroutes) }, stats, flavor)
 end
+
+_M.add, _M.before, _M.fields = add, before, fields
 
 return _M

@@ -14,6 +14,7 @@ local sub = string.sub
 local find = string.find
 local sort = table.sort
 local ipairs = ipairs
+local pairs = pairs
 
 local _M = {}
 
@@ -81,33 +82,131 @@ local function plain_hosts(vr)
     return vr.hosts
 end
 
+-- Where a virtual route is filed: path keys, else plain hosts, else nil
+-- (the "always" family).
+local function family(vr)
+    -- expression routes come with their keys (kongpy.expressions.index_hint)
+    local keys = vr.index_paths or ((vr.prefixes or vr.regexes) and path_keys(vr))
+    if keys then
+        return keys
+    end
+    return nil, not vr.regexes and (vr.index_hosts or plain_hosts(vr)) or nil
+end
+
+local function file(index, vr)
+    local keys, hosts = family(vr)
+    local by_len = index.by_len
+    if keys then
+        for _, key in ipairs(keys) do
+            local l = #key
+            if not by_len[l] then
+                by_len[l] = {}
+                index.lens[#index.lens + 1] = l
+            end
+            push(by_len[l], key, vr)
+        end
+    elseif hosts then
+        for _, h in ipairs(hosts) do
+            push(index.by_host, h.value, vr)
+        end
+    else
+        index.always[#index.always + 1] = vr
+    end
+end
+
 -- vroutes: sorted by priority; each gets its rank.
 function _M.build(vroutes)
-    local by_len, lens, by_host, always = {}, {}, {}, {}
+    local index = { by_len = {}, lens = {}, by_host = {}, always = {} }
     for rank, vr in ipairs(vroutes) do
         vr.rank = rank
-        -- expression routes come with their keys (kongpy.expressions.index_hint)
-        local keys = vr.index_paths or ((vr.prefixes or vr.regexes) and path_keys(vr))
-        local hosts = not keys and not vr.regexes and (vr.index_hosts or plain_hosts(vr))
+        file(index, vr)
+    end
+    sort(index.lens)
+    return index
+end
+
+local function copy(t)
+    local out = {}
+    for k, v in pairs(t) do
+        out[k] = v
+    end
+    return out
+end
+
+local function without(list, gone)
+    local out = {}
+    for _, vr in ipairs(list) do
+        if not gone[vr] then
+            out[#out + 1] = vr
+        end
+    end
+    return out
+end
+
+-- A copy of `index` without the virtual routes of `gone` (a set) and with
+-- those of `added` (ranked already); `index` itself is left untouched: only
+-- the maps and lists a change reaches are copied. Candidates are sorted by
+-- rank, so the order within a list does not matter.
+function _M.update(index, gone, added)
+    local new = { by_len = copy(index.by_len), lens = copy(index.lens),
+                  by_host = copy(index.by_host), always = index.always }
+    local copied = {}
+    local function own(t)
+        if not copied[t] then
+            t = copy(t)
+            copied[t] = true
+        end
+        return t
+    end
+    local function drop(map, key)
+        local list = map[key]
+        if list then
+            list = without(list, gone)
+            map[key] = list[1] and list or nil
+        end
+    end
+    for vr in pairs(gone) do
+        local keys, hosts = family(vr)
         if keys then
             for _, key in ipairs(keys) do
                 local l = #key
-                if not by_len[l] then
-                    by_len[l] = {}
-                    lens[#lens + 1] = l
+                local map = new.by_len[l] and own(new.by_len[l])
+                if map then
+                    new.by_len[l] = map
+                    drop(map, key)
                 end
-                push(by_len[l], key, vr)
             end
         elseif hosts then
             for _, h in ipairs(hosts) do
-                push(by_host, h.value, vr)
+                drop(new.by_host, h.value)
             end
-        else
-            always[#always + 1] = vr
+        elseif new.always == index.always then
+            new.always = without(index.always, gone)
         end
     end
-    sort(lens)
-    return { by_len = by_len, lens = lens, by_host = by_host, always = always }
+    for _, vr in ipairs(added) do
+        local keys, hosts = family(vr)
+        if keys then
+            for _, key in ipairs(keys) do
+                local l = #key
+                if new.by_len[l] then
+                    new.by_len[l] = own(new.by_len[l])
+                    local list = new.by_len[l][key]
+                    new.by_len[l][key] = list and own(list) or nil
+                end
+            end
+        elseif hosts then
+            for _, h in ipairs(hosts) do
+                local list = new.by_host[h.value]
+                new.by_host[h.value] = list and own(list) or nil
+            end
+        elseif new.always == index.always then
+            new.always = copy(index.always)
+        end
+        file(new, vr)
+    end
+    sort(new.lens)
+    return new
 end
 
 local function by_rank(a, b)

@@ -240,10 +240,22 @@ local function compile_all(ps, plugins)
 end
 
 -- The runner state of a configuration: `entities` is name -> id -> row (kept
--- current in place by kongpy.state); returns the state or nil, err.
-function _M.build(version, entities)
+-- current in place by kongpy.state); returns the state or nil, err. The
+-- entities of `lent` (name -> true) are those of `served` (a runner state),
+-- unchanged: their indexes and arrays are taken over, not rebuilt.
+function _M.build(version, entities, served, lent)
     local ps = { version = version, entities = entities, indexes = {}, index_specs = {},
-                 arrays = {} }
+                 arrays = {}, borrowed = lent }
+    if served and lent then
+        for iname, spec in pairs(served.index_specs) do
+            if lent[spec[1]] then
+                ps.indexes[iname], ps.index_specs[iname] = served.indexes[iname], spec
+            end
+        end
+        for name, arr in pairs(served.arrays) do
+            ps.arrays[name] = lent[name] and arr or nil
+        end
+    end
     local ok, err = compile_all(ps, entities.plugins or EMPTY)
     if not ok then
         return nil, err
@@ -259,7 +271,7 @@ end
 -- entities and indexes of `ps`; `ps` itself is left untouched.
 function _M.rescope(ps, plugins)
     local new = { version = ps.version, entities = ps.entities, indexes = ps.indexes,
-                  index_specs = ps.index_specs, arrays = ps.arrays }
+                  index_specs = ps.index_specs, arrays = ps.arrays, borrowed = ps.borrowed }
     local ok, err = compile_all(new, plugins or EMPTY)
     if not ok then
         return nil, err

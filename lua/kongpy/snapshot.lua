@@ -13,6 +13,7 @@ local cjson = require("cjson.safe")
 local state = require("kongpy.state")
 local runner = require("kongpy.runner")
 local store = require("kongpy.pdk.store")
+local pieces_of = require("kongpy.snapshot_pieces")
 
 local ngx = ngx
 local log = ngx.log
@@ -38,8 +39,11 @@ local collectgarbage = collectgarbage
 
 -- Declared once here and once in kongpy/sync/snapshot.py; bump both together.
 local SNAPSHOT_FORMAT = 3
-local SYNC_INTERVAL = 0.1
-local MEM_EVERY = 10
+-- how often a worker looks for a new version: a change pushed to one worker
+-- reaches the others within this (a dict read per tick, nothing more)
+local SYNC_INTERVAL = 0.02
+-- ticks between two reports of the worker's Lua memory (about 1 s)
+local MEM_EVERY = 50
 -- deltas kept after a full snapshot; the control plane compacts long before
 local MAX_CHAIN = 1000
 local LBRACE = byte("{")
@@ -51,6 +55,9 @@ local ERR_SHAPE = "header and body must be JSON objects"
 local ERR_DELTA = "delta header must hold integer base_version < version"
 local ERR_BASE = "base version mismatch"
 local ERR_CHAIN = "too many deltas since the last full snapshot"
+-- bytes decoded by a full load above which it collects its garbage at once
+local COLLECT_AFTER = 1048576
+local ERR_PIECES = pieces_of.ERR
 
 local _M = {
     -- the configuration this worker serves
@@ -64,6 +71,16 @@ local function serve(st)
     _M.state = st
     store.current = st.plugins
     runner.configure(st.plugins)
+end
+
+-- A load that decoded much leaves the previous configuration's rows as
+-- garbage: collected at once, so the worker's memory does not hold both until
+-- the incremental collector gets there. A load that reused its rows leaves
+-- little, and a full collection would cost a walk of the whole heap.
+local function collect(st)
+    if st.decoded > COLLECT_AFTER then
+        collectgarbage()
+    end
 end
 
 local function is_int(v)
@@ -96,11 +113,7 @@ local function header_of(blob)
     return h, nl + 1
 end
 
-local function decode(blob)
-    local h, from = header_of(blob)
-    if not h then
-        return nil, from
-    end
+local function decode_body(blob, from)
     if byte(blob, from) ~= LBRACE then
         return nil, ERR_SHAPE
     end
@@ -111,20 +124,59 @@ local function decode(blob)
     if type(body) ~= "table" then
         return nil, ERR_SHAPE
     end
+    return body
+end
+
+local function decode(blob)
+    local h, from = header_of(blob)
+    if not h then
+        return nil, from
+    end
+    local body, err = decode_body(blob, from)
+    if not body then
+        return nil, err
+    end
     return h, body
 end
 
--- Decodes, validates and compiles a full snapshot; returns a new state or nil, err.
-function _M.build(blob)
-    local h, body = decode(blob)
+-- Decodes, validates and compiles a full snapshot; returns a new state or
+-- nil, err. `h`, `from`: its header, already decoded, and where its body
+-- starts (the body is read only for pieces the served state lacks).
+function _M.build(blob, h, from)
     if not h then
-        return nil, body
+        h, from = header_of(blob)
+        if not h then
+            return nil, from
+        end
     end
     if not is_int(h.version) then
         return nil, "version must be an integer"
     end
-    -- the configuration served now lends its parsed certificates
-    return state.full(h.version, h.hash, body, _M.state.certificates)
+    local served = _M.state
+    local body, pieces, same, decoded
+    if h.pieces ~= nil then
+        if type(h.pieces) ~= "table" then
+            return nil, ERR_PIECES
+        end
+        body, pieces, same, decoded = pieces_of.decode(blob, from, h.pieces, served.pieces)
+        if not body then
+            return nil, pieces
+        end
+    else
+        local err
+        body, err = decode_body(blob, from)
+        if not body then
+            return nil, err
+        end
+        decoded = #blob
+    end
+    -- the configuration served now lends its parsed certificates, and its
+    -- entity maps and indexes where their pieces are unchanged
+    local st, err = state.full(h.version, h.hash, body, served, same)
+    if st then
+        st.pieces, st.decoded = pieces, decoded
+    end
+    return st, err
 end
 
 local function decode_delta(blob)
@@ -191,6 +243,11 @@ local function store_full(blob, version, hash, replace)
     if not ok then
         return nil, "cannot store snapshot: " .. tostring(err)
     end
+    -- its header line alone, for workers that may need nothing else
+    ok, err = dict:set("snapshot_head", sub(blob, 1, (find(blob, "\n", 1, true) or 0)))
+    if not ok then
+        return nil, "cannot store snapshot: " .. tostring(err)
+    end
     for _, v in ipairs(chain_list()) do
         dict:delete("delta:" .. v)
     end
@@ -207,7 +264,14 @@ end
 -- Loads the full snapshot of the dict and the chain after it.
 local function load_full(gen)
     local epoch = dict:get("epoch")
-    local st, err = _M.build(dict:get("snapshot") or "")
+    local head = header_of(dict:get("snapshot_head") or "")
+    local st, err
+    if head and pieces_of.all_held(head, _M.state.pieces) then
+        -- the body's bytes are never read: no copy of it in this worker
+        st, err = _M.build("", head, 1)
+    else
+        st, err = _M.build(dict:get("snapshot") or "")
+    end
     if not st then
         -- only validated snapshots reach the dict; this is a bug, not input
         log(ERR, "cannot rebuild stored snapshot: ", err)
@@ -220,7 +284,7 @@ local function load_full(gen)
     st.epoch, st.generation = epoch, gen
     serve(st)
     report()
-    collectgarbage()
+    collect(st)
 end
 
 -- Every worker rebuilds what it serves from the stored snapshot (the values the
@@ -330,7 +394,7 @@ function _M.push(blob)
     st.epoch, st.generation = epoch, gen
     serve(st)
     report()
-    collectgarbage()
+    collect(st)
     log(INFO, "applied configuration version ", st.version)
     return 201, { version = st.version }
 end
@@ -365,7 +429,8 @@ function _M.push_delta(body)
     serve(st)
     st.generation = dict:incr("generation", 1, 0)
     report()
-    log(INFO, "applied configuration delta ", d.base_version, " -> ", d.version)
+    log(INFO, "applied configuration delta ", d.base_version, " -> ", d.version,
+        plan.router and (plan.router_updated and " (router updated)" or " (router built)") or "")
     return 201, { version = d.version }
 end
 

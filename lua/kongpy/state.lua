@@ -114,31 +114,56 @@ local function valid_row(row)
     return type(row) == "table" and type(row.id) == "string"
 end
 
+-- The entities of `same` (name -> true: the body's rows are the very rows
+-- `served` was loaded with) whose maps no delta has changed since: `served`
+-- lends them to the new state as they are.
+local function lendable(served, same)
+    local lent = {}
+    local held, touched = served.entities, served.touched or EMPTY
+    if held and same then
+        for name in pairs(same) do
+            if held[name] and not touched[name] then
+                lent[name] = true
+            end
+        end
+    end
+    return lent
+end
+
 -- Builds the state of a snapshot's version, hash and decoded body (entity
 -- name -> array of rows); nil, err if invalid. The arrays become maps and
--- are not kept. `served`: the certificate index of the configuration served
--- now, whose parsed pairs are reused where the PEM is unchanged.
-function _M.full(version, hash, body, served)
+-- are not kept. `served`: the state served now, whose parsed certificates
+-- are reused where the PEM is unchanged, and whose maps, indexes and router
+-- are reused for the entities of `same` (see lendable).
+function _M.full(version, hash, body, served, same)
+    served = served or EMPTY
+    local lent = lendable(served, same)
     local entities = {}
     for name, rows in pairs(body) do
         if type(rows) ~= "table" then
             return nil, tostring(name) .. " must be an array"
         end
-        local map = {}
-        for i, row in ipairs(rows) do
-            if type(row) ~= "table" then
-                return nil, name .. ERR_ROWS
+        local map = lent[name] and served.entities[name]
+        if not map then
+            map = {}
+            for i, row in ipairs(rows) do
+                if type(row) ~= "table" then
+                    return nil, name .. ERR_ROWS
+                end
+                -- rows without an id still count; deltas cannot address them
+                map[type(row.id) == "string" and row.id or i] = row
             end
-            -- rows without an id still count; deltas cannot address them
-            map[type(row.id) == "string" and row.id or i] = row
         end
         entities[name] = map
     end
-    local rt, err = build_router(entities.services or EMPTY, entities.routes or EMPTY)
-    if not rt then
-        return nil, err
+    local rt, err = served.router
+    if not (lent.services and lent.routes and rt) then
+        rt, err = build_router(entities.services or EMPTY, entities.routes or EMPTY)
+        if not rt then
+            return nil, err
+        end
     end
-    local ps, perr = runner.build(version, entities)
+    local ps, perr = runner.build(version, entities, served.plugins, lent)
     if not ps then
         return nil, perr
     end
@@ -146,7 +171,8 @@ function _M.full(version, hash, body, served)
     if not ups then
         return nil, uerr
     end
-    local certs, cerr = certificates.build(entities.certificates, entities.snis, served)
+    local certs, cerr = certificates.build(entities.certificates, entities.snis,
+                                           served.certificates)
     if not certs then
         return nil, cerr
     end
@@ -159,6 +185,8 @@ function _M.full(version, hash, body, served)
         router = rt,
         plugins = ps,
         generation = 0,
+        -- entities a delta changed since this full load (see lendable)
+        touched = {},
     }
 end
 
@@ -228,10 +256,22 @@ function _M.prepare(st, changes, version, hash)
     end
     if routing then
         local maps, ent = plan.maps, st.entities
-        local rt, err = build_router(maps.services or ent.services or EMPTY,
-                                     maps.routes or ent.routes or EMPTY)
+        local rt, err
+        local ch = changes.routes
+        if not maps.services and st.router then
+            -- a few routes changed: the served router, changed in a copy
+            rt, err = router.update(st.router, ch.upsert or EMPTY, ch.delete or EMPTY)
+            if err then
+                return nil, err
+            end
+            plan.router_updated = rt ~= nil
+        end
         if not rt then
-            return nil, err
+            rt, err = build_router(maps.services or ent.services or EMPTY,
+                                   maps.routes or ent.routes or EMPTY)
+            if not rt then
+                return nil, err
+            end
         end
         plan.router = rt
     end
@@ -282,8 +322,41 @@ local function unindex(ps, specs, row)
     end
 end
 
+local function copy(t)
+    local out = {}
+    for k, v in pairs(t) do
+        out[k] = v
+    end
+    return out
+end
+
+-- An entity's map and indexes lent by the previous state (kongpy.runner's
+-- `borrowed`) are copied before their first change: that state may still be
+-- served when a change is applied to its successor.
+local function unshare(ps, entities, name)
+    local lent = ps.borrowed
+    if not (lent and lent[name]) then
+        return
+    end
+    entities[name] = copy(entities[name])
+    for iname, spec in pairs(ps.index_specs) do
+        local idx = spec[1] == name and ps.indexes[iname]
+        if idx then
+            idx = copy(idx)
+            if spec[3] then
+                for k, list in pairs(idx) do
+                    idx[k] = copy(list)
+                end
+            end
+            ps.indexes[iname] = idx
+        end
+    end
+    lent[name] = nil
+end
+
 -- Replaces and removes the rows of one entity, keeping its indexes current.
 local function apply_step(ps, entities, name, upsert, delete)
+    unshare(ps, entities, name)
     local map = entities[name]
     if not map then
         map = {}
@@ -316,6 +389,7 @@ function _M.commit(st, plan)
     local ps = plan.plugins or st.plugins
     local entities = st.entities
     for name, map in pairs(plan.maps) do
+        st.touched[name] = true
         entities[name] = map
         ps.arrays[name] = nil
         for iname, spec in pairs(ps.index_specs) do
@@ -325,6 +399,7 @@ function _M.commit(st, plan)
         end
     end
     for _, step in ipairs(plan.steps) do
+        st.touched[step[1]] = true
         apply_step(ps, entities, step[1], step[2], step[3])
     end
     if plan.router then

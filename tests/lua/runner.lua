@@ -3,7 +3,8 @@
 local _M = {}
 
 local SUITES = {
-    "test_path", "test_router", "test_router_index", "test_kong_router", "test_cidr", "test_crypto",
+    "test_path", "test_router", "test_router_index", "test_router_update", "test_kong_router",
+    "test_cidr", "test_crypto",
     "test_basic_auth", "test_pdk", "test_health", "test_stream_router",
     "test_schema_types", "test_schema_validators", "test_schema_checks", "test_schema_auto",
     "test_schema_subschema", "test_schema_typedefs", "test_schema_json", "test_schema_plugins",

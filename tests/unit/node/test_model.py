@@ -155,3 +155,30 @@ def test_a_full_reload_forgets_the_changes(database):
     database.services.insert({"name": "s4", "host": "d.test"})
     model.sync(database)
     assert model.changes_since(base, 1000) is None
+
+
+def test_header_pieces_cover_every_array(database):
+    """Each entity array is the concatenation of the pieces its header lists;
+    a piece's tag changes with its bytes and only with them."""
+    svc = database.services.insert({"name": "s", "host": "a.test"})
+    for i in range(40):
+        database.routes.insert({"paths": [f"/p{i}"], "service": {"id": svc["id"]}})
+    model = SnapshotModel()
+    model.sync(database)
+    blob, _ = model.encode()
+    line, _, body = blob.partition(b"\n")
+    header, doc = snapshot.parse(blob)
+    assert set(header["pieces"]) == set(doc)
+    tags = {}
+    for name, pieces in header["pieces"].items():
+        parts = [body[off:off + length] for off, length, _ in pieces]
+        assert snapshot.parse(line + b"\n" + b'{"x":[' + b",".join(parts) + b"]}")[1]["x"] \
+            == doc[name]
+        tags[name] = {tag for _, _, tag in pieces}
+    assert len(tags["routes"]) == len(header["pieces"]["routes"]) > 1
+    database.routes.insert({"paths": ["/new"], "service": {"id": svc["id"]}})
+    model.sync(database)
+    header2, _ = snapshot.parse(model.encode()[0])
+    after = {tag for _, _, tag in header2["pieces"]["routes"]}
+    assert len(after - tags["routes"]) == 1
+    assert {tag for _, _, tag in header2["pieces"]["services"]} == tags["services"]

@@ -207,3 +207,26 @@ def test_no_stream_file_without_stream_listeners(setup, config):
     path.write_bytes(b"stale")
     assert sync.tick() is True
     assert not path.exists()
+
+
+def test_refused_push_restores_the_previous_snapshot_file(setup, database, config):
+    sync, dp, _ = setup
+    assert sync.tick() is True
+    path = paths.prefix(config["prefix"]).snapshot_file
+    served = path.read_bytes()
+    dp.refuse_deltas = 400
+
+    def refuse(body: bytes) -> PushResult:
+        return PushResult(400, {"message": "invalid snapshot: no"})
+
+    dp.push = refuse
+    database.services.insert({"name": "s", "host": "a.test"})
+    assert sync.tick() is False
+    assert path.read_bytes() == served
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    del dp.push
+    dp.refuse_deltas = None
+    database.services.insert({"name": "s2", "host": "b.test"})
+    assert sync.tick() is True
+    assert path.read_bytes() != served
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]

@@ -211,13 +211,8 @@ local function route_lists(route)
     return lists
 end
 
-local function copy(t)
-    local out = {}
-    for k, v in pairs(t) do
-        out[k] = v
-    end
-    return out
-end
+-- a shallow copy (LuaJIT's table.clone: no metatable)
+local copy = require("table.clone")
 
 local function add_route(vroutes, route, service, stats)
     local lists, err = route_lists(route)

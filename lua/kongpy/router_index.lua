@@ -125,13 +125,8 @@ function _M.build(vroutes)
     return index
 end
 
-local function copy(t)
-    local out = {}
-    for k, v in pairs(t) do
-        out[k] = v
-    end
-    return out
-end
+-- a shallow copy (LuaJIT's table.clone: no metatable)
+local copy = require("table.clone")
 
 local function without(list, gone)
     local out = {}

@@ -13,7 +13,6 @@ local build = require("kongpy.router_build")
 local router_index = require("kongpy.router_index")
 
 local ipairs = ipairs
-local pairs = pairs
 local sort = table.sort
 
 local _M = {}
@@ -21,13 +20,8 @@ local _M = {}
 -- routes changed by one delta above which a full build is cheaper
 _M.MAX_ROUTES = 64
 
-local function copy(t)
-    local out = {}
-    for k, v in pairs(t) do
-        out[k] = v
-    end
-    return out
-end
+-- a shallow copy (LuaJIT's table.clone: no metatable)
+local copy = require("table.clone")
 
 -- Gives the new virtual routes of `out` ranks between their neighbours';
 -- false when no number fits between two ranks (a full build renumbers).

@@ -322,13 +322,8 @@ local function unindex(ps, specs, row)
     end
 end
 
-local function copy(t)
-    local out = {}
-    for k, v in pairs(t) do
-        out[k] = v
-    end
-    return out
-end
+-- a shallow copy (LuaJIT's table.clone: no metatable)
+local copy = require("table.clone")
 
 -- An entity's map and indexes lent by the previous state (kongpy.runner's
 -- `borrowed`) are copied before their first change: that state may still be

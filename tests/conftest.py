@@ -50,13 +50,13 @@ def datastore_pool(tmp_path_factory):
 @pytest.fixture
 def app(tmp_path):
     """The Admin API app on a new SQLite datastore (folders may override it)."""
-    from kongpy.admin import create_app
+    from kongpy.admin import close_app, create_app
 
     config = {"database": "sqlite", "sqlite_path": str(tmp_path / "p.db"),
               "prefix": str(tmp_path)}
     application = create_app(config, node_id="0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")
     yield application
-    application.extensions["kongpy"]["db"].close()
+    close_app(application)
 
 
 @pytest.fixture

@@ -10,4 +10,14 @@ def create_app(*args: Any, **kwargs: Any):  # noqa: ANN201 - returns flask.Flask
     return _create_app(*args, **kwargs)
 
 
-__all__ = ["create_app"]
+def close_app(app: Any) -> None:
+    """Ends what an application started: its history recorder records what is
+    pending and stops, then its datastore handle closes."""
+    kongpy_state = app.extensions["kongpy"]
+    recorder = kongpy_state.get("history")
+    if recorder is not None:
+        recorder.close()
+    kongpy_state["db"].close()
+
+
+__all__ = ["close_app", "create_app"]

@@ -10,7 +10,8 @@ own writes; another worker's may take the time of one export to appear.
 
 Started lazily in the process that marks (Admin API workers fork after the
 application is built). Marks still pending when the process ends are
-recorded with the next change.
+recorded with the next change. :meth:`close` records what is pending and
+ends the thread, before the application's datastore is closed.
 """
 from __future__ import annotations
 
@@ -34,17 +35,22 @@ class Recorder:
         self._origins: list[str] = []
         self._busy = False
         self._pid: int | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
 
     def mark(self, origin: str) -> None:
         if self.size <= 0:
             return
         with self._cond:
+            if self._closed:
+                return
             if origin not in self._origins:
                 self._origins.append(origin)
             if self._pid != os.getpid():
                 self._pid = os.getpid()
-                threading.Thread(target=self._run, name="config-history",
-                                 daemon=True).start()
+                self._thread = threading.Thread(target=self._run, name="config-history",
+                                                daemon=True)
+                self._thread.start()
             self._cond.notify_all()
 
     def flush(self, timeout: float = _FLUSH_TIMEOUT) -> None:
@@ -52,10 +58,21 @@ class Recorder:
         with self._cond:
             self._cond.wait_for(lambda: not self._origins and not self._busy, timeout)
 
+    def close(self, timeout: float = _FLUSH_TIMEOUT) -> None:
+        """Records what is pending, then ends the thread (later marks are ignored)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        thread = self._thread
+        if thread is not None and self._pid == os.getpid():
+            thread.join(timeout)
+
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._origins))
+                self._cond.wait_for(lambda: bool(self._origins) or self._closed)
+                if not self._origins:
+                    return
                 origins, self._origins, self._busy = self._origins, [], True
             try:
                 history.record(self.db, ", ".join(origins), self.size)

@@ -2,7 +2,7 @@
 import pytest
 
 import kongpy.db
-from kongpy.admin import create_app
+from kongpy.admin import close_app, create_app
 from tests.helpers.datastores import BACKENDS, clean
 
 
@@ -29,7 +29,7 @@ def app(tmp_path, changes, backend):
     application = create_app(config, node_id="0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10",
                              on_change=lambda: changes.append(1))
     yield application
-    application.extensions["kongpy"]["db"].close()
+    close_app(application)
 
 
 @pytest.fixture

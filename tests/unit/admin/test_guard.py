@@ -11,7 +11,7 @@ import pytest
 from werkzeug.test import create_environ, run_wsgi_app
 
 from kongpy import adminsec
-from kongpy.admin import create_app
+from kongpy.admin import close_app, create_app
 
 UI = "https://ui.example"
 EVIL = "https://evil.example"
@@ -29,7 +29,7 @@ def make_client(tmp_path):
         return app.test_client()
     yield build
     for app in apps:
-        app.extensions["kongpy"]["db"].close()
+        close_app(app)
 
 
 def _closed_port() -> int:

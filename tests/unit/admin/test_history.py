@@ -1,6 +1,8 @@
 """``/config/history``, its diff and ``/config/rollback`` on every datastore."""
+import threading
+
 import kongpy.db
-from kongpy.admin import create_app
+from kongpy.admin import close_app, create_app
 from kongpy.db import admin_tokens
 from kongpy.db import history as store
 from tests.helpers.datastores import clean
@@ -116,7 +118,31 @@ def test_history_size_bounds_the_api(backend, tmp_path):
         assert [e["version"] for e in client.get("/config/history").get_json()["data"]] == [4, 3]
         assert client.get("/config/history/2").status_code == 404
     finally:
-        app.extensions["kongpy"]["db"].close()
+        close_app(app)
+
+
+def test_closing_the_app_records_what_is_pending_and_ends_the_recorder(backend, tmp_path):
+    handle = kongpy.db.open(backend)
+    try:
+        clean(handle)
+    finally:
+        handle.close()
+    app = create_app({**backend, "prefix": str(tmp_path), "admin_listen": ["127.0.0.1:8001"]},
+                     node_id=NODE)
+    client = app.test_client()
+    try:
+        for i in range(3):
+            assert client.post("/consumers", json={"username": f"c{i}"}).status_code == 201
+    finally:
+        close_app(app)
+    # no recorder thread outlives its datastore handle (it would fail on it)
+    assert not any(t.name == "config-history" and t.is_alive() for t in threading.enumerate())
+    handle = kongpy.db.open(backend)
+    try:
+        entries = store.entries(handle.strategy)
+        assert sum(e["summary"]["consumers"]["created"] for e in entries) == 3
+    finally:
+        handle.close()
 
 
 def test_origin_is_the_token_name(backend, tmp_path):
@@ -142,7 +168,7 @@ def test_origin_is_the_token_name(backend, tmp_path):
         assert client.post("/config/rollback/1", headers=ro).status_code == 403
         assert client.post("/config/rollback/1").status_code == 401
     finally:
-        app.extensions["kongpy"]["db"].close()
+        close_app(app)
 
 
 def test_a_burst_shares_versions_and_ends_at_the_current_configuration(client, app):

@@ -13,7 +13,7 @@ import logging
 
 import pytest
 
-from kongpy.admin import create_app
+from kongpy.admin import close_app, create_app
 from kongpy.admin.body import MAX_BODY_BYTES, MAX_DEPTH
 from kongpy.admin.resources import json_response
 from tests.helpers.http import admin
@@ -33,7 +33,7 @@ def app(tmp_path):
               "prefix": str(tmp_path), "admin_listen": ["127.0.0.1:8001"]}
     application = create_app(config, node_id="0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10")
     yield application
-    application.extensions["kongpy"]["db"].close()
+    close_app(application)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 import jsonschema_rs
 import pytest
 
-from kongpy.admin import create_app
+from kongpy.admin import close_app, create_app
 from kongpy.admin.openapi import IGNORED_ENDPOINTS, document
 
 VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -136,6 +136,6 @@ def test_token_authentication_is_declared_when_on(tmp_path):
     try:
         doc = document(application)
     finally:
-        application.extensions["kongpy"]["db"].close()
+        close_app(application)
     assert doc["security"] == [{"adminToken": []}]
     assert doc["components"]["securitySchemes"]["adminToken"]["name"] == "Kong-Admin-Token"

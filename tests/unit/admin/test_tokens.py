@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import kongpy.db
-from kongpy.admin import create_app
+from kongpy.admin import close_app, create_app
 from kongpy.admin.tokens import TokenCache
 from kongpy.db import admin_tokens
 from kongpy.db.admin_tokens import Holder
@@ -32,7 +32,7 @@ def secured(backend, tmp_path):
     app = create_app({**backend, "prefix": str(tmp_path), "admin_auth": "token",
                       "admin_listen": ["127.0.0.1:8001"], "admin_allowed_origins": UI})
     yield app.test_client(), tokens
-    app.extensions["kongpy"]["db"].close()
+    close_app(app)
 
 
 def _as(token: str) -> dict:

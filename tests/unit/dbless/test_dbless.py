@@ -8,7 +8,7 @@ import os
 import pytest
 
 from kongpy import conf, dbless
-from kongpy.admin import create_app
+from kongpy.admin import close_app, create_app
 from kongpy.errors import ConfigError
 
 NODE_ID = "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10"
@@ -64,7 +64,7 @@ def client(tmp_path):
     test_client = app.test_client()
     test_client.changes = changes
     yield test_client
-    app.extensions["kongpy"]["db"].close()
+    close_app(app)
 
 
 def _loaded(client, text=DOC):
@@ -244,4 +244,4 @@ def test_database_nodes_answer_400(tmp_path):
             assert resp.get_json() == {"message": ONLY_DBLESS}
         assert c.post("/services", json={"name": "x", "url": "http://x"}).status_code == 201
     finally:
-        app.extensions["kongpy"]["db"].close()
+        close_app(app)

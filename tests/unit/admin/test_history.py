@@ -103,14 +103,19 @@ def test_rollback(client, changes):
     assert client.post("/config/rollback/40").status_code == 404
 
 
-def test_history_size_bounds_the_api(backend, tmp_path):
+def _fresh_app(backend, tmp_path, **conf):
+    """An application of its own on an emptied datastore."""
     handle = kongpy.db.open(backend)
     try:
         clean(handle)
     finally:
         handle.close()
-    app = create_app({**backend, "prefix": str(tmp_path), "config_history_size": 2,
-                      "admin_listen": ["127.0.0.1:8001"]}, node_id=NODE)
+    return create_app({**backend, "prefix": str(tmp_path), "admin_listen": ["127.0.0.1:8001"],
+                       **conf}, node_id=NODE)
+
+
+def test_history_size_bounds_the_api(backend, tmp_path):
+    app = _fresh_app(backend, tmp_path, config_history_size=2)
     client = app.test_client()
     try:
         for i in range(4):
@@ -122,13 +127,7 @@ def test_history_size_bounds_the_api(backend, tmp_path):
 
 
 def test_closing_the_app_records_what_is_pending_and_ends_the_recorder(backend, tmp_path):
-    handle = kongpy.db.open(backend)
-    try:
-        clean(handle)
-    finally:
-        handle.close()
-    app = create_app({**backend, "prefix": str(tmp_path), "admin_listen": ["127.0.0.1:8001"]},
-                     node_id=NODE)
+    app = _fresh_app(backend, tmp_path)
     client = app.test_client()
     try:
         for i in range(3):

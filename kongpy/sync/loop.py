@@ -394,10 +394,13 @@ class SyncLoop:
             return False
         previous = self._keep_previous()
         # Written before the push: a reader who sees the data plane at this
-        # version must find it on disk too. Rolled back unless it was applied.
-        snapshot.write(self.prefix.snapshot_file, body)
+        # version must find it in the file too. Rolled back unless it was
+        # applied; flushed to disk only once applied, so the flush does not
+        # delay the change reaching the workers.
+        snapshot.write(self.prefix.snapshot_file, body, durable=False)
         if changes is not None and self._push_delta(served, digest, changes):
             self._forget(previous)
+            snapshot.make_durable(self.prefix.snapshot_file)
             return True
         try:
             result = self._client.push(body)
@@ -412,6 +415,7 @@ class SyncLoop:
                       result.body.get("message"))
             return False
         self._forget(previous)
+        snapshot.make_durable(self.prefix.snapshot_file)
         self.pushed_version = version
         self._model.settle()
         self._chain = 0

@@ -138,9 +138,12 @@ def built_for(config: Mapping[str, Any]) -> dict[str, Any]:
 # -- the file a prefix keeps ----------------------------------------------------
 
 
-def write(path: str | Path, blob: bytes, group: int | None = None) -> None:
+def write(path: str | Path, blob: bytes, group: int | None = None, *,
+          durable: bool = True) -> None:
     """Writes atomically: nginx may read the file at any moment on restart.
-    With ``group``, the file is readable by that group (and no one else)."""
+    With ``group``, the file is readable by that group (and no one else).
+    ``durable=False`` leaves the flush to disk to a later :func:`make_durable`
+    (readers see the new file at once either way)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".snapshot.", suffix=".tmp", dir=path.parent)
@@ -151,11 +154,33 @@ def write(path: str | Path, blob: bytes, group: int | None = None) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(blob)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        _sync_dir(path.parent)
+
+
+def make_durable(path: str | Path) -> None:
+    """Flushes a file written with ``durable=False``, and its rename, to disk."""
+    path = Path(path)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _sync_dir(path.parent)
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -28,6 +28,15 @@ def require_binary(name: str) -> str:
     return path
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Clusters a test left open are shut down before the interpreter's exit
+    stops the executors their driver threads still use."""
+    import sys
+    conn = sys.modules.get("kongpy.db.strategies.cassandra_conn")
+    if conn is not None:
+        conn.close_all()
+
+
 @pytest.fixture
 def echo():
     server = EchoServer("echo").start()

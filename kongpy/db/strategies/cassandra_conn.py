@@ -20,6 +20,7 @@ import logging
 import os
 import ssl
 import threading
+import weakref
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
@@ -41,6 +42,9 @@ except ImportError:  # pragma: no cover - a driver built without its extensions
     from cassandra.io.asyncioreactor import AsyncioConnection as _Connection
 
 log = logging.getLogger(__name__)
+
+# Connections holding a cluster, so a process can end them all (close_all).
+_OPEN: weakref.WeakSet = weakref.WeakSet()
 
 _UNAVAILABLE = (NoHostAvailable, OperationTimedOut, Unavailable, ReadTimeout, WriteTimeout)
 
@@ -190,6 +194,7 @@ class CassandraConnection:
         # ordered before it by a client/server clock difference.
         session.use_client_timestamp = False
         self._cluster = cluster
+        _OPEN.add(self)
         return session
 
     def unavailable(self, exc: BaseException) -> DatastoreUnavailable:
@@ -263,6 +268,13 @@ class CassandraConnection:
                 raise DatabaseError(f"[cassandra] {exc}") from exc
         self.outage().answered()
         return result
+
+
+def close_all() -> None:
+    """Shuts down every cluster this process still holds (the driver's own
+    threads otherwise outlive the interpreter's executors at exit and fail)."""
+    for conn in list(_OPEN):
+        conn.close()
 
 
 def _silent(exc: BaseException) -> bool:

@@ -214,7 +214,7 @@ def load(config: Mapping[str, Any]) -> dict[str, Plugin]:
     for name, folder in found.items():
         pf = facts["plugins"][name]
         entities = [lua_schema.entity_schema(e, lua.validate, lua.transform,
-                                             lua.accepts_rehash)
+                                             lua.accepts_rehash, lua.validate_many)
                     for e in pf.get("entities") or []]
         out[name] = Plugin(
             name=name, folder=folder, spec=_spec(name, folder, pf), entities=entities,
@@ -274,8 +274,9 @@ def check_in_use(names: Iterable[str], config: Mapping[str, Any]) -> None:
 def attach(db: Any, config: Mapping[str, Any]) -> dict[str, Plugin]:
     """Give ``db`` the node's plugins: the bound plugins schema, plugin DAOs, migrations."""
     loaded = load(config)
+    lua = helper(config)
     db.register(PluginSchema.bind({n: p.spec for n, p in loaded.items()},
-                                  helper(config).validate))
+                                  lua.validate, lua.validate_many))
     for plugin in loaded.values():
         for schema in plugin.entities:
             db.register(schema)

@@ -79,14 +79,17 @@ class CertificatesDAO(DAO):
             self._replace(row, names)
         return row
 
-    def upsert(self, key: str, entity: Mapping[str, Any], transform: bool = True) -> dict:
+    def upsert(self, key: str, entity: Mapping[str, Any], transform: bool = True,
+               checked: Mapping[str, Any] | None = None) -> dict:
         self.check_writable("create or update", key)
         entity, names = self._split(entity)
+        if checked is not None:
+            checked = self._split(checked)[0]
         cert_id = key if is_uuid(key) else None
         with self._strategy.transaction():
             self._check_new(names or [], cert_id)
             self._check_names(names, entity)
-            row = super().upsert(key, entity, transform)
+            row = super().upsert(key, entity, transform, checked)
             self._replace(row, names)
         return row
 

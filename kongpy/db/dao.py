@@ -205,12 +205,16 @@ class DAO:
             self._event("update", data)
         return self.schema.to_output(data)
 
-    def upsert(self, key: str, entity: Mapping[str, Any], transform: bool = True) -> dict:
+    def upsert(self, key: str, entity: Mapping[str, Any], transform: bool = True,
+               checked: Mapping[str, Any] | None = None) -> dict:
         """PUT: full replacement; ``key`` (id or endpoint key) wins over the body.
 
         ``transform=False`` stores values that are already in their stored
         form (a declarative file with ``_transform: false``, as exported):
         the write transformations (password hashing) do not run again.
+        ``checked``: what this schema's validation made of ``entity`` already
+        (a declarative load checks the whole document first); it is used
+        instead of validating again.
         """
         self.check_writable("create or update", key)
         _must_be_record(entity)
@@ -223,7 +227,11 @@ class DAO:
             current = self.select_by_key(key, within=entity)
             if current is not None:
                 entity["id"] = current["id"]
-            data = self.schema.validate(entity)
+            if checked is None:
+                data = self.schema.validate(entity)
+            else:
+                data = dict(checked)
+                data["id"] = entity.get("id", data.get("id"))
             if transform:
                 data = self.schema.on_write(data, entity)
             now = self.schema.now()

@@ -37,11 +37,13 @@ def load_into_db(db: Any, config: Config) -> int:
         for entry in config.entries:
             dao = db.daos[entry.table]
             data = _remapped(dao.schema, entry.data, stored)
+            checked = _remapped(dao.schema, entry.data_out, stored)
             if entry.random_id:
                 found = _stored_by_key(dao, data)
                 if found is not None:
-                    stored[data["id"]] = data["id"] = found
-            dao.upsert(data["id"], data, transform=config.transform)
+                    stored[data["id"]] = data["id"] = checked["id"] = found
+            # the document was validated whole before the first write
+            dao.upsert(data["id"], data, transform=config.transform, checked=checked)
             count += 1
     log.info("imported %d entities", count)
     return count

@@ -65,8 +65,7 @@ def flatten(doc: Any, catalog: Catalog) -> Config:
         raise DeclarativeError(errors, entries)
     index = _Index(catalog, entries, errors)
     _resolve(catalog, entries, index)
-    for entry in entries:
-        _validate(catalog, entry, errors)
+    _validate(catalog, entries, errors)
     if errors:
         raise DeclarativeError(errors, entries)
     index.check_references(entries)
@@ -212,19 +211,34 @@ def _resolve(catalog: Catalog, entries: list[Entry], index: _Index) -> None:
             entry.data[name] = {"id": found.data["id"] if found else _NIL_ID}
 
 
-def _validate(catalog: Catalog, entry: Entry, errors: ErrorTree) -> None:
-    schema = catalog.schemas[entry.table]
-    for name in schema.foreign_fields():
-        value = entry.input.get(name)
-        if name != entry.nested_fk and value is not None and not isinstance(value, str):
-            errors.add(entry.path + (name,), "expected a string")
-            return
-    try:
-        entry.data_out = schema.validate(entry.data)
-    except SchemaViolation as exc:
-        errors.merge(entry.path, exc.fields)
-    except KongpyError as exc:
-        errors.add(entry.path, exc.message)
+def _validate(catalog: Catalog, entries: list[Entry], errors: ErrorTree) -> None:
+    """Every entry through its schema, a table's entries in one batch (a
+    schema that validates in the Lua helper does it in a few round trips);
+    errors are reported in the document's order."""
+    results: dict[int, Any] = {}
+    by_table: dict[str, list[int]] = {}
+    for at, entry in enumerate(entries):
+        schema = catalog.schemas[entry.table]
+        for name in schema.foreign_fields():
+            value = entry.input.get(name)
+            if name != entry.nested_fk and value is not None and not isinstance(value, str):
+                results[at] = "expected a string", name
+                break
+        else:
+            by_table.setdefault(entry.table, []).append(at)
+    for table, group in by_table.items():
+        answers = catalog.schemas[table].validate_many([entries[at].data for at in group])
+        results.update(zip(group, answers))
+    for at, entry in enumerate(entries):
+        result = results[at]
+        if isinstance(result, tuple):
+            errors.add(entry.path + (result[1],), result[0])
+        elif isinstance(result, SchemaViolation):
+            errors.merge(entry.path, result.fields)
+        elif isinstance(result, KongpyError):
+            errors.add(entry.path, result.message)
+        else:
+            entry.data_out = result
 
 
 def _check_uniques(catalog: Catalog, entries: list[Entry], errors: ErrorTree) -> None:

@@ -9,11 +9,11 @@ result.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from marshmallow import RAISE, Schema, ValidationError
 
-from kongpy.errors import SchemaViolation
+from kongpy.errors import KongpyError, SchemaViolation
 from kongpy.schemas import fields as f
 
 Shorthand = Callable[[Any], dict]
@@ -58,7 +58,11 @@ class EntitySchema(Schema):
 
     @classmethod
     def foreign_fields(cls) -> dict[str, f.Foreign]:
-        return {n: fld for n, fld in cls.field_map().items() if isinstance(fld, f.Foreign)}
+        found = cls.__dict__.get("_foreign_fields")
+        if found is None:
+            found = {n: fld for n, fld in cls.field_map().items() if isinstance(fld, f.Foreign)}
+            cls._foreign_fields = found
+        return dict(found)
 
     @classmethod
     def has_tags(cls) -> bool:
@@ -78,6 +82,16 @@ class EntitySchema(Schema):
     # -- validation ------------------------------------------------------------------
 
     @classmethod
+    def instance(cls) -> "EntitySchema":
+        """This class's one schema instance: building one copies every field,
+        and loading keeps no state on it, so one serves every validation."""
+        found = cls.__dict__.get("_instance")
+        if found is None:
+            found = cls()
+            cls._instance = found
+        return found
+
+    @classmethod
     def validate(cls, raw: Any) -> dict:
         """Return the entity with defaults filled in, or raise SchemaViolation."""
         if not isinstance(raw, Mapping):
@@ -93,7 +107,7 @@ class EntitySchema(Schema):
                     raw.update(expand(value))
                 except ValueError as exc:
                     errors[name] = str(exc)
-        schema = cls()
+        schema = cls.instance()
         try:
             data = schema.load(raw)
         except ValidationError as exc:
@@ -103,6 +117,18 @@ class EntitySchema(Schema):
         if errors:
             raise SchemaViolation(errors)
         return data
+
+    @classmethod
+    def validate_many(cls, raws: Sequence[Any]) -> list[dict | KongpyError]:
+        """Each of ``raws`` as :meth:`validate` answers it: the entity, or the
+        error it raises (schemas that validate elsewhere batch the work)."""
+        out: list[dict | KongpyError] = []
+        for raw in raws:
+            try:
+                out.append(cls.validate(raw))
+            except KongpyError as exc:
+                out.append(exc)
+        return out
 
     @classmethod
     def validate_update(cls, merged: Any, patch: Any, current: Mapping) -> dict:

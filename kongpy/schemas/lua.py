@@ -12,9 +12,9 @@ write transformations are the helper's.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
-from kongpy.errors import SchemaViolation
+from kongpy.errors import ConfigError, KongpyError, SchemaViolation
 from kongpy.schemas import fields as f, typedefs as t
 from kongpy.schemas.base import EntitySchema
 
@@ -115,6 +115,8 @@ def hide_shorthands(record: Mapping[str, Any], value: dict) -> dict:
 
 
 Validate = Callable[..., "tuple[dict | None, dict | None]"]
+# each answer: (entity, None, None) | (None, field errors, None) | (None, None, message)
+ValidateMany = Callable[[str, "list[Any]"], "list[tuple[dict | None, dict | None, str | None]]"]
 Transform = Callable[[str, Any, Any], dict]
 Accepts = Callable[[str, str, str], bool]
 
@@ -123,6 +125,7 @@ class LuaEntitySchema(EntitySchema):
     """An entity a plugin's daos.lua owns; validation runs in the Lua helper."""
 
     lua_validate: ClassVar[Validate]
+    lua_validate_many: ClassVar[ValidateMany | None] = None
     lua_transform: ClassVar[Transform]
     lua_accepts: ClassVar[Accepts]
     lua_schema: ClassVar[dict] = {}
@@ -144,6 +147,36 @@ class LuaEntitySchema(EntitySchema):
 
     @classmethod
     def _validate(cls, raw: Any, update: tuple) -> dict:
+        raw, ttl, errors = cls._before(raw)
+        value, lua_errors = cls.lua_validate(cls.entity_name, raw, *update)
+        return cls._after(value, lua_errors, ttl, errors)
+
+    @classmethod
+    def validate_many(cls, raws: Sequence[Any]) -> list[dict | KongpyError]:
+        """One round trip to the helper for all of ``raws`` (a declarative load)."""
+        if cls.lua_validate_many is None:
+            return super().validate_many(raws)
+        out: list[Any] = [None] * len(raws)  # every slot is filled below
+        ready: list[tuple[int, dict, Any, dict]] = []
+        for at, raw in enumerate(raws):
+            try:
+                ready.append((at, *cls._before(raw)))
+            except SchemaViolation as exc:
+                out[at] = exc
+        answers = cls.lua_validate_many(cls.entity_name, [r[1] for r in ready])
+        for (at, _, ttl, errors), (value, lua_errors, message) in zip(ready, answers):
+            if message is not None:
+                out[at] = ConfigError(message)
+                continue
+            try:
+                out[at] = cls._after(value, lua_errors, ttl, errors)
+            except SchemaViolation as exc:
+                out[at] = exc
+        return out
+
+    @classmethod
+    def _before(cls, raw: Any) -> tuple[dict, Any, dict]:
+        """The entity without its ttl (Python checks it), the ttl and its errors."""
         if not isinstance(raw, Mapping):
             raise SchemaViolation({"@entity": ["expected a record"]})
         raw = dict(raw)
@@ -152,7 +185,11 @@ class LuaEntitySchema(EntitySchema):
         if ttl is not None:
             ttl, ttl_errors = _check_ttl(ttl)
             errors.update(ttl_errors)
-        value, lua_errors = cls.lua_validate(cls.entity_name, raw, *update)
+        return raw, ttl, errors
+
+    @classmethod
+    def _after(cls, value: dict | None, lua_errors: dict | None, ttl: Any,
+               errors: dict) -> dict:
         errors.update(lua_errors or {})
         if errors:
             raise SchemaViolation(errors)
@@ -210,7 +247,8 @@ def _check_ttl(value: Any) -> tuple[Any, dict[str, str]]:
 
 
 def entity_schema(entity: Mapping[str, Any], validate: Validate, transform: Transform,
-                  accepts: Accepts) -> type[LuaEntitySchema]:
+                  accepts: Accepts,
+                  validate_many: ValidateMany | None = None) -> type[LuaEntitySchema]:
     """The class of one entity of a plugin, from the helper's description of it."""
     desc, schema_json = entity["describe"], entity["schema"]
     fields = record_fields(schema_json.get("fields") or [])
@@ -233,6 +271,7 @@ def entity_schema(entity: Mapping[str, Any], validate: Validate, transform: Tran
         "admin_api_nested_name": desc.get("admin_api_nested_name"),
         "generate_admin_api": bool(desc.get("generate_admin_api", True)),
         "lua_validate": staticmethod(validate),
+        "lua_validate_many": staticmethod(validate_many) if validate_many else None,
         "lua_transform": staticmethod(transform),
         "lua_accepts": staticmethod(accepts),
     })

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
-from kongpy.errors import SchemaViolation
+from kongpy.errors import ConfigError, KongpyError, SchemaViolation
 from kongpy.schemas import coerce, fields as f, lua as lua_schema, typedefs as t
 from kongpy.schemas.base import EntitySchema
 
@@ -55,6 +55,7 @@ class PluginSchema(EntitySchema):
     # of the plugins entity with their schemas (see :meth:`bind`).
     registry: ClassVar[Mapping[str, PluginSpec]] = {}
     lua_validate: ClassVar[Callable[[str, Any], Any] | None] = None
+    lua_validate_many: ClassVar[Callable[[str, list], list] | None] = None
 
     id = t.uuid()
     name = f.String(required=True)
@@ -70,10 +71,13 @@ class PluginSchema(EntitySchema):
     tags = t.tags()
 
     @classmethod
-    def bind(cls, registry: Mapping[str, PluginSpec],
-             validate: Callable[[str, Any], Any]) -> type["PluginSchema"]:
+    def bind(cls, registry: Mapping[str, PluginSpec], validate: Callable[[str, Any], Any],
+             validate_many: Callable[[str, list], list] | None = None
+             ) -> type["PluginSchema"]:
+        many = staticmethod(validate_many) if validate_many else None
         return type("PluginSchema", (cls,), {"registry": dict(registry),
-                                             "lua_validate": staticmethod(validate)})
+                                             "lua_validate": staticmethod(validate),
+                                             "lua_validate_many": many})
 
     @classmethod
     def coerce_form(cls, data: dict) -> dict:
@@ -116,3 +120,21 @@ class PluginSchema(EntitySchema):
         if errors:
             raise SchemaViolation(errors)
         return value
+
+    @classmethod
+    def validate_many(cls, raws: Sequence[Any]) -> list[dict | KongpyError]:
+        """As :meth:`validate`, all of ``raws`` in one round trip to the helper."""
+        if cls.lua_validate_many is None:
+            return super().validate_many(raws)
+        out: list[Any] = [None] * len(raws)  # every slot is filled below
+        ready: list[tuple[int, dict]] = []
+        for at, raw in enumerate(raws):
+            if isinstance(raw, Mapping):
+                ready.append((at, dict(raw)))
+            else:
+                out[at] = SchemaViolation({"@entity": ["expected a record"]})
+        answers = cls.lua_validate_many("plugins", [raw for _, raw in ready])
+        for (at, _), (value, errors, message) in zip(ready, answers):
+            out[at] = (ConfigError(message) if message is not None
+                       else SchemaViolation(errors) if errors else value)
+        return out

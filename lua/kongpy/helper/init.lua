@@ -8,6 +8,7 @@
 --
 --   GET  /facts                  plugins: facts by name; errors: by name
 --   POST /validate  {schema, value}          200 {value} | 400 {fields}
+--   POST /validate_many {schema, value: [..]} 200 {results: [{value} | {fields} | {message}]}
 --   POST /transform {schema, value, input}   200 {value} | 400 {message}
 --   POST /rehash {schema, value: {old, new}} 200 {accepts}
 --
@@ -108,42 +109,79 @@ end
 -- timestamps), then the whole entity's validation. An update (the merged
 -- entity) also comes with the request's fields (`original`) and the stored
 -- entity (`rbw`), which the all-or-none rule of transformations needs.
-local function validate(doc)
-    local schema = schema_of(doc.schema)
-    if not schema then
-        return respond(400, { message = ERR_SCHEMA .. tostring(doc.schema) })
-    end
-    local value, err = schema:process_auto_fields(doc.value, "insert")
+local function validated(schema, value, original, rbw)
+    local err
+    value, err = schema:process_auto_fields(value, "insert")
     if not value then
-        return respond(400, { fields = err })
+        return nil, err
     end
     local ok, fields
-    if type(doc.rbw) == "table" then
-        local original = type(doc.original) == "table" and doc.original or {}
-        ok, fields = schema:validate(value, true, original, doc.rbw)
+    if type(rbw) == "table" then
+        ok, fields = schema:validate(value, true, type(original) == "table" and original or {},
+                                     rbw)
     else
         ok, fields = schema:validate_insert(value)
     end
     if not ok then
+        return nil, fields
+    end
+    return value
+end
+
+-- A handler of documents naming a schema: an unknown one is refused.
+local function with_schema(handler)
+    return function(doc)
+        local schema = schema_of(doc.schema)
+        if not schema then
+            return respond(400, { message = ERR_SCHEMA .. tostring(doc.schema) })
+        end
+        return handler(schema, doc)
+    end
+end
+
+-- What a plugin's validator or transformation that raised is reported as.
+local function raised(doc, err)
+    local message = "error in " .. tostring(doc.schema) .. " schema: " .. tostring(err)
+    ngx.log(ngx.ERR, message)
+    return message
+end
+
+local validate = with_schema(function(schema, doc)
+    local value, fields = validated(schema, doc.value, doc.original, doc.rbw)
+    if not value then
         return respond(400, { fields = fields })
     end
     return respond(200, { value = value })
-end
+end)
+
+-- Inserts in bulk (a declarative load): `value` is an array of entities,
+-- each answered in its place by {value}, {fields} or, when the plugin's own
+-- code raised, {message}.
+local validate_many = with_schema(function(schema, doc)
+    local results = setmetatable({}, util.array_mt)
+    for i, item in ipairs(doc.value) do
+        local ok, value, fields = pcall(validated, schema, item)
+        if not ok then
+            results[i] = { message = raised(doc, value) }
+        elseif value then
+            results[i] = { value = value }
+        else
+            results[i] = { fields = fields }
+        end
+    end
+    return respond(200, { results = results })
+end)
 
 -- Kong's write transformations (e.g. hashing a password) for the fields the
 -- request supplied (`input`).
-local function transform(doc)
-    local schema = schema_of(doc.schema)
-    if not schema then
-        return respond(400, { message = ERR_SCHEMA .. tostring(doc.schema) })
-    end
+local transform = with_schema(function(schema, doc)
     local input = type(doc.input) == "table" and doc.input or doc.value
     local value, err = schema:transform(doc.value, input, "insert")
     if not value then
         return respond(400, { message = tostring(err) })
     end
     return respond(200, { value = value })
-end
+end)
 
 -- Whether the data plane's stronger hash may replace a stored one (an
 -- entity's `rehash.accepts`, kongpy's own key in a daos.lua definition).
@@ -165,9 +203,7 @@ local function post(handler)
     -- error, reported (and logged), not a broken helper
     local ok, err = pcall(handler, doc)
     if not ok then
-        ngx.log(ngx.ERR, "error in ", tostring(doc.schema), " schema: ", tostring(err))
-        return respond(500, { message = "error in " .. tostring(doc.schema)
-                                        .. " schema: " .. tostring(err) })
+        return respond(500, { message = raised(doc, err) })
     end
     return err
 end
@@ -194,6 +230,8 @@ function _M.serve()
         return exit(200)
     elseif uri == "/validate" and method == "POST" then
         return post(validate)
+    elseif uri == "/validate_many" and method == "POST" then
+        return post(validate_many)
     elseif uri == "/transform" and method == "POST" then
         return post(transform)
     elseif uri == "/rehash" and method == "POST" then

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from kongpy import declarative
+from kongpy import declarative, luahelper
 from kongpy.declarative import load
 
 NS = uuid.UUID("fd02801f-0957-4a15-a55a-c8d9606f30b5")
@@ -247,3 +247,45 @@ def test_parse_lines_name_the_entry(sqlite_db):
                                   "in 'services':\n"
                                   "  - in entry 1 of 'services':\n"
                                   "    in 'host': expected a string")
+
+
+def _batch_document():
+    consumers = [{"username": f"u{i}", "keyauth_credentials": [{"key": f"k{i}"}]}
+                 for i in range(40)]
+    consumers[7]["keyauth_credentials"][0]["key"] = 7          # the Lua schema refuses it
+    consumers[21]["keyauth_credentials"][0]["ttl"] = -1        # checked on the Python side
+    consumers[30]["plugins"] = [{"name": "rate-limiting", "config": {"minute": "x"}}]
+    consumers[31]["plugins"] = [{"name": "rate-limiting", "config": {"minute": 5}}]
+    return json.dumps({"_format_version": "3.0", "consumers": consumers})
+
+
+def test_plugin_owned_entities_are_checked_in_batches(sqlite_db, monkeypatch):
+    """A table's entities go to the Lua helper together, and each error lands
+    where validating them one by one puts it."""
+    paths = []
+    real = luahelper.LuaHelper._request
+
+    def counted(self, method, path, body=None):
+        paths.append(path)
+        return real(self, method, path, body)
+
+    monkeypatch.setattr(luahelper.LuaHelper, "_request", counted)
+    with pytest.raises(declarative.DeclarativeError) as info:
+        declarative.parse(_batch_document(), sqlite_db)
+    batched = info.value.flattened()
+    assert paths.count("/validate_many") == 2 and "/validate" not in paths
+    # the same document, each entity on its own
+    for schema in (sqlite_db.daos["keyauth_credentials"].schema, sqlite_db.daos["plugins"].schema):
+        monkeypatch.setattr(schema, "lua_validate_many", None)
+    paths.clear()
+    with pytest.raises(declarative.DeclarativeError) as info:
+        declarative.parse(_batch_document(), sqlite_db)
+    assert paths.count("/validate") == 42 and "/validate_many" not in paths
+    assert info.value.flattened() == batched
+    flat = batched[1]
+    assert [(e["entity_type"], e["errors"]) for e in flat] == [
+        ("keyauth_credential", [{"type": "field", "field": "key", "message": "expected a string"}]),
+        ("keyauth_credential", [{"type": "field", "field": "ttl",
+                                 "message": "value should be between 0 and 100000000"}]),
+        ("plugin", [{"type": "field", "field": "config.minute", "message": "expected a number"}]),
+    ]

@@ -129,10 +129,11 @@ def _collect(catalog: Catalog, table: str, items: Any, path: tuple,
                 catalog, table, own, parent.data["id"] if parent is not None else None, fk)
         entry = Entry(table, own, data, where, fk, random_id=random_id)
         entries.append(entry)
-        for child in catalog.names():
-            if child in nested:
-                _collect(catalog, child, nested[child], where + (child,), entry,
-                         entries, errors)
+        if nested:
+            for child in catalog.names():
+                if child in nested:
+                    _collect(catalog, child, nested[child], where + (child,), entry,
+                             entries, errors)
 
 
 def _names(catalog: Catalog, parent: Entry, value: Any) -> bool:

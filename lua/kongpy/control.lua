@@ -21,7 +21,6 @@ local var = ngx.var
 local say = ngx.say
 local exit = ngx.exit
 local header = ngx.header
-local req = ngx.req
 local capture = ngx.location.capture
 local worker_count = ngx.worker.count
 local timer_running = ngx.timer.running_count
@@ -40,7 +39,6 @@ local ERR_NO_BODY = "invalid snapshot: empty body"
 local ERR_NO_DELTA = "invalid delta: empty body"
 local ERR_NO_SECRETS = "invalid secrets: empty body"
 local ERR_NOT_FOUND = "Not found"
-local ERR_METHOD = "Method not allowed"
 local ERR_AUTH = "Unauthorized"
 
 local _M = {}
@@ -298,24 +296,19 @@ local ROUTES = {
 -- (/plugin-status/metrics is the prometheus plugin's GET /metrics).
 local PLUGIN_PREFIX = "^/plugin%-status(/.*)$"
 
+local function plugin_route(uri)
+    local path = match(uri, PLUGIN_PREFIX)
+    if not path then
+        return respond(404, { message = ERR_NOT_FOUND })
+    end
+    return status_api.serve_plugin_or_404(path)
+end
+
 function _M.serve()
     if not expected_auth or var.http_authorization ~= expected_auth then
         return respond(401, { message = ERR_AUTH })
     end
-    local uri = var.uri
-    local handlers = ROUTES[uri]
-    if not handlers then
-        local path = match(uri, PLUGIN_PREFIX)
-        if not path or status_api.serve_plugin(path) == false then
-            return respond(404, { message = ERR_NOT_FOUND })
-        end
-        return
-    end
-    local handler = handlers[req.get_method()]
-    if not handler then
-        return respond(405, { message = ERR_METHOD })
-    end
-    return handler()
+    return status_api.dispatch(ROUTES, var.uri, plugin_route)
 end
 
 return _M

@@ -119,11 +119,21 @@ function _M.plugin_routes()
     return plugin_routes
 end
 
--- Runs `path` of the plugins' routes; false when no plugin has it.
-function _M.serve_plugin(path)
-    local handlers = _M.plugin_routes()[path]
+local function no_route()
+    return false
+end
+
+local function not_found()
+    return respond(404, { message = ERR_NOT_FOUND })
+end
+
+-- Runs the handler `routes` (path -> { METHOD = fn }) has for `path` and the
+-- request's method (405 when the path has none for it); `otherwise(path)`
+-- when `routes` lacks the path.
+function _M.dispatch(routes, path, otherwise)
+    local handlers = routes[path]
     if not handlers then
-        return false
+        return otherwise(path)
     end
     local handler = handlers[req.get_method()]
     if not handler then
@@ -132,23 +142,24 @@ function _M.serve_plugin(path)
     return handler()
 end
 
+-- Runs `path` of the plugins' routes; false when no plugin has it.
+function _M.serve_plugin(path)
+    return _M.dispatch(_M.plugin_routes(), path, no_route)
+end
+
+-- A path of the plugins' routes, or 404.
+function _M.serve_plugin_or_404(path)
+    if _M.serve_plugin(path) == false then
+        return not_found()
+    end
+end
+
 function _M.serve()
     local path = var.uri
     if #path > 1 then
         path = gsub(path, "/+$", "")
     end
-    local handlers = CORE[path]
-    if not handlers then
-        if _M.serve_plugin(path) == false then
-            return respond(404, { message = ERR_NOT_FOUND })
-        end
-        return
-    end
-    local handler = handlers[req.get_method()]
-    if not handler then
-        return respond(405, { message = ERR_METHOD })
-    end
-    return handler()
+    return _M.dispatch(CORE, path, _M.serve_plugin_or_404)
 end
 
 return _M

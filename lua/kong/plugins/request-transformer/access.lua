@@ -9,6 +9,7 @@
 -- an expression.
 local template = require("kong.plugins.request-transformer.template")
 local body = require("kong.plugins.request-transformer.body")
+local multivalue = require("kongpy.tools.values")
 local cycle_aware_deep_copy = require("kong.tools.table").cycle_aware_deep_copy
 
 local kong = kong
@@ -20,7 +21,6 @@ local setmetatable = setmetatable
 local match = string.match
 local lower = string.lower
 local upper = string.upper
-local insert = table.insert
 
 local render = template.render
 
@@ -71,28 +71,7 @@ local function prepare(conf)
     return plan
 end
 
-local function append_value(current, value)
-    local t = type(current)
-    if t == "string" then
-        return { current, value }
-    elseif t == "table" then
-        insert(current, value)
-        return current
-    end
-    return { value }
-end
 
-local function rename(tbl, old_name, new_name)
-    if old_name == new_name then
-        return
-    end
-    local value = tbl[old_name]
-    if value then
-        tbl[old_name] = nil
-        tbl[new_name] = value
-        return true
-    end
-end
 
 -- Only additions: no copy of the request's headers, one lookup per name.
 -- Templates are rendered first, as Kong renders them all before it sets
@@ -138,9 +117,9 @@ local function transform_headers(h, env)
         local lo, ln = lower(old_name), lower(new_name or "")
         local moved
         if lo == ln then
-            moved = rename(headers, old_name, new_name)
+            moved = multivalue.rename(headers, old_name, new_name)
         else
-            moved = rename(headers, lo, ln)
+            moved = multivalue.rename(headers, lo, ln)
         end
         if moved then
             to_clear[old_name] = true
@@ -168,7 +147,7 @@ local function transform_headers(h, env)
             headers[name] = headers[name]
             headers[name_lc] = nil
         end
-        headers[name] = append_value(headers[name], value)
+        headers[name] = multivalue.append(headers[name], value)
     end
     for name in pairs(to_clear) do
         kong.service.request.clear_header(name)
@@ -188,7 +167,7 @@ local function transform_querystring(q, env)
         query[e.name] = nil
     end
     for _, e in ipairs(q.rename or {}) do
-        rename(query, e.name, render(e.value, env))
+        multivalue.rename(query, e.name, render(e.value, env))
     end
     for _, e in ipairs(q.replace or {}) do
         local value = render(e.value, env)
@@ -203,7 +182,7 @@ local function transform_querystring(q, env)
         end
     end
     for _, e in ipairs(q.append or {}) do
-        query[e.name] = append_value(query[e.name], render(e.value, env))
+        query[e.name] = multivalue.append(query[e.name], render(e.value, env))
     end
     kong.service.request.set_query(query)
 end
@@ -226,7 +205,7 @@ local function transform_method(method)
         local cur = query[name]
         if cur then
             if type(cur) == "table" then
-                append_value(cur, value)
+                multivalue.append(cur, value)
             else
                 query[name] = { cur, value }
             end

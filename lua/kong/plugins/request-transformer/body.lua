@@ -5,11 +5,11 @@
 -- as in Kong, `append` does not apply to it.
 local json = require("kongpy.tools.json")
 local multipart = require("kong.plugins.request-transformer.multipart")
+local multivalue = require("kongpy.tools.values")
 
 local kong = kong
 local type = type
 local ipairs = ipairs
-local insert = table.insert
 local find = string.find
 local lower = string.lower
 local decode_args_ngx = ngx.decode_args
@@ -40,29 +40,7 @@ function _M.decode_args(raw)
     return {}
 end
 
-local function append_value(current, value)
-    local t = type(current)
-    if t == "string" then
-        return { current, value }
-    elseif t == "table" then
-        insert(current, value)
-        return current
-    end
-    return { value }
-end
 
-local function rename(tbl, old_name, new_name)
-    if old_name == new_name then
-        return false
-    end
-    local value = tbl[old_name]
-    if value then
-        tbl[old_name] = nil
-        tbl[new_name] = value
-        return true
-    end
-    return false
-end
 
 -- remove, rename, replace, add, append on a decoded JSON object or form;
 -- `absent(v)` says whether add may set a name (Kong tests JSON by truth,
@@ -76,7 +54,7 @@ local function edit(b, params, has_body, render, env, absent)
             changed = true
         end
         for _, e in ipairs(b.rename or {}) do
-            changed = rename(params, e.name, render(e.value, env)) or changed
+            changed = multivalue.rename(params, e.name, render(e.value, env)) or changed
         end
         for _, e in ipairs(b.replace or {}) do
             local value = render(e.value, env)
@@ -94,7 +72,7 @@ local function edit(b, params, has_body, render, env, absent)
         end
     end
     for _, e in ipairs(b.append or {}) do
-        params[e.name] = append_value(params[e.name], render(e.value, env))
+        params[e.name] = multivalue.append(params[e.name], render(e.value, env))
         changed = true
     end
     return changed

@@ -9,6 +9,7 @@
 -- not repeated) gets the same answer from one lookup per name, without
 -- copying every response header.
 local json = require("kongpy.tools.json")
+local multivalue = require("kongpy.tools.values")
 local cjson = require("cjson")
 
 local kong = kong
@@ -22,7 +23,6 @@ local match = string.match
 local sub = string.sub
 local gsub = string.gsub
 local byte = string.byte
-local insert = table.insert
 
 local QUOTE = byte('"')
 local ERR_PARSE = "failed parsing json body"
@@ -162,16 +162,6 @@ function _M.headers(plan)
     end
 end
 
-local function append_value(current, value)
-    local t = type(current)
-    if t == "string" then
-        return { current, value }
-    elseif t == "table" then
-        insert(current, value)
-        return current
-    end
-    return { value }
-end
 
 -- json_body(plan, body): the edited JSON text, or nil and an error.
 function _M.json_body(plan, body)
@@ -204,7 +194,7 @@ function _M.json_body(plan, body)
     end
     for _, e in ipairs(plan.json_append) do
         if e.json ~= nil then
-            doc[e.name] = append_value(doc[e.name], e.json)
+            doc[e.name] = multivalue.append(doc[e.name], e.json)
         end
     end
     return json.encode(doc)

@@ -154,11 +154,14 @@ def _delete_all(db: Any) -> int:
     """Every exportable row, children first (cascades find nothing left)."""
     count = 0
     catalog = declarative.Catalog.of(db)
+    emptied: set[str] = set()
     for table in reversed(catalog.names()):
         if table in SKIPPED:
             continue
         dao = db.daos[table]
+        done = frozenset(emptied)
         for row in list(dao.each()):
-            if dao.delete(row["id"]):
+            if dao.delete(row["id"], done):
                 count += 1
+        emptied.add(table)
     return count

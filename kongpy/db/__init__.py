@@ -97,9 +97,13 @@ class DB:
     def append_event(self, channel: str, data: str) -> int | None:
         return self.strategy.append_event(channel, data, self.node_id, time.time())
 
-    def before_delete(self, parent: DAO, row: Mapping[str, Any]) -> None:
-        """Apply each child's on-delete rule: restrict raises, cascade deletes."""
+    def before_delete(self, parent: DAO, row: Mapping[str, Any],
+                      emptied: frozenset[str] = frozenset()) -> None:
+        """Apply each child's on-delete rule: restrict raises, cascade deletes.
+        Tables in ``emptied`` are known to hold no rows (not looked at)."""
         for child in list(self.daos.values()):
+            if child.name in emptied:
+                continue
             for field, fdef in child.schema.foreign_fields().items():
                 if fdef.reference != parent.name:
                     continue

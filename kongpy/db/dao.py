@@ -271,14 +271,16 @@ class DAO:
             self._event("update", new)
         return True
 
-    def delete(self, key: str) -> bool:
-        """False when there was nothing to delete (the Admin API still answers 204)."""
+    def delete(self, key: str, emptied: frozenset[str] = frozenset()) -> bool:
+        """False when there was nothing to delete (the Admin API still answers 204).
+        ``emptied``: tables known to hold no rows, whose on-delete rules need
+        no look (a whole configuration removed children first)."""
         self.check_writable("remove", key)
         with self._strategy.transaction():
             current = self.select_by_key(key)
             if current is None:
                 return False
-            self.db.before_delete(self, current)
+            self.db.before_delete(self, current, emptied)
             self._strategy.delete(self.table, current["id"])
             if self.schema.has_tags():
                 self._strategy.set_tags(self.name, current["id"], [])

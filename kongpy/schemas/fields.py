@@ -122,6 +122,18 @@ class String(KongField):
         return value
 
 
+# What every datastore stores in an integer column (SQLite INTEGER,
+# PostgreSQL BIGINT, Cassandra bigint).
+INT64 = (-(2 ** 63), 2 ** 63 - 1)
+INT64_ERROR = f"value should be between {INT64[0]} and {INT64[1]}"
+
+
+def out_of_int64(value: Any) -> bool:
+    """Whether ``value`` is a number no integer column can hold."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and not INT64[0] <= value <= INT64[1]
+
+
 class Integer(KongField):
     kong_type = "integer"
     type_error = "expected an integer"
@@ -133,6 +145,13 @@ class Integer(KongField):
             if not value.is_integer():
                 raise ValidationError(self.type_error)
             value = int(value)
+        return value
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        # the field's own bounds speak first (Kong's message)
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if out_of_int64(value):
+            raise ValidationError(INT64_ERROR)
         return value
 
 

@@ -191,6 +191,11 @@ class LuaEntitySchema(EntitySchema):
     def _after(cls, value: dict | None, lua_errors: dict | None, ttl: Any,
                errors: dict) -> dict:
         errors.update(lua_errors or {})
+        # Lua numbers reach 2^1023: an integer column holds 64 bits
+        for name, fld in cls.field_map().items():
+            if isinstance(fld, f.Integer) and name not in errors \
+                    and f.out_of_int64((value or {}).get(name)):
+                errors[name] = f.INT64_ERROR
         if errors:
             raise SchemaViolation(errors)
         assert value is not None

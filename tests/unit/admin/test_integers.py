@@ -57,3 +57,35 @@ def test_integer_fields_stay_integers(client):
     key = _raw(client, "POST", "/consumers/bob/key-auth", {"ttl": 100.0}, 201)
     assert _floats(key) == [] and key["ttl"] == 100
     assert _floats(_raw(client, "GET", f"/key-auths/{key['id']}")) == []
+
+
+def test_integers_no_column_holds_are_schema_violations(client):
+    """Beyond 64 bits (Lua numbers go further): a 400 naming the field on
+    every datastore, never a failed write; a field's own bounds speak first."""
+    too_big = "value should be between -9223372036854775808 and 9223372036854775807"
+
+    def refused(method: str, path: str, body: dict) -> dict:
+        resp = client.open(path, method=method, json=body)
+        assert resp.status_code == 400, resp.get_data(as_text=True)
+        return resp.get_json()["fields"]
+
+    assert refused("PUT", "/consumers/big", {"created_at": 2 ** 70}) == {"created_at": too_big}
+    assert refused("POST", "/consumers", {"username": "x", "created_at": -2 ** 64}) == \
+        {"created_at": too_big}
+    assert refused("POST", "/services", {"host": "h", "updated_at": 1e300}) == \
+        {"updated_at": too_big}
+    assert refused("POST", "/services", {"host": "h", "retries": 2 ** 70}) == \
+        {"retries": "value should be between 0 and 32767"}
+    # entities a plugin's daos.lua owns: validated in Lua, stored in columns
+    _raw(client, "POST", "/consumers", {"username": "u"}, 201)
+    cred = _raw(client, "POST", "/consumers/u/oauth2",
+                {"name": "app", "redirect_uris": ["https://example.test/"]}, 201)
+    token = {"credential": {"id": cred["id"]}}
+    assert refused("POST", "/oauth2_tokens", {**token, "expires_in": 2 ** 70}) == \
+        {"expires_in": too_big}
+    assert refused("POST", "/consumers/u/key-auth", {"key": "k", "created_at": 2 ** 70}) == \
+        {"created_at": too_big}
+    # the largest value every column holds is stored and read back whole
+    ok = _raw(client, "POST", "/consumers", {"username": "edge", "created_at": 2 ** 63 - 1}, 201)
+    assert _raw(client, "GET", f"/consumers/{ok['id']}")["created_at"] == 2 ** 63 - 1
+    assert admin(client).get("/consumers/big", status=404) is not None

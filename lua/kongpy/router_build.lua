@@ -4,6 +4,7 @@
 local router_index = require("kongpy.router_index")
 local router_traditional = require("kongpy.router_traditional")
 local expressions = require("kongpy.expressions")
+local order = require("kongpy.router_order")
 
 local re_match = ngx.re.match
 local log = ngx.log
@@ -19,6 +20,8 @@ local sub = string.sub
 local lower = string.lower
 local find = string.find
 local sort = table.sort
+local new_tab = require("table.new")
+local clear = require("table.clear")
 local null = ngx.null
 
 local ERR_ROUTE = "route %s: %s"
@@ -169,17 +172,39 @@ local function group_paths(paths)
     return groups
 end
 
+local DEFAULT_PROTOCOLS = { "http", "https" }
+
+-- The set of a route's protocols. With `memo` (list -> set, for one build),
+-- routes listing the same protocols share one set: nothing writes to it.
+local function protocol_set(list, memo)
+    if type(list) ~= "table" then
+        list = DEFAULT_PROTOCOLS
+    end
+    local key = memo and ""
+    for _, p in ipairs(list) do
+        if key and type(p) == "string" then
+            key = key .. "\0" .. p
+        else
+            key = nil
+        end
+    end
+    local set = key and memo[key]
+    if not set then
+        set = {}
+        for _, p in ipairs(list) do
+            set[p] = true
+        end
+        if key then
+            memo[key] = set
+        end
+    end
+    return set
+end
+
 -- compatible: Kong's ATC flavour builds every upstream path the v0 way,
 -- whatever path_handling says (its schema warns that v1 "will not work").
-local function route_entry(route, service, compatible)
-    local protocols = {}
-    if type(route.protocols) == "table" then
-        for _, p in ipairs(route.protocols) do
-            protocols[p] = true
-        end
-    else
-        protocols.http, protocols.https = true, true
-    end
+local function route_entry(route, service, compatible, memo)
+    local protocols = protocol_set(route.protocols, memo)
     return {
         route = route,
         id = route.id,
@@ -194,35 +219,63 @@ local function route_entry(route, service, compatible)
     }
 end
 
--- The route's attribute lists (nil when unset), checked.
-local function route_lists(route)
-    local lists = {}
-    for _, name in ipairs({ "methods", "hosts", "paths", "snis" }) do
+local LIST_NAMES = { "methods", "hosts", "paths", "snis" }
+
+-- The route's attribute lists (nil when unset), checked; in `lists` (every
+-- field set) when given.
+local function route_lists(route, lists)
+    lists = lists or {}
+    for i = 1, #LIST_NAMES do
+        local name = LIST_NAMES[i]
         local list, err = string_list(route[name], name)
         if err then return nil, err end
         lists[name] = list
     end
-    if is_set(route.headers) then
-        if type(route.headers) ~= "table" then
+    local headers = route.headers
+    if is_set(headers) then
+        if type(headers) ~= "table" then
             return nil, "headers must be an object"
         end
-        lists.headers = route.headers
+        lists.headers = headers
+    else
+        lists.headers = nil
     end
     return lists
+end
+
+-- A route with exactly one path: one virtual route, `base` itself.
+local function add_single_path(vroutes, base, p, route, stats)
+    if byte(p, 1) == TILDE then
+        local rx = sub(p, 2)
+        local _, err = re_match("", rx, "ajo")
+        if err then
+            return ERR_REGEX:format(p, err)
+        end
+        base.regexes, base.is_regex, base.length = { rx }, true, 0
+        base.regex_priority = tonumber(route.regex_priority) or 0
+    else
+        base.prefixes, base.is_regex, base.length, base.regex_priority = { p }, false, #p, 0
+    end
+    stats.seq = stats.seq + 1
+    base.seq = stats.seq
+    vroutes[#vroutes + 1] = base
 end
 
 -- a shallow copy (LuaJIT's table.clone: no metatable)
 local copy = require("table.clone")
 
 local function add_route(vroutes, route, service, stats)
-    local lists, err = route_lists(route)
+    -- read at once: one table for every route of the build
+    stats.lists = stats.lists or {}
+    local lists, err = route_lists(route, stats.lists)
     if not lists then return err end
     local methods, hosts, paths, snis = lists.methods, lists.hosts, lists.paths, lists.snis
     local headers, header_count
     headers, header_count, err = compile_headers(route.headers)
     if err then return err end
 
-    local entry = route_entry(route, service, true)
+    stats.protocols = stats.protocols or {}
+    local entry = route_entry(route, service, true, stats.protocols)
     local weight = (methods and 1 or 0) + (hosts and 1 or 0) + (header_count > 0 and 1 or 0)
                    + (snis and 1 or 0) + (paths and 1 or 0)
     if weight == 0 then
@@ -231,14 +284,11 @@ local function add_route(vroutes, route, service, stats)
         -- otherwise match every request
         return ERR_NO_ATTRIBUTES
     end
-    local base = {
-        entry = entry,
-        weight = weight,
-        header_count = header_count,
-        headers = headers,
-        plain_hosts = false,
-        port_hosts = false,
-    }
+    -- sized for the fields every virtual route gets (a rehash less)
+    local base = new_tab(0, 16)
+    base.entry, base.weight, base.header_count, base.headers = entry, weight, header_count,
+                                                               headers
+    base.plain_hosts, base.port_hosts = false, false
     if methods then
         base.methods = {}
         for _, m in ipairs(methods) do base.methods[m] = true end
@@ -261,6 +311,9 @@ local function add_route(vroutes, route, service, stats)
         for _, h in ipairs(headers) do stats.header_names[h.name] = true end
     end
 
+    if paths and paths[1] ~= nil and paths[2] == nil then
+        return add_single_path(vroutes, base, paths[1], route, stats)
+    end
     local groups = { false }
     if paths then
         groups, err = group_paths(paths)
@@ -297,9 +350,13 @@ local function add_expression_route(vroutes, route, service, stats)
         return "its expression has no compiled tree"
     end
     stats.memo = stats.memo or expressions.memo()
-    local matcher, fields = expressions.compile(tree, regex_match, stats.memo)
+    -- read at once: one table for every route of the build
+    local fields = stats.fields or {}
+    stats.fields = fields
+    clear(fields)
+    local matcher, err = expressions.compile(tree, regex_match, stats.memo, fields)
     if not matcher then
-        return fields
+        return err
     end
     for field in pairs(fields) do
         if field == "net.dst.port" then
@@ -317,17 +374,18 @@ local function add_expression_route(vroutes, route, service, stats)
             stats.uses_dst_ip = true
         end
     end
-    local hint = expressions.index_hint(tree, router_index.literal_head)
+    local path, host = expressions.index_hint(tree, router_index.literal_head)
     -- Kong ignores path_handling v1 on expression routes
-    local entry = route_entry(route, service, true)
+    stats.protocols = stats.protocols or {}
+    local entry = route_entry(route, service, true, stats.protocols)
     stats.seq = stats.seq + 1
     vroutes[#vroutes + 1] = {
         entry = entry,
         expr = matcher,
         priority = tonumber(route.priority) or 0,
         seq = stats.seq,
-        index_paths = hint and hint.path and { hint.path } or nil,
-        index_hosts = hint and hint.host and { { kind = HOST_EXACT, value = hint.host } } or nil,
+        index_paths = path and { path } or nil,
+        index_hosts = host and { { kind = HOST_EXACT, value = host } } or nil,
     }
     stats.has_expressions = true
 end
@@ -466,7 +524,7 @@ function _M.build(routes, services_by_id, disabled, flavor)
         rt.flavor = "traditional"
         return rt
     end
-    sort(vroutes, before)
+    order.sort(vroutes, before)
     return fields({ vroutes = vroutes, index = router_index.build(vroutes) }, stats, flavor)
 end
 

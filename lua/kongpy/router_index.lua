@@ -49,8 +49,8 @@ _M.literal_head = literal_head
 local function push(t, key, vr)
     local list = t[key]
     if not list then
-        list = {}
-        t[key] = list
+        t[key] = { vr }
+        return
     end
     list[#list + 1] = vr
 end

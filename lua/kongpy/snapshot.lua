@@ -179,6 +179,29 @@ function _M.build(blob, h, from)
     return st, err
 end
 
+-- build() of a blob large enough to be followed by a full collection
+-- (collect): the collector's incremental steps during the build would only
+-- walk a heap that collection walks again, so it is paused meanwhile (the
+-- previous configuration, still served, is not garbage before the swap).
+-- The build's allocations paid the collector nothing, so whatever it leaves
+-- unserved is collected at once: here when it fails, by the caller
+-- (collect) when it drops the state.
+local function build_large(blob, h, from)
+    if #blob <= COLLECT_AFTER then
+        return _M.build(blob, h, from)
+    end
+    collectgarbage("stop")
+    local ok, st, err = pcall(_M.build, blob, h, from)
+    collectgarbage("restart")
+    if not (ok and st) then
+        collectgarbage()
+    end
+    if not ok then
+        error(st, 0)
+    end
+    return st, err
+end
+
 local function decode_delta(blob)
     local h, changes = decode(blob)
     if not h then
@@ -270,7 +293,7 @@ local function load_full(gen)
         -- the body's bytes are never read: no copy of it in this worker
         st, err = _M.build("", head, 1)
     else
-        st, err = _M.build(dict:get("snapshot") or "")
+        st, err = build_large(dict:get("snapshot") or "")
     end
     if not st then
         -- only validated snapshots reach the dict; this is a bug, not input
@@ -279,6 +302,7 @@ local function load_full(gen)
         return
     end
     if dict:get("epoch") ~= epoch or not advance(st) then
+        collect(st)
         return -- a push is being stored: next tick
     end
     st.epoch, st.generation = epoch, gen
@@ -378,17 +402,19 @@ function _M.push(blob)
         end
         return 200, { version = version }
     end
-    local st, err = _M.build(blob)
+    local st, err = build_large(blob)
     if not st then
         return 400, { message = "invalid snapshot: " .. err }
     end
     -- the shared dict is the node's truth; a worker still behind catches up
     -- from its timer
     if cur_version == st.version and cur_hash == (st.hash or "") then
+        collect(st)
         return 200, { version = st.version }
     end
     local epoch, gen = store_full(blob, st.version, st.hash, true)
     if not epoch then
+        collect(st)
         return 400, { message = "invalid snapshot: " .. gen }
     end
     st.epoch, st.generation = epoch, gen

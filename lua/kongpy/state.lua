@@ -86,7 +86,8 @@ local function by_id(a, b)
 end
 
 -- Routes in id order: the order full snapshots have always listed them in.
-local function build_router(services, routes)
+-- `list`: the routes of the map `routes` in that order already, if known.
+local function build_router(services, routes, list)
     local compiled, disabled = {}, {}
     for id, s in pairs(services) do
         if type(s.id) ~= "string" then
@@ -102,16 +103,43 @@ local function build_router(services, routes)
             compiled[id] = svc
         end
     end
-    local list = {}
-    for _, r in pairs(routes) do
-        list[#list + 1] = r
+    if not list then
+        list = {}
+        for _, r in pairs(routes) do
+            list[#list + 1] = r
+        end
+        sort(list, by_id)
     end
-    sort(list, by_id)
     return router.new(list, compiled, disabled)
 end
 
 local function valid_row(row)
     return type(row) == "table" and type(row.id) == "string"
+end
+
+-- The map (id -> row) of an entity's array, nil, and whether the array lists
+-- its rows by strictly ascending id; nil, err for a row that is not an object.
+local function map_of(name, rows)
+    local map, ascending, prev = {}, true, nil
+    for i, row in ipairs(rows) do
+        if type(row) ~= "table" then
+            return nil, name .. ERR_ROWS
+        end
+        local id = row.id
+        if type(id) == "string" then
+            -- ids ascending: none repeats, and the array is the map's id order
+            if prev and prev >= id then
+                ascending = false
+            end
+            map[id] = row
+            prev = id
+        else
+            -- rows without an id still count; deltas cannot address them
+            ascending = false
+            map[i] = row
+        end
+    end
+    return map, nil, ascending
 end
 
 -- The entities of `same` (name -> true: the body's rows are the very rows
@@ -138,27 +166,27 @@ end
 function _M.full(version, hash, body, served, same)
     served = served or EMPTY
     local lent = lendable(served, same)
-    local entities = {}
+    local entities, ordered = {}, {}
     for name, rows in pairs(body) do
         if type(rows) ~= "table" then
             return nil, tostring(name) .. " must be an array"
         end
         local map = lent[name] and served.entities[name]
         if not map then
-            map = {}
-            for i, row in ipairs(rows) do
-                if type(row) ~= "table" then
-                    return nil, name .. ERR_ROWS
-                end
-                -- rows without an id still count; deltas cannot address them
-                map[type(row.id) == "string" and row.id or i] = row
+            local err, ascending
+            map, err, ascending = map_of(name, rows)
+            if not map then
+                return nil, err
             end
+            -- in id order (as the control plane lists them): no sort
+            ordered[name] = ascending and rows or nil
         end
         entities[name] = map
     end
     local rt, err = served.router
     if not (lent.services and lent.routes and rt) then
-        rt, err = build_router(entities.services or EMPTY, entities.routes or EMPTY)
+        rt, err = build_router(entities.services or EMPTY, entities.routes or EMPTY,
+                               ordered.routes)
         if not rt then
             return nil, err
         end

@@ -290,4 +290,107 @@ cases[#cases + 1] = { "upstream path is escaped after normalisation", function()
     eq(res.prefix, "/r")
 end }
 
+-- kongpy.router_order puts a full build's virtual routes in `before`'s order
+-- without sorting them all: whatever order the routes come in (ascending ids
+-- as snapshots list them, descending, shuffled, an id twice, a priority that
+-- cannot key a table), the order must be the comparison sort's.
+local build = require("kongpy.router_build")
+
+local function route_mix(n, seed)
+    math.randomseed(seed)
+    local routes = {}
+    for i = 1, n do
+        local r = { paths = { "/p" .. (i % 7) } }
+        local kind = math.random(1, 8)
+        if kind == 1 then
+            r.paths = { "~/p" .. (i % 5) .. "/\\d+", "/q" .. (i % 3), "/qq" .. i }
+            r.regex_priority = math.random(-2, 2)
+        elseif kind == 2 then
+            r.hosts = { "h" .. (i % 4) .. ".test" }
+        elseif kind == 3 then
+            r.hosts = { "*.w.test", "h.test:8" .. (i % 2) }
+        elseif kind == 4 then
+            r.headers = { ["x-a"] = { "1" }, ["x-b"] = { "~*v\\d" } }
+        elseif kind == 5 then
+            r.methods = { "GET" }
+            r.paths = nil
+        elseif kind == 6 then
+            r.snis = { "s.test" }
+        end
+        routes[i] = R(("%05d-r"):format(math.random(1, n * 4)) .. i, r)
+    end
+    table.sort(routes, function(a, b) return a.id < b.id end)
+    return routes
+end
+
+local function expression_mix(n, seed)
+    math.randomseed(seed)
+    local routes = {}
+    for i = 1, n do
+        routes[i] = R(("e%04d"):format(i), {
+            expression = "x",
+            priority = math.random(0, 3),
+            expression_tree = { "pred", "http.path", "^=", "/e" .. (i % 9) },
+        })
+    end
+    return routes
+end
+
+local function same_order(routes, flavor, what)
+    local rt = assert(build.build(routes, SERVICES, {}, flavor))
+    local want = {}
+    for i, vr in ipairs(rt.vroutes) do want[i] = vr end
+    table.sort(want, build.before)
+    eq(#rt.vroutes, #want, what .. ": count")
+    for i = 1, #want do
+        if rt.vroutes[i] ~= want[i] then
+            error(("%s: virtual route %d is %s#%s, want %s#%s"):format(what, i,
+                rt.vroutes[i].entry.id, rt.vroutes[i].seq, want[i].entry.id, want[i].seq))
+        end
+    end
+    return rt
+end
+
+local function reversed(list)
+    local out = {}
+    for i = #list, 1, -1 do out[#out + 1] = list[i] end
+    return out
+end
+
+cases[#cases + 1] = { "virtual routes are in priority order whatever the route order", function()
+    for seed = 1, 5 do
+        local routes = route_mix(300, seed)
+        same_order(routes, nil, "ascending ids")
+        same_order(reversed(routes), nil, "descending ids")
+        local shuffled = {}
+        for i, r in ipairs(routes) do
+            table.insert(shuffled, math.random(1, i), r)
+        end
+        same_order(shuffled, nil, "shuffled")
+        local twice = { routes[1], routes[1] }
+        for i = 2, #routes do twice[#twice + 1] = routes[i] end
+        same_order(twice, nil, "an id twice")
+        local ex = expression_mix(200, seed)
+        same_order(ex, "expressions", "expressions ascending")
+        same_order(reversed(ex), "expressions", "expressions descending")
+    end
+    local odd = route_mix(50, 9)
+    odd[7].paths, odd[7].regex_priority = { "~/nan" }, 0 / 0
+    same_order(odd, nil, "a NaN regex_priority")
+end }
+
+cases[#cases + 1] = { "a route's attributes never leak into the next one", function()
+    -- the attribute lists of a build are read into one table, route by route
+    local rt = assert(router.new({
+        R("r1", { paths = { "/x" }, methods = { "POST" }, headers = { a = { "1" } },
+                  hosts = { "h.test" }, snis = { "s.test" } }),
+        R("r2", { paths = { "/x" } }),
+    }, SERVICES, {}))
+    local entry = router.find(rt, Q { path = "/x" })
+    eq(entry and entry.id, "r2", "plain request")
+    entry = router.find(rt, Q { path = "/x", method = "POST", host = "h.test",
+                                headers = { a = "1" } })
+    eq(entry and entry.id, "r1", "request r1 asks for")
+end }
+
 return cases

@@ -77,9 +77,12 @@ local function value_test(field, op, lit, regex)
         return function(_, v) return v ~= lit end
     elseif op == "^=" then
         local n = #lit
+        if not is_path then
+            return function(_, v) return sub(v, 1, n) == lit end
+        end
         return function(ctx, v)
             if sub(v, 1, n) == lit then
-                if is_path then ctx.path_match = lit end
+                ctx.path_match = lit
                 return true
             end
             return false
@@ -138,6 +141,28 @@ local function predicate(node, regex)
     if not test then
         return nil, err
     end
+    if not to_lower and not any then
+        -- the common case, with fewer upvalues to allocate per predicate
+        return function(ctx)
+            local v = value_of(ctx, field)
+            if not v then
+                return false
+            end
+            if type(v) == "table" then
+                -- several values: all must pass
+                if #v == 0 then
+                    return false
+                end
+                for _, item in ipairs(v) do
+                    if not test(ctx, item) then
+                        return false
+                    end
+                end
+                return true
+            end
+            return test(ctx, v)
+        end
+    end
     return function(ctx)
         local v = value_of(ctx, field)
         if not v then
@@ -173,9 +198,11 @@ local function sub_table(t, k)
     return v
 end
 
--- The memo's slot of a subtree: predicates by field, operator, literal and
--- flags, composite nodes by kind and their children's closures, in nested
--- tables (no key strings to build). Returns the table and the key, or nil.
+-- The memo's slot of a subtree: predicates by field, operator, flags and
+-- literal, composite nodes by kind and their children's closures (the second
+-- first: most routes share it, Kong's protocol guard), in nested tables (no
+-- key strings to build); the literal or the first child, unique to most
+-- routes, keys the last level. Returns the table and the key, or nil.
 local function slot(memo, node, a, b)
     local kind = node[1]
     if kind == "pred" then
@@ -186,10 +213,10 @@ local function slot(memo, node, a, b)
         if lit == nil then
             return nil
         end
-        local t = sub_table(sub_table(sub_table(memo.pred, node[2]), node[3]), lit)
-        return t, node[5] or 0
+        local t = sub_table(sub_table(sub_table(memo.pred, node[2]), node[3]), node[5] or 0)
+        return t, lit
     end
-    return sub_table(memo[kind], a), b or false
+    return sub_table(memo[kind], b or false), a
 end
 
 compile = function(node, regex, fields, memo)
@@ -254,10 +281,11 @@ function _M.memo()
     return { pred = {}, ["not"] = {}, ["and"] = {}, ["or"] = {}, protocol = {} }
 end
 
--- compile(tree, regex, memo) -> matcher, fields (set of the field names it
--- reads) | nil, err. regex(subject, pattern) returns a capture table or nil.
-function _M.compile(tree, regex, memo)
-    local fields = {}
+-- compile(tree, regex, memo, fields) -> matcher, fields (set of the field
+-- names it reads: `fields` when given, filled) | nil, err. regex(subject,
+-- pattern) returns a capture table or nil.
+function _M.compile(tree, regex, memo, fields)
+    fields = fields or {}
     local fn, err = compile(tree, regex, fields, memo or _M.memo())
     if not fn then
         return nil, err
@@ -265,37 +293,43 @@ function _M.compile(tree, regex, memo)
     return fn, fields
 end
 
--- What every match of `tree` requires, for the router's candidate index:
--- {path = "/literal/prefix"} or {host = "name"} from a predicate at the top
--- level of the conjunction (no lower(), no any()), else nil.
-function _M.index_hint(tree, literal_head)
-    local hint
-    local function walk(node)
-        if type(node) ~= "table" then
-            return
-        end
-        if node[1] == "and" then
-            walk(node[2])
-            walk(node[3])
-        elseif node[1] == "pred" and (tonumber(node[5]) or 0) == 0 then
-            local field, op, lit = node[2], node[3], node[4]
-            if field == "http.path" and (op == "^=" or op == "==") and type(lit) == "string"
-               and lit ~= "" then
-                if not hint or not hint.path or #lit > #hint.path then
-                    hint = { path = lit }
-                end
-            elseif field == "http.path" and op == "~" and sub(lit, 1, 1) == "^" then
-                local head = literal_head(sub(lit, 2))
-                if head ~= "" and (not hint or not hint.path or #head > #hint.path) then
-                    hint = { path = head }
-                end
-            elseif field == "http.host" and op == "==" and not hint then
-                hint = { host = lit }
+-- The longest path prefix and the first host found so far, updated with
+-- what `node` requires.
+local function hint_of(node, literal_head, path, host)
+    if type(node) ~= "table" then
+        return path, host
+    end
+    if node[1] == "and" then
+        path, host = hint_of(node[2], literal_head, path, host)
+        return hint_of(node[3], literal_head, path, host)
+    elseif node[1] == "pred" and (tonumber(node[5]) or 0) == 0 then
+        local field, op, lit = node[2], node[3], node[4]
+        if field == "http.path" and (op == "^=" or op == "==") and type(lit) == "string"
+           and lit ~= "" then
+            if not path or #lit > #path then
+                path = lit
             end
+        elseif field == "http.path" and op == "~" and sub(lit, 1, 1) == "^" then
+            local head = literal_head(sub(lit, 2))
+            if head ~= "" and (not path or #head > #path) then
+                path = head
+            end
+        elseif field == "http.host" and op == "==" and not path and not host then
+            host = lit
         end
     end
-    walk(tree)
-    return hint
+    return path, host
+end
+
+-- What every match of `tree` requires, for the router's candidate index: a
+-- literal path prefix, else a host, from a predicate at the top level of the
+-- conjunction (no lower(), no any()); nil, nil when none.
+function _M.index_hint(tree, literal_head)
+    local path, host = hint_of(tree, literal_head, nil, nil)
+    if path then
+        return path, nil
+    end
+    return nil, host
 end
 
 return _M

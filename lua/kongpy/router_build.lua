@@ -180,6 +180,15 @@ local function protocol_set(list, memo)
     if type(list) ~= "table" then
         list = DEFAULT_PROTOCOLS
     end
+    if memo and list[1] == "http" and list[2] == "https" and list[3] == nil then
+        -- most routes: no key to build
+        local set = memo[DEFAULT_PROTOCOLS]
+        if not set then
+            set = { http = true, https = true }
+            memo[DEFAULT_PROTOCOLS] = set
+        end
+        return set
+    end
     local key = memo and ""
     for _, p in ipairs(list) do
         if key and type(p) == "string" then
@@ -358,8 +367,12 @@ local function add_expression_route(vroutes, route, service, stats)
     if not matcher then
         return err
     end
+    local seen = stats.seen_fields or {}
+    stats.seen_fields = seen
     for field in pairs(fields) do
-        if field == "net.dst.port" then
+        if seen[field] then -- luacheck: ignore 542
+            -- what it tells the router is known already
+        elseif field == "net.dst.port" then
             stats.uses_port = true
         elseif field == "tls.sni" then
             stats.uses_snis = true
@@ -373,6 +386,7 @@ local function add_expression_route(vroutes, route, service, stats)
         elseif field == "net.dst.ip" then
             stats.uses_dst_ip = true
         end
+        seen[field] = true
     end
     local path, host = expressions.index_hint(tree, router_index.literal_head)
     -- Kong ignores path_handling v1 on expression routes
@@ -519,6 +533,8 @@ function _M.build(routes, services_by_id, disabled, flavor)
             return nil, err
         end
     end
+    -- true of this build's flags only: kongpy.router_update adds to a copy
+    stats.seen_fields = nil
     if traditional then
         local rt = traditional.build(vroutes)
         rt.flavor = "traditional"

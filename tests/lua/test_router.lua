@@ -393,4 +393,26 @@ cases[#cases + 1] = { "a route's attributes never leak into the next one", funct
     eq(entry and entry.id, "r1", "request r1 asks for")
 end }
 
+cases[#cases + 1] = { "one-closure predicates match as the general ones do", function()
+    -- `==` and `^=` on one-string fields take a closure of their own; with
+    -- any() (flag 2) a one-string value takes the general path
+    local expressions = require("kongpy.expressions")
+    for _, field in ipairs({ "http.path", "http.host", "http.method" }) do
+        for _, op in ipairs({ "==", "^=" }) do
+            for _, value in ipairs({ "/a", "/a/b", "/b", "", false }) do
+                local got, want = {}, {}
+                for i, flags in ipairs({ 0, 2 }) do
+                    local fn = assert(expressions.compile({ "pred", field, op, "/a", flags }))
+                    local ctx = { fetch = function() return value or nil end }
+                    local out = i == 1 and got or want
+                    out.ok, out.path_match = fn(ctx), ctx.path_match
+                end
+                local what = ("%s %s %q"):format(field, op, tostring(value))
+                eq(got.ok, want.ok, what)
+                eq(got.path_match, want.path_match, what .. ": path_match")
+            end
+        end
+    end
+end }
+
 return cases

@@ -227,13 +227,23 @@ def markdown(doc: dict[str, Any]) -> str:
     return head + body
 
 
-def write(doc: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # a partial run (--only) never overwrites the whole suite's files
+def stem(doc: dict[str, Any], out_dir: Path) -> str:
+    """The results' file name: a partial run (--only) never takes the whole
+    suite's, and no run takes an earlier one's (bench/README.md cites them)."""
     names = doc["settings"]["scenarios"]
     partial = "" if doc.get("complete") else "-only-" + "-".join(names)[:60]
-    stem = f"{doc['date']}-{doc['mode']}{partial}"
-    json_path, md_path = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
+    base = f"{doc['date']}-{doc['mode']}{partial}"
+    found, n = base, 1
+    while (out_dir / f"{found}.json").exists() or (out_dir / f"{found}.md").exists():
+        n += 1
+        found = f"{base}-{n}"
+    return found
+
+
+def write(doc: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = stem(doc, out_dir)
+    json_path, md_path = out_dir / f"{name}.json", out_dir / f"{name}.md"
     json_path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
     md_path.write_text(markdown(doc))
     return json_path, md_path

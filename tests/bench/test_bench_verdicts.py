@@ -63,3 +63,29 @@ def test_verdicts() -> None:
     assert out["S2"]["failed"] is None
     assert out["C1"]["failed"] == ["propagation_p99_s 1.500 > 1"]
     assert out["S0H"]["split_us"] is None  # a baseline is not restated against itself
+
+
+_STEMS = """
+import json, sys, tempfile
+from pathlib import Path
+from bench import report
+
+out = Path(tempfile.mkdtemp())
+doc = {"date": "2026-12-01", "mode": "full", "settings": {"scenarios": ["R2", "D1"]}}
+names = []
+for _ in range(3):
+    name = report.stem(doc, out)
+    names.append(name)
+    (out / f"{name}.md").write_text("")
+whole = report.stem({**doc, "complete": True}, out)
+print(json.dumps(names + [whole]))
+"""
+
+
+def test_a_run_never_overwrites_earlier_results() -> None:
+    proc = subprocess.run([sys.executable, "-c", _STEMS], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [
+        "2026-12-01-full-only-R2-D1", "2026-12-01-full-only-R2-D1-2",
+        "2026-12-01-full-only-R2-D1-3", "2026-12-01-full"]

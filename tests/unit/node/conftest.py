@@ -14,9 +14,11 @@ from tests.conftest import require_binary
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    """Settings from the developer's shell must not leak into conf loading."""
+    """Settings from the developer's shell must not leak into conf loading
+    (the test servers' own variables, KONGPY_TEST_*, stay: they say where
+    the servers are)."""
     for key in list(os.environ):
-        if key.startswith(("KONG_", "KONGPY_")):
+        if key.startswith(("KONG_", "KONGPY_")) and not key.startswith("KONGPY_TEST_"):
             monkeypatch.delenv(key)
 
 

@@ -15,8 +15,7 @@ local instrumentation = require("kongpy.instrumentation")
 
 local ngx = ngx
 local var = ngx.var
-local now = ngx.now
-local update_time = ngx.update_time
+local floor = math.floor
 local log = ngx.log
 local ERR = ngx.ERR
 local set_current_peer = ngx_balancer.set_current_peer
@@ -183,7 +182,6 @@ end
 -- Kong's record of a try for the log object: when it started, and the
 -- failure of the try before it.
 local function start_try(ctx, state, code)
-    update_time()
     local tries = ctx.kongpy_tries
     if not tries then
         tries = {}
@@ -192,17 +190,18 @@ local function start_try(ctx, state, code)
         local prev = tries[#tries]
         prev.state, prev.code = state, code
     end
-    local try = { balancer_start = now() * 1000, balancer_start_ns = time_ns() }
+    local ns = time_ns()
+    local try = { balancer_start = floor(ns / 1e6), balancer_start_ns = ns }
     tries[#tries + 1] = try
     return try
 end
 
 local function end_try(ctx, try, ip, port)
-    update_time()
-    local t = now() * 1000
+    local ns = time_ns()
+    local t = floor(ns / 1e6)
     try.ip, try.port = ip, port
     try.balancer_latency = t - try.balancer_start
-    try.balancer_latency_ns = time_ns() - try.balancer_start_ns
+    try.balancer_latency_ns = ns - try.balancer_start_ns
     ctx.kongpy_balancer_end = t
 end
 

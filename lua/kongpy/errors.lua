@@ -10,8 +10,7 @@ local re_match = ngx.re.match
 local header = ngx.header
 local print = ngx.print
 local exit = ngx.exit
-local now = ngx.now
-local update_time = ngx.update_time
+local now_ms = require("kong.tools.time").now_ms
 local req_start_time = ngx.req.start_time
 local get_headers = ngx.req.get_headers
 
@@ -216,8 +215,7 @@ function _M.body(ctype, message, request_id)
 end
 
 local function latency_ms()
-    update_time()
-    return floor((now() - req_start_time()) * 1000 + 0.5)
+    return floor(now_ms() - req_start_time() * 1000 + 0.5)
 end
 _M.latency_ms = latency_ms
 
@@ -228,8 +226,7 @@ local function tried_latencies()
     local ctx = ngx.ctx
     local access_end = ctx.kongpy_access_end
     if access_end then
-        update_time()
-        return floor((now() - access_end) * 1000 + 0.5), ctx.kongpy_proxy_latency
+        return floor(now_ms() - access_end * 1000 + 0.5), ctx.kongpy_proxy_latency
     end
     local upstream = 0
     for t in gmatch(ngx.var.upstream_response_time or "", "[%d.]+") do

@@ -1,6 +1,10 @@
 -- Phase entry points of the data plane. Everything that can be computed once
 -- per configuration version lives in the router's compiled entries and its
 -- match cache; a proxied request reads a few variables and writes a few.
+
+-- before any module keeps a local copy of ngx.now, ngx.var's getter, ...
+require("kongpy.traceable").apply()
+
 local settings = require("kongpy.settings")
 local snapshot = require("kongpy.snapshot")
 local router = require("kongpy.router")
@@ -20,7 +24,7 @@ local ngx = ngx
 local var = ngx.var
 local header = ngx.header
 local now = ngx.now
-local update_time = ngx.update_time
+local now_ms = require("kong.tools.time").now_ms
 local exit = ngx.exit
 local exec = ngx.exec
 local log = ngx.log
@@ -275,8 +279,7 @@ function _M.access()
     if named ~= "" then
         hop.clear_request(named)
     end
-    update_time()
-    local t = now()
+    local t = now_ms() / 1000
     ctx.kongpy_proxied = true
     ctx.kongpy_access_end = t
     ctx.kongpy_proxy_latency = floor((t - req_start_time()) * 1000 + 0.5)
@@ -378,8 +381,7 @@ function _M.body_filter()
         plugins.run_collected("body_filter", ctx)
         if ctx.kongpy_logging and ngx.arg[2] then
             -- Kong's KONG_BODY_FILTER_ENDED_AT (the log object's receive time)
-            update_time()
-            ctx.kongpy_bf_end = now() * 1000
+            ctx.kongpy_bf_end = now_ms()
         end
     end
 end

@@ -417,8 +417,46 @@ local function switch(before, after, i, n)
     return #merged > 0 and merged or nil
 end
 
+-- Instance i of the request's list, when it has an access phase; the
+-- consumer it identified may switch the rest of the request to the
+-- consumer's list (what was collected up to i stays).
+local function access_step(ctx, ps, scheme, route_id, service_id, list, collected,
+                           consumer_id, i, n)
+    local inst = list[i]
+    if not inst then
+        return list, collected, consumer_id
+    end
+    local h = inst.handler
+    if not h.access then
+        return list, collected, consumer_id
+    end
+    -- the PDK's kong.log / kong.ctx.plugin / kong.plugin read it
+    ctx.kongpy_plugin = inst
+    if instrumentation.plugin_access then
+        local span = instrumentation.plugin("access", inst.name)
+        h:access(inst.conf)
+        span:finish()
+    else
+        h:access(inst.conf)
+    end
+    local consumer = ps.consumer_scoped and ctx.authenticated_consumer
+    if consumer and consumer.id ~= consumer_id then
+        consumer_id = consumer.id
+        list = resolved(ps, scheme, route_id, service_id, consumer_id)
+        collected = switch(collected, list.later, i, n)
+        collect(ctx, collected)
+    end
+    return list, collected, consumer_id
+end
+
 -- Runs the access phase. The instances with later phases are collected in
 -- ctx before any runs, so that one ending the request hides none of them.
+--
+-- The first two instances are stepped through without a loop: a node with
+-- one or two plugins would run a loop that goes round once or twice per
+-- request, which LuaJIT never compiles (it sees no loop coming round) and
+-- which makes it abort, and in the end blacklist, every trace around it --
+-- the whole access phase then runs interpreted (lua/kongpy/traceable.lua).
 function _M.access(ctx, ps, scheme, route_id, service_id)
     local n = ps.n
     if n == 0 then
@@ -430,29 +468,16 @@ function _M.access(ctx, ps, scheme, route_id, service_id)
         collect(ctx, collected)
     end
     local consumer_id
-    for i = 1, n do
-        local inst = list[i]
-        if inst then
-            local h = inst.handler
-            if h.access then
-                -- the PDK's kong.log / kong.ctx.plugin / kong.plugin read it
-                ctx.kongpy_plugin = inst
-                if instrumentation.plugin_access then
-                    local span = instrumentation.plugin("access", inst.name)
-                    h:access(inst.conf)
-                    span:finish()
-                else
-                    h:access(inst.conf)
-                end
-                local consumer = ps.consumer_scoped and ctx.authenticated_consumer
-                if consumer and consumer.id ~= consumer_id then
-                    consumer_id = consumer.id
-                    list = resolved(ps, scheme, route_id, service_id, consumer_id)
-                    collected = switch(collected, list.later, i, n)
-                    collect(ctx, collected)
-                end
-            end
-        end
+    list, collected, consumer_id = access_step(ctx, ps, scheme, route_id, service_id, list,
+                                               collected, nil, 1, n)
+    if n < 2 then
+        return
+    end
+    list, collected, consumer_id = access_step(ctx, ps, scheme, route_id, service_id, list,
+                                               collected, consumer_id, 2, n)
+    for i = 3, n do
+        list, collected, consumer_id = access_step(ctx, ps, scheme, route_id, service_id,
+                                                   list, collected, consumer_id, i, n)
     end
 end
 
@@ -544,27 +569,36 @@ function _M.run_global(phase, ps)
     end
 end
 
+local function collected_step(phase, ctx, inst)
+    local h = inst.handler
+    local fn = h[phase]
+    if fn then
+        ctx.kongpy_plugin = inst
+        if phase == "header_filter" and instrumentation.plugin_header_filter then
+            local span = instrumentation.plugin("header_filter", inst.name)
+            fn(h, inst.conf)
+            span:finish()
+        else
+            fn(h, inst.conf)
+        end
+    end
+end
+
 -- response / header_filter / body_filter / log for the instances collected
--- in access.
+-- in access; the first two without a loop, as in _M.access.
 function _M.run_collected(phase, ctx)
     local collected = ctx.kongpy_collected
     if not collected then
         return
     end
-    for i = 1, #collected do
-        local inst = collected[i]
-        local h = inst.handler
-        local fn = h[phase]
-        if fn then
-            ctx.kongpy_plugin = inst
-            if phase == "header_filter" and instrumentation.plugin_header_filter then
-                local span = instrumentation.plugin("header_filter", inst.name)
-                fn(h, inst.conf)
-                span:finish()
-            else
-                fn(h, inst.conf)
-            end
-        end
+    local n = #collected
+    collected_step(phase, ctx, collected[1])
+    if n < 2 then
+        return
+    end
+    collected_step(phase, ctx, collected[2])
+    for i = 3, n do
+        collected_step(phase, ctx, collected[i])
     end
 end
 

@@ -25,16 +25,27 @@ def _port_range() -> range:
     return range(start, start + _PORTS_SPAN)
 
 
+# The ports this process handed out lately: a node asks for several ports
+# before it binds any, and two draws from one range may be equal (the
+# supervisor then refuses status_listen "also in proxy_listen").
+_RECENT: list[int] = []
+_RECENT_KEPT = 200
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     ports = _port_range()
     for _ in range(200):
         port = random.choice(ports)
+        if port in _RECENT:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind((host, port))
             except OSError:
                 continue
-            return port
+        _RECENT.append(port)
+        del _RECENT[:-_RECENT_KEPT]
+        return port
     raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 

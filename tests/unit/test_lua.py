@@ -1,24 +1,17 @@
 """Runs the Lua unit tests (tests/lua) inside a throw-away nginx."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+from tests.helpers import lua_nginx
 
-CONF = """
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-daemon off;
-master_process off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log notice;
-events {{ }}
-http {{
+REPO = lua_nginx.REPO
+NGINX = lua_nginx.NGINX
+
+CONF = lua_nginx.MAIN + """http {{
     lua_package_path '{repo}/lua/?.lua;{repo}/lua/?/init.lua;\
 {repo}/tests/lua/?.lua;;';
     lua_shared_dict kongpy_snapshot 1m;

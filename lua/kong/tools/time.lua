@@ -10,6 +10,7 @@ local req_start_time = ngx.req.start_time
 local C = ffi.C
 local tonumber = tonumber
 local pcall = pcall
+local floor = math.floor
 
 ffi.cdef("typedef struct kongpy_timespec { long tv_sec; long tv_nsec; } kongpy_timespec;")
 -- another module may have declared clock_gettime already (with its own
@@ -26,6 +27,19 @@ function _M.time_ns()
     C.clock_gettime(CLOCK_REALTIME, ts_ptr)
     local t = ts[0]
     return tonumber(t.tv_sec) * 1e9 + tonumber(t.tv_nsec)
+end
+
+-- The wall clock in whole milliseconds, read at the call: what
+-- `update_time(); now() * 1000` gives, without refreshing nginx's cached
+-- time, which formats five time strings on each refresh (several of them a
+-- request on the request path). Same clock as nginx's (CLOCK_REALTIME) and
+-- truncated to the millisecond as nginx's, so a later ngx.now() is never
+-- below it.
+function _M.now_ms()
+    C.clock_gettime(CLOCK_REALTIME, ts_ptr)
+    local t = ts[0]
+    local ms = tonumber(t.tv_sec) * 1000 + floor(tonumber(t.tv_nsec) / 1e6)
+    return ms
 end
 
 function _M.get_now_ms()

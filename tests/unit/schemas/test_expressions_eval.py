@@ -10,27 +10,20 @@ the real PCRE binding: tests/lua/expressions_driver.lua.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import lua_nginx
+
 from kongpy.schemas.expressions import compile_route
 
-REPO = Path(__file__).resolve().parents[3]
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+REPO = lua_nginx.REPO
+NGINX = lua_nginx.NGINX
 
-CONF = """
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-daemon off;
-master_process off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log notice;
-events {{ }}
-http {{
+CONF = lua_nginx.MAIN + """http {{
     lua_package_path '{repo}/lua/?.lua;{repo}/lua/?/init.lua;{repo}/tests/lua/?.lua;;';
     lua_shared_dict kongpy_snapshot 1m;
     lua_shared_dict kongpy_cache 1m;

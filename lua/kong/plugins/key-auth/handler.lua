@@ -4,7 +4,6 @@ local kong = require("kongpy.pdk")
 local ngx = ngx
 local get_method = ngx.req.get_method
 local type = type
-local ipairs = ipairs
 
 local request = kong.request
 local store = kong.store
@@ -40,37 +39,65 @@ local function hide(conf, name, body)
     end
 end
 
--- Only the configured header names are read, and the query string is parsed
--- only once no header carried a key.
-local function find_key(conf)
-    local query, body
-    for _, name in ipairs(conf.key_names) do
-        local v
-        if conf.key_in_header then
-            v = request.get_header_values(name)
-        end
-        if v == nil and conf.key_in_query then
-            query = query or request.get_query()
-            v = query[name]
-        end
-        if v == nil and conf.key_in_body then
+-- The value `name` carries (header, then query, then body, as configured),
+-- with the query and body parsed so far for the next name. The query string
+-- is parsed only once no header carried a key.
+local function lookup(conf, name, query, body)
+    local v
+    if conf.key_in_header then
+        v = request.get_header_values(name)
+    end
+    if v == nil and conf.key_in_query then
+        query = query or request.get_query()
+        v = query[name]
+    end
+    if v == nil and conf.key_in_body then
+        if not body then
+            local err
+            body, err = request.get_body()
             if not body then
-                local err
-                body, err = request.get_body()
-                if not body then
-                    kong.log.err("cannot read request body: ", err)
-                    body = {}
-                end
+                kong.log.err("cannot read request body: ", err)
+                body = {}
             end
-            v = body[name]
         end
-        if type(v) == "string" then
-            if conf.hide_credentials then
-                hide(conf, name, body)
-            end
-            return v
-        elseif type(v) == "table" then
-            return nil, unauthorized(conf, ERR_DUPLICATE)
+        v = body[name]
+    end
+    return v, query, body
+end
+
+-- key, or nil and the refusal when the name came more than once, or nothing
+-- when it carried no key
+local function accept(conf, name, v, body)
+    if type(v) == "string" then
+        if conf.hide_credentials then
+            hide(conf, name, body)
+        end
+        return v
+    elseif type(v) == "table" then
+        return nil, unauthorized(conf, ERR_DUPLICATE)
+    end
+end
+
+local function find_key(conf)
+    local names = conf.key_names
+    local n = #names
+    if n == 1 then
+        -- Kong's default: one name, and no loop. LuaJIT never sees a loop
+        -- that runs once per request come round; it aborts every trace
+        -- containing it and in the end blacklists the functions around it,
+        -- leaving the access phase interpreted (lua/kongpy/traceable.lua).
+        local name = names[1]
+        local v, _, body = lookup(conf, name)
+        return accept(conf, name, v, body)
+    end
+    local query, body
+    for i = 1, n do
+        local name = names[i]
+        local v
+        v, query, body = lookup(conf, name, query, body)
+        local key, err = accept(conf, name, v, body)
+        if key or err then
+            return key, err
         end
     end
 end

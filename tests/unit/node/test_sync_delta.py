@@ -1,6 +1,7 @@
 """The sync loop pushes small changes as deltas and falls back to full snapshots."""
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 import pytest
@@ -59,6 +60,16 @@ class RecordingDataPlane:
             rows.update({r["id"]: r for r in change["upsert"]})
         self.version, self.hash = doc["version"], doc["hash"]
         return PushResult(201, {"version": self.version})
+
+
+@pytest.fixture(autouse=True)
+def own_runtime_dir(config):
+    """A node id in the prefix, as a started node has: without one the
+    stream folder is the same for every test running at once
+    (/var/lib/kongpy/<node_id>/stream, when running as root)."""
+    node_id = paths.node_id(config["prefix"])
+    yield
+    shutil.rmtree(render_context.RUNTIME_ROOT / node_id, ignore_errors=True)
 
 
 @pytest.fixture

@@ -227,6 +227,24 @@ def test_response_exit_and_error(node):
     assert plain.headers["Content-Type"] == "text/plain"
 
 
+def test_response_exit_prepared(node):
+    """kongpy's own prepare_headers()/exit_prepared(): exit() with headers
+    checked once (what proxy-cache's hits use)."""
+    resp = proxy(node["gw"]).get("/probe/x", params={"op": "exit", "kind": "prepared"})
+    assert resp.status_code == 203 and resp.text == "prepared body"
+    assert resp.headers["Content-Type"] == "text/plain"
+    assert resp.headers["Content-Length"] == str(len("prepared body"))
+    assert [resp.headers[f"X-P{i}"] for i in range(1, 14)] == [str(i) for i in range(1, 14)]
+    assert resp.raw.headers.getlist("X-Multi") == ["a", "2"]
+    assert "Transfer-Encoding" not in resp.headers
+    assert resp.headers["X-Probe-Source"] == "exit"
+    body = op(node["gw"], "phases")
+    assert body["prepared_unprepared"] == "headers must come from kong.response.prepare_headers"
+    assert body["prepared_bad_header"] == ('invalid header value for "X-Bad": got function, '
+                                           'expected array of string, string, number or boolean')
+    assert body["prepared_table_body"] == "body must be a nil or string"
+
+
 def test_response_in_header_and_body_filter(node):
     gw = node["gw"]
     resp = proxy(gw).get("/probe/x", params={"hf": "service"})

@@ -39,6 +39,8 @@ local REWRITE_ACCESS_HEADER = phase.new("rewrite", "access", "response", "header
 local BODY_FILTER_OR_RESPONSE = phase.new("response", "body_filter")
 local ERR_SENT = "headers have already been sent"
 local ERR_TE = "manually setting Transfer-Encoding. Ignored."
+-- marks prepare_headers()' tables
+local PREPARED = {}
 
 local _M = {}
 
@@ -228,6 +230,40 @@ local function apply_headers(status, headers)
     return has_type, has_length
 end
 
+-- A prepared header set (prepare_headers) written without a loop for its
+-- first twelve names: a loop that goes round a few times per request makes
+-- LuaJIT give up the trace of the whole phase around it.
+local function write_prepared(p)
+    local names, values, n = p.names, p.values, p.n
+    if n == 0 then return end
+    header[names[1]] = values[1]
+    if n == 1 then return end
+    header[names[2]] = values[2]
+    if n == 2 then return end
+    header[names[3]] = values[3]
+    if n == 3 then return end
+    header[names[4]] = values[4]
+    if n == 4 then return end
+    header[names[5]] = values[5]
+    if n == 5 then return end
+    header[names[6]] = values[6]
+    if n == 6 then return end
+    header[names[7]] = values[7]
+    if n == 7 then return end
+    header[names[8]] = values[8]
+    if n == 8 then return end
+    header[names[9]] = values[9]
+    if n == 9 then return end
+    header[names[10]] = values[10]
+    if n == 10 then return end
+    header[names[11]] = values[11]
+    if n == 11 then return end
+    header[names[12]] = values[12]
+    for i = 13, n do
+        header[names[i]] = values[i]
+    end
+end
+
 -- Whether the answer is gRPC, and whether its body is gRPC output (a
 -- Content-Type of application/grpc* given): Kong's send().
 local function grpc_kind()
@@ -244,9 +280,16 @@ end
 
 -- `tbl`: a table body, sent as JSON (or as its message to gRPC clients).
 -- Called in tail position: error level 2 names the plugin.
-local function send(status, body, headers, tbl)
+local function send(status, body, headers, tbl, prepared)
     ngx.ctx.kongpy_exited = true
-    local has_type, has_length = apply_headers(status, headers)
+    local has_type, has_length
+    if prepared then
+        ngx.status = status
+        write_prepared(prepared)
+        has_type, has_length = prepared.has_type, prepared.has_length
+    else
+        has_type, has_length = apply_headers(status, headers)
+    end
     local is_grpc, grpc_output = grpc_kind()
     local code
     if is_grpc and not header["grpc-status"] then
@@ -335,6 +378,64 @@ function _M.exit(status, body, headers)
         return send(status, nil, headers, body)
     end
     return send(status, body, headers, nil)
+end
+
+-- kongpy's own, for a plugin that answers with the same headers many times
+-- (proxy-cache's hits): the headers checked and normalised once, for
+-- exit_prepared(). The table given is read now; later changes to it are not
+-- seen. Raises as exit() would on a bad name or value.
+function _M.prepare_headers(headers)
+    if type(headers) ~= "table" then
+        error("headers must be a table", 2)
+    end
+    local names, values, n = {}, {}, 0
+    local has_type, has_length, te = false, false, false
+    for name, value in pairs(headers) do
+        -- raised at this function's caller
+        checks.header(name, value)
+        if is_te(name) then
+            te = true
+        else
+            n = n + 1
+            names[n], values[n] = name, normalize(value)
+            local l = lower(name)
+            if l == "content-type" or l == "content_type" then
+                has_type = true
+            elseif l == "content-length" or l == "content_length" then
+                has_length = true
+            end
+        end
+    end
+    return { n = n, names = names, values = values, has_type = has_type,
+             has_length = has_length, te = te, [PREPARED] = true }
+end
+
+-- exit() with a string body (or none) and prepare_headers()'s headers: the
+-- same phases, checks, response and gRPC handling.
+function _M.exit_prepared(status, body, prepared)
+    check("kong.response.exit_prepared", REWRITE_ACCESS_HEADER)
+    not_sent()
+    check_status(status, 100)
+    if body ~= nil and type(body) ~= "string" then
+        error("body must be a nil or string", 2)
+    end
+    if type(prepared) ~= "table" or not prepared[PREPARED] then
+        error("headers must come from kong.response.prepare_headers", 2)
+    end
+    if prepared.te then
+        warn(ERR_TE)
+    end
+    if get_phase() == "header_filter" then
+        if body ~= nil then
+            error("kong.response.exit_prepared: a body cannot be sent from the "
+                  .. "header_filter phase", 2)
+        end
+        ngx.ctx.kongpy_exited = true
+        ngx.status = status
+        write_prepared(prepared)
+        return
+    end
+    return send(status, body, nil, nil, prepared)
 end
 
 -- error(status, message, headers): Kong's {"message": ...} body, as JSON,

@@ -16,6 +16,7 @@ local var = ngx.var
 local time = ngx.time
 local floor = math.floor
 local concat = table.concat
+local lower = string.lower
 local pairs = pairs
 
 local ProxyCacheHandler = {
@@ -76,29 +77,41 @@ local function stale(conf, cc, res)
     return age > conf.cache_ttl
 end
 
--- The headers of a hit: the stored ones, copied once per decoded entry
--- (storage.lua keeps it per worker) and reused; exit reads them before
--- anything else can run in this worker.
+-- The headers of a hit: the stored ones but the three the plugin answers
+-- itself (absent unless shown, even when stored), checked once per decoded
+-- entry (storage.lua keeps it per worker) and written without a loop.
+local OWN = { age = true, ["x-cache-status"] = true, ["x-cache-key"] = true }
+
 local function hit_headers(res)
-    local headers = res.hit_headers
-    if not headers then
-        headers = {}
+    local prepared = res.hit_headers
+    if not prepared then
+        local headers = {}
         for k, v in pairs(res.headers) do
-            headers[k] = v
+            if not OWN[lower(k)] then
+                headers[k] = v
+            end
         end
-        res.hit_headers = headers
+        prepared = kong.response.prepare_headers(headers)
+        res.hit_headers = prepared
     end
-    return headers
+    return prepared
 end
 
 local function serve(conf, key, res)
     kong.ctx.shared.proxy_cache_hit = { res = res, req = { body = res.req_body },
                                         server_addr = var.server_addr }
-    local headers = hit_headers(res)
-    headers["Age"] = show(conf, "Age") and floor(time() - res.timestamp) or nil
-    headers["X-Cache-Status"] = show(conf, "X-Cache-Status") and "Hit" or nil
-    headers["X-Cache-Key"] = show(conf, "X-Cache-Key") and key or nil
-    return kong.response.exit(res.status, res.body, headers)
+    local prepared = hit_headers(res)
+    local set = kong.response.set_header
+    if show(conf, "Age") then
+        set("Age", floor(time() - res.timestamp))
+    end
+    if show(conf, "X-Cache-Status") then
+        set("X-Cache-Status", "Hit")
+    end
+    if show(conf, "X-Cache-Key") then
+        set("X-Cache-Key", key)
+    end
+    return kong.response.exit_prepared(res.status, res.body, prepared)
 end
 
 

@@ -7,6 +7,7 @@ local ssl = require("ngx.ssl")
 local phase = require("kongpy.pdk.phase")
 local settings = require("kongpy.settings")
 local workspace = require("kongpy.workspace")
+local freeze = require("kongpy.tools.log_json").freeze
 
 local ngx = ngx
 local var = ngx.var
@@ -237,7 +238,8 @@ end
 -- Kong's entities, with the workspace they belong to. The copy of a route,
 -- service or consumer is made once per configuration version (the rows are
 -- replaced, never changed, on a new version) and shared by the requests'
--- log objects; edit() copies it again before changing anything inside.
+-- log objects; edit() copies it again before changing anything inside, so
+-- its JSON is made once too.
 local function entity(t)
     if t == nil then
         return nil
@@ -248,6 +250,8 @@ local function entity(t)
         out.ws_id = workspace.id
         entity_copies[t] = out
         shared[out] = true
+        -- the loggers' encoder keeps its JSON (kongpy.tools.log_json)
+        freeze(out)
     end
     return out
 end

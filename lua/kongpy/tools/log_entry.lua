@@ -2,7 +2,8 @@
 -- object (kong.log.serialize) after the instance's custom_fields_by_lua,
 -- each expression run in the node's sandbox (untrusted_lua) with `kong` and
 -- `ngx` in reach, as Kong's loggers do in their log handler.
-local cjson = require("cjson.safe")
+local buffer = require("string.buffer")
+local json = require("kongpy.tools.log_json")
 
 local ngx = ngx
 local pairs = pairs
@@ -11,6 +12,8 @@ local type = type
 local concat = table.concat
 
 local _M = {}
+
+local batch = buffer.new()
 
 local sandbox_opts
 
@@ -31,7 +34,7 @@ end
 -- The log object of the request as a JSON string, or nil, err.
 function _M.json(conf)
     _M.set_custom_fields(conf)
-    return cjson.encode(kong.log.serialize())
+    return json.encode(kong.log.serialize())
 end
 
 -- The log object of the request after the custom fields, for a queue that
@@ -43,34 +46,48 @@ function _M.table(conf)
 end
 
 -- A batch of entries (log objects or their JSON strings) as one JSON
--- array, or the entry itself when `single`; the same bytes as encoding each
--- entry and joining them. One cjson.encode() per batch rather than per
--- entry: every JSON string made is hashed and interned by LuaJIT, and log
--- entries of one route differ in so few bytes that they share hash chains,
--- which made each new entry compare itself with every entry still in memory.
--- An entry that cannot be encoded is left out (reported through
+-- array, or the entry itself when `single`. Encoded into one buffer, one
+-- string per batch: every string LuaJIT makes is hashed and interned, and
+-- log entries of one route differ in so few bytes that they share hash
+-- chains, which made each new entry compare itself with every entry still
+-- in memory. An entry that cannot be encoded is left out (reported through
 -- `report(err)`); nil when none is left.
 function _M.encode_batch(entries, single, report)
     if type(entries[1]) == "string" then
         return single and entries[1] or "[" .. concat(entries, ",") .. "]"
     end
-    local out = cjson.encode(single and entries[1] or entries)
-    if out then
+    if single then
+        local out, err = json.encode(entries[1])
+        if not out then
+            report(err)
+        end
         return out
     end
-    local parts = {}
+    batch:reset()
+    batch:put("[")
+    local n = 0
     for i = 1, #entries do
-        local one, err = cjson.encode(entries[i])
-        if one then
-            parts[#parts + 1] = one
+        if n > 0 then
+            batch:put(",")
+        end
+        local ok, err = json.put(batch, entries[i])
+        if ok then
+            n = n + 1
         else
+            if n > 0 then
+                -- the comma before it goes too
+                local kept = batch:get(#batch - 1)
+                batch:reset()
+                batch:put(kept)
+            end
             report(err)
         end
     end
-    if #parts == 0 then
+    if n == 0 then
         return nil
     end
-    return single and parts[1] or "[" .. concat(parts, ",") .. "]"
+    batch:put("]")
+    return batch:tostring()
 end
 
 return _M

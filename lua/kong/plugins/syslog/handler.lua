@@ -4,7 +4,7 @@
 -- `log_level` (syslog numbering: lower is more severe). Kong calls syslog(3);
 -- we write the same RFC 3164 datagram ("<PRI>Mmm dd hh:mm:ss kong[pid]: ...")
 -- to the socket named by the node's `syslog_socket` (/dev/log), from a timer.
-local cjson = require("cjson.safe")
+local json = require("kongpy.tools.log_json")
 local logsend = require("kongpy.tools.logsend")
 local log_entry = require("kongpy.tools.log_entry")
 local settings = require("kongpy.settings")
@@ -33,7 +33,7 @@ local SysLogHandler = {
 }
 
 local function send(pri, message)
-    local data, eerr = cjson.encode(message)
+    local data, eerr = json.encode(message)
     if not data then
         return nil, "failed to encode the log entry: " .. eerr
     end

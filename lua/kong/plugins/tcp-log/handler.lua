@@ -1,7 +1,7 @@
 -- tcp-log (Kong 3.9): the log entry as JSON plus "\n", sent from a timer on a
 -- kept-alive connection; with `tls`, a handshake (SNI `tls_sni`, no
 -- verification) on each new connection only.
-local cjson = require("cjson.safe")
+local json = require("kongpy.tools.log_json")
 local logsend = require("kongpy.tools.logsend")
 local log_entry = require("kongpy.tools.log_entry")
 
@@ -36,7 +36,7 @@ local function send(conf, message)
             return failed("failed to perform TLS handshake to ", conf, err)
         end
     end
-    local line, eerr = cjson.encode(message)
+    local line, eerr = json.encode(message)
     if not line then
         sock:setkeepalive(conf.keepalive)
         return nil, "failed to encode the log entry: " .. eerr

@@ -1,5 +1,5 @@
 -- udp-log (Kong 3.9): the log entry as one JSON datagram, sent from a timer.
-local cjson = require("cjson.safe")
+local json = require("kongpy.tools.log_json")
 local logsend = require("kongpy.tools.logsend")
 local log_entry = require("kongpy.tools.log_entry")
 
@@ -16,7 +16,7 @@ local UdpLogHandler = {
 }
 
 local function send(conf, message)
-    local data, eerr = cjson.encode(message)
+    local data, eerr = json.encode(message)
     if not data then
         return nil, "failed to encode the log entry: " .. eerr
     end

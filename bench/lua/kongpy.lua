@@ -28,8 +28,14 @@ local active = nil
 local function command(cmd)
     local verb, a, b = cmd:match("^(%S+)%s*(%S*)%s*(%S*)")
     if active then
-        require(active).stop()
+        -- jit.p stops with stop(), jit.v with off()
+        local m = require(active)
         active = nil
+        if m.stop then
+            m.stop()
+        else
+            m.off()
+        end
     end
     if verb == "start" then
         require("jit.p").start(a, b)

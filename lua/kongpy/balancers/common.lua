@@ -22,19 +22,22 @@ function _M.weighted(addresses)
     return peers, #peers
 end
 
+-- (best and best_score stay numbers: a variable that is nil on the first
+-- round and something else later makes LuaJIT give up the loop's trace)
 local function lowest_of(self, score, skip, tried)
     local peers, n, start = self.peers, self.n, self.start
-    local best, best_score
+    local best, best_score = 0, 0
     for k = 1, n do
-        local a = peers[(start + k) % n + 1]
+        local i = (start + k) % n + 1
+        local a = peers[i]
         if not (tried and tried[a]) and not (skip and skip[a]) then
             local s = score(self, a)
-            if not best_score or s < best_score then
-                best, best_score = a, s
+            if best == 0 or s < best_score then
+                best, best_score = i, s
             end
         end
     end
-    return best
+    return peers[best]
 end
 
 local function pick(self, score, tried)

@@ -8,6 +8,7 @@ local common = require("kongpy.balancers.common")
 
 local is_healthy = health.is_healthy
 local setmetatable = setmetatable
+local huge = math.huge
 
 local ERR_NO_PEERS = common.ERR_NO_PEERS
 
@@ -27,19 +28,21 @@ end
 -- The peer with the highest score + weight among those not excluded; the
 -- health of that one only is asked (one shared-dict read per request), and a
 -- pick is committed once a healthy peer is found.
+-- (best and best_score stay numbers: a variable that is nil on the first
+-- round and a number later makes LuaJIT give up the loop's trace)
 local function best_of(self, skip, tried)
     local peers, score = self.peers, self.score
-    local best, best_score
+    local best, best_score = 0, -huge
     for i = 1, self.n do
         local a = peers[i]
         if not (skip and skip[a]) and not (tried and tried[a]) then
             local s = score[i] + a.weight
-            if not best_score or s > best_score then
+            if s > best_score then
                 best, best_score = i, s
             end
         end
     end
-    return best
+    return best > 0 and best or nil
 end
 
 local function pick(self, uid, tried)

@@ -15,9 +15,8 @@
 local buffer = require("string.buffer")
 local ffi = require("ffi")
 
-ffi.cdef[[
-size_t strcspn(const char *s, const char *reject);
-]]
+-- (another module may have declared it already)
+pcall(ffi.cdef, "size_t strcspn(const char *s, const char *reject);")
 
 local ngx = ngx
 local null = ngx.null

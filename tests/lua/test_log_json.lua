@@ -34,12 +34,21 @@ local function nested(depth)
 end
 
 return {
-    { "strings: every byte escaped as cjson does", function()
+    { "strings: every byte escaped as cjson does, the second time too", function()
         same(all_bytes())
-        for i = 0, 255 do
-            same(string.char(i))
-            same("a" .. string.char(i) .. "b")
+        for _ = 1, 2 do
+            for i = 0, 255 do
+                same(string.char(i))
+                same("a" .. string.char(i) .. "b")
+                same({ ["k" .. string.char(i)] = string.char(i) })
+            end
         end
+        -- more strings than the encoder remembers, then the first ones again
+        for i = 1, 5000 do
+            same("s" .. i .. "/")
+        end
+        same("s1/")
+        same(string.rep("x/", 100))
         same("")
         same("http://example.test/a?b=\"c\"\\d")
         same("é ü 日本")

@@ -208,6 +208,18 @@ function _M.set_raw_body(body)
     ngx.ctx.kongpy_body_buffer = nil
 end
 
+-- Whether a header named `name` gives the Content-Type or Content-Length
+-- (added to what the caller found so far).
+local function content_kind(name, has_type, has_length)
+    local l = lower(name)
+    if l == "content-type" or l == "content_type" then
+        return true, has_length
+    elseif l == "content-length" or l == "content_length" then
+        return has_type, true
+    end
+    return has_type, has_length
+end
+
 -- Sets status and headers; returns whether Content-Type/-Length were given.
 local function apply_headers(status, headers)
     ngx.status = status
@@ -218,12 +230,7 @@ local function apply_headers(status, headers)
                 warn(ERR_TE)
             else
                 header[name] = normalize(value)
-                local l = lower(name)
-                if l == "content-type" or l == "content_type" then
-                    has_type = true
-                elseif l == "content-length" or l == "content_length" then
-                    has_length = true
-                end
+                has_type, has_length = content_kind(name, has_type, has_length)
             end
         end
     end
@@ -398,12 +405,7 @@ function _M.prepare_headers(headers)
         else
             n = n + 1
             names[n], values[n] = name, normalize(value)
-            local l = lower(name)
-            if l == "content-type" or l == "content_type" then
-                has_type = true
-            elseif l == "content-length" or l == "content_length" then
-                has_length = true
-            end
+            has_type, has_length = content_kind(name, has_type, has_length)
         end
     end
     return { n = n, names = names, values = values, has_type = has_type,

@@ -66,4 +66,12 @@ def test_changes_reach_the_proxy(gateway, svc):
     assert api.get("/oauth2_tokens")["data"] == []
     # the instance disabled: the route is open again
     api.patch(f"/plugins/{plugin['id']}", {"enabled": False})
-    _within(lambda: requests.get(gw.proxy + "/inv/x", timeout=5).status_code == 200)
+    # every worker on the new version first (its error says which is not),
+    # then the answer: a failure tells a slow spread from a wrong one
+    gw.wait_sync(timeout=10)
+    deadline = time.monotonic() + 5
+    resp = requests.get(gw.proxy + "/inv/x", timeout=5)
+    while resp.status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        resp = requests.get(gw.proxy + "/inv/x", timeout=5)
+    assert resp.status_code == 200, (resp.status_code, resp.text[:300])

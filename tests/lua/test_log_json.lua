@@ -118,7 +118,7 @@ return {
         t.port = 81
         eq(json.encode({ t }), "[" .. cjson.encode({ id = "e1", port = 80, tags = { "a" } }) .. "]")
     end },
-    { "put() takes back what a failed value appended", function()
+    { "put() takes back what a failed value appended, its separator too", function()
         local buf = buffer.new()
         buf:put("[1,")
         local ok, err = json.put(buf, { a = "x", b = { 1, print } })
@@ -127,5 +127,11 @@ return {
         eq(buf:tostring(), "[1,")
         assert(json.put(buf, { 2 }))
         eq(buf:tostring(), "[1,[2]")
+        buf:reset()
+        buf:put("[1")
+        eq(json.put(buf, print, ","), nil)
+        eq(buf:tostring(), "[1")
+        assert(json.put(buf, 2, ","))
+        eq(buf:tostring(), "[1,2")
     end },
 }

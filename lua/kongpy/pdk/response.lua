@@ -271,6 +271,19 @@ local function write_prepared(p)
     end
 end
 
+-- apply_headers() for a table of headers, or for prepare_headers()' set
+local function apply(status, headers, prepared)
+    if not prepared then
+        return apply_headers(status, headers)
+    end
+    if prepared.te then
+        warn(ERR_TE)
+    end
+    ngx.status = status
+    write_prepared(prepared)
+    return prepared.has_type, prepared.has_length
+end
+
 -- Whether the answer is gRPC, and whether its body is gRPC output (a
 -- Content-Type of application/grpc* given): Kong's send().
 local function grpc_kind()
@@ -289,14 +302,7 @@ end
 -- Called in tail position: error level 2 names the plugin.
 local function send(status, body, headers, tbl, prepared)
     ngx.ctx.kongpy_exited = true
-    local has_type, has_length
-    if prepared then
-        ngx.status = status
-        write_prepared(prepared)
-        has_type, has_length = prepared.has_type, prepared.has_length
-    else
-        has_type, has_length = apply_headers(status, headers)
-    end
+    local has_type, has_length = apply(status, headers, prepared)
     local is_grpc, grpc_output = grpc_kind()
     local code
     if is_grpc and not header["grpc-status"] then
@@ -349,12 +355,12 @@ end
 
 -- In header_filter (Kong: only without a body) the status and headers change
 -- and the response already on its way keeps its body.
-local function in_header_filter(name, status, body, headers)
+local function in_header_filter(name, status, body, headers, prepared)
     if body ~= nil then
         error(name .. ": a body cannot be sent from the header_filter phase", 3)
     end
     ngx.ctx.kongpy_exited = true
-    apply_headers(status, headers)
+    apply(status, headers, prepared)
 end
 
 local function check_headers(headers)
@@ -424,17 +430,9 @@ function _M.exit_prepared(status, body, prepared)
     if type(prepared) ~= "table" or not prepared[PREPARED] then
         error("headers must come from kong.response.prepare_headers", 2)
     end
-    if prepared.te then
-        warn(ERR_TE)
-    end
     if get_phase() == "header_filter" then
-        if body ~= nil then
-            error("kong.response.exit_prepared: a body cannot be sent from the "
-                  .. "header_filter phase", 2)
-        end
-        ngx.ctx.kongpy_exited = true
-        ngx.status = status
-        write_prepared(prepared)
+        -- not a tail call: its errors name this function's caller
+        in_header_filter("kong.response.exit_prepared", status, body, nil, prepared)
         return
     end
     return send(status, body, nil, nil, prepared)

@@ -67,19 +67,10 @@ function _M.encode_batch(entries, single, report)
     batch:put("[")
     local n = 0
     for i = 1, #entries do
-        if n > 0 then
-            batch:put(",")
-        end
-        local ok, err = json.put(batch, entries[i])
+        local ok, err = json.put(batch, entries[i], n > 0 and "," or nil)
         if ok then
             n = n + 1
         else
-            if n > 0 then
-                -- the comma before it goes too
-                local kept = batch:get(#batch - 1)
-                batch:reset()
-                batch:put(kept)
-            end
             report(err)
         end
     end

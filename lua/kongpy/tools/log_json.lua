@@ -60,9 +60,8 @@ ESCAPES['"'], ESCAPES["\\"], ESCAPES["/"], ESCAPES["\127"] = '\\"', "\\\\", "\\/
 
 local _M = {}
 
+-- frozen table -> true until its first encoding, then that encoding
 local frozen = setmetatable({}, { __mode = "k" })
--- table -> its encoding (the frozen ones, once encoded)
-local encoded = setmetatable({}, { __mode = "k" })
 
 function _M.freeze(t)
     frozen[t] = true
@@ -141,17 +140,17 @@ end
 local put_value
 
 local function put_table(buf, t, depth)
-    local done = encoded[t]
+    local done = frozen[t]
     if done then
-        buf:put(done)
-        return
-    end
-    if frozen[t] then
-        frozen[t] = nil
-        local own = buffer.new()
-        put_table(own, t, depth)
-        done = own:tostring()
-        encoded[t] = done
+        if done == true then
+            -- not frozen while it is encoded: a table that cannot be
+            -- encoded stays a plain one
+            frozen[t] = nil
+            local own = buffer.new()
+            put_table(own, t, depth)
+            done = own:tostring()
+            frozen[t] = done
+        end
         buf:put(done)
         return
     end
@@ -211,10 +210,13 @@ put_value = function(buf, v, depth)
     end
 end
 
--- Appends the encoding of `value` to `buf`: true, or nil, err with what
--- was appended for it taken back.
-function _M.put(buf, value)
+-- Appends `sep` (if any) and the encoding of `value` to `buf`: true, or
+-- nil, err with both taken back.
+function _M.put(buf, value, sep)
     local mark = #buf
+    if sep then
+        buf:put(sep)
+    end
     local ok, err = pcall(put_value, buf, value, 0)
     if ok then
         return true

@@ -6,7 +6,8 @@ Three views of the same load, one after the other:
   unchanged, wrapped);
 - LuaJIT's trace log (jit.v): which code is compiled, which aborts and why;
 - `perf record -e cpu-clock` of the worker, split by binary and symbol
-  (nginx, the kernel, libluajit's interpreter, JIT-compiled code as [unknown]).
+  (nginx, the kernel, libluajit's interpreter, JIT-compiled code as [unknown]);
+- `strace -c` of the worker: system calls per request, beside bare nginx's.
 """
 from __future__ import annotations
 
@@ -107,6 +108,38 @@ def _perf(ctx: Context, subject: runner.Subject, seconds: float) -> str:
     return "\n\n".join(parts)
 
 
+def _syscalls(ctx: Context, subject: runner.Subject, seconds: float) -> str:
+    """System calls the worker makes per request (strace -c), under the subject's load.
+
+    strace slows the worker, so the counts matter here, not the times.
+    """
+    strace = procs.which("strace")
+    if strace is None:
+        return "strace is not installed"
+    pid = subject.target.pids()[0]
+    out = ctx.workdir / "strace.txt"
+    rec = subprocess.Popen([strace, "-c", "-o", str(out), "-p", str(pid)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    try:
+        time.sleep(0.5)
+        res = wrk.run(ctx.workdir, subject.target.url, subject.load, seconds)
+    finally:
+        rec.terminate()
+        rec.wait(timeout=30)
+    rows = []
+    for line in out.read_text(errors="replace").splitlines() if out.exists() else []:
+        cols = line.split()
+        if len(cols) >= 5 and cols[0][0].isdigit() and cols[-1] != "total":
+            calls = int(cols[3])
+            rows.append((calls, cols[-1]))
+    rows.sort(reverse=True)
+    n = max(1, res.requests)
+    lines = [f"{res.requests} requests"] + [f"{c / n:8.3f}  {name}" for c, name in rows
+                                              if c / n >= 0.001]
+    return "\n".join(lines)
+
+
 def run(mode: Mode, scenario: str, out_dir: Path, workdir: Path) -> Path:
     sc = BY_NAME.get(scenario)
     if sc is None or sc.build is None:
@@ -135,9 +168,10 @@ def run(mode: Mode, scenario: str, out_dir: Path, workdir: Path) -> Path:
                      jitv))
     sections.append((f"perf, {scenario} worker CPU by binary and by symbol",
                      _perf(ctx, subject, seconds)))
-    s0 = servers.start_baseline(workdir, upstream, lua=False)
-    sections.append(("perf, S0 (bare nginx) worker, for comparison",
-                     _perf(ctx, runner.Subject(s0, ctx.load("/")), seconds)))
+    sections.append((f"system calls per request, {scenario}", _syscalls(ctx, subject, seconds)))
+    s0 = runner.Subject(servers.start_baseline(workdir, upstream, lua=False), ctx.load("/"))
+    sections.append(("perf, S0 (bare nginx) worker, for comparison", _perf(ctx, s0, seconds)))
+    sections.append(("system calls per request, S0", _syscalls(ctx, s0, seconds)))
     date = datetime.datetime.now().strftime("%Y-%m-%d")
     path = out_dir / f"{date}-profile-{scenario}.md"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -179,29 +179,38 @@ local function retry(ctx, state, code)
     return addr.ip, addr.port
 end
 
--- Kong's record of a try for the log object: when it started, and the
--- failure of the try before it.
+-- Kong's record of a try for the log object. Its start is a clock reading
+-- until the peer is set; the try's table is made then, whole (a table grown
+-- field by field is resized twice). A failed try before it gets its state
+-- and code.
 local function start_try(ctx, state, code)
-    local tries = ctx.kongpy_tries
-    if not tries then
-        tries = {}
-        ctx.kongpy_tries = tries
-    elseif state then
-        local prev = tries[#tries]
-        prev.state, prev.code = state, code
+    if state then
+        local tries = ctx.kongpy_tries
+        local prev = tries and tries[#tries]
+        if prev then
+            prev.state, prev.code = state, code
+        end
     end
-    local ns = time_ns()
-    local try = { balancer_start = floor(ns / 1e6), balancer_start_ns = ns }
-    tries[#tries + 1] = try
-    return try
+    return time_ns()
 end
 
-local function end_try(ctx, try, ip, port)
+local function add_try(ctx, try)
+    local tries = ctx.kongpy_tries
+    if tries then
+        tries[#tries + 1] = try
+    else
+        ctx.kongpy_tries = { try }
+    end
+end
+
+local function end_try(ctx, start_ns, ip, port)
     local ns = time_ns()
+    local start = floor(start_ns / 1e6)
     local t = floor(ns / 1e6)
-    try.ip, try.port = ip, port
-    try.balancer_latency = t - try.balancer_start
-    try.balancer_latency_ns = ns - try.balancer_start_ns
+    -- state and code: room for a failure the next try reports
+    add_try(ctx, { balancer_start = start, balancer_start_ns = start_ns, ip = ip, port = port,
+                   balancer_latency = t - start, balancer_latency_ns = ns - start_ns,
+                   state = nil, code = nil })
     ctx.kongpy_balancer_end = t
 end
 
@@ -254,6 +263,9 @@ function _M.execute()
     local ok, err = set_current_peer(peer, port)
     if not ok then
         log(ERR, "failed to set the current peer ", peer, ":", port, ": ", err)
+        if try then
+            add_try(ctx, { balancer_start = floor(try / 1e6), balancer_start_ns = try })
+        end
         return ngx.exit(500)
     end
     if try then

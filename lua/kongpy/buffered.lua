@@ -8,6 +8,7 @@
 local errors = require("kongpy.errors")
 local runner = require("kongpy.runner")
 local phase = require("kongpy.pdk.phase")
+local request_id = require("kongpy.request_id").get
 
 local ngx = ngx
 local var = ngx.var
@@ -106,7 +107,7 @@ function _M.proxy(ctx, profile)
                                     ctx = ctx })
     if res.truncated and method ~= "HEAD" then
         -- the upstream broke off: what arrived is not an answer to pass on
-        return errors.exit(502, errors.MESSAGES[502], var.request_id)
+        return errors.exit(502, errors.MESSAGES[502], request_id())
     end
     local status, headers, body = res.status, res.header, res.body
     ngx.status = status

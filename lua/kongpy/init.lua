@@ -19,6 +19,7 @@ local ctxref = require("kongpy.ctxref")
 local certificates = require("kongpy.certificates")
 local upstream_tls = require("kongpy.upstream_tls")
 local instrumentation = require("kongpy.instrumentation")
+local request_id = require("kongpy.request_id")
 
 local ngx = ngx
 local var = ngx.var
@@ -26,6 +27,7 @@ local header = ngx.header
 local now = ngx.now
 local now_ms = require("kong.tools.time").now_ms
 local exit = ngx.exit
+local get_request_id = request_id.get
 local exec = ngx.exec
 local log = ngx.log
 local ERR = ngx.ERR
@@ -115,7 +117,7 @@ end
 local function https_required(entry, request_uri)
     local code = entry.redirect_code
     if code == 426 then
-        return errors.exit(426, ERR_HTTPS, var.request_id, HTTPS_HEADERS)
+        return errors.exit(426, ERR_HTTPS, get_request_id(), HTTPS_HEADERS)
     end
     header["Location"] = "https://" .. var.kongpy_x_forwarded_host .. request_uri
     ngx.status = code
@@ -128,11 +130,11 @@ end
 local function grpc_mismatch(protocols)
     local ctype = var.content_type
     if not ctype or sub(ctype, 1, #GRPC) ~= GRPC then
-        errors.exit(415, ERR_NOT_GRPC, var.request_id)
+        errors.exit(415, ERR_NOT_GRPC, get_request_id())
         return true
     end
     if http_version() ~= 2 then
-        errors.exit(426, ERR_HTTP2, var.request_id, HTTP2_HEADERS)
+        errors.exit(426, ERR_HTTP2, get_request_id(), HTTP2_HEADERS)
         return true
     end
     if not protocols.grpc and var.kongpy_x_forwarded_proto ~= "https" then
@@ -183,6 +185,9 @@ end
 function _M.access()
     buffered.forget()
     local ctx = ngx.ctx
+    -- first: whatever answers the request (a rewrite plugin too) names it
+    local rid = request_id.assign() or get_request_id()
+    ctx.kongpy_request_id = rid
     local state = snapshot.state
     if tracing then
         instrumentation.request(ctx)
@@ -208,7 +213,7 @@ function _M.access()
         if ps and ps.n > 0 then
             plugins.collect_global(ctx, ps, scheme)
         end
-        return errors.exit(404, ERR_NO_ROUTE, var.request_id)
+        return errors.exit(404, ERR_NO_ROUTE, rid)
     end
     local entry = res.entry
     if debug_header and var.http_kong_debug then
@@ -243,12 +248,12 @@ function _M.access()
         plugins.access(ctx, ps, pscheme, entry.route.id, service and service.id)
     end
     if not service then
-        return errors.exit(503, ERR_NO_SERVICE, var.request_id)
+        return errors.exit(503, ERR_NO_SERVICE, rid)
     end
     local ok, status, msg = balancer.prepare(ctx, service, entry.preserve_host,
                                              state.upstreams)
     if not ok then
-        return errors.exit(status, msg, var.request_id)
+        return errors.exit(status, msg, rid)
     end
     -- upstream TLS once the plugins may have changed the scheme (set_scheme)
     local profile = false
@@ -258,13 +263,13 @@ function _M.access()
         profile, terr = upstream_tls.prepare(ctx, state, service)
         if profile == nil then
             log(ERR, terr)
-            return errors.exit(500, nil, var.request_id)
+            return errors.exit(500, nil, rid)
         end
         if profile and service.grpc then
             -- Kong's schema allows no tls_verify on grpcs services: no
             -- location verifies gRPC upstreams, so never send it unverified
             log(ERR, "service ", service.id, ": tls_verify is not available for grpcs")
-            return errors.exit(500, nil, var.request_id)
+            return errors.exit(500, nil, rid)
         end
     end
     -- after the plugins, as Kong: a header they set and the client's
@@ -371,7 +376,7 @@ function _M.header_filter()
         end
     end
     if enabled["x-kong-request-id"] then
-        header["X-Kong-Request-Id"] = var.request_id
+        header["X-Kong-Request-Id"] = ctx.kongpy_request_id or get_request_id()
     end
 end
 
@@ -404,7 +409,7 @@ end
 function _M.error_page()
     ctxref.apply()
     ngx.ctx.kongpy_unexpected = true
-    return errors.error_page(var.request_id)
+    return errors.error_page(get_request_id())
 end
 
 -- The error page's header filter: the plugins the request collected.

@@ -6,6 +6,7 @@
 -- kongpy.init calls in only when `_M.enabled`: with tracing off a request
 -- pays one flag check.
 local tracing = require("kongpy.pdk.tracing")
+local request_id = require("kongpy.request_id").get
 
 local ngx = ngx
 local var = ngx.var
@@ -64,7 +65,7 @@ function _M.request(ctx)
             ["http.flavor"] = flavor,
             ["http.client_ip"] = kong.client.get_forwarded_ip(),
             ["net.peer.ip"] = var.remote_addr,
-            ["kong.request.id"] = var.request_id,
+            ["kong.request.id"] = request_id(),
         },
     })
     tracer.set_active_span(span)

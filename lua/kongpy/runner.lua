@@ -8,10 +8,10 @@ local errors = require("kongpy.errors")
 local secrets = require("kongpy.secrets")
 local instrumentation = require("kongpy.instrumentation")
 local rewriting = require("kongpy.pdk.phase").rewriting
+local request_id = require("kongpy.request_id").get
 
 local ngx = ngx
 local null = ngx.null
-local var = ngx.var
 local log = ngx.log
 local ERR = ngx.ERR
 
@@ -47,7 +47,7 @@ function UNRUNNABLE.access(_, conf)
         refused[name] = true
         log(ERR, name, ERR_NOT_ENABLED)
     end
-    return errors.exit(500, errors.MESSAGES[500], var.request_id)
+    return errors.exit(500, errors.MESSAGES[500], request_id())
 end
 
 -- Stands in for an instance whose configuration names a vault reference the
@@ -55,7 +55,7 @@ end
 local UNRESOLVED = { PRIORITY = math.huge }
 
 function UNRESOLVED.access(_, conf)
-    return errors.exit(500, errors.MESSAGES[500], var.request_id)
+    return errors.exit(500, errors.MESSAGES[500], request_id())
 end
 
 local configured      -- the runner state last handed to configure handlers

@@ -216,7 +216,27 @@ def test_large_header_is_400(configured: DataPlane) -> None:
     r = requests.get(configured.url("/r"), headers={"X-Big": "a" * 20000,
                                                              "Accept": None})
     assert r.status_code == 400
-    assert r.text.startswith("Request header or cookie too large\nrequest_id: ")
+    # nginx answered before the access phase: nginx's own id, the same in
+    # the body and the header
+    rid = r.headers["X-Kong-Request-Id"]
+    assert REQUEST_ID.match(rid)
+    assert r.text == f"Request header or cookie too large\nrequest_id: {rid}\n"
+
+
+def test_request_ids_are_distinct_past_a_pool_refill(configured: DataPlane) -> None:
+    """The access phase takes ids from a pool of 256 (kongpy.request_id):
+    300 requests on one connection cross a refill; every id is 32 hex
+    digits, sent to the upstream as to the client, and none repeats."""
+    seen = set()
+    with requests.Session() as session:
+        for _ in range(300):
+            r = session.get(configured.url("/r/x"))
+            assert r.status_code == 200
+            rid = r.headers["X-Kong-Request-Id"]
+            assert REQUEST_ID.match(rid)
+            assert r.json()["headers"]["x-kong-request-id"] == rid
+            seen.add(rid)
+    assert len(seen) == 300
 
 
 def test_forwarded_headers_trusted_only_from_trusted_ips(short_tmp, upstreams) -> None:

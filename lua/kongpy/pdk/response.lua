@@ -8,9 +8,9 @@ local errors = require("kongpy.errors")
 local phase = require("kongpy.pdk.phase")
 local checks = require("kongpy.pdk.checks")
 local encode = require("kongpy.pdk.encode")
+local request_id = require("kongpy.request_id").get
 
 local ngx = ngx
-local var = ngx.var
 local arg = ngx.arg
 local header = ngx.header
 local print = ngx.print
@@ -480,7 +480,7 @@ function _M.error(status, message, headers)
     if ctype ~= errors.GRPC and given ~= errors.GRPC then
         local default = errors.MESSAGES[status]
                         or format("The upstream server responded with %d", status)
-        body = errors.body(ctype, message or default, var.request_id)
+        body = errors.body(ctype, message or default, request_id())
     end
     if get_phase() == "header_filter" then
         in_header_filter("kong.response.error", status, nil, out)

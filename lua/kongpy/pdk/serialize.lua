@@ -8,6 +8,7 @@ local phase = require("kongpy.pdk.phase")
 local settings = require("kongpy.settings")
 local workspace = require("kongpy.workspace")
 local freeze = require("kongpy.tools.log_json").freeze
+local request_id = require("kongpy.request_id").get
 
 local ngx = ngx
 local var = ngx.var
@@ -281,7 +282,7 @@ local function build(ctx)
     local service = ctx.kongpy_service
     return {
         request = {
-            id = var.request_id or "",
+            id = request_id() or "",
             uri = request_uri,
             url = var.scheme .. "://" .. var.host .. (port and ":" .. port or "") .. request_uri,
             querystring = get_uri_args(MAX_ARGS),

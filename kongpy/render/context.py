@@ -315,6 +315,7 @@ def template_context(config: Config, node_id: str,
         "real_ip_from": list(config["trusted_ips"]),
         "trusted_geo": trusted_geo(config),
         "trusted_unix": "unix:" in (config["trusted_ips"] or []),
+        "forwarded": forwarded_values(config),
         "via": via_tokens(kongpy.__version__),
         "upstream_request_id": "x-kong-request-id" in [
             h.lower() for h in config["headers_upstream"]],
@@ -334,6 +335,23 @@ def template_context(config: Config, node_id: str,
         "port_maps": [{"kong_port": k, "host_port": h}
                       for k, h in sorted(port_map(config).items())],
     }
+
+
+def forwarded_values(config: Config) -> dict[str, str]:
+    """What the X-Forwarded-Proto/Host/Port/Path/Prefix headers to the
+    upstream are made of. With a trusted peer possible, the maps of
+    nginx_kongpy.conf.j2 choose between the client's values and the
+    gateway's own; with none trusted (the default), the gateway's own are
+    always the answer, so the headers name nginx's variables directly and
+    no map runs for them (two map lookups each per request otherwise).
+    """
+    trusted = "unix:" in (config["trusted_ips"] or []) or any(
+        e["value"] == 1 for e in trusted_geo(config))
+    if trusted:
+        return {k: f"$kongpy_x_forwarded_{k}" for k in ("proto", "host", "port", "path", "prefix")}
+    return {"proto": "$scheme", "host": "$host",
+            "port": "$kongpy_host_port" if port_map(config) else "$server_port",
+            "path": "$kongpy_request_path", "prefix": "$upstream_x_forwarded_prefix"}
 
 
 def _known_node_id(layout: paths.Prefix) -> str:

@@ -66,6 +66,8 @@ def settings_context(data: dict[str, Any]) -> dict[str, Any]:
         "trusted_unix": "unix:" in trusted,
         "via": render_context.via_tokens(data["kongpy_version"]),
         "upstream_request_id": "x-kong-request-id" in data["headers_upstream"],
+        "forwarded": render_context.forwarded_values({"trusted_ips": trusted,
+                                                      "port_maps": data.get("port_maps", [])}),
     }
 
 

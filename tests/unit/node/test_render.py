@@ -266,6 +266,35 @@ def test_real_templates_render_the_context(make_conf):
     assert "{{" not in text and "{%" not in text
 
 
+@pytest.mark.parametrize("trusted, proto, port", [
+    ("", "$scheme", "$server_port"),
+    ("unix:", "$kongpy_x_forwarded_proto", "$kongpy_x_forwarded_port"),
+    ("10.0.0.0/8", "$kongpy_x_forwarded_proto", "$kongpy_x_forwarded_port"),
+])
+def test_forwarded_headers_skip_the_maps_when_nothing_is_trusted(make_conf, trusted, proto,
+                                                                  port):
+    """With no trusted peer the maps could only answer the gateway's own
+    values: the headers name nginx's variables instead (every proxying
+    location, gRPC's too)."""
+    text = writer.render_nginx_conf(_load(make_conf, trusted_ips=trusted), "node-1")
+    assert f"proxy_set_header X-Forwarded-Proto  {proto};" in text
+    assert f"grpc_set_header X-Forwarded-Proto  {proto};" in text
+    assert f"proxy_set_header X-Forwarded-Port   {port};" in text
+    if proto == "$scheme":
+        assert "_set_header X-Forwarded-Host   $host;" in text
+        assert "_set_header X-Forwarded-Path   $kongpy_request_path;" in text
+        assert "_set_header X-Forwarded-Prefix $upstream_x_forwarded_prefix;" in text
+        assert "set_header X-Forwarded-Proto  $kongpy_x_forwarded_proto" not in text
+    else:
+        assert "_set_header X-Forwarded-Prefix $kongpy_x_forwarded_prefix;" in text
+        assert "set_header X-Forwarded-Proto  $scheme" not in text
+
+
+def test_forwarded_port_follows_port_maps_when_nothing_is_trusted(make_conf):
+    text = writer.render_nginx_conf(_load(make_conf, port_maps="80:18000"), "node-1")
+    assert "proxy_set_header X-Forwarded-Port   $kongpy_host_port;" in text
+
+
 def test_real_templates_pass_nginx_test(make_conf, nginx_bin):
     c = _load(make_conf)
     result = writer.prepare(c)

@@ -351,7 +351,7 @@ def forwarded_values(config: Config) -> dict[str, str]:
         return {k: f"$kongpy_x_forwarded_{k}" for k in ("proto", "host", "port", "path", "prefix")}
     return {"proto": "$scheme", "host": "$host",
             "port": "$kongpy_host_port" if port_map(config) else "$server_port",
-            "path": "$kongpy_request_path", "prefix": "$upstream_x_forwarded_prefix"}
+            "path": "$upstream_x_forwarded_path", "prefix": "$upstream_x_forwarded_prefix"}
 
 
 def _known_node_id(layout: paths.Prefix) -> str:

@@ -230,6 +230,10 @@ function _M.access()
         var.upstream_x_forwarded_prefix = prefix
     end
     local service = entry.service
+    if service then
+        -- X-Forwarded-Path: the path the client sent, without the query
+        var.upstream_x_forwarded_path = qpos and sub(request_uri, 1, qpos - 1) or request_uri
+    end
     ctx.kongpy_service = service
     ctx.kongpy_route = entry.route
     if service then

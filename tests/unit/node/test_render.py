@@ -271,8 +271,8 @@ def test_real_templates_render_the_context(make_conf):
     ("unix:", "$kongpy_x_forwarded_proto", "$kongpy_x_forwarded_port"),
     ("10.0.0.0/8", "$kongpy_x_forwarded_proto", "$kongpy_x_forwarded_port"),
 ])
-def test_forwarded_headers_skip_the_maps_when_nothing_is_trusted(make_conf, trusted, proto,
-                                                                  port):
+def test_forwarded_headers_skip_the_maps_when_nothing_is_trusted(
+        make_conf, trusted, proto, port):
     """With no trusted peer the maps could only answer the gateway's own
     values: the headers name nginx's variables instead (every proxying
     location, gRPC's too)."""
@@ -282,7 +282,7 @@ def test_forwarded_headers_skip_the_maps_when_nothing_is_trusted(make_conf, trus
     assert f"proxy_set_header X-Forwarded-Port   {port};" in text
     if proto == "$scheme":
         assert "_set_header X-Forwarded-Host   $host;" in text
-        assert "_set_header X-Forwarded-Path   $kongpy_request_path;" in text
+        assert "_set_header X-Forwarded-Path   $upstream_x_forwarded_path;" in text
         assert "_set_header X-Forwarded-Prefix $upstream_x_forwarded_prefix;" in text
         assert "set_header X-Forwarded-Proto  $kongpy_x_forwarded_proto" not in text
     else:

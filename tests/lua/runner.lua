@@ -9,7 +9,7 @@ local SUITES = {
     "test_schema_types", "test_schema_validators", "test_schema_checks", "test_schema_auto",
     "test_schema_subschema", "test_schema_typedefs", "test_schema_json", "test_schema_plugins",
     "test_sandbox", "test_transformers", "test_propagation", "test_ldap_ber", "test_aead",
-    "test_ratelimit", "test_runner_cache", "test_log_json",
+    "test_ratelimit", "test_runner_cache", "test_log_json", "test_prometheus_buckets",
 }
 
 function _M.run(out_path)

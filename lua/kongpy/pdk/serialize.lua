@@ -18,6 +18,7 @@ local get_req_headers = ngx.req.get_headers
 local get_uri_args = ngx.req.get_uri_args
 local get_method = ngx.req.get_method
 local req_start_time = ngx.req.start_time
+local now = ngx.now
 local get_tls1_version_str = ssl.get_tls1_version_str
 
 local type = type
@@ -193,9 +194,16 @@ end
 
 -- kongpy's own kong.log.latencies(): the `kong`, `proxy` and `request`
 -- latencies without building the log table (a metrics plugin needs only these).
+-- `request` is $request_time's whole milliseconds, computed as nginx does
+-- (the cached clock minus the request's start, at least 0) instead of read
+-- through ngx.var, which parses the variable's name on every read.
 function _M.latencies()
     phase.check("kong.log.latencies", LOG)
-    local kong, proxy, request = latency_values(ngx.ctx, tonumber(var.request_time) * 1000)
+    local request_ms = floor((now() - req_start_time()) * 1000 + 0.5)
+    if request_ms < 0 then
+        request_ms = 0
+    end
+    local kong, proxy, request = latency_values(ngx.ctx, request_ms)
     return kong, proxy, request
 end
 

@@ -5,6 +5,7 @@
 local kong = require("kongpy.pdk")
 local counters = require("kong.plugins.prometheus.counters")
 local metrics = require("kong.plugins.prometheus.metrics")
+local buckets = require("kong.plugins.prometheus.buckets")
 
 local ngx = ngx
 local var = ngx.var
@@ -20,6 +21,7 @@ local get_source = kong.response.get_source
 local latencies = kong.log.latencies
 local label = metrics.label
 local LE = metrics.LE
+local bucket = buckets.index
 
 -- kongpy has one workspace, Kong's default one
 local WORKSPACE = "default"
@@ -40,8 +42,10 @@ local function histogram(name, labels)
         keys[i] = prefix .. le[i] .. '"}'
     end
     keys[#le + 1] = prefix .. '+Inf"}'
+    local bounds = metrics.FAMILIES[name][3]
     return {
-        bounds = metrics.FAMILIES[name][3],
+        bounds = bounds,
+        lut = buckets.lut(bounds),
         keys = keys,
         sum = name .. "_sum{" .. labels .. "}",
         count = name .. "_count{" .. labels .. "}",
@@ -76,12 +80,7 @@ local function inc(key, v)
 end
 
 local function observe(h, v)
-    local bounds = h.bounds
-    local i, n = 1, #bounds
-    while i <= n and v > bounds[i] do
-        i = i + 1
-    end
-    inc(h.keys[i], 1)
+    inc(h.keys[bucket(h.bounds, h.lut, v)], 1)
     inc(h.sum, v)
     inc(h.count, 1)
 end

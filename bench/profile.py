@@ -135,8 +135,8 @@ def _syscalls(ctx: Context, subject: runner.Subject, seconds: float) -> str:
             rows.append((calls, cols[-1]))
     rows.sort(reverse=True)
     n = max(1, res.requests)
-    lines = [f"{res.requests} requests"] + [f"{c / n:8.3f}  {name}" for c, name in rows
-                                              if c / n >= 0.001]
+    per_request = [f"{c / n:8.3f}  {name}" for c, name in rows if c / n >= 0.001]
+    lines = [f"{res.requests} requests", *per_request]
     return "\n".join(lines)
 
 

@@ -282,6 +282,50 @@ def via_tokens(version: str) -> dict[str, Any]:
             "default": f"1.1 {server}"}
 
 
+# Kong's header tokens and the headers each governs (lua/kongpy/settings.lua
+# expands them the same way for the Lua side)
+_HEADER_GROUPS = {
+    "server_tokens": ("server", "via"),
+    "latency_tokens": ("x-kong-proxy-latency", "x-kong-response-latency",
+                       "x-kong-upstream-latency"),
+}
+# The response headers location / has nginx add (add_header) rather than its
+# Lua header filter, each with its name as sent and the variable it comes from.
+_NGINX_ADDED = {
+    "x-kong-upstream-latency": ("X-Kong-Upstream-Latency", "$kongpy_upstream_latency"),
+    "x-kong-proxy-latency": ("X-Kong-Proxy-Latency", "$kongpy_proxy_latency"),
+    "via": ("Via", "$kongpy_resp_via"),
+    "x-kong-request-id": ("X-Kong-Request-Id", "$kongpy_request_id"),
+}
+
+
+def nginx_headers(config: Config) -> list[str]:
+    """The enabled headers of `_NGINX_ADDED` (lower case) nginx adds in location /.
+
+    None when an ``add_header`` or ``proxy_hide_header`` is injected at the
+    http or proxy server level: nginx inherits neither into a location that
+    has its own.
+    """
+    blocks = config.injected() if hasattr(config, "injected") else {}
+    if any(name in ("add_header", "proxy_hide_header")
+           for block in ("http", "proxy") for name, _ in blocks.get(block, [])):
+        return []
+    tokens = {t.lower() for t in config["headers"]}
+    if "off" in tokens:
+        return []
+    enabled = set(tokens)
+    for token, names in _HEADER_GROUPS.items():
+        if token in tokens:
+            enabled.update(names)
+    return [h for h in _NGINX_ADDED if h in enabled]
+
+
+def nginx_header_directives(names: list[str]) -> list[dict[str, str]]:
+    """location /'s add_header for each of `names` (nginx_headers): the name
+    as sent and the variable its value comes from."""
+    return [{"name": _NGINX_ADDED[h][0], "value": _NGINX_ADDED[h][1]} for h in names]
+
+
 def template_context(config: Config, node_id: str,
                      settings_file: str | None = None) -> dict[str, Any]:
     """The template context of contracts.md §4 (plain values only)."""
@@ -317,6 +361,7 @@ def template_context(config: Config, node_id: str,
         "trusted_unix": "unix:" in (config["trusted_ips"] or []),
         "forwarded": forwarded_values(config),
         "via": via_tokens(kongpy.__version__),
+        "nginx_headers": nginx_header_directives(nginx_headers(config)),
         "upstream_request_id": "x-kong-request-id" in [
             h.lower() for h in config["headers_upstream"]],
         "real_ip_header": config["real_ip_header"] or "X-Real-IP",
@@ -435,6 +480,7 @@ def settings(config: Config, node_id: str) -> dict[str, Any]:
         "write_socket": str(write_socket_target(config)[0]),
         "dp_writable": sorted(plugins.DATA_PLANE_WRITES),
         "headers": [h.lower() for h in config["headers"]],
+        "nginx_headers": nginx_headers(config),
         "error_default_type": config["error_default_type"],
         "allow_debug_header": config["allow_debug_header"],
         "tracing": tracingconf.settings(config),

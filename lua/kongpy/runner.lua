@@ -313,6 +313,7 @@ end
 
 local function note(later, h)
     later.logging = later.logging or h.log ~= nil
+    later.filtering = later.filtering or h.header_filter ~= nil
     later.buffered = later.buffered or h.response ~= nil
 end
 

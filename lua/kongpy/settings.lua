@@ -16,6 +16,10 @@ local _M = {
     server_header = "kongpy/0.0.0",
     node_id = nil,
     enabled_headers = {},
+    -- the response headers location / has nginx add (add_header), in
+    -- lower case: a subset of via, x-kong-proxy-latency,
+    -- x-kong-upstream-latency, x-kong-request-id (kongpy.init)
+    nginx_headers = {},
     error_default_type = "text/plain",
     allow_debug_header = false,
     -- "traditional" or "traditional_compatible" (router.lua)
@@ -106,6 +110,7 @@ function _M.load(path)
     _M.server_header = "kongpy/" .. (t.kongpy_version or "0.0.0")
     _M.node_id = t.node_id
     _M.enabled_headers = expand(t.headers)
+    _M.nginx_headers = table_of(t.nginx_headers)
     _M.error_default_type = type(t.error_default_type) == "string"
                             and t.error_default_type or "text/plain"
     _M.dns_resolver = type(t.dns_resolver) == "table" and t.dns_resolver or {}

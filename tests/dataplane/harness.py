@@ -55,6 +55,7 @@ def settings(prefix: Path, **overrides: Any) -> dict[str, Any]:
         "upstream_tls": {"profiles": {}, "verify_depth": 1, "pools": 4},
     }
     data.update(overrides)
+    data.setdefault("nginx_headers", render_context.nginx_headers(data))
     return data
 
 
@@ -66,6 +67,7 @@ def settings_context(data: dict[str, Any]) -> dict[str, Any]:
         "trusted_unix": "unix:" in trusted,
         "via": render_context.via_tokens(data["kongpy_version"]),
         "upstream_request_id": "x-kong-request-id" in data["headers_upstream"],
+        "nginx_headers": render_context.nginx_header_directives(data["nginx_headers"]),
         "forwarded": render_context.forwarded_values({"trusted_ips": trusted,
                                                       "port_maps": data.get("port_maps", [])}),
     }

@@ -127,6 +127,26 @@ def test_regex_route(configured: DataPlane) -> None:
     assert requests.get(configured.url("/users/x")).status_code == 404
 
 
+def test_the_upstreams_copies_of_the_gateway_headers_are_replaced(configured: DataPlane) -> None:
+    """Via, the latencies and the request id go out once, the gateway's (nginx
+    adds them in location /): the upstream's Via is kept in front of ours."""
+    conn = http.client.HTTPConnection("127.0.0.1", configured.port, timeout=10)
+    conn.putrequest("GET", "/r/x")
+    for copy in ("Via: 1.0 inner", "X-Kong-Request-Id: upstream-id",
+                 "X-Kong-Proxy-Latency: 999999", "X-Kong-Upstream-Latency: 999999"):
+        conn.putheader("X-Respond-Header", copy)
+    conn.endheaders()
+    resp = conn.getresponse()
+    echo = json.loads(resp.read())
+    conn.close()
+    assert resp.status == 200
+    assert resp.headers.get_all("Via") == ["1.0 inner, 1.1 kongpy/0.1.0"]
+    assert resp.headers.get_all("X-Kong-Request-Id") == [echo["headers"]["x-kong-request-id"]]
+    for name in ("X-Kong-Proxy-Latency", "X-Kong-Upstream-Latency"):
+        [value] = resp.headers.get_all(name)
+        assert value != "999999" and int(value) >= 0
+
+
 def test_path_is_normalised_before_matching(configured: DataPlane) -> None:
     r = requests.get(configured.url("/x/../r//y"))
     assert r.status_code == 200
@@ -142,7 +162,9 @@ def test_no_route_is_404_json(configured: DataPlane) -> None:
                     "request_id": r.headers["X-Kong-Request-Id"]}
     assert r.headers["Server"] == "kongpy/0.1.0"
     assert int(r.headers["X-Kong-Response-Latency"]) >= 0
-    assert "Via" not in r.headers
+    assert r.raw.headers.getlist("X-Kong-Request-Id") == [body["request_id"]]
+    for name in ("Via", "X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency"):
+        assert name not in r.headers
 
 
 def test_router_errors_negotiate_on_accept(configured: DataPlane) -> None:

@@ -133,3 +133,46 @@ def test_a_plugin_error_gives_kongs_500_and_a_log_line(gateway, svc, phase):
     assert resp.json()["message"] == "An unexpected error occurred"
     log = (gw.prefix / "logs" / "error.log").read_text(errors="replace")
     assert f"phase-probe failed on purpose in {phase}" in log
+
+
+def _once(resp, name: str) -> str:
+    values = resp.raw.headers.getlist(name)
+    assert len(values) == 1, (name, values)
+    return values[0]
+
+
+UPSTREAM_COPIES = [("header", "Via:1.0 inner"), ("header", "X-Kong-Request-Id:upstream-id"),
+                   ("header", "X-Kong-Proxy-Latency:999999"),
+                   ("header", "X-Kong-Upstream-Latency:999999")]
+
+
+def test_gateway_headers_replace_a_header_filters_copies(gateway, svc):
+    """Kong sets Via and the latencies after the plugins' header_filter: a
+    plugin's copy does not go out beside them. This node does not send
+    X-Kong-Request-Id (`headers`): the upstream's passes as it is."""
+    gw = gateway
+    gw.route("/own-headers", {"name": "response-transformer", "config": {"add": {"headers": [
+        "Via:plugin", "X-Kong-Request-Id:plugin", "X-Kong-Proxy-Latency:999999",
+        "X-Kong-Upstream-Latency:999999"]}}})
+    gw.wait_sync()
+    resp = proxy(gw).get("/own-headers", params=UPSTREAM_COPIES)
+    assert resp.status_code == 200
+    assert _once(resp, "Via").startswith("1.0 inner, 1.1 kongpy/")
+    # (response-transformer adds no header the answer has already)
+    assert resp.raw.headers.getlist("X-Kong-Request-Id") == ["upstream-id"]
+    assert _once(resp, "X-Kong-Proxy-Latency") != "999999"
+    assert _once(resp, "X-Kong-Upstream-Latency") != "999999"
+
+
+def test_buffered_answer_carries_the_gateway_headers_once(gateway, svc):
+    """The buffered answer is made from the upstream's headers: their copies
+    of the gateway's give way as well."""
+    # (X-Kong-Request-Id is not among this node's `headers`)
+    gw = gateway
+    _probe(gw, "/buffered-own")
+    resp = proxy(gw).get("/buffered-own", params=UPSTREAM_COPIES)
+    assert resp.status_code == 200
+    assert _once(resp, "Via").startswith("1.0 inner, 1.1 kongpy/")
+    assert _once(resp, "X-Kong-Request-Id") == "upstream-id"
+    assert _once(resp, "X-Kong-Proxy-Latency") != "999999"
+    assert _once(resp, "X-Kong-Upstream-Latency") != "999999"

@@ -295,6 +295,36 @@ def test_forwarded_port_follows_port_maps_when_nothing_is_trusted(make_conf):
     assert "proxy_set_header X-Forwarded-Port   $kongpy_host_port;" in text
 
 
+@pytest.mark.parametrize("settings, expected", [
+    ({}, ["x-kong-upstream-latency", "x-kong-proxy-latency", "via", "x-kong-request-id"]),
+    ({"headers": "server_tokens"}, ["via"]),
+    ({"headers": "X-Kong-Proxy-Latency, X-Kong-Request-Id"},
+     ["x-kong-proxy-latency", "x-kong-request-id"]),
+    ({"headers": "off"}, []),
+    ({"headers": "off, latency_tokens"}, []),
+    ({"headers": "latency_tokens, off"}, ["x-kong-upstream-latency", "x-kong-proxy-latency"]),
+    # location / having add_header or proxy_hide_header of its own would
+    # stop nginx inheriting the server's or http block's
+    ({"nginx_proxy_add_header": "X-A b"}, []),
+    ({"nginx_http_proxy_hide_header": "X-B"}, []),
+    ({"nginx_location_add_header": "X-A b"},
+     ["x-kong-upstream-latency", "x-kong-proxy-latency", "via", "x-kong-request-id"]),
+])
+def test_nginx_adds_the_enabled_gateway_headers_in_location_root(make_conf, settings, expected):
+    c = _load(make_conf, **settings)
+    assert context.nginx_headers(c) == expected
+    assert context.settings(c, "n")["nginx_headers"] == expected
+    text = writer.render_nginx_conf(c, "n")
+    added = [line.split()[1] for line in text.splitlines()
+             if line.strip().startswith("add_header") and "$kongpy_" in line]
+    hidden = [line.split()[1].rstrip(";") for line in text.splitlines()
+              if line.strip().startswith("proxy_hide_header ") and "X-B" not in line]
+    assert [h.lower() for h in added] == expected
+    assert [h.lower() for h in hidden] == expected
+    assert ("map $kongpy_upstream_latency $kongpy_resp_via" in text) == ("via" in expected)
+    assert ("kongpy.header_filter(true)" in text)
+
+
 def test_real_templates_pass_nginx_test(make_conf, nginx_bin):
     c = _load(make_conf)
     result = writer.prepare(c)

@@ -20,8 +20,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from kongpy.admin.body import read_body
 from kongpy.admin.resources import (CollectionView, EntityView, changed, dao_for,
                                     json_response, no_content, page_body, register_entity,
-                                    register_foreign)
-from kongpy.db import paging
+                                    register_foreign, tags_filter)
 from kongpy.schemas.typedefs import is_uuid
 
 log = logging.getLogger(__name__)
@@ -60,9 +59,7 @@ def _snis_arg(body: Any, name: str | None, method: str) -> Any:
 class CertificateCollection(CollectionView):
     def get(self, **kwargs: str) -> Response:
         dao = dao_for("certificates")
-        tags, tags_any = None, False
-        if "tags" in request.args:
-            tags, tags_any = paging.parse_tags(request.args.get("tags"))
+        tags, tags_any = tags_filter()
         rows, token = dao.page(request.args.get("size"), request.args.get("offset") or None,
                                tags=tags, tags_any=tags_any)
         return json_response(page_body([dao.with_snis(r) for r in rows], token, request.path))

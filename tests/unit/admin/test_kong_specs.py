@@ -1,0 +1,38 @@
+"""Cases of Kong's own Admin API integration specs
+(spec/02-integration/04-admin_api/ in Kong 3.9), each named after its spec."""
+from tests.helpers.http import admin
+
+INVALID_TAGS = {"code": 11, "name": "invalid options",
+                "message": "invalid option (tags: invalid filter syntax)",
+                "options": {"tags": "invalid filter syntax"}}
+
+
+def _consumer(client, username, *tags):
+    return admin(client).post("/consumers", {"username": username, "tags": list(tags)})
+
+
+# -- 14-tags_spec --------------------------------------------------------------------------
+
+def test_tags_filter_refuses_bytes_kong_refuses(client):
+    _consumer(client, "c1", "corp_a", "🦍")
+    for raw in ("%FF", "a%01b", "corp_a,%F5"):
+        resp = client.get(f"/consumers?tags={raw}")
+        assert resp.status_code == 400, raw
+        assert resp.get_json() == INVALID_TAGS
+    # printable ASCII (space included) and UTF-8 stay valid filters
+    assert len(client.get("/consumers?tags=%F0%9F%A6%8D").get_json()["data"]) == 1
+    assert client.get("/consumers?tags=foo%20bar").get_json()["data"] == []
+
+
+def test_tags_filter_ignored_under_a_parent(client):
+    # "ignores tags when filtering by multiple filters #6779"
+    c1 = _consumer(client, "c1", "corp_a", "consumer1")
+    _consumer(client, "c2", "corp_a", "consumer2")
+    plugin = admin(client).post(f"/consumers/{c1['id']}/plugins", {
+        "name": "file-log", "config": {"path": "/tmp/kongpy-specs.log"},
+        "tags": ["corp_a", "consumer1"]})
+    body = client.get("/consumers/c1/plugins?tags=consumer2").get_json()
+    assert [p["id"] for p in body["data"]] == [plugin["id"]]
+    # the filter is still checked
+    resp = client.get("/consumers/c1/plugins?tags=a,b/c")
+    assert resp.status_code == 400 and resp.get_json() == INVALID_TAGS

@@ -36,3 +36,24 @@ def test_tags_filter_ignored_under_a_parent(client):
     # the filter is still checked
     resp = client.get("/consumers/c1/plugins?tags=a,b/c")
     assert resp.status_code == 400 and resp.get_json() == INVALID_TAGS
+
+
+# -- 21-truncated_arguments_spec -----------------------------------------------------------
+
+def test_too_many_query_arguments(client):
+    many = "&".join(f"a={i}" for i in range(1001))
+    resp = client.get(f"/plugins?{many}")
+    assert resp.status_code == 400 and resp.get_json() == {"message": "Too many arguments"}
+    assert client.get("/plugins?" + many.rsplit("&", 1)[0]).status_code == 200
+
+
+def test_too_many_form_arguments(client):
+    allow = "&".join(f"config.allow=10.0.{i // 250}.{i % 250}" for i in range(1001))
+    resp = client.post("/plugins", data="name=ip-restriction&" + allow,
+                       content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 400 and resp.get_json() == {"message": "Too many arguments"}
+    assert client.get("/plugins").get_json()["data"] == []
+    fewer = allow.rsplit("&", 2)[0]
+    resp = client.post("/plugins", data="name=ip-restriction&" + fewer,
+                       content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 201 and len(resp.get_json()["config"]["allow"]) == 999

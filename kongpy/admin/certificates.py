@@ -34,7 +34,7 @@ def _certificate_id(key: str, method: str) -> tuple[str | None, str | None]:
     """(certificate id, SNI name) for a URL key; id None when no SNI has that name."""
     if is_uuid(key):
         return key, None
-    sni = dao_for("snis").select_by("name", key)
+    sni = dao_for("snis").select_by_key(key)
     if sni is not None:
         return sni["certificate"]["id"], key
     return (str(uuid.uuid4()) if method == "PUT" else None), key

@@ -57,3 +57,36 @@ def test_too_many_form_arguments(client):
     resp = client.post("/plugins", data="name=ip-restriction&" + fewer,
                        content_type="application/x-www-form-urlencoded")
     assert resp.status_code == 201 and len(resp.get_json()["config"]["allow"]) == 999
+
+
+# -- 19-vaults_spec, and every entity with an endpoint key ----------------------------------
+
+NAME_ERR = ("invalid value 'bad name': the only accepted ascii characters are "
+            "alphanumerics or ., -, _, and ~")
+
+
+def test_put_by_an_invalid_prefix(client):
+    # "handles invalid input by prefix"
+    resp = client.put("/vaults/env", json={"name": "env"})
+    assert resp.status_code == 400
+    assert resp.get_json() == {"code": 10, "name": "invalid unique prefix",
+                               "message": "must not be one of: env"}
+
+
+def test_endpoint_keys_the_schema_refuses(client):
+    for method in ("GET", "PUT", "PATCH", "DELETE"):
+        resp = client.open("/services/bad%20name", method=method,
+                           json={"host": "h"} if method in ("PUT", "PATCH") else None)
+        assert resp.status_code == 400, method
+        assert resp.get_json() == {"code": 10, "name": "invalid unique name",
+                                   "message": NAME_ERR}
+    assert client.get("/services/bad%20name/routes").status_code == 400
+    assert client.get("/upstreams/bad%20name").get_json() == {
+        "code": 10, "name": "invalid unique name",
+        "message": "Invalid name; must be a valid hostname"}
+    assert client.get("/certificates/x%20y").get_json() == {
+        "code": 10, "name": "invalid unique name", "message": "invalid value: x y"}
+    # a valid key of nothing is still not found; a field without checks has no such error
+    assert client.get("/services/not-found").status_code == 404
+    assert client.delete("/services/not-found").status_code == 204
+    assert client.get("/consumers/x%20y").status_code == 404

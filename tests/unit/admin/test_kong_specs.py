@@ -90,3 +90,21 @@ def test_endpoint_keys_the_schema_refuses(client):
     assert client.get("/services/not-found").status_code == 404
     assert client.delete("/services/not-found").status_code == 204
     assert client.get("/consumers/x%20y").status_code == 404
+
+
+# -- 02-kong_routes_spec: /schemas/vaults/:name ---------------------------------------------
+
+def test_vault_schema(client):
+    resp = client.get("/schemas/vaults/env")
+    assert resp.status_code == 200
+    (config,) = [fld["config"] for fld in resp.get_json()["fields"] if "config" in fld]
+    assert config["type"] == "record"
+    assert [next(iter(fld)) for fld in config["fields"]][0] == "prefix"
+    resp = client.get("/schemas/vaults/not-present")
+    assert resp.status_code == 404
+    assert resp.get_json() == {"message": "No vault named 'not-present'"}
+    # the entity's own schema and validation are still there
+    assert client.get("/schemas/vaults").get_json()["fields"][0] == {
+        "id": {"type": "string", "auto": True, "uuid": True}}
+    resp = client.post("/schemas/vaults/validate", json={"name": "env", "prefix": "my-env"})
+    assert resp.status_code == 200

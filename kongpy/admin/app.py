@@ -15,7 +15,7 @@ import kongpy.db
 from kongpy.admin import (certificates, config as config_api, consumers, errors, history, info,
                           metrics, openapi, plugins, proxy_cache, routes, schemas as schemas_api,
                           services, tags, upstreams)
-from kongpy.admin.body import MAX_BODY_BYTES
+from kongpy.admin.body import MAX_BODY_BYTES, too_many_arguments
 from kongpy.admin.guard import Guard
 from kongpy.admin.resources import SERVER, json_response, kong_status, refuse_dbless_write
 from kongpy.admin.tokens import TokenCache
@@ -115,6 +115,8 @@ def _before() -> Response | None:
         raise RequestEntityTooLarge()
     refuse_dbless_write()
     if request.method != "OPTIONS":
+        if request.endpoint is not None and too_many_arguments():
+            return json_response({"message": "Too many arguments"}, 400)
         return None
     methods = _allowed_methods()
     if methods is None:

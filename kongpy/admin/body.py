@@ -30,6 +30,9 @@ from kongpy.schemas import coerce
 MAX_BODY_BYTES = 10 * 1024 * 1024
 # cjson refuses more than 1000 levels; nothing Kong stores comes near ten.
 MAX_DEPTH = 100
+# Kong's Admin API reads at most this many query (or form) arguments and
+# refuses a request with more (400 `Too many arguments`).
+MAX_ARGS = 1000
 
 CANNOT_PARSE_JSON = "Cannot parse JSON body"
 CANNOT_PARSE_FORM = "Cannot parse form body"
@@ -54,6 +57,21 @@ def read_body(target: Any) -> Any:
         # a body; no content type is fine as long as there is no body.
         raise UnsupportedBody(UNSUPPORTED)
     return {}
+
+
+def _count_args(raw: bytes) -> int:
+    return sum(1 for part in raw.split(b"&") if part)
+
+
+def too_many_arguments() -> bool:
+    """Whether the query string, or a form-encoded body, holds more than
+    MAX_ARGS arguments (multipart and JSON bodies are not counted, as in Kong)."""
+    if _count_args(request.query_string) > MAX_ARGS:
+        return True
+    if request.method in ("POST", "PUT", "PATCH") and \
+            request.mimetype == "application/x-www-form-urlencoded":
+        return _count_args(request.get_data(cache=True)) > MAX_ARGS
+    return False
 
 
 def parse_json(raw: bytes) -> Any:

@@ -20,8 +20,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from kongpy.admin.body import read_body
 from kongpy.admin.resources import (CollectionView, EntityView, changed, dao_for,
                                     json_response, no_content, page_body, register_entity,
-                                    register_foreign)
-from kongpy.db import paging
+                                    register_foreign, tags_filter)
 from kongpy.schemas.typedefs import is_uuid
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ def _certificate_id(key: str, method: str) -> tuple[str | None, str | None]:
     """(certificate id, SNI name) for a URL key; id None when no SNI has that name."""
     if is_uuid(key):
         return key, None
-    sni = dao_for("snis").select_by("name", key)
+    sni = dao_for("snis").select_by_key(key)
     if sni is not None:
         return sni["certificate"]["id"], key
     return (str(uuid.uuid4()) if method == "PUT" else None), key
@@ -60,9 +59,7 @@ def _snis_arg(body: Any, name: str | None, method: str) -> Any:
 class CertificateCollection(CollectionView):
     def get(self, **kwargs: str) -> Response:
         dao = dao_for("certificates")
-        tags, tags_any = None, False
-        if "tags" in request.args:
-            tags, tags_any = paging.parse_tags(request.args.get("tags"))
+        tags, tags_any = tags_filter()
         rows, token = dao.page(request.args.get("size"), request.args.get("offset") or None,
                                tags=tags, tags_any=tags_any)
         return json_response(page_body([dao.with_snis(r) for r in rows], token, request.path))

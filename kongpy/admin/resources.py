@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from flask import Blueprint, Response, current_app, g, request
 from flask.views import MethodView
@@ -102,26 +102,47 @@ def refuse_dbless_write() -> None:
     db.daos[args[0]].check_writable(op, key)
 
 
-def page_body(rows: list, token: str | None, path: str) -> dict:
+def page_body(rows: list, token: str | None, path: str, tagged: bool = True) -> dict:
+    """A page as Kong answers it; ``tagged=False`` leaves the tags filter out
+    of ``next`` (a collection that does not filter by tags)."""
     body: dict[str, Any] = {"data": rows, "next": None}
     if token:
         body["offset"] = token
         nxt = f"{path}?offset={quote(token, safe='')}"
         if request.args.get("size") is not None:
             nxt += f"&size={quote(request.args['size'], safe='')}"
-        if request.args.get("tags") is not None:
+        if tagged and request.args.get("tags") is not None:
             nxt += f"&tags={quote(request.args['tags'], safe='')}"
         body["next"] = nxt
     return body
 
 
+def _raw_arg(name: str) -> bytes | None:
+    """The first value of query argument ``name`` as the client's bytes
+    (``request.args`` has replaced what is not UTF-8)."""
+    for key, value in parse_qsl(request.query_string.decode("latin-1"),
+                                keep_blank_values=True, encoding="latin-1"):
+        if key == name:
+            return value.encode("latin-1")
+    return None
+
+
+def tags_filter() -> tuple[list[str] | None, bool]:
+    """The ``tags`` query argument as (tags, any of them), or (None, False)."""
+    if "tags" not in request.args:
+        return None, False
+    return paging.parse_tags(request.args.get("tags"), _raw_arg("tags"))
+
+
 def list_entities(dao: DAO, path: str, **fk: str) -> Response:
-    tags, tags_any = None, False
-    if "tags" in request.args:
-        tags, tags_any = paging.parse_tags(request.args.get("tags"))
+    tags, tags_any = tags_filter()
+    if fk:
+        # As Kong (#6779): a collection under a parent is filtered by its
+        # parent alone; a tags filter is checked, then ignored.
+        tags, tags_any = None, False
     rows, token = dao.page(request.args.get("size"), request.args.get("offset") or None,
                            tags=tags, tags_any=tags_any, **fk)
-    return json_response(page_body(rows, token, path))
+    return json_response(page_body(rows, token, path, tagged=not fk))
 
 
 def _belongs(row: dict, fk_field: str, parent: dict) -> bool:

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from kongpy.db import foreign, paging, rows as rowlib
 from kongpy.db.entities import CACHE_KEY, table_for
 from kongpy.db.strategies.base import BadCursor, Conflict
-from kongpy.errors import (ForeignKeyViolation, InvalidOffset, InvalidOptions, NotFound,
-                           OperationUnsupported, PrimaryKeyViolation, SchemaViolation,
-                           UniqueViolation)
+from kongpy.errors import (ForeignKeyViolation, InvalidOffset, InvalidOptions, InvalidUnique,
+                           NotFound, OperationUnsupported, PrimaryKeyViolation,
+                           SchemaViolation, UniqueViolation)
 from kongpy.schemas.base import EntitySchema
 from kongpy.schemas.fields import Foreign, Record
 from kongpy.schemas.typedefs import is_uuid
@@ -80,12 +80,24 @@ class DAO:
             return None
         key = self.schema.key_for(key)
         if ekey in self.schema.unique_fields:
+            self._check_unique_value(ekey, key)
             return self.select_by(ekey, key)
         if ekey in self.schema.cache_key and within is not None:
             data = dict(within)
             data[ekey] = key
             return self.select_by(CACHE_KEY, rowlib.cache_key(self.schema, data))
         return None
+
+    def _check_unique_value(self, field: str, value: str) -> None:
+        """As Kong's DAO, a unique field looked up (selected, updated,
+        upserted, deleted) by a value its own schema refuses is an error
+        (``invalid unique <field>``), not a missing entity."""
+        errors = self.schema.partial_errors({field: value})
+        err = errors.get(field)
+        if isinstance(err, list):
+            err = err[0] if err else None
+        if isinstance(err, str):
+            raise InvalidUnique(field, err)
 
     def page(self, size: Any = None, offset: str | None = None, tags: Any = None,
              tags_any: bool = False, **fk: str) -> tuple[list[dict], str | None]:

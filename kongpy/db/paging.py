@@ -14,6 +14,9 @@ MAX_PAGE_SIZE = 1000
 MAX_TAGS = 5
 _NOT_LUA_NUMBER = re.compile(r"[^0-9eE.+\-\s]")
 _TAGS_RE = re.compile(r"^([^,/]+)((,[^,/]+)*|(/[^,/]+)*)$")
+# The bytes Kong's Admin API accepts in a tags filter, as the client sent
+# them: printable ASCII but ',' and '/', and the bytes of UTF-8 sequences.
+_TAG_FILTER_BYTES = re.compile(rb"^[\x20-\x2B\x2D\x2E\x30-\x7E\x80-\xF4,/]*$")
 
 
 def check_size(size: Any) -> int:
@@ -54,11 +57,15 @@ def decode_offset(token: str) -> list:
     return key
 
 
-def parse_tags(value: str | None) -> tuple[list[str], bool]:
-    """``a,b`` -> (["a","b"], any=False); ``a/b`` -> (["a","b"], any=True)."""
+def parse_tags(value: str | None, raw: bytes | None = None) -> tuple[list[str], bool]:
+    """``a,b`` -> (["a","b"], any=False); ``a/b`` -> (["a","b"], any=True).
+
+    ``raw`` is the value's bytes before any decoding (a control character or
+    a byte no UTF-8 text holds is refused, where decoding would have replaced it).
+    """
     if value is None or value == "":
         raise InvalidOptions({"tags": "cannot be null"})
-    if not _TAGS_RE.match(value):
+    if not _TAGS_RE.match(value) or (raw is not None and not _TAG_FILTER_BYTES.match(raw)):
         raise InvalidOptions({"tags": "invalid filter syntax"})
     any_of = "/" in value
     tags = re.split(r"[,/]", value)

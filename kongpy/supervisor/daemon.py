@@ -176,6 +176,10 @@ class Supervisor:
             argv += ["--bind", listener["address"]]
         argv += ["--workers", str(workers), "--worker-class", "gthread",
                  "--threads", "4", "--keep-alive", "60", "--graceful-timeout", "10",
+                 # nginx reads request lines up to its 8k header buffers (Kong's
+                 # Admin API answers a thousand query arguments); gunicorn's
+                 # default stops at 4094 bytes
+                 "--limit-request-line", "8190",
                  "--log-level", _GUNICORN_LEVELS.get(config["log_level"], "info"),
                  "--error-logfile", _in_prefix(config, error_log or "logs/error.log")]
         if access_log and access_log != "off":

@@ -82,6 +82,16 @@ def test_tag_with_invalid_utf8(node):
     assert status == 200 and '"entity_name":"consumers"' in body.decode()
 
 
+def test_a_thousand_query_arguments(node):
+    # Kong's 21-truncated_arguments_spec: 1000 arguments are read (a request
+    # line of some 6 KB, within nginx's 8k buffers), the 1001st is refused
+    many = "&".join(f"a={i}" for i in range(1001))
+    status, _, body = _raw(node, "GET", b"/plugins?" + many.encode())
+    assert status == 400 and json.loads(body) == {"message": "Too many arguments"}
+    status, _, body = _raw(node, "GET", b"/plugins?" + many.rsplit("&", 1)[0].encode())
+    assert status == 200, body
+
+
 def _status(node: Gateway, **params: str) -> requests.Response:
     return requests.get(node.admin + "/status", params=params, timeout=5)
 

@@ -102,12 +102,21 @@ def test_snis_only_with_tls_protocols(violation):
     ("/a//b", "must not have empty segments"),
     ("/a/../b", "non-normalized path, consider use '/b' instead"),
     ("/%7euser", "non-normalized path, consider use '/~user' instead"),
+    # Kong decodes every escape but a reserved character's, as its router does
+    ("/caf%C3%A9", "non-normalized path, consider use '/café' instead"),
+    ("/foo%20bar", "non-normalized path, consider use '/foo bar' instead"),
+    ("/a%2fb", "non-normalized path, consider use '/a%2Fb' instead"),
     ("~/(a", "invalid regex: '/(a' (PCRE returned: missing ), unterminated subpattern)"),
 ])
 def test_path_messages(violation, path, err):
     body = violation(R, {"paths": ["/ok", path]})
     assert body["fields"] == {"paths": [None, err]}
     assert body["message"] == f"schema violation (paths.2: {err})"
+
+
+def test_paths_in_normalized_form_accepted():
+    paths = ["/café", "/a%2Fb", "/100%25", "/~user"]
+    assert R.validate({"paths": paths})["paths"] == paths
 
 
 def test_regex_paths_accepted():

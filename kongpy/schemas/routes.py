@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from kongpy.schemas import expressions as expr, fields as f, typedefs as t
+from kongpy.schemas import expressions as expr, fields as f, pcre, typedefs as t
 from kongpy.schemas.base import EntitySchema, entity_error, is_empty, quoted
 
 PROTOCOL_SUBSETS = (("http", "https"), ("tcp", "tls", "udp"), ("tls_passthrough",),
@@ -18,7 +18,6 @@ _HOST_HEADER = re.compile(r"^[Hh][Oo][Ss][Tt]$")
 # path it matches against (a route kept in escaped form could never match).
 _RESERVED = frozenset(b"!*'();:@&=+$,/?%#[]")
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
-_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
 
 
 # -- element validators ------------------------------------------------------------
@@ -88,10 +87,9 @@ def check_router_path(value: str) -> str | None:
             return f"non-normalized path, consider use '{normalized}' instead"
         return None
     regex = value[1:]
-    try:
-        re.compile(_NAMED_GROUP.sub("(?P<", regex))
-    except re.error as exc:
-        return f"invalid regex: '{regex}' (PCRE returned: {exc.msg})"
+    err = pcre.compile_error(regex)
+    if err:
+        return f"invalid regex: '{regex}' (PCRE returned: {err})"
     return None
 
 

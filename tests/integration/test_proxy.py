@@ -158,3 +158,18 @@ def test_route_paths_take_the_routers_normal_form(gateway, upstream):
     # the echo server reads header bytes as latin-1
     prefix = resp.json()["headers"]["x-forwarded-prefix"]
     assert prefix.encode("latin-1").decode() == "/café"
+
+
+def test_regex_paths_are_pcre(gateway, upstream):
+    """Kong checks a regex path with PCRE, the engine its router runs: an
+    inline flag after the start (`(?i)`) is valid there, and the route then
+    matches as PCRE says (case-insensitively here)."""
+    gateway.create("/services", {"name": "pcre", "url": upstream.url})
+    gateway.create("/services/pcre/routes", {
+        "paths": [r"~/(?i)pcre-users/(?<id>\d+)$"], "strip_path": False})
+    gateway.wait_sync()
+    resp = requests.get(gateway.proxy + "/PCRE-Users/42", timeout=5)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["path"] == "/PCRE-Users/42"
+    resp = requests.get(gateway.proxy + "/pcre-users/x", timeout=5)
+    assert resp.status_code == 404

@@ -173,3 +173,17 @@ def test_regex_paths_are_pcre(gateway, upstream):
     assert resp.json()["path"] == "/PCRE-Users/42"
     resp = requests.get(gateway.proxy + "/pcre-users/x", timeout=5)
     assert resp.status_code == 404
+
+
+def test_hosts_are_read_by_kongs_rules(gateway):
+    """kong.tools.ip's rules decide what a host is: no label may end with '-',
+    no empty label but a last one, no IPv6 zone id; a host that may carry a
+    port is refused with that module's own message."""
+    resp = gateway.post("/services", json={"host": "a..example.test"})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["fields"] == {"host": "invalid value: a..example.test"}
+    resp = gateway.post("/routes", json={"hosts": ["a-.example.test", "ok.example.test."]})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["fields"] == {"hosts": ["invalid hostname: a-.example.test"]}
+    resp = gateway.post("/services", json={"host": "fe80::1%eth0"})
+    assert resp.status_code == 400, resp.text

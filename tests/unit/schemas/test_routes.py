@@ -139,7 +139,13 @@ def test_pcre_only_regex_paths_accepted(path):
 @pytest.mark.parametrize("host,err", [
     ("*.a.*", "invalid wildcard: must have at most one wildcard"),
     ("a.*b.com", "invalid wildcard: must be placed at leftmost or rightmost label"),
-    ("a b", "invalid value: a b"),
+    # Kong gives kong.tools.ip's own message for a host that may carry a port
+    ("a b", "invalid hostname: a b"),
+    ("a-.example.com", "invalid hostname: a-.example.com"),
+    ("a..example.com", "invalid hostname: a..example.com"),
+    ("1.2.3.256", "invalid ipv4 address: 1.2.3.256"),
+    ("[fe80::1%eth0]", "invalid ipv6 address: [fe80::1%eth0]"),
+    ("a.com:70000", "invalid port number"),
 ])
 def test_host_messages(violation, host, err):
     assert violation(R, {"hosts": [host]})["fields"] == {"hosts": [err]}

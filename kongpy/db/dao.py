@@ -202,7 +202,8 @@ class DAO:
         _must_be_record(patch)
         with self._strategy.transaction():
             current = self.schema.stored(self._must_find(key))
-            merged = _merge(self.schema, current, self._resolve_foreign(patch))
+            merged = _merge(self.schema, self.schema.update_base(current, patch),
+                            self._resolve_foreign(patch))
             merged["id"] = current["id"]
             data = self.schema.validate_update(merged, patch, current)
             data = self.schema.on_write(data, patch if isinstance(patch, Mapping) else {})

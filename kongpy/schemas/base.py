@@ -131,6 +131,12 @@ class EntitySchema(Schema):
         return out
 
     @classmethod
+    def update_base(cls, current: Mapping, patch: Mapping) -> Mapping:
+        """What a PATCH is merged into: the stored entity, unless the patch
+        speaks for some of its values in another form (see PluginSchema)."""
+        return current
+
+    @classmethod
     def validate_update(cls, merged: Any, patch: Any, current: Mapping) -> dict:
         """A PATCH: ``merged`` (the stored entity with ``patch`` applied) is
         validated whole; ``patch`` and ``current`` serve checks that depend on

@@ -114,6 +114,29 @@ def hide_shorthands(record: Mapping[str, Any], value: dict) -> dict:
     return value
 
 
+def drop_replaced(record: Mapping[str, Any], value: dict, given: Mapping[str, Any]) -> bool:
+    """Removes from ``value`` (in place) what the deprecated shorthand fields
+    present in ``given`` replace (their ``deprecation.replaced_with`` paths),
+    in nested records too; whether anything was removed."""
+    dropped = False
+    for item in record.get("shorthand_fields") or []:
+        for name, defn in item.items():
+            if given.get(name) is None:
+                continue
+            for replaced in (defn.get("deprecation") or {}).get("replaced_with") or []:
+                *parents, last = list(replaced.get("path") or [None])
+                holder = _at(value, parents) if parents else value
+                if isinstance(holder, dict) and last in holder:
+                    del holder[last]
+                    dropped = True
+    for item in record.get("fields") or []:
+        for name, defn in item.items():
+            if defn.get("type") == "record" and isinstance(value.get(name), dict) \
+                    and isinstance(given.get(name), Mapping):
+                dropped = drop_replaced(defn, value[name], given[name]) or dropped
+    return dropped
+
+
 Validate = Callable[..., "tuple[dict | None, dict | None]"]
 # each answer: (entity, None, None) | (None, field errors, None) | (None, None, message)
 ValidateMany = Callable[[str, "list[Any]"], "list[tuple[dict | None, dict | None, str | None]]"]

@@ -110,6 +110,21 @@ class PluginSchema(EntitySchema):
         return out
 
     @classmethod
+    def update_base(cls, current: Mapping, patch: Mapping) -> Mapping:
+        """Kong expands a PATCH's deprecated shorthand fields (rate-limiting's
+        ``redis_host``) before it merges the patch into the stored plugin, so
+        the shorthand replaces the value it maps to: the stored value at that
+        path must not stay behind to contradict it."""
+        spec = cls.registry.get(current.get("name"))  # type: ignore[arg-type]
+        given, stored = patch.get("config"), current.get("config")
+        if spec is None or not isinstance(given, Mapping) or not isinstance(stored, dict):
+            return current
+        config = copy.deepcopy(stored)
+        if not lua_schema.drop_replaced(lua_schema.config_json(spec.schema), config, given):
+            return current
+        return {**current, "config": config}
+
+    @classmethod
     def validate(cls, raw: Any) -> dict:
         """Kong's validation of a plugin: the plugins entity with the plugin's
         schema.lua as its subschema, run by the Lua helper (defaults filled)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from kongpy.schemas import expressions as expr, fields as f, typedefs as t
+from kongpy.schemas import expressions as expr, fields as f, pcre, typedefs as t
 from kongpy.schemas.base import EntitySchema, entity_error, is_empty, quoted
 
 PROTOCOL_SUBSETS = (("http", "https"), ("tcp", "tls", "udp"), ("tls_passthrough",),
@@ -13,8 +13,11 @@ _SNI_PROTOCOLS = ("grpcs", "https", "tls", "tls_passthrough")
 _SNI_ERR = ("'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' "
             "or 'tls_passthrough'")
 _HOST_HEADER = re.compile(r"^[Hh][Oo][Ss][Tt]$")
-_UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]")
-_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
+# RFC 3986 reserved characters plus "%" itself: their escapes are kept (hex
+# upper-cased); every other escape is decoded, as the router decodes the request
+# path it matches against (a route kept in escaped form could never match).
+_RESERVED = frozenset(b"!*'();:@&=+$,/?%#[]")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
 # -- element validators ------------------------------------------------------------
@@ -35,12 +38,23 @@ def check_buffered(value: bool) -> str | None:
     return None if value else "unbuffered proxying is not supported; must be true"
 
 
+def _decode_escapes(path: str) -> str:
+    """Decodes every %-escape but those of reserved characters, which are
+    upper-cased. Decoding works on bytes: `%C3%A9` is one character, `é`."""
+    out, pos = bytearray(), 0
+    for m in _ESCAPE.finditer(path):
+        out += path[pos:m.start()].encode()
+        byte = int(m.group(1), 16)
+        out += m.group(0).upper().encode() if byte in _RESERVED else bytes((byte,))
+        pos = m.end()
+    out += path[pos:].encode()
+    return out.decode(errors="replace")
+
+
 def normalize_path(path: str) -> str:
-    """Decode unreserved %-escapes, upper-case the others, drop dot segments."""
-    def _fix(m: re.Match) -> str:
-        char = chr(int(m.group(1), 16))
-        return char if _UNRESERVED.fullmatch(char) else "%" + m.group(1).upper()
-    decoded = re.sub(r"%([0-9A-Fa-f]{2})", _fix, path)
+    """Kong's normalisation of a plain route path: escapes decoded (reserved
+    characters excepted), dot segments dropped."""
+    decoded = _decode_escapes(path) if "%" in path else path
     out: list[str] = []
     segments = decoded.split("/")
     for idx, seg in enumerate(segments):
@@ -73,10 +87,9 @@ def check_router_path(value: str) -> str | None:
             return f"non-normalized path, consider use '{normalized}' instead"
         return None
     regex = value[1:]
-    try:
-        re.compile(_NAMED_GROUP.sub("(?P<", regex))
-    except re.error as exc:
-        return f"invalid regex: '{regex}' (PCRE returned: {exc.msg})"
+    err = pcre.compile_error(regex)
+    if err:
+        return f"invalid regex: '{regex}' (PCRE returned: {err})"
     return None
 
 

@@ -9,15 +9,13 @@ import ipaddress
 import re
 from typing import Any, Callable
 
-from kongpy.schemas import fields as f
+from kongpy.schemas import fields as f, hosts
 
 PROTOCOLS = ("grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp")
 MAX_TIMEOUT = 2 ** 31 - 2
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _NAME_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_~")
-_HOSTNAME_RE = re.compile(r"^[A-Za-z0-9_\-.]+$")
-_IPV4_LIKE = re.compile(r"^[\d.]+$")
 _HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _PATH_CHARS = re.compile(r"^/[A-Za-z0-9.\-_~/%:@!$&'()*+,;=]*$")
 _METHOD_RE = re.compile(r"^[A-Z]+$")
@@ -67,51 +65,29 @@ def check_tag(value: str) -> str | None:
 
 
 def split_host_port(value: str) -> tuple[str, str | None, str | None]:
-    """Return (host, port text or None, kind) where kind is ipv4/ipv6/name/None(invalid)."""
-    if value.startswith("["):
-        end = value.find("]")
-        if end < 0:
-            return value, None, None
-        host, rest = value[1:end], value[end + 1:]
-        if rest and not rest.startswith(":"):
-            return value, None, None
-        return host, (rest[1:] if rest else None), ("ipv6" if _is_ip(host, 6) else None)
-    if value.count(":") > 1:
-        return value, None, ("ipv6" if _is_ip(value, 6) else None)
-    host, _, port = value.partition(":")
-    port_text = port if ":" in value else None
-    if _IPV4_LIKE.match(host):
-        return host, port_text, ("ipv4" if _is_ip(host, 4) else None)
-    return host, port_text, ("name" if _HOSTNAME_RE.match(host) else None)
-
-
-def _is_ip(text: str, version: int) -> bool:
-    try:
-        return ipaddress.ip_address(text).version == version
-    except ValueError:
-        return False
-
-
-def _valid_port(text: str) -> bool:
-    return text.isdigit() and 0 <= int(text) <= 65535
+    """Return (host, port text or None, kind) where kind is ipv4/ipv6/name/None(invalid),
+    by Kong's rules (kongpy.schemas.hosts); a port out of range keeps its kind."""
+    parsed, err = hosts.normalize_ip(value)
+    if parsed is None:
+        if err == hosts.PORT_ERROR:
+            host, _, port = value.rpartition(":")
+            return host.strip("[]"), port, hosts.kind_of(value)
+        return value, None, None
+    return parsed.host, (None if parsed.port is None else str(parsed.port)), parsed.kind
 
 
 def check_host(value: str) -> str | None:
-    _host, port, kind = split_host_port(value)
-    if kind is None:
+    parsed, err = hosts.normalize_ip(value)
+    if err is not None and err != hosts.PORT_ERROR:
         return f"invalid value: {value}"
-    if port is not None:
+    if parsed is None or parsed.port is not None:
         return "must not have a port"
     return None
 
 
 def check_host_with_optional_port(value: str) -> str | None:
-    _host, port, kind = split_host_port(value)
-    if kind is None:
-        return f"invalid value: {value}"
-    if port is not None and not _valid_port(port):
-        return "invalid port number"
-    return None
+    """Kong gives normalize_ip's own message here ("invalid hostname: …")."""
+    return hosts.normalize_ip(value)[1]
 
 
 def check_path(value: str) -> str | None:

@@ -133,3 +133,57 @@ def test_debug_header_only_when_allowed(tmp_path, upstream):
             assert got == (expected if allowed else dict.fromkeys(expected))
         finally:
             node.stop()
+
+
+def test_route_paths_take_the_routers_normal_form(gateway, upstream):
+    """Kong's router matches the request path with every escape decoded but a
+    reserved character's, and its route schema asks for paths in that form:
+    an escaped `é` or space is refused (it could never match), the raw one
+    matches the escaped request."""
+    gateway.create("/services", {"name": "utf8", "url": upstream.url})
+    resp = gateway.post("/services/utf8/routes", json={"paths": ["/caf%C3%A9"]})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["fields"] == {
+        "paths": ["non-normalized path, consider use '/café' instead"]}
+    resp = gateway.post("/services/utf8/routes", json={"paths": ["/a%20b"]})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["fields"] == {
+        "paths": ["non-normalized path, consider use '/a b' instead"]}
+
+    gateway.create("/services/utf8/routes", {"paths": ["/café"]})
+    gateway.wait_sync()
+    resp = requests.get(gateway.proxy + "/caf%C3%A9/x", timeout=5)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["path"] == "/x"
+    # the echo server reads header bytes as latin-1
+    prefix = resp.json()["headers"]["x-forwarded-prefix"]
+    assert prefix.encode("latin-1").decode() == "/café"
+
+
+def test_regex_paths_are_pcre(gateway, upstream):
+    """Kong checks a regex path with PCRE, the engine its router runs: an
+    inline flag after the start (`(?i)`) is valid there, and the route then
+    matches as PCRE says (case-insensitively here)."""
+    gateway.create("/services", {"name": "pcre", "url": upstream.url})
+    gateway.create("/services/pcre/routes", {
+        "paths": [r"~/(?i)pcre-users/(?<id>\d+)$"], "strip_path": False})
+    gateway.wait_sync()
+    resp = requests.get(gateway.proxy + "/PCRE-Users/42", timeout=5)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["path"] == "/PCRE-Users/42"
+    resp = requests.get(gateway.proxy + "/pcre-users/x", timeout=5)
+    assert resp.status_code == 404
+
+
+def test_hosts_are_read_by_kongs_rules(gateway):
+    """kong.tools.ip's rules decide what a host is: no label may end with '-',
+    no empty label but a last one, no IPv6 zone id; a host that may carry a
+    port is refused with that module's own message."""
+    resp = gateway.post("/services", json={"host": "a..example.test"})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["fields"] == {"host": "invalid value: a..example.test"}
+    resp = gateway.post("/routes", json={"hosts": ["a-.example.test", "ok.example.test."]})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["fields"] == {"hosts": ["invalid hostname: a-.example.test"]}
+    resp = gateway.post("/services", json={"host": "fe80::1%eth0"})
+    assert resp.status_code == 400, resp.text

@@ -67,6 +67,13 @@ def test_flat_redis_names_are_mapped(client):
     plugin = admin(client).get("/plugins")["data"][0]
     admin(client).patch(f"/plugins/{plugin['id']}", {"config": {"redis": {"port": 6381}}})
     assert admin(client).get(f"/plugins/{plugin['id']}")["config"]["redis_port"] == 6381
+    # a PATCH with a deprecated name alone replaces the value it maps to (Kong
+    # expands the patch before merging it), the other redis fields stay
+    config = admin(client).patch(f"/plugins/{plugin['id']}",
+                                 {"config": {"redis_host": "testhost"}})["config"]
+    assert (config["redis"]["host"], config["redis_host"]) == ("testhost", "testhost")
+    assert (config["redis"]["port"], config["redis"]["database"]) == (6381, 2)
+    assert admin(client).get(f"/plugins/{plugin['id']}")["config"]["redis_host"] == "testhost"
     # a deprecated name that disagrees with the field it maps to is refused
     admin(client).patch(f"/plugins/{plugin['id']}",
                         {"config": {"redis_port": 1, "redis": {"port": 2}}}, 400)

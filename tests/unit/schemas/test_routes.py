@@ -102,7 +102,15 @@ def test_snis_only_with_tls_protocols(violation):
     ("/a//b", "must not have empty segments"),
     ("/a/../b", "non-normalized path, consider use '/b' instead"),
     ("/%7euser", "non-normalized path, consider use '/~user' instead"),
-    ("~/(a", "invalid regex: '/(a' (PCRE returned: missing ), unterminated subpattern)"),
+    # Kong decodes every escape but a reserved character's, as its router does
+    ("/caf%C3%A9", "non-normalized path, consider use '/café' instead"),
+    ("/foo%20bar", "non-normalized path, consider use '/foo bar' instead"),
+    ("/a%2fb", "non-normalized path, consider use '/a%2Fb' instead"),
+    # PCRE's verdict, worded as ngx.re words it (Kong dry-runs the regex with it)
+    ("~/(a", "invalid regex: '/(a' (PCRE returned: pcre_compile() failed: missing ) "
+             "in \"/(a\")"),
+    ("~/a{2,1}", "invalid regex: '/a{2,1}' (PCRE returned: pcre_compile() failed: "
+                 "numbers out of order in {} quantifier in \"/a{2,1}\" at \"}\")"),
 ])
 def test_path_messages(violation, path, err):
     body = violation(R, {"paths": ["/ok", path]})
@@ -110,14 +118,34 @@ def test_path_messages(violation, path, err):
     assert body["message"] == f"schema violation (paths.2: {err})"
 
 
+def test_paths_in_normalized_form_accepted():
+    paths = ["/café", "/a%2Fb", "/100%25", "/~user"]
+    assert R.validate({"paths": paths})["paths"] == paths
+
+
 def test_regex_paths_accepted():
     assert R.validate({"paths": ["~/users/(?<id>\\d+)$"]})["paths"]
+
+
+@pytest.mark.parametrize("path", [
+    "~/(?i)users", "~/files/\\Qa.b\\E", "~/x\\h+y", "~/(?|(a)|(b))c",
+    "~/p(?<id>\\d+)/\\k<id>",
+])
+def test_pcre_only_regex_paths_accepted(path):
+    """Valid PCRE that Python's re refuses: Kong accepts these routes."""
+    assert R.validate({"paths": [path]})["paths"] == [path]
 
 
 @pytest.mark.parametrize("host,err", [
     ("*.a.*", "invalid wildcard: must have at most one wildcard"),
     ("a.*b.com", "invalid wildcard: must be placed at leftmost or rightmost label"),
-    ("a b", "invalid value: a b"),
+    # Kong gives kong.tools.ip's own message for a host that may carry a port
+    ("a b", "invalid hostname: a b"),
+    ("a-.example.com", "invalid hostname: a-.example.com"),
+    ("a..example.com", "invalid hostname: a..example.com"),
+    ("1.2.3.256", "invalid ipv4 address: 1.2.3.256"),
+    ("[fe80::1%eth0]", "invalid ipv6 address: [fe80::1%eth0]"),
+    ("a.com:70000", "invalid port number"),
 ])
 def test_host_messages(violation, host, err):
     assert violation(R, {"hosts": [host]})["fields"] == {"hosts": [err]}

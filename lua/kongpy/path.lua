@@ -15,9 +15,10 @@ local _M = {}
 local SLASH = byte("/")
 
 -- RFC 3986 reserved characters keep their percent-encoding (hex upper-cased)
--- because decoding them would change the meaning of the path.
+-- because decoding them would change the meaning of the path; so does "%"
+-- itself, as in Kong (kong.tools.uri): "%25" decoded would start an escape.
 local RESERVED = {}
-for c in (":/?#[]@!$&'()*+,;="):gmatch(".") do
+for c in (":/?#[]@!$&'()*+,;=%"):gmatch(".") do
     RESERVED[byte(c)] = true
 end
 

@@ -160,6 +160,19 @@ def test_route_paths_take_the_routers_normal_form(gateway, upstream):
     assert prefix.encode("latin-1").decode() == "/café"
 
 
+def test_an_escaped_percent_stays_escaped(gateway, upstream):
+    """`%` is reserved to Kong's normal form: `%25` is matched and sent on as
+    it came, never decoded into the start of another escape."""
+    gateway.create("/services", {"name": "pct", "url": upstream.url})
+    gateway.create("/services/pct/routes", {"paths": ["/p%25q"]})
+    gateway.wait_sync()
+    resp = requests.get(gateway.proxy + "/p%25q/a%25b", timeout=5)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["path"] == "/a%25b"
+    routes = requests.get(gateway.admin + "/services/pct/routes", timeout=5).json()["data"]
+    assert routes[0]["paths"] == ["/p%25q"]
+
+
 def test_regex_paths_are_pcre(gateway, upstream):
     """Kong checks a regex path with PCRE, the engine its router runs: an
     inline flag after the start (`(?i)`) is valid there, and the route then

@@ -21,6 +21,8 @@ local NORMALIZE = {
     { "/a%2fb", "/a%2Fb" },
     { "/a%3Ab%3f", "/a%3Ab%3F" },
     { "/%7euser", "/~user" },
+    { "/a%25b", "/a%25b" },
+    { "/a%2541", "/a%2541" },
 }
 for _, c in ipairs(NORMALIZE) do
     cases[#cases + 1] = { "normalize " .. c[1], function()

@@ -176,6 +176,11 @@ class ControlClient:
         proxy-cache dictionaries ``doc["dicts"]``; (status, answer)."""
         return self._request("POST", f"/proxy-cache/{op}", json.dumps(doc).encode())
 
+    def cache(self, op: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        """POST /cache/<op> (probe, invalidate, purge): kong.cache of the
+        worker that answers; (status, answer)."""
+        return self._request("POST", f"/cache/{op}", body)
+
     def push_node(self, facts: dict[str, Any]) -> None:
         """POST /node: what the control plane knows of the node (whether the
         datastore answers, the DB-less configuration hash)."""

@@ -15,6 +15,7 @@ local health_report = require("kongpy.health.report")
 local secrets = require("kongpy.secrets")
 local node_status = require("kongpy.node_status")
 local status_api = require("kongpy.status")
+local control_cache = require("kongpy.control_cache")
 
 local ngx = ngx
 local var = ngx.var
@@ -289,6 +290,12 @@ local ROUTES = {
     ["/proxy-cache/flush"] = { POST = proxy_cache("flush") },
     ["/proxy-cache/fetch"] = { POST = proxy_cache("fetch") },
     ["/proxy-cache/delete"] = { POST = proxy_cache("delete") },
+    -- kong.cache, for the Admin API's /cache endpoints
+    ["/cache/probe"] = { POST = function() return respond(control_cache.probe(read_body())) end },
+    ["/cache/invalidate"] = {
+        POST = function() return respond(control_cache.invalidate(read_body())) end,
+    },
+    ["/cache/purge"] = { POST = function() return respond(control_cache.purge()) end },
     ["/node"] = { POST = post_node },
 }
 

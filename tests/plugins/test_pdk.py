@@ -470,6 +470,37 @@ def test_cache_invalidate_reaches_every_worker(node):
     assert {b["value"]["value"] for b in answers.values()} == {"newer"}
 
 
+def _gone_from_cache(api, key: str) -> dict:
+    """GET /cache/{key} until it answers 404 (the other worker drops its
+    level 1 at its next poll, 0.1 s)."""
+    deadline = time.monotonic() + 2
+    while True:
+        code, body = api.send("GET", f"/cache/{key}")
+        if code == 404 or time.monotonic() > deadline:
+            assert code == 404, body
+            return body
+        time.sleep(0.05)
+
+
+def test_admin_api_cache_endpoints(node):
+    """Kong's /cache: GET answers what kong.cache holds (a table as it is),
+    DELETE /cache/{key} and DELETE /cache drop entries (204)."""
+    gw = node["gw"]
+    api = admin(gw)
+    key, other = ("admin-" + uuid.uuid4().hex for _ in range(2))
+    assert api.get(f"/cache/{key}", status=404) == {"message": "Not found"}
+    op(gw, "cache", key=key, value="v1")
+    assert api.get(f"/cache/{key}") == {"value": "v1"}
+    api.delete(f"/cache/{key}")
+    assert _gone_from_cache(api, key) == {"message": "Not found"}
+    op(gw, "cache", key=key, value="v2")
+    op(gw, "cache", key=other, value="v3")
+    assert api.get(f"/cache/{other}") == {"value": "v3"}
+    api.delete("/cache")
+    _gone_from_cache(api, key)
+    _gone_from_cache(api, other)
+
+
 def test_cache_entity_keys_live_one_configuration(node):
     gw = node["gw"]
     key = "consumers:" + uuid.uuid4().hex

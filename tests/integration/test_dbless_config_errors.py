@@ -100,3 +100,14 @@ def test_malformed_entity_name_and_tags_are_left_out(admin):
     assert "entity_tags" not in flat["service-07"]
     assert not {"entity_id", "entity_name", "entity_tags"} & set(flat["service-06"])
     assert flat["service-06"]["entity"] == doc["services"][2]
+
+
+def test_a_vault_that_is_not_installed_reports_its_name_only(admin):
+    doc = {"vaults": [{"name": "vault-not-installed", "prefix": "env",
+                       "config": {"prefix": "SSL_"}, "tags": ["vault-02"]}]}
+    body = _post(admin, doc, "1")
+    assert body["flattened_errors"] == [{
+        "entity_type": "vault", "entity_name": "vault-not-installed",
+        "entity_tags": ["vault-02"], "entity": doc["vaults"][0],
+        "errors": [{"type": "field", "field": "name",
+                    "message": "vault 'vault-not-installed' is not installed"}]}]

@@ -95,7 +95,10 @@ def invalid_body(exc: DeclarativeError, flatten: bool) -> dict:
                                        + lua_literal(exc.errors.root),
                             "fields": fields}
     if flatten:
+        # Kong drains the entities' errors into flattened_errors, then writes
+        # the message from what is left.
         body["fields"], body["flattened_errors"] = exc.flattened()
+        body["message"] = "declarative config is invalid: " + lua_literal(body["fields"])
     return body
 
 

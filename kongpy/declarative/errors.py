@@ -185,14 +185,18 @@ def _field_messages(name: str, value: Any) -> Iterator[dict]:
 
 
 def _flat_entry(entry: "Entry", found: list[dict]) -> dict:
+    # entity_name, entity_id and entity_tags are left out when they are not
+    # well-formed (an empty name, tags that are not all strings), as Kong's.
     item: dict = {"entity_type": _singular(entry.table)}
-    if isinstance(entry.input.get("name"), str):
-        item["entity_name"] = entry.input["name"]
+    name = entry.input.get("name")
+    if isinstance(name, str) and name:
+        item["entity_name"] = name
     given = entry.input.get("id")
     if isinstance(given, str) and is_uuid(given):
         item["entity_id"] = given
-    if entry.input.get("tags") is not None:
-        item["entity_tags"] = entry.input["tags"]
+    tags = entry.input.get("tags")
+    if isinstance(tags, list) and all(isinstance(tag, str) for tag in tags):
+        item["entity_tags"] = tags
     entity = dict(entry.input)
     if entry.nested_fk:
         entity[entry.nested_fk] = entry.data[entry.nested_fk]

@@ -53,16 +53,14 @@ def flatten(doc: Any, catalog: Catalog) -> Config:
     if not isinstance(doc, dict):
         raise DeclarativeError.parse("expected an object")
     errors = ErrorTree()
+    # Kong validates the top-level keys and the entities in one pass: an
+    # unknown top-level key is reported together with the entities' errors.
     _check_top(doc, catalog, errors)
-    if errors:
-        raise DeclarativeError(errors, [])
     doc = migrate(doc)
     entries: list[Entry] = []
     for table in catalog.names():
         if table in doc:
             _collect(catalog, table, doc[table], (table,), None, entries, errors)
-    if errors:
-        raise DeclarativeError(errors, entries)
     index = _Index(catalog, entries, errors)
     _resolve(catalog, entries, index)
     _validate(catalog, entries, errors)

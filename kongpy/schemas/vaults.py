@@ -66,15 +66,17 @@ class VaultSchema(EntitySchema):
             return super().validate(raw)
         raw = dict(raw)
         config = raw.pop("config", None)
+        name = raw.get("name")
+        if isinstance(name, str) and name not in CONFIGS:
+            # Kong stops at a sub-schema it does not know (as for a plugin
+            # that is not enabled): the other fields are not checked.
+            raise SchemaViolation({"name": f"vault '{name}' is not installed"})
         errors: dict[str, Any] = {}
         try:
             data = super().validate(raw)
         except SchemaViolation as exc:
             errors, data = dict(exc.fields or {}), {}
-        name = raw.get("name")
         fields = CONFIGS.get(name) if isinstance(name, str) else None
-        if isinstance(name, str) and fields is None:
-            errors.setdefault("name", f"vault '{name}' is not installed")
         if fields is not None:
             try:
                 data["config"] = f.Record(fields).validate_value({} if config is None else config)

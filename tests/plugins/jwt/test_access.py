@@ -112,6 +112,11 @@ def test_key_claim_errors(gateway, world, keys):
                 "No credentials found for given 'iss'")
     _assert_401(_get(gw, "/jwt", _hs(keys, {"iss": 42})),
                 "No credentials found for given 'iss'")
+    # a false claim counts as absent: the header's value is used, if any
+    _assert_401(_get(gw, "/jwt", _hs(keys, {"iss": False})), "No mandatory 'iss' in claims")
+    fallback = make_token(keys, {"iss": False}, secret=b"s-HS256",
+                          header={"typ": "JWT", "alg": "HS256", "iss": "k-HS256"})
+    assert _get(gw, "/jwt", fallback).status_code == 200
     _assert_401(_get(gw, "/jwt", _hs(keys, {"iss": "k-HS256"}, "HS512")), "Invalid algorithm")
     _assert_401(_get(gw, "/jwt", make_token(keys, {"iss": "k-HS256"}, secret=b"wrong")),
                 "Invalid signature")

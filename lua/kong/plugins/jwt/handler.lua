@@ -135,11 +135,13 @@ local function authenticate(conf)
         return unauthorized(ERR_BAD_TOKEN .. err, www_error)
     end
     local claim = conf.key_claim_name
+    -- Kong's `claims[name] or header[name]`: a false claim falls through to
+    -- the header too
     local key = jwt.claims[claim]
-    if key == nil then
+    if key == nil or key == false then
         key = jwt.header[claim]
     end
-    if key == nil then
+    if key == nil or key == false then
         return unauthorized(ERR_NO_CLAIM:format(claim), www_error)
     elseif key == "" then
         return unauthorized(ERR_INVALID_CLAIM:format(claim), www_error)

@@ -14,6 +14,7 @@ import uuid
 from typing import Any, Mapping
 
 from kongpy.declarative.catalog import Catalog
+from kongpy.schemas.typedefs import is_uuid
 
 NAMESPACE = uuid.UUID("fd02801f-0957-4a15-a55a-c8d9606f30b5")
 _WS = "*"
@@ -42,7 +43,7 @@ def _key(catalog: Catalog, table: str, item: Mapping[str, Any],
         return key
     for field, fdef in schema.foreign_fields().items():
         if fdef.on_delete == "cascade":
-            ref = parent_id if parent_id is not None else item.get(field)
+            ref = parent_id if parent_id is not None else _reference(item.get(field))
             key += f":{ref}"
     return f"{key}:{_WS}"
 
@@ -55,8 +56,8 @@ def _cache_key(catalog: Catalog, table: str, item: Mapping[str, Any],
         value = item.get(field)
         if catalog.field_auto(table, field):
             return None
-        if isinstance(value, str):
-            parts.append(value)
+        if isinstance(value, str) or _reference(value) is not value:
+            parts.append(_reference(value))
         elif value is None:
             if field == child_key and parent_id is not None:
                 parts.append(parent_id)
@@ -66,3 +67,12 @@ def _cache_key(catalog: Catalog, table: str, item: Mapping[str, Any],
                 parts.append("")
         # Other types add nothing, as in Kong (a bad type fails validation anyway).
     return ":".join(parts)
+
+
+def _reference(value: Any) -> Any:
+    """A foreign key's part of a key: as given, or the id of Kong's record
+    form (``{"id": ...}``)."""
+    rid = value.get("id") if isinstance(value, dict) and len(value) == 1 else None
+    if isinstance(rid, str) and is_uuid(rid):
+        return rid
+    return value

@@ -10,6 +10,7 @@ or ids, then the other unique fields.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from kongpy.declarative.catalog import Catalog
 from kongpy.declarative.errors import DeclarativeError, ErrorTree
 from kongpy.declarative.load import FORMAT_VERSIONS, migrate
 from kongpy.errors import KongpyError, SchemaViolation
+from kongpy.schemas.typedefs import is_uuid
 
 META = ("_comment", "_ignore")
 # A reference that names nothing: validation of the rest goes on meanwhile.
@@ -193,20 +195,41 @@ class _Index:
                 value = entry.input.get(name)
                 if name == entry.nested_fk or value is None:
                     continue
-                if self.find(fdef.reference, value) is None:
+                if _reference(self, fdef.reference, value) is None:
+                    shown = value if isinstance(value, str) else \
+                        json.dumps(value, separators=(",", ":"))
                     self.errors.add(_at(self.catalog, entry),
-                                    f"invalid reference '{name}: {value}' "
+                                    f"invalid reference '{name}: {shown}' "
                                     f"(no such entry in '{fdef.reference}')", many=True)
 
 
+def _id_record(value: Any) -> str | None:
+    """The id of a foreign key given as Kong's record form, ``{"id": "..."}``."""
+    rid = value.get("id") if isinstance(value, dict) and len(value) == 1 else None
+    if isinstance(rid, str) and is_uuid(rid):
+        return rid
+    return None
+
+
+def _reference(index: _Index, table: str, value: Any) -> Entry | None:
+    """The entry a top-level foreign key names: a string (id or endpoint
+    key), or the record form, by id alone."""
+    rid = _id_record(value)
+    if rid is not None:
+        return index.by_id.get(table, {}).get(rid)
+    return index.find(table, value)
+
+
 def _resolve(catalog: Catalog, entries: list[Entry], index: _Index) -> None:
-    """Top-level foreign keys (a string: id or endpoint key) as ``{"id": ...}``."""
+    """Top-level foreign keys (a string: id or endpoint key; or ``{"id": ...}``)
+    as ``{"id": ...}``."""
     for entry in entries:
         for name, fdef in catalog.schemas[entry.table].foreign_fields().items():
             value = entry.input.get(name)
-            if name == entry.nested_fk or value is None or not isinstance(value, str):
+            if name == entry.nested_fk or value is None or not (
+                    isinstance(value, str) or _id_record(value) is not None):
                 continue
-            found = index.find(fdef.reference, value)
+            found = _reference(index, fdef.reference, value)
             entry.data[name] = {"id": found.data["id"] if found else _NIL_ID}
 
 
@@ -220,7 +243,8 @@ def _validate(catalog: Catalog, entries: list[Entry], errors: ErrorTree) -> None
         schema = catalog.schemas[entry.table]
         for name in schema.foreign_fields():
             value = entry.input.get(name)
-            if name != entry.nested_fk and value is not None and not isinstance(value, str):
+            if name != entry.nested_fk and value is not None and not isinstance(value, str) \
+                    and _id_record(value) is None:
                 results[at] = "expected a string", name
                 break
         else:

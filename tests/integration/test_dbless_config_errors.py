@@ -5,10 +5,13 @@ flattened body written from the ``fields`` left, and ``entity_name`` /
 ``entity_tags`` left out when they are not well-formed."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import requests
 
 from tests.conftest import require_binary
+from tests.helpers import certs
 from tests.helpers.gateway import Gateway
 
 PROTOCOL = "expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp"
@@ -111,3 +114,17 @@ def test_a_vault_that_is_not_installed_reports_its_name_only(admin):
         "entity_tags": ["vault-02"], "entity": doc["vaults"][0],
         "errors": [{"type": "field", "field": "name",
                     "message": "vault 'vault-not-installed' is not installed"}]}]
+
+
+def test_snis_beside_their_certificate_by_record(admin):
+    """15-off_spec: SNIs declared at the top level name their certificate in
+    Kong's record form, ``{"id": ...}``: accepted and served."""
+    pair = certs.fixture("rsa")
+    cert_id = str(uuid.uuid4())
+    resp = requests.post(f"{admin}/config", json={
+        "_format_version": "3.0",
+        "certificates": [{"id": cert_id, "cert": pair.cert, "key": pair.key}],
+        "snis": [{"name": "record.test", "certificate": {"id": cert_id}}]}, timeout=30)
+    assert resp.status_code == 201, resp.text
+    sni = requests.get(f"{admin}/snis/record.test", timeout=10).json()
+    assert sni["certificate"] == {"id": cert_id}

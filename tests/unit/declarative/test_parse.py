@@ -121,6 +121,24 @@ def test_top_level_references_by_name_or_id_and_json(sqlite_db):
     assert got["plugins"][0]["id"] == kong_id("plugins", "plugins:*:rate-limiting:::bob")
 
 
+def test_top_level_references_in_kongs_record_form(sqlite_db):
+    """A foreign key may also be given as ``{"id": ...}`` (what Kong accepts,
+    e.g. SNIs declared beside their certificate); it names the entity by id."""
+    svc_id = str(uuid.uuid4())
+    doc = {"_format_version": "3.0",
+           "services": [{"id": svc_id, "name": "s1", "host": "a.test"}],
+           "routes": [{"name": "rec", "service": {"id": svc_id}, "paths": ["/a"]}]}
+    got = by_table(declarative.parse(json.dumps(doc), sqlite_db, "kong.json"))
+    assert got["routes"][0]["service"] == {"id": svc_id}
+    missing = str(uuid.uuid4())
+    doc["routes"][0]["service"] = {"id": missing}
+    with pytest.raises(declarative.DeclarativeError) as info:
+        declarative.parse(json.dumps(doc), sqlite_db, "kong.json")
+    assert info.value.fields() == {"routes": {"rec": [
+        f"invalid reference 'service: {{\"id\":\"{missing}\"}}' "
+        "(no such entry in 'services')"]}}
+
+
 @pytest.mark.parametrize("version, path, migrated", [
     ("1.1", "/users/\\d+", "~/users/\\d+"),
     ("2.1", "/plain/path", "/plain/path"),

@@ -15,6 +15,9 @@ local http_version = ngx.req.http_version
 local req_start_time = ngx.req.start_time
 
 local format = string.format
+local gmatch = string.gmatch
+local gsub = string.gsub
+local tonumber = tonumber
 local time_ns = tracing.time_ns
 
 local SERVER, CLIENT = tracing.KIND.SERVER, tracing.KIND.CLIENT
@@ -129,12 +132,24 @@ function _M.upstream_span(ctx)
     return span
 end
 
+-- $upstream_connect_time's value for each try, in ns (0 when the try did
+-- not connect: nginx writes "-")
+local function connect_times_ns()
+    local list, i = {}, 0
+    for v in gmatch(var.upstream_connect_time or "", "[^,]+") do
+        i = i + 1
+        list[i] = (tonumber((gsub(v, "^%s+", ""))) or 0) * 1e9
+    end
+    return list
+end
+
 local function balancer_spans(ctx, end_ns)
     local tries = ctx.kongpy_tries
     if not tries then
         return
     end
     local n = #tries
+    local connect = connect_times_ns()
     local host = ctx.kongpy_service and ctx.kongpy_service.host
     for i = 1, n do
         local try = tries[i]
@@ -155,9 +170,11 @@ local function balancer_spans(ctx, end_ns)
             span:set_attribute("http.status_code", try.code)
             span:set_status(ERROR)
         end
-        -- a failed try ends when the balancer is asked for the next one
-        local nxt = tries[i + 1]
-        span:finish(nxt and nxt.balancer_start_ns or end_ns)
+        -- as Kong: a try lasts its balancer run and its connection to the
+        -- peer; the wait for the answer is the root span's
+        local latency_ns = try.balancer_latency_ns
+        span:finish(latency_ns and try.balancer_start_ns + latency_ns + (connect[i] or 0)
+                    or end_ns)
     end
 end
 

@@ -129,6 +129,26 @@ def test_balancer_tries_with_a_failed_one(node, collector, upstream):
     assert retried >= 1, "round-robin never started on the dead target"
 
 
+def test_a_balancer_span_ends_with_its_connection(node, collector):
+    """As Kong: kong.balancer lasts the balancer run and the connection to
+    the peer; the wait for a slow answer is not in it."""
+    node.route("/oslow", otel(collector, sampling_rate=1))
+    node.wait_sync()
+    trace_id = secrets.token_hex(16)
+    resp = proxy(node).get("/oslow", params={"delay": "0.4"}, headers={
+        "traceparent": traceparent(trace_id, secrets.token_hex(8))})
+    assert resp.status_code == 200
+
+    def found(posts):
+        got = {s["name"]: s for s in otlp_spans(posts) if s["trace_id"] == trace_id}
+        return got if {"kong", "kong.balancer"} <= set(got) else None
+    spans = collector.wait_for(found)
+    assert spans, otlp_spans(collector.received())
+    root, balancer = spans["kong"], spans["kong.balancer"]
+    assert root["end"] - root["start"] >= 400_000_000
+    assert balancer["start"] <= balancer["end"] < balancer["start"] + 200_000_000
+
+
 def test_sampling(node, collector):
     node.route("/never", otel(collector, sampling_rate=0))
     node.route("/always", otel(collector, sampling_rate=1))

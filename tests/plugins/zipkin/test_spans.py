@@ -181,6 +181,24 @@ def test_failed_balancer_try(gateway, upstream, collector):
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def test_a_try_span_ends_with_its_connection_and_names_the_target(gateway, upstream, collector):
+    """As Kong: a balancer try's span lasts the balancer run and the
+    connection to the peer, the wait for the answer is the proxy span's; the
+    proxy span's peer.hostname is the target's name for an upstream."""
+    gateway.create("/upstreams", {"name": "zhosts"})
+    gateway.create("/upstreams/zhosts/targets", {"target": f"localhost:{upstream.port}"})
+    gateway.create("/services", {"name": "zslow", "url": "http://zhosts/"})
+    gateway.route("/zslow", zipkin(collector), service="zslow")
+    gateway.wait_sync()
+    resp = proxy(gateway).get("/zslow", params={"delay": "0.4"})
+    assert resp.status_code == 200
+    spans = trace(collector, resp.json()["headers"]["x-b3-traceid"], gateway)
+    try1, proxied = spans["GET (balancer try 1)"], spans["GET (proxy)"]
+    assert proxied["duration"] >= 400_000
+    assert try1["duration"] < 200_000
+    assert proxied["tags"]["peer.hostname"] == "localhost"
+
+
 def test_schema_errors(client):
     from tests.helpers.http import admin
     api = admin(client)

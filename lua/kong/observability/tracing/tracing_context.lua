@@ -42,4 +42,13 @@ function _M.get_balancer_tries(ctx)
     return (ctx or ngx.ctx).kongpy_tries
 end
 
+-- Kong's balancer_data.hostname when the service names an upstream: the
+-- name of the target the last try went to (nil otherwise: then it is the
+-- service's host).
+function _M.get_balancer_hostname(ctx)
+    local addr = (ctx or ngx.ctx).kongpy_addr
+    local target = addr and addr.target
+    return target and target.host_text
+end
+
 return _M

@@ -12,6 +12,7 @@ local to_hex = require("kongpy.tools.string").to_hex
 
 local ngx = ngx
 local kong = kong
+local var = ngx.var
 local now = ngx.now
 local req_start_time = ngx.req.start_time
 
@@ -20,7 +21,9 @@ local ipairs = ipairs
 local floor = math.floor
 local random = math.random
 local gmatch = string.gmatch
+local gsub = string.gsub
 local match = string.match
+local tonumber = tonumber
 local get_rand_bytes = rand.get_rand_bytes
 
 local ZipkinLogHandler = {
@@ -149,6 +152,20 @@ local function service_and_route(span, service, route)
     end
 end
 
+-- $upstream_connect_time's value for each try, in ms (0 when the try did
+-- not connect: nginx writes "-")
+local function connect_times()
+    local list, i = {}, 0
+    for v in gmatch(var.upstream_connect_time or "", "[^,]+") do
+        i = i + 1
+        list[i] = (tonumber((gsub(v, "^%s+", ""))) or 0) * 1000
+    end
+    return list
+end
+
+-- As Kong: a try's span lasts its balancer run plus its connection to the
+-- peer (not the wait for the answer, which is the proxy span's); every try
+-- but the last is marked as an error.
 local function balancer_spans(conf, z, service, route, at)
     local tries = tracing_context.get_balancer_tries()
     if not tries then
@@ -156,24 +173,30 @@ local function balancer_spans(conf, z, service, route, at)
     end
     local req, p = z.request, z.proxy
     local n = #tries
+    local connect = connect_times()
     for i, try in ipairs(tries) do
         local span = req:new_child("CLIENT", req.name .. " (balancer try " .. i .. ")",
                                    try.balancer_start_ns / 1000)
         span.ip, span.port = try.ip, try.port
         span:set_tag("kong.balancer.try", i)
-        if try.state then
+        if i < n then
             span:set_tag("error", true)
             span:set_tag("kong.balancer.state", try.state)
             span:set_tag("http.status_code", try.code)
         end
         service_and_route(span, service, route)
-        local nxt = tries[i + 1]
-        span:finish(nxt and nxt.balancer_start_ns / 1000 or at)
+        local latency_ns = try.balancer_latency_ns
+        if latency_ns then
+            span:finish((try.balancer_start_ns + latency_ns) / 1000 + (connect[i] or 0) * 1000)
+        else
+            span:finish(at)
+        end
         reporter.report(conf, span)
     end
     local last = tries[n]
     p.ip, p.port = last.ip, last.port
-    p:set_tag("peer.hostname", service and service.host)
+    p:set_tag("peer.hostname", tracing_context.get_balancer_hostname()
+                               or (service and service.host))
 end
 
 function ZipkinLogHandler:log(conf)

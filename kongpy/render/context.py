@@ -217,6 +217,20 @@ def proxy_cache_dicts(config: Config) -> list[dict[str, str]]:
     return [{"name": "kong_db_cache", "size": config.get("mem_cache_size")}]
 
 
+# Kong's own dictionaries that plugins written for Kong use directly
+# (ngx.shared.kong; resty.lock on kong_locks), with Kong's sizes
+KONG_DICTS = (("kong", "5m"), ("kong_locks", "8m"))
+
+
+def kong_dicts(config: Config) -> list[dict[str, str]]:
+    """``kong`` and ``kong_locks``, unless an injected
+    ``nginx_http_lua_shared_dict`` declares one of them (with its own size)."""
+    injected = config.injected().get("http", []) if hasattr(config, "injected") else []
+    declared = {str(value).split()[0] for directive, value in injected
+                if directive == "lua_shared_dict" and str(value).split()}
+    return [{"name": name, "size": size} for name, size in KONG_DICTS if name not in declared]
+
+
 def shared_dicts(config: Config) -> list[dict[str, str]]:
     """The ``lua_shared_dict`` blocks nginx.conf defines (injected ones aside).
 
@@ -226,7 +240,7 @@ def shared_dicts(config: Config) -> list[dict[str, str]]:
             {"name": "kongpy_cache", "size": config.get("mem_cache_size")},
             {"name": "kongpy_health", "size": HEALTH_DICT_SIZE},
             {"name": "kongpy_writes", "size": WRITES_DICT_SIZE},
-            *ratelimit_dicts(config), *proxy_cache_dicts(config),
+            *kong_dicts(config), *ratelimit_dicts(config), *proxy_cache_dicts(config),
             *(status.prometheus_dicts(config) if hasattr(config, "injected") else [])]
 
 

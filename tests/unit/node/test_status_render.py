@@ -105,3 +105,17 @@ def test_start_names_the_status_api_and_checks_its_port(make_conf):
     finally:
         busy.close()
     assert "Status API" not in _node.listeners(_load(make_conf))
+
+
+def test_kongs_own_dicts_for_kong_plugins(make_conf):
+    """``kong`` and ``kong_locks`` exist as in Kong (plugins written for Kong
+    use ngx.shared.kong and resty.lock on kong_locks); an injected
+    declaration sizes one instead of a second declaration."""
+    dicts = {d["name"]: d["size"] for d in context.template_context(
+        _load(make_conf), "n")["shared_dicts"]}
+    assert (dicts["kong"], dicts["kong_locks"]) == ("5m", "8m")
+    c = _load(make_conf, nginx_http_lua_shared_dict="kong_locks 1m")
+    text = writer.render_nginx_conf(c, "node-1")
+    assert text.count("lua_shared_dict kong_locks") == 1
+    assert "lua_shared_dict kong_locks 1m;" in text
+    assert "lua_shared_dict kong 5m;" in text

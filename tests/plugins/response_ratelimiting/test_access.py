@@ -75,6 +75,23 @@ def test_block_on_first_violation(gateway, svc):
     assert resp.json()["message"] == "API rate limit exceeded for 'videos'"
 
 
+def test_the_upstream_is_told_what_is_left(gateway, svc):
+    """Kong's X-RateLimit-Remaining-<name> request header: the least of the
+    limit's windows, before this request's usage."""
+    node = gateway
+    add_route(node, "/told", {"limits": {"videos": {"minute": 4, "hour": 10},
+                                         "images": {"minute": 9}}})
+    left = 60 - time.time() % 60
+    if left < 5:
+        time.sleep(left + 0.2)
+    first = get(node, "/told?cost=videos=2,%20images=1").json()["headers"]
+    assert first["x-ratelimit-remaining-videos"] == "4"
+    assert first["x-ratelimit-remaining-images"] == "9"
+    second = get(node, "/told").json()["headers"]
+    assert second["x-ratelimit-remaining-videos"] == "2"
+    assert second["x-ratelimit-remaining-images"] == "8"
+
+
 @pytest.mark.parametrize("policy", ["local", "cluster", "redis"])
 def test_an_empty_redis_password_is_accepted_and_sends_no_auth(gateway, svc, policy):
     """Kong's redis schema allows ``password = ""`` (no AUTH), whatever the policy

@@ -27,13 +27,14 @@ local EMPTY = setmetatable({}, { __newindex = function() error("read-only", 2) e
 _M.NONE = EMPTY
 
 -- not replayed from the cache: hop-by-hop headers, the length (the cached
--- body's own is sent), and what the gateway writes on every answer
+-- body's own is sent), and what the gateway writes on every answer. The
+-- plugin's own headers are stored, as Kong stores them (its Admin API shows
+-- an entry's X-Cache-Key); a hit answers its own instead (handler.lua).
 local NOT_STORED = {
     ["connection"] = true, ["keep-alive"] = true, ["proxy-authenticate"] = true,
     ["proxy-authorization"] = true, ["te"] = true, ["trailers"] = true,
     ["transfer-encoding"] = true, ["upgrade"] = true, ["content-length"] = true,
     ["date"] = true, ["server"] = true, ["via"] = true,
-    ["age"] = true, ["x-cache-status"] = true, ["x-cache-key"] = true,
 }
 
 -- "no-cache, max-age=60" -> { ["no-cache"] = true, ["max-age"] = 60 }

@@ -88,7 +88,10 @@ function ResponseRateLimitingHandler:access(conf)
     local name, least
     for i, e in ipairs(entries) do
         e.remaining = e.limit - counts[i]
-        if conf.block_on_first_violation and e.remaining <= 0 then
+        -- Kong refuses here only at exactly 0 left: a limit overshot by a
+        -- larger increment is refused in header_filter instead, when the
+        -- upstream reports more usage of it (a Kong quirk kept on purpose)
+        if conf.block_on_first_violation and e.remaining == 0 then
             return kong.response.error(429, ERR_EXCEEDED .. e.name .. "'")
         end
         if e.name ~= name then

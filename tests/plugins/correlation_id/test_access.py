@@ -2,7 +2,12 @@
 downstream, a request ended by another plugin."""
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
 
 from tests.helpers.http import proxy
 
@@ -43,3 +48,36 @@ def test_correlation_id(gateway, svc):
     resp = proxy(gw).get("/cid-term")
     assert resp.status_code == 401
     assert re.fullmatch(UUID4 + r"#\d+", resp.headers["Kong-Request-ID"])
+
+
+def test_an_answer_before_its_access_still_carries_an_id(gateway, svc):
+    """Kong's header_filter echoes the client's id, else a new one, when a
+    plugin of a higher priority (pre-function) ended the request first."""
+    gw = gateway
+    gw.route("/cid-early", {"name": "correlation-id", "config": {
+        "generator": "uuid", "echo_downstream": True}},
+        {"name": "pre-function", "config": {"access": ["kong.response.exit(418)"]}})
+    gw.wait_sync()
+    resp = proxy(gw).get("/cid-early")
+    assert resp.status_code == 418
+    assert re.fullmatch(UUID4, resp.headers["Kong-Request-ID"])
+    resp = proxy(gw).get("/cid-early", headers={"Kong-Request-ID": "my very personal id"})
+    assert resp.headers["Kong-Request-ID"] == "my very personal id"
+
+
+def test_the_id_is_a_field_of_the_log_record(gateway, svc):
+    gw = gateway
+    # a folder the workers (nginx_user) may write to
+    folder = Path(tempfile.mkdtemp(prefix="kongpy-cid-"))
+    folder.chmod(0o777)
+    path = folder / "cid.log"
+    gw.route("/cid-logged", {"name": "correlation-id"},
+             {"name": "file-log", "config": {"path": str(path)}})
+    gw.wait_sync()
+    sent = proxy(gw).get("/cid-logged").json()["headers"]["kong-request-id"]
+    deadline = time.monotonic() + 5
+    while not (path.exists() and path.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    record = json.loads(path.read_text().splitlines()[0])
+    shutil.rmtree(folder, ignore_errors=True)
+    assert record["correlation_id"] == sent

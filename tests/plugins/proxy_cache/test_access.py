@@ -120,6 +120,35 @@ def test_bypass(gateway, svc, upstream):
     assert _get(gw, "/pc-wild").headers["X-Cache-Status"] == "Hit"
 
 
+def test_media_types_as_kong_parses_them(gateway, svc, upstream):
+    """Kong's media types (RFC 2045): compared as written, parameters all
+    equal, and a configured type that does not parse matches nothing. The
+    upstream's Content-Type is set by pre-function's header_filter, which
+    runs before proxy-cache's."""
+    gw = gateway
+    cases = {
+        # configured, sent, stored
+        "any": ("*/*", "application/xml", True),
+        "param-missing": ("application/xml; charset=UTF-8", "application/xml", False),
+        "sent-invalid": ("application/xml; charset=UTF-8", "application/xml;", False),
+        "conf-invalid": ("application/xml;", "application/xml", False),
+        "conf-no-value": ("application/xml; charset", "application/xml", False),
+        "case": ("Application/JSON", "application/json", False),
+        "quoted": ('text/plain; charset="utf-8"', "text/plain;charset=utf-8", True),
+        "space-before-semicolon": ("text/plain; a=b", "text/plain ; a=b", True),
+    }
+    for name, (configured, sent, _) in cases.items():
+        gw.route(f"/pc-mt-{name}", _cache(content_type=[configured]), {
+            "name": "pre-function",
+            "config": {"header_filter": [f"ngx.header['Content-Type'] = {sent!r}"]}})
+    gw.wait_sync()
+    for name, (_, sent, stored) in cases.items():
+        first, second = _get(gw, f"/pc-mt-{name}"), _get(gw, f"/pc-mt-{name}")
+        assert first.headers["Content-Type"] == sent
+        statuses = (first.headers["X-Cache-Status"], second.headers["X-Cache-Status"])
+        assert statuses == (("Miss", "Hit") if stored else ("Bypass", "Bypass")), name
+
+
 def test_cache_control(gateway, svc, upstream):
     gw = gateway
     gw.route("/pc-cc", _cache(cache_control=True))

@@ -29,8 +29,11 @@ def test_purge(gateway, svc):
     entry = api.get(f"/proxy-cache/{key_b}")
     assert entry["status"] == 200 and entry["version"] == 1
     assert entry["body_len"] == len(entry["body"]) and '"name": "upstream"' in entry["body"]
-    # nginx keeps the type apart from the other headers: it reads lower-cased
-    assert entry["headers"] == {"content-type": "application/json"}
+    # nginx keeps the type apart from the other headers: it reads lower-cased;
+    # the plugin's own headers of the miss are stored, as in Kong
+    assert entry["headers"] == {"content-type": "application/json",
+                                "X-Cache-Key": key_b, "X-Cache-Status": "Miss"}
+    assert api.get(f"/proxy-cache/{key_a}")["headers"]["X-Cache-Key"] == key_a
     assert entry["ttl"] == 300 and isinstance(entry["timestamp"], int)
     api.get("/proxy-cache/0000", status=404)
 

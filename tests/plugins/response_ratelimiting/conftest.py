@@ -12,13 +12,15 @@ import pytest
 
 
 class _Reporting(BaseHTTPRequestHandler):
-    """Answers 200 with `X-Kong-Limit: <the `cost` query value>` when given."""
+    """Answers 200 with `X-Kong-Limit: <the `cost` query value>` when given;
+    the body shows the path and the request's headers (names lower-cased)."""
 
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         cost = parse_qs(urlsplit(self.path).query).get("cost")
-        body = json.dumps({"path": self.path}).encode()
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = json.dumps({"path": self.path, "headers": headers}).encode()
         self.send_response(200)
         if cost:
             self.send_header("X-Kong-Limit", cost[0])

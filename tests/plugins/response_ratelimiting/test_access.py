@@ -75,6 +75,40 @@ def test_block_on_first_violation(gateway, svc):
     assert resp.json()["message"] == "API rate limit exceeded for 'videos'"
 
 
+def test_block_on_first_violation_only_at_exactly_zero_left(gateway, svc):
+    """Kong's access refuses when a window has exactly 0 left; one overshot by
+    a larger increment is proxied, and turned into a bodiless 429 only when
+    the upstream reports more usage of that limit."""
+    node = gateway
+    add_route(node, "/overshot", {"limits": {"videos": {"minute": 3}},
+                                  "block_on_first_violation": True})
+    left = 60 - time.time() % 60
+    if left < 5:
+        time.sleep(left + 0.2)
+    assert get(node, "/overshot?cost=videos=2").status_code == 200
+    assert get(node, "/overshot?cost=videos=2").status_code == 200  # 4 of 3 used
+    assert get(node, "/overshot").status_code == 200
+    resp = get(node, "/overshot?cost=videos=1")
+    assert resp.status_code == 429 and resp.content == b""
+
+
+def test_the_upstream_is_told_what_is_left(gateway, svc):
+    """Kong's X-RateLimit-Remaining-<name> request header: the least of the
+    limit's windows, before this request's usage."""
+    node = gateway
+    add_route(node, "/told", {"limits": {"videos": {"minute": 4, "hour": 10},
+                                         "images": {"minute": 9}}})
+    left = 60 - time.time() % 60
+    if left < 5:
+        time.sleep(left + 0.2)
+    first = get(node, "/told?cost=videos=2,%20images=1").json()["headers"]
+    assert first["x-ratelimit-remaining-videos"] == "4"
+    assert first["x-ratelimit-remaining-images"] == "9"
+    second = get(node, "/told").json()["headers"]
+    assert second["x-ratelimit-remaining-videos"] == "2"
+    assert second["x-ratelimit-remaining-images"] == "8"
+
+
 @pytest.mark.parametrize("policy", ["local", "cluster", "redis"])
 def test_an_empty_redis_password_is_accepted_and_sends_no_auth(gateway, svc, policy):
     """Kong's redis schema allows ``password = ""`` (no AUTH), whatever the policy

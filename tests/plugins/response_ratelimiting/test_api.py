@@ -23,7 +23,7 @@ def test_response_ratelimiting_schema(client):
         "'day', 'month', 'year'"]
     body = api.plugin(name, {"limits": {"v": {"second": 5, "minute": 1}}}, 400)
     assert body["fields"] == {"config": {
-        "limits": "The limit for minute(1.0) cannot be lower than the limit for second(5.0)"}}
+        "limits": "the limit for minute(1.0) cannot be lower than the limit for second(5.0)"}}
     body = api.plugin(name, {"limits": {"v": {"second": 5}}, "policy": "redis"}, 400)
     assert body["fields"] == {"@entity": [POLICY],
                               "config": {"redis": {"host": "required field missing"}}}

@@ -50,15 +50,25 @@ local generators = {
     end,
 }
 
-function CorrelationIdHandler:access(conf)
+-- the client's id, when it sent a non-empty one
+local function incoming(conf)
     local id = request.get_header(conf.header_name)
     if type(id) == "table" then
         id = id[1]
     end
-    if not id or id == "" then
+    if id ~= "" then
+        return id
+    end
+end
+
+function CorrelationIdHandler:access(conf)
+    local id = incoming(conf)
+    if not id then
         id = generators[conf.generator]()
         kong.service.request.set_header(conf.header_name, id)
     end
+    -- as Kong, the id is a field of the log serializer's record
+    kong.log.set_serialize_value("correlation_id", id)
     if conf.echo_downstream then
         kong.ctx.shared[CTX_KEY] = id
     end
@@ -68,10 +78,11 @@ function CorrelationIdHandler:header_filter(conf)
     if not conf.echo_downstream then
         return
     end
-    local id = kong.ctx.shared[CTX_KEY]
-    if id then
-        kong.response.set_header(conf.header_name, id)
-    end
+    -- an answer given before this access ran (a plugin of a higher
+    -- priority ended the request) still carries an id, as in Kong: the
+    -- client's, else a new one
+    local id = kong.ctx.shared[CTX_KEY] or incoming(conf) or generators[conf.generator]()
+    kong.response.set_header(conf.header_name, id)
 end
 
 return CorrelationIdHandler

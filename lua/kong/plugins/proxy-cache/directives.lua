@@ -3,6 +3,8 @@
 -- media type with `type/*` and `*/*` wildcards and exact parameters,
 -- private/no-store/no-cache and a positive lifetime under `cache_control`),
 -- and the headers an entry keeps.
+local media_type = require("kong.plugins.proxy-cache.media_type")
+
 local ngx = ngx
 local var = ngx.var
 local time = ngx.time
@@ -27,13 +29,14 @@ local EMPTY = setmetatable({}, { __newindex = function() error("read-only", 2) e
 _M.NONE = EMPTY
 
 -- not replayed from the cache: hop-by-hop headers, the length (the cached
--- body's own is sent), and what the gateway writes on every answer
+-- body's own is sent), and what the gateway writes on every answer. The
+-- plugin's own headers are stored, as Kong stores them (its Admin API shows
+-- an entry's X-Cache-Key); a hit answers its own instead (handler.lua).
 local NOT_STORED = {
     ["connection"] = true, ["keep-alive"] = true, ["proxy-authenticate"] = true,
     ["proxy-authorization"] = true, ["te"] = true, ["trailers"] = true,
     ["transfer-encoding"] = true, ["upgrade"] = true, ["content-length"] = true,
     ["date"] = true, ["server"] = true, ["via"] = true,
-    ["age"] = true, ["x-cache-status"] = true, ["x-cache-key"] = true,
 }
 
 -- "no-cache, max-age=60" -> { ["no-cache"] = true, ["max-age"] = 60 }
@@ -74,57 +77,11 @@ function _M.resource_ttl(cc)
     return max_age and max(max_age, 0) or 0
 end
 
--- "Text/HTML; Charset=UTF-8" -> "text", "html", { charset = "UTF-8" }
-local function parse_mime(s)
-    local semi = find(s, ";", 1, true)
-    local base = semi and sub(s, 1, semi - 1) or s
-    local t, st = match(base, "^%s*([^/%s]+)%s*/%s*([^%s]+)%s*$")
-    if not t then
-        return nil
-    end
-    local params
-    if semi then
-        for k, v in gmatch(sub(s, semi + 1), "([^=;%s]+)%s*=%s*([^;]*)") do
-            params = params or {}
-            v = match(v, "^%s*\"?(.-)\"?%s*$")
-            params[lower(k)] = v
-        end
-    end
-    return lower(t), lower(st), params
-end
-
-local function same_params(a, b)
-    a, b = a or EMPTY, b or EMPTY
-    for k, v in pairs(a) do
-        if b[k] ~= v then
-            return false
-        end
-    end
-    for k in pairs(b) do
-        if a[k] == nil then
-            return false
-        end
-    end
-    return true
-end
-
 local function type_matches(conf, content_type)
     if not content_type or type(content_type) == "table" or content_type == "" then
         return false
     end
-    local t, st, params = parse_mime(content_type)
-    if not t then
-        return false
-    end
-    local wanted = conf.content_type
-    for i = 1, #wanted do
-        local et, est, eparams = parse_mime(wanted[i])
-        if et and (et == "*" or et == t) and (est == "*" or est == st)
-           and same_params(params, eparams) then
-            return true
-        end
-    end
-    return false
+    return media_type.matches(conf, content_type)
 end
 
 -- The lifetime to store the answer with, or false when it is not cacheable.

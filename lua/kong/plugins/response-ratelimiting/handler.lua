@@ -24,6 +24,7 @@ local NS = "response-ratelimit"
 local CTX = "response-ratelimiting"
 local ERR_UNEXPECTED = "An unexpected error occurred"
 local ERR_EXCEEDED = "API rate limit exceeded for '"
+local UPSTREAM_REMAINING = "X-RateLimit-Remaining-"
 
 local ResponseRateLimitingHandler = {
     PRIORITY = 900,
@@ -81,11 +82,29 @@ function ResponseRateLimitingHandler:access(conf)
         end
         return
     end
+    -- the upstream is told what is left of each limit: the least of its
+    -- windows (entries_for keeps a name's windows together)
+    local set_header = kong.service.request.set_header
+    local name, least
     for i, e in ipairs(entries) do
         e.remaining = e.limit - counts[i]
-        if conf.block_on_first_violation and e.remaining <= 0 then
+        -- Kong refuses here only at exactly 0 left: a limit overshot by a
+        -- larger increment is refused in header_filter instead, when the
+        -- upstream reports more usage of it (a Kong quirk kept on purpose)
+        if conf.block_on_first_violation and e.remaining == 0 then
             return kong.response.error(429, ERR_EXCEEDED .. e.name .. "'")
         end
+        if e.name ~= name then
+            if name then
+                set_header(UPSTREAM_REMAINING .. name, least)
+            end
+            name, least = e.name, e.remaining
+        elseif e.remaining < least then
+            least = e.remaining
+        end
+    end
+    if name then
+        set_header(UPSTREAM_REMAINING .. name, least)
     end
     kong.ctx.shared[CTX] = { entries = entries }
 end

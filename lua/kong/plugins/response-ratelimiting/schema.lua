@@ -7,6 +7,16 @@ local order = require("kong.plugins.rate-limiting.periods")
 
 local PERIODS = order.PERIODS
 
+-- rate-limiting's message, but this plugin of Kong's starts it in lower case
+-- ("the limit for minute(1.0) cannot be lower than ...")
+local function check_order(limit)
+    local ok, err = order.check_order(limit)
+    if not ok then
+        return nil, (err:gsub("^T", "t", 1))
+    end
+    return true
+end
+
 local periods = {}
 for _, p in ipairs(PERIODS) do
     periods[#periods + 1] = { [p] = { type = "number", gt = 0 } }
@@ -35,7 +45,7 @@ return {
                     values = {
                         type = "record", required = true,
                         fields = periods,
-                        custom_validator = order.check_order,
+                        custom_validator = check_order,
                         entity_checks = { { at_least_one_of = PERIODS } },
                     },
                 } },

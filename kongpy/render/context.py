@@ -467,9 +467,11 @@ def entity_facts(config: Config) -> dict[str, dict[str, Any]]:
 
 def configuration(config: Config) -> dict[str, Any]:
     """kong.configuration: the node's properties, secrets replaced by ``******``
-    (as Kong's ``remove_sensitive`` does), ``plugins`` expanded, Kong's ``role``."""
+    (as Kong's ``remove_sensitive`` does), Kong's ``role``. ``plugins`` stays
+    as configured (``bundled`` unexpanded, as in Kong); ``loaded_plugins``
+    holds the expansion, as Kong's does (name -> true)."""
     values = config.redacted()
-    values["plugins"] = enabled_plugins(config)
+    values["loaded_plugins"] = {name: True for name in enabled_plugins(config)}
     values["role"] = "traditional"
     # Kong's derived host_ports (JSON keys are strings; Lua adds number keys)
     values["host_ports"] = {str(k): v for k, v in port_map(config).items()}

@@ -225,3 +225,31 @@ def test_gateway_headers_come_after_the_plugins(gateway, svc):
     assert resp.headers["Via"].startswith("1.1 kongpy/")
     assert resp.headers["Server"].startswith("kongpy/")
     assert len(resp.headers["X-Kong-Request-Id"]) == 32
+
+
+@pytest.mark.parametrize("snippet, path", [
+    ("ngx.var.args = nil", "/"),
+    ('ngx.var.args = "x=1&y"', "/?x=1&y"),
+    ('ngx.req.set_uri_args({ z = "2" })', "/?z=2"),
+])
+def test_the_query_a_snippet_sets_is_the_upstreams(gateway, svc, snippet, path):
+    """Kong builds the upstream query from the request's args after access
+    (Kong's #9246: clearing them sends none)."""
+    gw = gateway
+    route = "/args-" + str(abs(hash(snippet)))
+    gw.route(route, _fn("pre-function", access=[snippet]))
+    gw.wait_sync()
+    resp = proxy(gw).get(route + "?a=b")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["path"] == path
+
+
+def test_snippets_read_kong_configuration(gateway, svc):
+    """kong.configuration holds the properties as configured: `plugins` is
+    the list given (`bundled`), not its expansion; secrets are masked."""
+    gw = gateway
+    gw.route("/conf-plugins", _fn("pre-function", access=[
+        "ngx.say(kong.configuration.plugins[1])\nngx.exit(200)"]))
+    gw.wait_sync()
+    resp = proxy(gw).get("/conf-plugins")
+    assert (resp.status_code, resp.text) == (200, "bundled\n")

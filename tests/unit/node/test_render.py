@@ -165,7 +165,9 @@ def test_dataplane_settings_for_the_pdk(make_conf):
     conf = dp["configuration"]
     assert conf["log_level"] == "debug" and conf["role"] == "traditional"
     assert conf["pg_password"] == "******" and "hush" not in json.dumps(dp)
-    assert "key-auth" in conf["plugins"] and "bundled" not in conf["plugins"]
+    # as configured, as Kong keeps it; the expansion is loaded_plugins
+    assert conf["plugins"] == ["bundled"]
+    assert conf["loaded_plugins"]["key-auth"] is True and "bundled" not in conf["loaded_plugins"]
     assert dp["entities"]["consumers"] == {"unique": ["username", "custom_id"],
                                            "cache_key": [], "foreign": [], "ttl": False}
     assert dp["entities"]["keyauth_credentials"]["cache_key"] == ["key"]

@@ -75,8 +75,8 @@ class Group(click.Group):
 
 
 def load_config(conf_path: str | None, prefix: str | None = None,
-                enforce: bool = True) -> conf.Config:
-    overrides = {"prefix": prefix} if prefix else None
+                enforce: bool = True, overrides: dict[str, Any] | None = None) -> conf.Config:
+    overrides = dict(overrides or {}, **({"prefix": prefix} if prefix else {}))
     config = conf.load(conf_path, overrides=overrides, enforce=enforce)
     # --v: where the configuration came from; --vv: all of it
     if config.source:

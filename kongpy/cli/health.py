@@ -1,5 +1,11 @@
-"""`kongpy health`: are the node's processes running?"""
+"""`kongpy health`: are the node's processes running?
+
+The messages and their order are Kong's (`no such prefix`, `... is not
+running at`, `some services are not running at`, `... is healthy at`):
+monitoring scripts match them."""
 from __future__ import annotations
+
+import os
 
 import click
 
@@ -24,6 +30,8 @@ def _running_config(root: str) -> conf.Config | None:
 def health(conf_path: str | None, prefix: str | None) -> None:
     """Show the health of the node's processes."""
     root = resolve_prefix(prefix, conf_path)
+    if not os.path.isdir(root):
+        raise click.ClickException(f"no such prefix: {root}")
     if pidfile.supervisor_running(root) is None:
         raise click.ClickException(f"kongpy is not running at {root}")
     running = _running_config(root)
@@ -38,7 +46,7 @@ def health(conf_path: str | None, prefix: str | None) -> None:
         click.echo(f"{name:.<12}{'running' if up else 'not running'}")
     click.echo("")
     if not healthy:
-        raise click.ClickException("some services are not running")
+        raise click.ClickException(f"some services are not running at {root}")
     click.echo(f"kongpy is healthy at {root}")
     if running is not None:
         click.echo(_node.listeners(running))

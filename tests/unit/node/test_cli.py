@@ -1,16 +1,20 @@
 from __future__ import annotations
 
+import os
 import re
 import socket
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
 
 import kongpy
-from kongpy import paths
+from kongpy import conf, paths
 from kongpy.cli import main
 from kongpy.db.admin_tokens import hash_token
+from kongpy.supervisor import pidfile
 from tests.helpers.servers import free_port
 
 
@@ -72,13 +76,42 @@ def test_unexpected_errors_are_reported_cleanly(run, make_conf, workdir):
 def test_health_when_not_running(run, workdir):
     result = run("health", "-p", str(workdir / "nowhere"))
     assert result.exit_code == 1
-    assert result.output == f"Error: kongpy is not running at {workdir / 'nowhere'}\n"
+    assert result.output == f"Error: no such prefix: {workdir / 'nowhere'}\n"
+    (workdir / "idle").mkdir()
+    result = run("health", "-p", str(workdir / "idle"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: kongpy is not running at {workdir / 'idle'}\n"
+
+
+def test_health_names_the_prefix_of_a_partly_running_node(run, workdir):
+    layout = paths.prefix(workdir / "partly")
+    layout.make_dirs()
+    # a supervisor whose nginx and Admin API are gone
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
+                           pidfile.SUPERVISOR_MARK]) as proc:
+        try:
+            layout.pid_file("supervisor").write_text(f"{proc.pid}\n")
+            result = run("health", "-p", str(layout.root))
+        finally:
+            proc.kill()
+    assert result.exit_code == 1
+    assert "nginx.......not running" in result.output
+    assert result.output.endswith(f"Error: some services are not running at {layout.root}\n")
 
 
 def test_health_prefix_from_env(run, workdir, monkeypatch):
     monkeypatch.setenv("KONGPY_PREFIX", str(workdir / "viaenv"))
     result = run("health")
-    assert f"kongpy is not running at {workdir / 'viaenv'}" in result.output
+    assert f"no such prefix: {workdir / 'viaenv'}" in result.output
+
+
+def test_check_defaults_to_the_conf_every_command_reads(run):
+    if any(os.path.exists(p) for p in conf.DEFAULT_PATHS):
+        pytest.skip("this machine has a kongpy.conf in /etc")
+    result = run("check")
+    assert result.exit_code == 1
+    assert result.output == ("Error: invalid value for 'conf': cannot read "
+                             "/etc/kongpy/kongpy.conf: No such file or directory\n")
 
 
 def test_stop_quit_reload_when_not_running(run, workdir, make_conf):

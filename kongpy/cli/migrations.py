@@ -3,9 +3,9 @@
 Scripts written for `kong migrations` rely on its exit codes and options:
 `list` exits 3 (needs bootstrap), 4 (pending migrations) or 5 (new
 migrations); `reset` asks only on a terminal and otherwise wants `--yes`;
-`-q` silences the output; `--db-timeout` (seconds, default 60) replaces
-`pg_timeout` and `cassandra_timeout` for the command, as Kong's does, so
-long schema changes are not cut short by the node's request timeout.
+`-q` silences the output; `--db-timeout` (seconds) replaces `pg_timeout`
+and `cassandra_timeout` for the command, so long schema changes are not cut
+short by the node's request timeout (since Kong 3.7 only when given).
 """
 from __future__ import annotations
 
@@ -91,16 +91,28 @@ def _say(text: str) -> None:
         click.echo(text)
 
 
-def _run(conf_path: str | None, prefix: str | None, db_timeout: float,
+def _run(conf_path: str | None, prefix: str | None, db_timeout: float | None,
          action: Callable[[Any], None]) -> None:
     with open_datastore(_config(conf_path, prefix, db_timeout)) as database:
         action(database)
 
 
-def _config(conf_path: str | None, prefix: str | None, db_timeout: float) -> Config:
+def _config(conf_path: str | None, prefix: str | None, db_timeout: float | None) -> Config:
+    return load_config(conf_path, prefix, overrides=db_timeout_overrides(db_timeout))
+
+
+def db_timeout_overrides(db_timeout: float | None) -> dict[str, int]:
+    """Kong's ``--db-timeout`` (seconds): the datastore timeouts, when given."""
+    if db_timeout is None:
+        return {}
     millis = max(1, int(db_timeout * 1000))
-    return load_config(conf_path, prefix,
-                       overrides={"pg_timeout": millis, "cassandra_timeout": millis})
+    return {"pg_timeout": millis, "cassandra_timeout": millis}
+
+
+db_timeout_option = click.option(
+    "--db-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+    help="Timeout, in seconds, of every datastore operation "
+         "(replaces pg_timeout and cassandra_timeout).")
 
 
 def _names(title: str, names: list[str]) -> None:
@@ -129,9 +141,7 @@ def _flag(key: str) -> Callable[[click.Context, click.Parameter, bool], None]:
 
 
 def _common(func: Callable) -> Callable:
-    func = click.option("--db-timeout", type=click.FloatRange(min=0, min_open=True),
-                        default=60, show_default=True,
-                        help="Timeout, in seconds, of every datastore operation.")(func)
+    func = db_timeout_option(func)
     func = click.option("-q", "--quiet", is_flag=True, expose_value=False,
                         callback=_flag(QUIET), help="Suppress all output.")(func)
     # every subcommand takes Kong's -y; only reset asks anything
@@ -142,7 +152,7 @@ def _common(func: Callable) -> Callable:
 
 @migrations.command()
 @_common
-def bootstrap(conf_path: str | None, prefix: str | None, db_timeout: float) -> None:
+def bootstrap(conf_path: str | None, prefix: str | None, db_timeout: float | None) -> None:
     """Bootstrap a fresh datastore."""
     def action(database: Any) -> None:
         state = database.migrations.state()
@@ -159,7 +169,7 @@ def bootstrap(conf_path: str | None, prefix: str | None, db_timeout: float) -> N
 
 @migrations.command()
 @_common
-def up(conf_path: str | None, prefix: str | None, db_timeout: float) -> None:
+def up(conf_path: str | None, prefix: str | None, db_timeout: float | None) -> None:
     """Run any new migrations."""
     def action(database: Any) -> None:
         state = database.migrations.state()
@@ -179,7 +189,7 @@ def up(conf_path: str | None, prefix: str | None, db_timeout: float) -> None:
 
 @migrations.command()
 @_common
-def finish(conf_path: str | None, prefix: str | None, db_timeout: float) -> None:
+def finish(conf_path: str | None, prefix: str | None, db_timeout: float | None) -> None:
     """Finish pending migrations."""
     def action(database: Any) -> None:
         if not database.migrations.state()["bootstrapped"]:
@@ -195,7 +205,7 @@ def finish(conf_path: str | None, prefix: str | None, db_timeout: float) -> None
 
 @migrations.command(name="list")
 @_common
-def list_(conf_path: str | None, prefix: str | None, db_timeout: float) -> None:
+def list_(conf_path: str | None, prefix: str | None, db_timeout: float | None) -> None:
     """List executed, pending and new migrations (exit 3: needs bootstrap,
     4: pending migrations, 5: new migrations)."""
     def action(database: Any) -> None:
@@ -221,7 +231,7 @@ def list_(conf_path: str | None, prefix: str | None, db_timeout: float) -> None:
 
 @migrations.command()
 @_common
-def status(conf_path: str | None, prefix: str | None, db_timeout: float) -> None:
+def status(conf_path: str | None, prefix: str | None, db_timeout: float | None) -> None:
     """Print the migration state as JSON."""
     _run(conf_path, prefix, db_timeout,
          lambda database: _say(json.dumps(database.migrations.state(), sort_keys=True)))
@@ -245,7 +255,7 @@ def _confirmed() -> bool:
 
 @migrations.command()
 @_common
-def reset(conf_path: str | None, prefix: str | None, db_timeout: float) -> None:
+def reset(conf_path: str | None, prefix: str | None, db_timeout: float | None) -> None:
     """Drop every table of the datastore (asks first, on a terminal, unless --yes)."""
     if not click.get_current_context().meta.get(YES) and not _confirmed():
         _say("cancelled")

@@ -89,6 +89,14 @@ def load_config(conf_path: str | None, prefix: str | None = None,
     return config
 
 
+def existing_prefix(root: str) -> str:
+    """``root`` if it is a directory; else Kong's ``no such prefix`` error
+    (stop, quit, reload and health name it apart from a node that is down)."""
+    if not os.path.isdir(root):
+        raise click.ClickException(f"no such prefix: {root}")
+    return root
+
+
 def resolve_prefix(prefix: str | None, conf_path: str | None = None) -> str:
     """`-p`, else KONGPY_PREFIX / KONG_PREFIX, else the conf's `prefix`.
 

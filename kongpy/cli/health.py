@@ -5,13 +5,12 @@ running at`, `some services are not running at`, `... is healthy at`):
 monitoring scripts match them."""
 from __future__ import annotations
 
-import os
-
 import click
 
 from kongpy import conf, guiconf, paths
 from kongpy.cli import _node
-from kongpy.cli._common import conf_option, prefix_option, resolve_prefix, verbosity
+from kongpy.cli._common import (conf_option, existing_prefix, prefix_option, resolve_prefix,
+                                verbosity)
 from kongpy.supervisor import pidfile
 
 
@@ -29,9 +28,7 @@ def _running_config(root: str) -> conf.Config | None:
 @verbosity
 def health(conf_path: str | None, prefix: str | None) -> None:
     """Show the health of the node's processes."""
-    root = resolve_prefix(prefix, conf_path)
-    if not os.path.isdir(root):
-        raise click.ClickException(f"no such prefix: {root}")
+    root = existing_prefix(resolve_prefix(prefix, conf_path))
     if pidfile.supervisor_running(root) is None:
         raise click.ClickException(f"kongpy is not running at {root}")
     running = _running_config(root)

@@ -116,8 +116,14 @@ def test_check_defaults_to_the_conf_every_command_reads(run):
 
 def test_stop_quit_reload_when_not_running(run, workdir, make_conf):
     prefix = str(workdir / "idle")
-    for args in (("stop", "-p", prefix), ("quit", "-p", prefix, "-t", "1"),
-                 ("reload", "-c", make_conf(), "-p", prefix)):
+    commands = (("stop", "-p", prefix), ("quit", "-p", prefix, "-t", "1"),
+                ("reload", "-c", make_conf(), "-p", prefix))
+    for args in commands:
+        result = run(*args)
+        assert result.exit_code == 1, args
+        assert result.output == f"Error: no such prefix: {prefix}\n", args
+    (workdir / "idle").mkdir()
+    for args in commands:
         result = run(*args)
         assert result.exit_code == 1, args
         assert result.output == f"Error: kongpy is not running at {prefix}\n", args
@@ -250,6 +256,7 @@ def test_unauthenticated_admin_api_off_loopback_is_refused(run, make_conf, workd
                                         "refused while admin_listen has a non-loopback")
         assert len(result.output.splitlines()) == 1
     # Stopping only needs the prefix: it never refuses the conf.
+    (workdir / "prefix").mkdir(exist_ok=True)
     stopped = run("stop", "-c", path)
     assert stopped.output == f"Error: kongpy is not running at {workdir / 'prefix'}\n"
     assert run("check", make_conf(admin_listen="0.0.0.0:18501",

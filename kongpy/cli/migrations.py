@@ -128,6 +128,15 @@ def _names(title: str, names: list[str]) -> None:
     _say(f"{title}:\n" + "\n".join(lines))
 
 
+def _counts(processed: int, pending: int = 0) -> None:
+    """Kong's tally: `N migration(s) processed`, then `N executed`, `N pending`."""
+    _say(f"{processed} migration{'s' if processed != 1 else ''} processed")
+    if processed - pending > 0:
+        _say(f"{processed - pending} executed")
+    if pending > 0:
+        _say(f"{pending} pending")
+
+
 @click.group(cls=Group)
 def migrations() -> None:
     """Manage the datastore schema."""
@@ -163,7 +172,8 @@ def bootstrap(conf_path: str | None, prefix: str | None, db_timeout: float | Non
             return
         _say("Bootstrapping database...")
         ran = database.migrations.bootstrap()
-        _say(f"{len(ran)} migrations processed\n{UP_TO_DATE}")
+        _counts(len(ran))
+        _say(UP_TO_DATE)
     _run(conf_path, prefix, db_timeout, action)
 
 
@@ -183,6 +193,7 @@ def up(conf_path: str | None, prefix: str | None, db_timeout: float | None) -> N
             return
         _names("Migrations processed", ran)
         state = database.migrations.state()
+        _counts(len(ran), len(set(ran) & set(state["pending"])))
         _say(PENDING if state["pending"] else UP_TO_DATE)
     _run(conf_path, prefix, db_timeout, action)
 
@@ -199,6 +210,7 @@ def finish(conf_path: str | None, prefix: str | None, db_timeout: float | None) 
             _say("No pending migrations to finish")
             return
         _names("Migrations finished", done)
+        _counts(len(done))
         _say(UP_TO_DATE)
     _run(conf_path, prefix, db_timeout, action)
 

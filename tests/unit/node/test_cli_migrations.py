@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 
@@ -36,7 +37,10 @@ def test_list_exit_codes(make_conf):
     result = run("migrations", "list", "-c", path)
     assert result.exit_code == 3
     assert result.stdout.startswith("Database needs bootstrapping")
-    assert run("migrations", "bootstrap", "-c", path).exit_code == 0
+    booted = run("migrations", "bootstrap", "-c", path)
+    assert booted.exit_code == 0
+    assert re.search(r"^(\d+) migrations processed\n\1 executed\nDatabase is up-to-date\n\Z",
+                     booted.stdout, re.M), booted.stdout
     assert run("migrations", "list", "-c", path).exit_code == 0
     # plugins enabled since the bootstrap bring new migrations
     bundled = make_conf(plugins="bundled")
@@ -44,12 +48,17 @@ def test_list_exit_codes(make_conf):
     assert result.exit_code == 5
     assert "New migrations available:" in result.stdout
     assert "run 'kongpy migrations up' to proceed" in result.stdout
-    assert run("migrations", "up", "-c", bundled).exit_code == 0
+    upped = run("migrations", "up", "-c", bundled)
+    assert upped.exit_code == 0
+    assert re.search(r"^(\d+) migrations processed\n\1 executed\nDatabase is up-to-date\n\Z",
+                     upped.stdout, re.M), upped.stdout
     step = _interrupt_last_core_step(bundled)
     result = run("migrations", "list", "-c", bundled)
     assert result.exit_code == 4
     assert f"Pending migrations:\n  core: {step}" in result.stdout
-    assert run("migrations", "finish", "-c", bundled).exit_code == 0
+    finished = run("migrations", "finish", "-c", bundled)
+    assert finished.exit_code == 0
+    assert finished.stdout.endswith("1 migration processed\n1 executed\nDatabase is up-to-date\n")
     assert run("migrations", "list", "-c", bundled).exit_code == 0
 
 

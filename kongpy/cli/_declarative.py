@@ -17,6 +17,8 @@ from kongpy.errors import KongpyError
 
 log = logging.getLogger(__name__)
 
+DBLESS_HINT = ("\nWhen using database=off, reload your declarative configuration\n"
+               "using the /config endpoint.")
 NO_FILE = "expected a declarative configuration file; see `kongpy config --help`"
 
 
@@ -42,7 +44,8 @@ def datastore(conf_path: str | None, prefix: str | None, command: str) -> Iterat
 
     config = node_config(conf_path, prefix)
     if str(config.get("database")).lower() == "off" and command != "parse":
-        raise CommandError(f"'kongpy config {command}' only works with a database.")
+        raise CommandError(f"'kongpy config {command}' only works with a database."
+                           + (DBLESS_HINT if command == "db_import" else ""))
     handle = dblib.open(config)
     try:
         if command != "parse" and not handle.migrations.state()["bootstrapped"]:

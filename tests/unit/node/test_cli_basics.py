@@ -51,6 +51,15 @@ def test_check_reports_every_invalid_property(tmp_path):
         "proxy_listen", "admin_workers", "log_level", "database"]
 
 
+def test_usage_errors_exit_1_as_kongs_cli_does():
+    for args in (["foobar"], ["migrations", "invalid"], ["start", "--bogus"],
+                 ["config", "parse", "a", "b"], ["admin", "token", "bogus"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Error: " in result.output, args
+    assert CliRunner().invoke(main, ["--help"]).exit_code == 0
+
+
 def test_the_vagrant_box_runs_the_gateway_and_keeps_the_admin_api_private():
     text = (REPO / "Vagrantfile").read_text()
     assert 'type: "rsync"' in text

@@ -34,6 +34,8 @@ NEW_AVAILABLE = "New migrations available; run 'kongpy migrations up' to proceed
 PENDING = "Database has pending migrations; run 'kongpy migrations finish'"
 UP_TO_DATE = "Database is up-to-date"
 CANNOT_RUN = "Cannot run migrations: "
+RUN_FINISH = "Run 'kongpy migrations finish' when ready"
+RUN_UP = "Run 'kongpy migrations up' to proceed"
 CONFIRM = "Are you sure? This operation is irreversible."
 NOT_A_TTY = "not a tty: invoke 'reset' non-interactively with the --yes flag"
 QUIET = "kongpy.migrations.quiet"
@@ -115,17 +117,23 @@ db_timeout_option = click.option(
          "(replaces pg_timeout and cassandra_timeout).")
 
 
-def _names(title: str, names: list[str]) -> None:
-    """One line per subsystem: core, then each plugin (``<plugin>:<step>`` names)."""
+def _section(title: str, names: list[str]) -> str:
+    """Kong's layout: the title, then one line per subsystem (core, then each
+    plugin, from ``<plugin>:<step>`` names), right-aligned on the colon."""
     if not names:
-        return
+        return ""
     groups: dict[str, list[str]] = {}
     for name in names:
         subsystem, _, step = name.rpartition(":")
         groups.setdefault(subsystem or "core", []).append(step)
     width = max(len(g) for g in groups)
-    lines = [f"  {g.rjust(width)}: {', '.join(steps)}" for g, steps in groups.items()]
-    _say(f"{title}:\n" + "\n".join(lines))
+    lines = [f"{g.rjust(width)}: {', '.join(steps)}" for g, steps in groups.items()]
+    return f"{title}:\n" + "\n".join(lines)
+
+
+def _names(title: str, names: list[str]) -> None:
+    if names:
+        _say(_section(title, names))
 
 
 def _counts(processed: int, pending: int = 0) -> None:
@@ -225,17 +233,20 @@ def list_(conf_path: str | None, prefix: str | None, db_timeout: float | None) -
         if not state["bootstrapped"]:
             _say(NEEDS_BOOTSTRAP)
             raise click.exceptions.Exit(EXIT_NEEDS_BOOTSTRAP)
-        _names("Executed migrations", state["executed"])
-        _names("Pending migrations", state["pending"])
-        _names("New migrations available", state["new"])
+        sections = [_section("Executed migrations", state["executed"]),
+                    _section("Pending migrations", state["pending"]),
+                    _section("New migrations available", state["new"])]
+        _say("\n\n".join(text for text in sections if text))
         if state["pending"] and state["new"]:
             click.echo("Warning: the datastore has pending migrations from a previous "
                        "upgrade and new migrations from this one", err=True)
-            _say(PENDING)
-        elif state["pending"] or state["new"]:
-            _say(NEW_AVAILABLE if state["new"] else PENDING)
+            _say(f"\n{RUN_FINISH} to complete pending migrations")
+        elif state["pending"]:
+            _say(f"\n{RUN_FINISH}")
+        elif state["new"]:
+            _say(f"\n{RUN_UP}")
         else:
-            _say(UP_TO_DATE)
+            _say(f"\n{UP_TO_DATE}")
             return
         raise click.exceptions.Exit(EXIT_PENDING if state["pending"] else EXIT_NEW)
     _run(conf_path, prefix, db_timeout, action)

@@ -46,8 +46,11 @@ def test_list_exit_codes(make_conf):
     bundled = make_conf(plugins="bundled")
     result = run("migrations", "list", "-c", bundled)
     assert result.exit_code == 5
-    assert "New migrations available:" in result.stdout
-    assert "run 'kongpy migrations up' to proceed" in result.stdout
+    assert re.search(r"^Executed migrations:\ncore: 000_base, [^\n]+\n\n"
+                     r"New migrations available:\n(\s*[\w-]+: \w+\n)+\n"
+                     r"Run 'kongpy migrations up' to proceed\n\Z", result.stdout), result.stdout
+    # aligned on the colons, as basic-auth is the longest name
+    assert f"\n{'acl'.rjust(len('basic-auth'))}: 000_base_acl\n" in result.stdout
     upped = run("migrations", "up", "-c", bundled)
     assert upped.exit_code == 0
     assert re.search(r"^(\d+) migrations processed\n\1 executed\nDatabase is up-to-date\n\Z",
@@ -55,7 +58,8 @@ def test_list_exit_codes(make_conf):
     step = _interrupt_last_core_step(bundled)
     result = run("migrations", "list", "-c", bundled)
     assert result.exit_code == 4
-    assert f"Pending migrations:\n  core: {step}" in result.stdout
+    assert f"\n\nPending migrations:\ncore: {step}\n" in result.stdout
+    assert result.stdout.endswith("\nRun 'kongpy migrations finish' when ready\n")
     finished = run("migrations", "finish", "-c", bundled)
     assert finished.exit_code == 0
     assert finished.stdout.endswith("1 migration processed\n1 executed\nDatabase is up-to-date\n")

@@ -225,8 +225,8 @@ def load(path: str | None = None, env: Mapping | None = None,
         raw["prefix"] = os.path.join(os.path.expanduser("~"), ".kongpy")
     raw.update(given)
     resolved = _dereference(raw, os.environ if vault_env is None else vault_env)
-    values = {name: _convert(name, value) for name, value in resolved.items()}
-    _validate(values)
+    values, errors = _convert_all(resolved)
+    _validate(values, errors)
     if enforce:
         adminsec.check_exposure(values)
     if values.get("sqlite_path"):
@@ -277,6 +277,25 @@ def _from_env(env: Mapping) -> dict[str, str]:
 
 def _unset(value: str) -> bool:
     return value.strip() == "" or value.strip().upper() == "NONE"
+
+
+def _joined(errors: list[ConfigError]) -> ConfigError:
+    """Every error found, one a line (as Kong's conf loader reports them all)."""
+    if len(errors) == 1:
+        return errors[0]
+    return ConfigError("\n".join(e.message for e in errors), prop=errors[0].property)
+
+
+def _convert_all(resolved: Mapping[str, str]) -> tuple[dict[str, Any], list[ConfigError]]:
+    """The typed values, without those that cannot be converted, and why."""
+    values: dict[str, Any] = {}
+    errors: list[ConfigError] = []
+    for name, value in resolved.items():
+        try:
+            values[name] = _convert(name, value)
+        except ConfigError as exc:
+            errors.append(exc)
+    return values, errors
 
 
 def _convert(name: str, value: str) -> Any:
@@ -352,25 +371,49 @@ _CONVERTERS = {"str": str, "bool": _to_bool, "int": _to_int, "float": _to_float,
                "stream_listeners": streamconf.parse}
 
 
-def _validate(values: dict[str, Any]) -> None:
-    for name, allowed in _ENUMS.items():
-        if values.get(name) is not None and values[name] not in allowed:
-            raise ConfigError.invalid(name, f"'{values[name]}' is not one of {', '.join(allowed)}")
-    for name, available in _AVAILABLE.items():
-        value = values.get(name)
-        if value in _NOT_YET[name]:
-            raise ConfigError.invalid(name, f"{value} is not available yet "
-                                            f"(only {', '.join(available)})")
-        if value not in available:
-            raise ConfigError.invalid(name, f"'{value}' is not one of "
-                                            f"{', '.join(available + _NOT_YET[name])}")
+def _validate(values: dict[str, Any], errors: list[ConfigError] | None = None) -> None:
+    """Runs every check and reports every error found at once (``errors``: those
+    found before). A check that fails otherwise after an earlier error (it met a
+    value already refused, or missing) is skipped; without one it propagates."""
+    errors = list(errors or [])
+
+    def run(check: Any) -> None:
+        try:
+            check(values)
+        except ConfigError as exc:
+            errors.append(exc)
+        except Exception:  # noqa: BLE001 - see the docstring
+            if not errors:
+                raise
+
+    for name in _ENUMS:
+        run(lambda v, name=name: _check_enum(v, name))
+    for name in _AVAILABLE:
+        run(lambda v, name=name: _check_available(v, name))
     for check in (_check_prefix, _check_numbers, _check_sizes, _check_headers,
                   _check_addresses, _check_port_maps, sslconf.check, _check_listeners,
-                  _check_workers, tracingconf.check, guiconf.check):
-        check(values)
-    adminsec.check(values)
-    dbconf.check(values)
-    _check_declarative(values)
+                  _check_workers, tracingconf.check, guiconf.check, adminsec.check,
+                  dbconf.check, _check_declarative):
+        run(check)
+    if errors:
+        raise _joined(errors)
+
+
+def _check_enum(values: dict[str, Any], name: str) -> None:
+    allowed = _ENUMS[name]
+    if values.get(name) is not None and values[name] not in allowed:
+        raise ConfigError.invalid(name, f"'{values[name]}' is not one of {', '.join(allowed)}")
+
+
+def _check_available(values: dict[str, Any], name: str) -> None:
+    available = _AVAILABLE[name]
+    value = values.get(name)
+    if value in _NOT_YET[name]:
+        raise ConfigError.invalid(name, f"{value} is not available yet "
+                                        f"(only {', '.join(available)})")
+    if value not in available:
+        raise ConfigError.invalid(name, f"'{value}' is not one of "
+                                        f"{', '.join(available + _NOT_YET[name])}")
 
 
 def _check_declarative(values: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from kongpy.cli.reload import reload
 from kongpy.cli.restart import restart
 from kongpy.cli.start import start
 from kongpy.cli.stop import quit, stop
+from kongpy.cli.vault import vault
 from kongpy.cli.version import version
 
 
@@ -32,5 +33,5 @@ def main() -> None:
 
 
 for _command in (start, stop, quit, reload, restart, health, check, prepare, config,
-                 migrations, plugin, admin, version):
+                 migrations, plugin, admin, vault, version):
     main.add_command(_command)

@@ -55,14 +55,29 @@ def error_message(exc: BaseException) -> str:
     return text or exc.__class__.__name__
 
 
+USAGE_EXIT = 1  # Kong's CLI exits 1 on an unknown command or option too (click: 2)
+
+
 class Group(click.Group):
     """The CLI's one error edge: any failure becomes `Error: <message>` and exit 1
-    (tracebacks only with --vv). Commands raise; they do not print errors."""
+    (tracebacks only with --vv), usage errors included, as with Kong's CLI.
+    Commands raise; they do not print errors."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            exc.exit_code = USAGE_EXIT
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.Abort, click.UsageError):
+        except click.UsageError as exc:
+            exc.exit_code = USAGE_EXIT
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except click.ClickException:
             if ctx.meta.get(VERBOSITY, 0) >= 2:
@@ -75,8 +90,8 @@ class Group(click.Group):
 
 
 def load_config(conf_path: str | None, prefix: str | None = None,
-                enforce: bool = True) -> conf.Config:
-    overrides = {"prefix": prefix} if prefix else None
+                enforce: bool = True, overrides: dict[str, Any] | None = None) -> conf.Config:
+    overrides = dict(overrides or {}, **({"prefix": prefix} if prefix else {}))
     config = conf.load(conf_path, overrides=overrides, enforce=enforce)
     # --v: where the configuration came from; --vv: all of it
     if config.source:
@@ -87,6 +102,14 @@ def load_config(conf_path: str | None, prefix: str | None = None,
     for name, value in sorted(config.redacted().items()):
         log.debug("%s = %s", name, value)
     return config
+
+
+def existing_prefix(root: str) -> str:
+    """``root`` if it is a directory; else Kong's ``no such prefix`` error
+    (stop, quit, reload and health name it apart from a node that is down)."""
+    if not os.path.isdir(root):
+        raise click.ClickException(f"no such prefix: {root}")
+    return root
 
 
 def resolve_prefix(prefix: str | None, conf_path: str | None = None) -> str:

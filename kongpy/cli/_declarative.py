@@ -8,14 +8,17 @@ from typing import Any, Iterator, Mapping
 
 import click
 
-from kongpy import dbless
+from kongpy import dbless, paths
 from kongpy.cli._common import load_config
+from kongpy.conf import Config
 from kongpy.cli.migrations import NEEDS_BOOTSTRAP
 from kongpy.declarative import DeclarativeError
 from kongpy.errors import KongpyError
 
 log = logging.getLogger(__name__)
 
+DBLESS_HINT = ("\nWhen using database=off, reload your declarative configuration\n"
+               "using the /config endpoint.")
 NO_FILE = "expected a declarative configuration file; see `kongpy config --help`"
 
 
@@ -23,14 +26,26 @@ class CommandError(KongpyError):
     """A failure the command reports as ``Error: <message>``."""
 
 
+def node_config(conf_path: str | None, prefix: str | None) -> Config:
+    """The configuration the node of the prefix was started with, when it has
+    one (as Kong's `kong config` reads `<prefix>/.kong_env`), so `-p PREFIX`
+    alone reaches the node's datastore; else the given or default conf."""
+    config = load_config(conf_path, prefix)
+    saved = paths.prefix(config["prefix"]).env_file
+    if saved.is_file():
+        return load_config(str(saved), prefix)
+    return config
+
+
 @contextmanager
 def datastore(conf_path: str | None, prefix: str | None, command: str) -> Iterator[Any]:
     """The node's datastore with its enabled plugins, bootstrapped."""
     from kongpy import db as dblib  # only these commands need the datastore
 
-    config = load_config(conf_path, prefix)
+    config = node_config(conf_path, prefix)
     if str(config.get("database")).lower() == "off" and command != "parse":
-        raise CommandError(f"'kongpy config {command}' only works with a database.")
+        raise CommandError(f"'kongpy config {command}' only works with a database."
+                           + (DBLESS_HINT if command == "db_import" else ""))
     handle = dblib.open(config)
     try:
         if command != "parse" and not handle.migrations.state()["bootstrapped"]:
@@ -43,7 +58,7 @@ def datastore(conf_path: str | None, prefix: str | None, command: str) -> Iterat
 def history_size(conf_path: str | None, prefix: str | None) -> int:
     """The node's ``config_history_size`` (kongpy/declarative/history.py)."""
     from kongpy.declarative import history
-    return history.size_of(load_config(conf_path, prefix))
+    return history.size_of(node_config(conf_path, prefix))
 
 
 def read_file(path: str | None) -> str:

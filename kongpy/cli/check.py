@@ -1,4 +1,6 @@
-"""`kongpy check <conf>`: validate a configuration file.
+"""`kongpy check [<conf>]`: validate a configuration file (by default the one
+every command reads: /etc/kongpy/kongpy.conf, else /etc/kongpy.conf; Kong's
+`check` likewise defaults to its /etc/kong/kong.conf).
 
 Beyond the file itself it warns about what the node would accept but not
 serve: plugin API endpoints with no server, and routes of the datastore whose
@@ -11,7 +13,7 @@ import logging
 
 import click
 
-from kongpy import dbless, plugins, unserved
+from kongpy import conf, dbless, plugins, unserved
 from kongpy.cli._common import load_config, verbosity
 from kongpy.cli.migrations import empty_sqlite, open_datastore
 from kongpy.conf import Config
@@ -37,10 +39,12 @@ def _route_warnings(config: Config) -> list[str]:
 
 
 @click.command()
-@click.argument("conf_path", metavar="CONF")
+@click.argument("conf_path", metavar="[CONF]", required=False)
 @verbosity
-def check(conf_path: str) -> None:
-    """Check the validity of a configuration file (and of its plugins)."""
+def check(conf_path: str | None) -> None:
+    """Check the validity of a configuration file (and of its plugins);
+    CONF defaults to /etc/kongpy/kongpy.conf (else /etc/kongpy.conf)."""
+    conf_path = conf.find_conf_file(conf_path) or conf.DEFAULT_PATHS[0]
     config = load_config(conf_path)
     for line in plugins.unserved_api(plugins.load(config)):
         click.echo(f"Warning: {line}", err=True)

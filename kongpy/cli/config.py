@@ -13,6 +13,7 @@ from kongpy.cli.config_db_export import db_export
 from kongpy.cli.config_db_import import db_import
 from kongpy.cli.config_diff import diff
 from kongpy.cli.config_history import history
+from kongpy.cli.config_init import init
 from kongpy.cli.config_migrate import migrate
 from kongpy.cli.config_parse import parse
 from kongpy.cli.config_rollback import rollback
@@ -37,5 +38,5 @@ def render(conf_path: str | None, prefix: str | None) -> None:
     click.echo(writer.render_nginx_conf(cfg, node_id), nl=False)
 
 
-for _command in (parse, db_import, db_export, migrate, history, diff, rollback):
+for _command in (init, parse, db_import, db_export, migrate, history, diff, rollback):
     config.add_command(_command)

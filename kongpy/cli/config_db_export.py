@@ -17,7 +17,7 @@ from kongpy.declarative import export as exporter
 @verbosity
 def db_export(path: str | None, conf_path: str | None, prefix: str | None) -> None:
     """Export the datastore to a declarative configuration file (default kong.yml; - for stdout)."""
-    path = path or "kong.yml"
+    path = path if path == "-" else os.path.abspath(path or "kong.yml")
     if path != "-" and os.path.exists(path):
         raise CommandError(f"{path} already exists. Will not overwrite it.")
     with datastore(conf_path, prefix, "db_export") as db:

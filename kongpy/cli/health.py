@@ -1,11 +1,16 @@
-"""`kongpy health`: are the node's processes running?"""
+"""`kongpy health`: are the node's processes running?
+
+The messages and their order are Kong's (`no such prefix`, `... is not
+running at`, `some services are not running at`, `... is healthy at`):
+monitoring scripts match them."""
 from __future__ import annotations
 
 import click
 
 from kongpy import conf, guiconf, paths
 from kongpy.cli import _node
-from kongpy.cli._common import conf_option, prefix_option, resolve_prefix, verbosity
+from kongpy.cli._common import (conf_option, existing_prefix, prefix_option, resolve_prefix,
+                                verbosity)
 from kongpy.supervisor import pidfile
 
 
@@ -23,7 +28,7 @@ def _running_config(root: str) -> conf.Config | None:
 @verbosity
 def health(conf_path: str | None, prefix: str | None) -> None:
     """Show the health of the node's processes."""
-    root = resolve_prefix(prefix, conf_path)
+    root = existing_prefix(resolve_prefix(prefix, conf_path))
     if pidfile.supervisor_running(root) is None:
         raise click.ClickException(f"kongpy is not running at {root}")
     running = _running_config(root)
@@ -38,7 +43,7 @@ def health(conf_path: str | None, prefix: str | None) -> None:
         click.echo(f"{name:.<12}{'running' if up else 'not running'}")
     click.echo("")
     if not healthy:
-        raise click.ClickException("some services are not running")
+        raise click.ClickException(f"some services are not running at {root}")
     click.echo(f"kongpy is healthy at {root}")
     if running is not None:
         click.echo(_node.listeners(running))

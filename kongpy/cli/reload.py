@@ -14,7 +14,8 @@ import click
 
 from kongpy import conf, paths
 from kongpy.cli import _declarative, _node, _preflight
-from kongpy.cli._common import conf_option, load_config, prefix_option, verbosity
+from kongpy.cli._common import (conf_option, existing_prefix, load_config, prefix_option,
+                                verbosity)
 from kongpy.render import writer
 from kongpy.supervisor import pidfile
 
@@ -36,7 +37,7 @@ def _new_config(conf_path: str | None, prefix: str | None) -> conf.Config:
 def reload(conf_path: str | None, prefix: str | None) -> None:
     """Reload the configuration and the code of a running node."""
     config = _new_config(conf_path, prefix)
-    root = config["prefix"]
+    root = existing_prefix(config["prefix"])
     pid = pidfile.supervisor_running(root)
     if pid is None:
         raise click.ClickException(f"kongpy is not running at {root}")

@@ -10,7 +10,7 @@ import signal
 import click
 
 from kongpy.cli import _node, _preflight
-from kongpy.cli.migrations import migrate_for_start
+from kongpy.cli.migrations import db_timeout_option, db_timeout_overrides, migrate_for_start
 from kongpy.cli._common import (conf_option, load_config, prefix_option,
                                 start_timeout_option, verbosity)
 from kongpy.cli.start import run_migrations_option, start_node
@@ -22,11 +22,12 @@ from kongpy.render import writer
 @prefix_option
 @start_timeout_option
 @run_migrations_option
+@db_timeout_option
 @verbosity
 def restart(conf_path: str | None, prefix: str | None, timeout: float,
-            run_migrations: bool) -> None:
+            run_migrations: bool, db_timeout: float | None) -> None:
     """Restart kongpy."""
-    config = load_config(conf_path, prefix)
+    config = load_config(conf_path, prefix, overrides=db_timeout_overrides(db_timeout))
     if run_migrations:
         ran = migrate_for_start(config, True)
         if ran:

@@ -17,7 +17,7 @@ import click
 
 from kongpy import paths, plugins
 from kongpy.cli import _declarative, _node, _preflight
-from kongpy.cli.migrations import migrate_for_start
+from kongpy.cli.migrations import db_timeout_option, db_timeout_overrides, migrate_for_start
 from kongpy.cli._common import (conf_option, load_config, prefix_option,
                                 start_timeout_option, verbosity)
 from kongpy.conf import Config
@@ -80,11 +80,13 @@ def _write_stream_snapshot(config: Config, layout: paths.Prefix, fresh: bytes | 
 @prefix_option
 @start_timeout_option
 @run_migrations_option
+@db_timeout_option
 @verbosity
 def start(conf_path: str | None, prefix: str | None, timeout: float,
-          run_migrations: bool) -> None:
+          run_migrations: bool, db_timeout: float | None) -> None:
     """Start kongpy (nginx, the Admin API and the sync loop)."""
-    config = load_config(conf_path, prefix)
+    # As Kong's since 3.7: a given --db-timeout is the node's pg_timeout too.
+    config = load_config(conf_path, prefix, overrides=db_timeout_overrides(db_timeout))
     start_node(config, timeout, run_migrations)
     click.echo("kongpy started")
     click.echo(_node.listeners(config))

@@ -7,11 +7,12 @@ import time
 import click
 
 from kongpy.cli import _node
-from kongpy.cli._common import conf_option, prefix_option, resolve_prefix, verbosity
+from kongpy.cli._common import (conf_option, existing_prefix, prefix_option, resolve_prefix,
+                                verbosity)
 
 
 def _stop(prefix: str | None, conf_path: str | None, sig: int, timeout: float) -> str:
-    root = resolve_prefix(prefix, conf_path)
+    root = existing_prefix(resolve_prefix(prefix, conf_path))
     if not _node.stop(root, sig, timeout):
         raise click.ClickException(f"kongpy is not running at {root}")
     return root
@@ -39,7 +40,7 @@ def stop(conf_path: str | None, prefix: str | None, timeout: float) -> None:
 @verbosity
 def quit(conf_path: str | None, prefix: str | None, timeout: float, wait: float) -> None:
     """Stop kongpy gracefully, forcing it after a timeout."""
-    resolve_prefix(prefix, conf_path)
+    existing_prefix(resolve_prefix(prefix, conf_path))
     if wait > 0:
         time.sleep(wait)
     _stop(prefix, conf_path, signal.SIGQUIT, timeout)

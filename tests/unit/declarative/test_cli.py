@@ -72,3 +72,28 @@ def test_db_import_and_export(node):
     assert stdout.exit_code == 0 and stdout.output == out.read_text()
     # the export is itself a valid declarative configuration
     assert run(node, "parse", str(out)).output == "parse successful\n"
+
+
+def test_db_import_and_export_of_a_dbless_node_say_what_to_use(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    conf = tmp_path / "kongpy.conf"
+    conf.write_text(f"prefix = {tmp_path / 'p'}\ndatabase = off\n")
+    (tmp_path / "good.yml").write_text(GOOD)
+    imported = CliRunner().invoke(main, ["config", "db_import", "good.yml", "-c", str(conf)])
+    assert (imported.exit_code, imported.output) == (1, (
+        "Error: 'kongpy config db_import' only works with a database.\n"
+        "When using database=off, reload your declarative configuration\n"
+        "using the /config endpoint.\n"))
+    exported = CliRunner().invoke(main, ["config", "db_export", "-c", str(conf)])
+    assert (exported.exit_code, exported.output) == (
+        1, "Error: 'kongpy config db_export' only works with a database.\n")
+
+
+def test_db_export_names_the_file_it_will_not_overwrite_in_full(node, monkeypatch):
+    monkeypatch.chdir(node)
+    CliRunner().invoke(main, ["migrations", "bootstrap", "-c", str(node / "kongpy.conf")])
+    assert run(node, "db_export").exit_code == 0
+    assert (node / "kong.yml").is_file()
+    again = run(node, "db_export")
+    assert (again.exit_code, again.output) == (
+        1, f"Error: {node / 'kong.yml'} already exists. Will not overwrite it.\n")

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
+import os
 import re
 import socket
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
 
 import kongpy
-from kongpy import paths
+from kongpy import conf, paths
 from kongpy.cli import main
 from kongpy.db.admin_tokens import hash_token
+from kongpy.supervisor import pidfile
 from tests.helpers.servers import free_port
 
 
@@ -72,19 +76,54 @@ def test_unexpected_errors_are_reported_cleanly(run, make_conf, workdir):
 def test_health_when_not_running(run, workdir):
     result = run("health", "-p", str(workdir / "nowhere"))
     assert result.exit_code == 1
-    assert result.output == f"Error: kongpy is not running at {workdir / 'nowhere'}\n"
+    assert result.output == f"Error: no such prefix: {workdir / 'nowhere'}\n"
+    (workdir / "idle").mkdir()
+    result = run("health", "-p", str(workdir / "idle"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: kongpy is not running at {workdir / 'idle'}\n"
+
+
+def test_health_names_the_prefix_of_a_partly_running_node(run, workdir):
+    layout = paths.prefix(workdir / "partly")
+    layout.make_dirs()
+    # a supervisor whose nginx and Admin API are gone
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
+                           pidfile.SUPERVISOR_MARK]) as proc:
+        try:
+            layout.pid_file("supervisor").write_text(f"{proc.pid}\n")
+            result = run("health", "-p", str(layout.root))
+        finally:
+            proc.kill()
+    assert result.exit_code == 1
+    assert "nginx.......not running" in result.output
+    assert result.output.endswith(f"Error: some services are not running at {layout.root}\n")
 
 
 def test_health_prefix_from_env(run, workdir, monkeypatch):
     monkeypatch.setenv("KONGPY_PREFIX", str(workdir / "viaenv"))
     result = run("health")
-    assert f"kongpy is not running at {workdir / 'viaenv'}" in result.output
+    assert f"no such prefix: {workdir / 'viaenv'}" in result.output
+
+
+def test_check_defaults_to_the_conf_every_command_reads(run):
+    if any(os.path.exists(p) for p in conf.DEFAULT_PATHS):
+        pytest.skip("this machine has a kongpy.conf in /etc")
+    result = run("check")
+    assert result.exit_code == 1
+    assert result.output == ("Error: invalid value for 'conf': cannot read "
+                             "/etc/kongpy/kongpy.conf: No such file or directory\n")
 
 
 def test_stop_quit_reload_when_not_running(run, workdir, make_conf):
     prefix = str(workdir / "idle")
-    for args in (("stop", "-p", prefix), ("quit", "-p", prefix, "-t", "1"),
-                 ("reload", "-c", make_conf(), "-p", prefix)):
+    commands = (("stop", "-p", prefix), ("quit", "-p", prefix, "-t", "1"),
+                ("reload", "-c", make_conf(), "-p", prefix))
+    for args in commands:
+        result = run(*args)
+        assert result.exit_code == 1, args
+        assert result.output == f"Error: no such prefix: {prefix}\n", args
+    (workdir / "idle").mkdir()
+    for args in commands:
         result = run(*args)
         assert result.exit_code == 1, args
         assert result.output == f"Error: kongpy is not running at {prefix}\n", args
@@ -120,7 +159,7 @@ def test_config_render_prints_without_writing(run, make_conf, workdir):
 def test_migrations_lifecycle(run, make_conf, workdir):
     path = make_conf()
     result = run("migrations", "list", "-c", path)
-    assert result.exit_code == 1 and "kongpy migrations bootstrap" in result.output
+    assert result.exit_code == 3 and "kongpy migrations bootstrap" in result.output
     result = run("migrations", "bootstrap", "-c", path)
     assert result.exit_code == 0 and "Database is up-to-date" in result.output
     assert run("migrations", "bootstrap", "-c", path).output == "Database already bootstrapped\n"
@@ -130,18 +169,8 @@ def test_migrations_lifecycle(run, make_conf, workdir):
     assert run("migrations", "up", "-c", path).output == "Database is already up-to-date\n"
     assert run("migrations", "finish", "-c", path).output == "No pending migrations to finish\n"
     result = run("migrations", "reset", "-c", path, "--yes")
-    assert result.output == "Database successfully reset\n"
-    assert run("migrations", "list", "-c", path).exit_code == 1
-
-
-def test_migrations_reset_asks(make_conf):
-    path = make_conf()
-    runner = CliRunner()
-    runner.invoke(main, ["migrations", "bootstrap", "-c", path])
-    result = runner.invoke(main, ["migrations", "reset", "-c", path], input="n\n")
-    assert "Canceled" in result.output
-    assert "Database is up-to-date" in runner.invoke(
-        main, ["migrations", "list", "-c", path]).output
+    assert result.output == "Resetting database...\nDatabase successfully reset\n"
+    assert run("migrations", "list", "-c", path).exit_code == 3
 
 
 def test_start_refuses_a_datastore_needing_bootstrap(run, make_conf, workdir):
@@ -227,6 +256,7 @@ def test_unauthenticated_admin_api_off_loopback_is_refused(run, make_conf, workd
                                         "refused while admin_listen has a non-loopback")
         assert len(result.output.splitlines()) == 1
     # Stopping only needs the prefix: it never refuses the conf.
+    (workdir / "prefix").mkdir(exist_ok=True)
     stopped = run("stop", "-c", path)
     assert stopped.output == f"Error: kongpy is not running at {workdir / 'prefix'}\n"
     assert run("check", make_conf(admin_listen="0.0.0.0:18501",

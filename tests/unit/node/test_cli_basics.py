@@ -39,6 +39,27 @@ def test_check_reports_an_enabled_plugin_that_is_not_installed(tmp_path):
     assert result.output == "Error: ghost plugin is enabled but not installed\n"
 
 
+def test_check_reports_every_invalid_property(tmp_path):
+    conf_file = tmp_path / "kongpy.conf"
+    conf_file.write_text(f"prefix = {tmp_path / 'p'}\nproxy_listen = bogus\n"
+                         "admin_workers = x\nlog_level = loud\ndatabase = mysql\n")
+    result = CliRunner().invoke(main, ["check", str(conf_file)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Error: invalid value for 'proxy_listen': ")
+    assert [line.split("'")[1] for line in lines] == [
+        "proxy_listen", "admin_workers", "log_level", "database"]
+
+
+def test_usage_errors_exit_1_as_kongs_cli_does():
+    for args in (["foobar"], ["migrations", "invalid"], ["start", "--bogus"],
+                 ["config", "parse", "a", "b"], ["admin", "token", "bogus"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Error: " in result.output, args
+    assert CliRunner().invoke(main, ["--help"]).exit_code == 0
+
+
 def test_the_vagrant_box_runs_the_gateway_and_keeps_the_admin_api_private():
     text = (REPO / "Vagrantfile").read_text()
     assert 'type: "rsync"' in text

@@ -56,7 +56,10 @@ def test_invalid_snapshot_is_refused_and_old_one_keeps_serving(node, upstream):
     header, body = snapshot.read(node.prefix / "config" / "snapshot.jsonl")
 
     bad = dict(body, routes=[dict(body["routes"][0], paths=["~/(unclosed"])])
-    blob = snapshot.frame(dict(header, version=version + 1000), snapshot.encode(bad))
+    # without the header's `pieces`: their digests are the good body's, and a
+    # worker that holds pieces with those digests keeps them unread
+    whole = {k: v for k, v in header.items() if k != "pieces"}
+    blob = snapshot.frame(dict(whole, version=version + 1000), snapshot.encode(bad))
     status, answer = control_request(node.prefix, "POST", "/snapshot", blob)
     assert status == 400, answer
     status, answer = control_request(node.prefix, "POST", "/snapshot", b"{not json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 
 import pytest
 
@@ -35,12 +36,28 @@ def _statsd(port: int, **config) -> dict:
 KEY_AUTH = {"name": "key-auth"}
 
 
+def _lines_until(rx, plain: int, *marks: str, timeout: float = 10.0) -> list[str]:
+    """Every line received once ``plain`` lines outside the shared-dict report
+    and a line with each of ``marks`` arrived (or the time is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = rx.lines(0)
+        done = len([line for line in lines if ".shdict." not in line]) >= plain and all(
+            any(mark in line for line in lines) for mark in marks)
+        if done or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
 def test_default_metrics(gateway, svc, robert):
     with UdpReceiver() as rx:
         route = gateway.route("/st", KEY_AUTH, _statsd(rx.port))
         gateway.wait_sync()
         assert proxy(gateway).get("/st", headers={"apikey": "kong"}).status_code == 200
-        lines = rx.lines(12)
+        # the request's 12 metrics, and worker 0's shared-dict report, which
+        # comes in datagrams of its own (one dict's lines may come later)
+        lines = _lines_until(rx, 12, ".shdict.kongpy_snapshot.free_space:",
+                             ".shdict.kongpy_snapshot.capacity:", ".shdict.kong.capacity:")
         base = r"kong\.service\.svc\."
         expected = [
             base + r"request\.count:1\|c", base + r"latency:\d+\|ms",
@@ -64,6 +81,8 @@ def test_default_metrics(gateway, svc, robert):
                                 r"(free_space|capacity):\d+\|g", line), line
         assert any(".shdict.kongpy_snapshot.capacity:" in line for line in shdict)
         assert any(".shdict.kongpy_snapshot.free_space:" in line for line in shdict)
+        # Kong's own dictionary, as Kong's statsd spec reads it
+        assert any(".shdict.kong.capacity:" in line for line in shdict)
 
 
 def test_identifiers_rates_prefix(gateway, svc, robert):

@@ -5,6 +5,7 @@
 -- the one whose id the propagation plugins send upstream), `kong.dns`.
 -- kongpy.init calls in only when `_M.enabled`: with tracing off a request
 -- pays one flag check.
+local connect_times = require("kongpy.tools.connect_times")
 local tracing = require("kongpy.pdk.tracing")
 local request_id = require("kongpy.request_id").get
 
@@ -15,9 +16,6 @@ local http_version = ngx.req.http_version
 local req_start_time = ngx.req.start_time
 
 local format = string.format
-local gmatch = string.gmatch
-local gsub = string.gsub
-local tonumber = tonumber
 local time_ns = tracing.time_ns
 
 local SERVER, CLIENT = tracing.KIND.SERVER, tracing.KIND.CLIENT
@@ -132,24 +130,13 @@ function _M.upstream_span(ctx)
     return span
 end
 
--- $upstream_connect_time's value for each try, in ns (0 when the try did
--- not connect: nginx writes "-")
-local function connect_times_ns()
-    local list, i = {}, 0
-    for v in gmatch(var.upstream_connect_time or "", "[^,]+") do
-        i = i + 1
-        list[i] = (tonumber((gsub(v, "^%s+", ""))) or 0) * 1e9
-    end
-    return list
-end
-
 local function balancer_spans(ctx, end_ns)
     local tries = ctx.kongpy_tries
     if not tries then
         return
     end
     local n = #tries
-    local connect = connect_times_ns()
+    local connect = connect_times(var, 1e9)
     local host = ctx.kongpy_service and ctx.kongpy_service.host
     for i = 1, n do
         local try = tries[i]

@@ -3,6 +3,7 @@
 -- id goes upstream, and a CLIENT `<name> (balancer try <n>)` child per try;
 -- phase annotations or duration tags; B3 by default, any propagation format
 -- on demand. Spans are reported only when sampled and http_endpoint is set.
+local connect_times = require("kongpy.tools.connect_times")
 local propagation = require("kong.observability.tracing.propagation")
 local tracing_context = require("kong.observability.tracing.tracing_context")
 local reporter = require("kong.plugins.zipkin.reporter")
@@ -21,9 +22,7 @@ local ipairs = ipairs
 local floor = math.floor
 local random = math.random
 local gmatch = string.gmatch
-local gsub = string.gsub
 local match = string.match
-local tonumber = tonumber
 local get_rand_bytes = rand.get_rand_bytes
 
 local ZipkinLogHandler = {
@@ -152,17 +151,6 @@ local function service_and_route(span, service, route)
     end
 end
 
--- $upstream_connect_time's value for each try, in ms (0 when the try did
--- not connect: nginx writes "-")
-local function connect_times()
-    local list, i = {}, 0
-    for v in gmatch(var.upstream_connect_time or "", "[^,]+") do
-        i = i + 1
-        list[i] = (tonumber((gsub(v, "^%s+", ""))) or 0) * 1000
-    end
-    return list
-end
-
 -- As Kong: a try's span lasts its balancer run plus its connection to the
 -- peer (not the wait for the answer, which is the proxy span's); every try
 -- but the last is marked as an error.
@@ -173,7 +161,7 @@ local function balancer_spans(conf, z, service, route, at)
     end
     local req, p = z.request, z.proxy
     local n = #tries
-    local connect = connect_times()
+    local connect = connect_times(var, 1000)
     for i, try in ipairs(tries) do
         local span = req:new_child("CLIENT", req.name .. " (balancer try " .. i .. ")",
                                    try.balancer_start_ns / 1000)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import re
 import socket
 import sqlite3
@@ -105,13 +104,14 @@ def test_health_prefix_from_env(run, workdir, monkeypatch):
     assert f"no such prefix: {workdir / 'viaenv'}" in result.output
 
 
-def test_check_defaults_to_the_conf_every_command_reads(run):
-    if any(os.path.exists(p) for p in conf.DEFAULT_PATHS):
-        pytest.skip("this machine has a kongpy.conf in /etc")
+def test_check_defaults_to_the_conf_every_command_reads(run, workdir, monkeypatch):
+    # the default places, moved where this machine's own files cannot be
+    missing = workdir / "etc" / "kongpy.conf"
+    monkeypatch.setattr(conf, "DEFAULT_PATHS", (str(missing), str(workdir / "kongpy.conf")))
     result = run("check")
     assert result.exit_code == 1
     assert result.output == ("Error: invalid value for 'conf': cannot read "
-                             "/etc/kongpy/kongpy.conf: No such file or directory\n")
+                             f"{missing}: No such file or directory\n")
 
 
 def test_stop_quit_reload_when_not_running(run, workdir, make_conf):

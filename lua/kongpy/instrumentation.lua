@@ -16,6 +16,7 @@ local http_version = ngx.req.http_version
 local req_start_time = ngx.req.start_time
 
 local format = string.format
+local min = math.min
 local time_ns = tracing.time_ns
 
 local SERVER, CLIENT = tracing.KIND.SERVER, tracing.KIND.CLIENT
@@ -157,11 +158,16 @@ local function balancer_spans(ctx, end_ns)
             span:set_attribute("http.status_code", try.code)
             span:set_status(ERROR)
         end
-        -- as Kong: a try lasts its balancer run and its connection to the
-        -- peer; the wait for the answer is the root span's
+        -- as Kong: the try that answered lasts until the answer is through;
+        -- a failed one lasts its balancer run and its connection to the
+        -- peer. The connect time counts whole milliseconds, so that sum may
+        -- pass the root's end, which a child never outlasts.
         local latency_ns = try.balancer_latency_ns
-        span:finish(latency_ns and try.balancer_start_ns + latency_ns + (connect[i] or 0)
-                    or end_ns)
+        local finish = end_ns
+        if latency_ns and (i < n or try.state) then
+            finish = min(try.balancer_start_ns + latency_ns + (connect[i] or 0), end_ns)
+        end
+        span:finish(finish)
     end
 end
 

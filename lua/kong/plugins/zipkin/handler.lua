@@ -20,6 +20,7 @@ local req_start_time = ngx.req.start_time
 local type = type
 local ipairs = ipairs
 local floor = math.floor
+local min = math.min
 local random = math.random
 local gmatch = string.gmatch
 local match = string.match
@@ -175,7 +176,10 @@ local function balancer_spans(conf, z, service, route, at)
         service_and_route(span, service, route)
         local latency_ns = try.balancer_latency_ns
         if latency_ns then
-            span:finish((try.balancer_start_ns + latency_ns) / 1000 + (connect[i] or 0) * 1000)
+            -- the connect time counts whole milliseconds: the sum may pass
+            -- the request's end, which a child never outlasts
+            span:finish(min((try.balancer_start_ns + latency_ns) / 1000
+                            + (connect[i] or 0) * 1000, at))
         else
             span:finish(at)
         end

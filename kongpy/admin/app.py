@@ -13,7 +13,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 import kongpy.conf
 import kongpy.db
 from kongpy.admin import (cache, certificates, config as config_api, consumers, errors, history,
-                          info, metrics, openapi, plugins, proxy_cache, routes,
+                          info, keys, metrics, openapi, plugins, proxy_cache, routes,
                           schemas as schemas_api, services, tags, upstreams)
 from kongpy.admin.body import MAX_BODY_BYTES, too_many_arguments
 from kongpy.admin.guard import Guard
@@ -23,8 +23,8 @@ from kongpy.db import admin_tokens
 
 log = logging.getLogger(__name__)
 
-_BLUEPRINTS = (info, services, routes, consumers, plugins, upstreams, certificates, tags,
-               schemas_api, openapi, config_api, history, proxy_cache, metrics, cache)
+_BLUEPRINTS = (info, services, routes, consumers, plugins, upstreams, certificates, keys,
+               tags, schemas_api, openapi, config_api, history, proxy_cache, metrics, cache)
 
 
 class _LogLines(logging.StreamHandler):

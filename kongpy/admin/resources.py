@@ -324,14 +324,15 @@ def register_entity(bp: Blueprint, entity: str, path: str | None = None,
 
 
 def register_nested(bp: Blueprint, parent: str, entity: str, fk_field: str,
-                    path: str | None = None) -> None:
-    """``/{parent}/{pkey}/{path}`` and ``/{parent}/{pkey}/{path}/{key}``."""
+                    path: str | None = None, parent_path: str | None = None) -> None:
+    """``/{parent_path}/{pkey}/{path}`` and ``/{parent_path}/{pkey}/{path}/{key}``
+    (``parent_path`` when the parent's URL segment is not its name: ``key-sets``)."""
     path = path or entity
-    bp.add_url_rule(f"/{parent}/<{parent}>/{path}", view_func=CollectionView.as_view(
+    base = f"/{parent_path or parent}/<{parent}>/{path}"
+    bp.add_url_rule(base, view_func=CollectionView.as_view(
         f"{parent}_{path}_collection", entity, parent, fk_field))
-    bp.add_url_rule(f"/{parent}/<{parent}>/{path}/<{entity}>",
-                    view_func=EntityView.as_view(
-                        f"{parent}_{path}_entity", entity, parent, fk_field))
+    bp.add_url_rule(f"{base}/<{entity}>", view_func=EntityView.as_view(
+        f"{parent}_{path}_entity", entity, parent, fk_field))
 
 
 def register_foreign(bp: Blueprint, entity: str, fk_field: str, reference: str,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from kongpy.schemas.base import EntitySchema
 from kongpy.schemas.certificates import CaCertificateSchema, CertificateSchema, SniSchema
 from kongpy.schemas.consumers import ConsumerSchema
+from kongpy.schemas.keys import KeySchema, KeySetSchema
 from kongpy.schemas.plugins import PluginSchema
 from kongpy.schemas.routes import RouteSchema
 from kongpy.schemas.services import ServiceSchema
@@ -29,6 +30,8 @@ CORE_ENTITIES: dict[str, type[EntitySchema]] = {
     "plugins": PluginSchema,
     "upstreams": UpstreamSchema,
     "targets": TargetSchema,
+    "key_sets": KeySetSchema,
+    "keys": KeySchema,
 }
 
 _registry: dict[str, type[EntitySchema]] = dict(CORE_ENTITIES)
@@ -49,5 +52,6 @@ def all_entities() -> dict[str, type[EntitySchema]]:
 
 __all__ = ["EntitySchema", "ServiceSchema", "RouteSchema", "ConsumerSchema",
            "PluginSchema", "UpstreamSchema", "TargetSchema", "CertificateSchema",
-           "SniSchema", "CaCertificateSchema", "VaultSchema", "CORE_ENTITIES",
+           "SniSchema", "CaCertificateSchema", "VaultSchema", "KeySetSchema", "KeySchema",
+           "CORE_ENTITIES",
            "register", "get", "all_entities"]

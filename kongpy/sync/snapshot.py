@@ -25,7 +25,9 @@ from kongpy.schemas import expressions
 # Declared once here and once in lua/kongpy/snapshot.lua; bump both together.
 SNAPSHOT_FORMAT = 3
 
-# Always present; later entity arrays join when their DAO exists.
+# Always present; later entity arrays join when their DAO exists. Not here on
+# purpose: vaults (resolved by the control plane), keys and key_sets (Kong's
+# data plane reads keys only through plugins, and none of ours does).
 CORE_ENTITIES = ("services", "routes")
 OPTIONAL_ENTITIES = ("consumers", "plugins", "upstreams", "targets", "certificates", "snis",
                      "ca_certificates")

@@ -198,6 +198,20 @@ class Gateway:
 
 
 @contextmanager
+def datastore_node(tmp_path_factory, backend: str) -> Iterator[Gateway]:
+    """One running node (one worker) on a new datastore of ``backend``."""
+    settings = datastores.isolated(backend, tmp_path_factory.mktemp("db"))
+    node = Gateway(tmp_path_factory.mktemp("node"), workers=1,
+                   extra=datastores.as_conf(settings)).start()
+    try:
+        yield node
+    finally:
+        node.stop()
+        if backend != "sqlite":
+            datastores.drop(settings)
+
+
+@contextmanager
 def shared_datastore_nodes(tmp_path_factory, backend: str,
                            extra: dict[str, str] | None = None) -> Iterator[list[Gateway]]:
     """Two running nodes ``a`` and ``b`` on one new datastore of ``backend``."""

@@ -17,8 +17,8 @@ import requests
 import yaml
 
 from tests.conftest import require_binary
-from tests.helpers import certs, datastores
-from tests.helpers.gateway import Gateway
+from tests.helpers import certs
+from tests.helpers.gateway import Gateway, datastore_node
 
 SERVER = certs.make("deck.test", sans=("deck.test", "www.deck.test"))
 CA = certs.make("Deck Root CA", ca=True)
@@ -31,13 +31,8 @@ COLLECTIONS = ("services", "routes", "plugins", "consumers", "upstreams", "certi
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def node(request, tmp_path_factory):
     require_binary("nginx")
-    settings = datastores.isolated(request.param, tmp_path_factory.mktemp("db"))
-    gateway = Gateway(tmp_path_factory.mktemp("node"), workers=1,
-                      extra=datastores.as_conf(settings)).start()
-    yield gateway
-    gateway.stop()
-    if request.param != "sqlite":
-        datastores.drop(settings)
+    with datastore_node(tmp_path_factory, request.param) as gateway:
+        yield gateway
 
 
 def deck(node: Gateway, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -23,7 +23,7 @@ from tests.helpers.servers import EchoServer, free_port
 pytestmark = pytest.mark.integration
 
 KINDS = ("services", "routes", "consumers", "plugins", "upstreams", "certificates", "snis",
-         "ca_certificates", "vaults")
+         "ca_certificates", "vaults", "key_sets", "keys")
 PAGES = ("", *KINDS, *(f"{k}/new" for k in KINDS), "plugins/new?name=key-auth", "traffic",
          "history")
 

@@ -14,8 +14,8 @@ from kongpy.db import metrics
 from kongpy.db.entities import table_for
 from kongpy.db.strategies.base import Strategy
 from kongpy.schemas import (CaCertificateSchema, CertificateSchema, ConsumerSchema,
-                            PluginSchema, RouteSchema, ServiceSchema, SniSchema,
-                            TargetSchema, UpstreamSchema, VaultSchema)
+                            KeySchema, KeySetSchema, PluginSchema, RouteSchema, ServiceSchema,
+                            SniSchema, TargetSchema, UpstreamSchema, VaultSchema)
 
 
 class Migration(NamedTuple):
@@ -57,6 +57,12 @@ def _certificates_vaults(strategy: Strategy) -> None:
         strategy.create_table(table_for(schema))
 
 
+def _keys(strategy: Strategy) -> None:
+    # Kong's 017_300_to_310: key_sets, then keys (whose set_id references them).
+    for schema in (KeySetSchema, KeySchema):
+        strategy.create_table(table_for(schema))
+
+
 def _config_history(strategy: Strategy) -> None:
     strategy.create_table(history.META)
     strategy.create_table(history.DOCUMENTS)
@@ -88,8 +94,9 @@ COUNTERS = Migration("004_ratelimiting_counters", _counters)
 UPSTREAMS = Migration("005_upstreams_targets", _upstreams_targets)
 CERTIFICATES = Migration("006_certificates_vaults", _certificates_vaults)
 CONFIG_HISTORY = Migration(history.STEP, _config_history)
-GENERIC = GENERIC + [COUNTERS, UPSTREAMS, CERTIFICATES, CONFIG_HISTORY]
-CASSANDRA = CASSANDRA + [COUNTERS, UPSTREAMS, CERTIFICATES, CONFIG_HISTORY]
+KEYS = Migration("008_keys_key_sets", _keys)
+GENERIC = GENERIC + [COUNTERS, UPSTREAMS, CERTIFICATES, CONFIG_HISTORY, KEYS]
+CASSANDRA = CASSANDRA + [COUNTERS, UPSTREAMS, CERTIFICATES, CONFIG_HISTORY, KEYS]
 
 MIGRATIONS: dict[str, list[Migration]] = {
     "sqlite": GENERIC,

@@ -25,7 +25,7 @@ def test_migrations_state(tmp_path):
     assert db.migrations.state()["bootstrapped"] is False
     core = ["000_base", "001_consumers_plugins", "002_admin_tokens",
             "004_ratelimiting_counters", "005_upstreams_targets", "006_certificates_vaults",
-            "007_config_history"]
+            "007_config_history", "008_keys_key_sets"]
     ran = db.migrations.bootstrap()
     # Core steps first, then each bundled plugin's own, named after it.
     assert ran[:len(core)] == core

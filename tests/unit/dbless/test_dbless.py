@@ -11,6 +11,8 @@ from kongpy import conf, dbless
 from kongpy.admin import close_app, create_app
 from kongpy.errors import ConfigError
 
+from tests.helpers.keys import jwk_text, pem_pair, rsa_jwk
+
 NODE_ID = "0b7d2a4e-3c1f-4f57-a1c7-8f1b7d4c2e10"
 DOC = """_format_version: "3.0"
 services:
@@ -245,3 +247,25 @@ def test_database_nodes_answer_400(tmp_path):
         assert c.post("/services", json={"name": "x", "url": "http://x"}).status_code == 201
     finally:
         close_app(app)
+
+
+def test_keys_and_key_sets_load_nested_and_flat(client):
+    public_key = pem_pair().public_key
+    doc = {"_format_version": "3.0",
+           "key_sets": [{"name": "ks", "keys": [{"name": "nested", "kid": "a",
+                                                 "pem": {"public_key": public_key}}]}],
+           "keys": [{"name": "flat", "kid": "b", "set": "ks",
+                     "jwk": jwk_text(rsa_jwk("b"))}]}
+    body = _loaded(client, json.dumps(doc))
+    assert sorted(body) == ["key_sets", "keys"]
+    (set_id, _key_set), = body["key_sets"].items()
+    assert _names(client, "/key-sets/ks/keys") == ["flat", "nested"]
+    assert client.get("/keys/flat").get_json()["set"] == {"id": set_id}
+    resp = client.post("/keys", json={"kid": "c", "pem": {"public_key": public_key}})
+    assert resp.status_code == 405
+    assert resp.get_json() == _unsupported("cannot create 'keys' entities")
+    bad = dict(doc, keys=[{"kid": "b", "set": "ks", "jwk": '{"kid": "b"}'}])
+    resp = client.post("/config", json=bad)
+    assert resp.status_code == 400
+    assert resp.get_json()["fields"]["keys"] == [
+        {"@entity": ["could not load JWK, likely not a valid key"]}]

@@ -5,7 +5,8 @@
   var NAV = [['', 'Overview'], ['services', 'Gateway Services'], ['routes', 'Routes'],
     ['consumers', 'Consumers'], ['plugins', 'Plugins'], ['upstreams', 'Upstreams'],
     ['certificates', 'Certificates'], ['snis', 'SNIs'], ['ca_certificates', 'CA Certificates'],
-    ['vaults', 'Vaults'], ['traffic', 'Live traffic'], ['history', 'History']];
+    ['vaults', 'Vaults'], ['key_sets', 'Key Sets'], ['keys', 'Keys'],
+    ['traffic', 'Live traffic'], ['history', 'History']];
   var timers = [];
   var returnTo = null;
 

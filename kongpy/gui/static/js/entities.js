@@ -25,7 +25,9 @@
     snis: kind('snis', 'SNIs', ['name', 'certificate']),
     ca_certificates: kind('ca_certificates', 'CA Certificates', ['id', 'cert_digest'],
       {singular: 'CA Certificate', long: ['cert', 'description']}),
-    vaults: kind('vaults', 'Vaults', ['prefix', 'name', 'description'])
+    vaults: kind('vaults', 'Vaults', ['prefix', 'name', 'description']),
+    key_sets: kind('key_sets', 'Key Sets', ['name'], {api: '/key-sets'}),
+    keys: kind('keys', 'Keys', ['name', 'kid', 'set'], {long: ['jwk']})
   };
 
   KP.entityName = function (e) {

@@ -174,7 +174,9 @@
   }
 
   Form.prototype.loadChoices = function (select, reference, chosen) {
-    var path = '/' + reference + '?size=1000';
+    // the referenced kind's own path when it has one (key_sets: /key-sets)
+    var kind = KP.kinds && KP.kinds[reference];
+    var path = (kind ? kind.api : '/' + reference) + '?size=1000';
     KP.api.get(path).then(function (page) {
       (page.data || []).forEach(function (e) {
         var name = e.name || e.username || e.custom_id || e.id;

@@ -222,7 +222,7 @@ local function chain_list()
     return out
 end
 
--- Applies the deltas of the chain after st.version; false when it cannot.
+-- Applies the deltas of the chain after st.version; false, why when it cannot.
 local function advance(st)
     local list = chain_list()
     local from
@@ -232,22 +232,37 @@ local function advance(st)
         end
     end
     if not from then
-        return false
+        return false, "version " .. tostring(st.version) .. " not in the chain"
     end
     for i = from, #list do
         local body = dict:get("delta:" .. list[i])
         local d = body and decode_delta(body)
         if not d or d.base_version ~= st.version then
-            return false
+            return false, "stored delta " .. list[i] .. (d and " has another base" or " unreadable")
         end
         local plan, err = state.prepare(st, d.changes, d.version, d.hash)
         if not plan then
             log(ERR, "cannot apply stored delta ", d.version, ": ", err)
-            return false
+            return false, err
         end
         state.commit(st, plan)
     end
     return true
+end
+
+-- A worker that cannot follow the stored chain tries again every tick; a
+-- push being stored explains a few ticks, not a second of them: then it
+-- says so, once per generation.
+local behind_gen, behind_ticks = nil, 0
+local function behind(gen, why)
+    if gen ~= behind_gen then
+        behind_gen, behind_ticks = gen, 0
+    end
+    behind_ticks = behind_ticks + 1
+    if behind_ticks == MEM_EVERY then
+        log(ERR, "cannot reach configuration version ", tostring(dict:get("version")),
+            " from the stored snapshot: ", why)
+    end
 end
 
 local function report()
@@ -301,9 +316,14 @@ local function load_full(gen)
         _M.state.generation = gen
         return
     end
-    if dict:get("epoch") ~= epoch or not advance(st) then
+    if dict:get("epoch") ~= epoch then
         collect(st)
         return -- a push is being stored: next tick
+    end
+    local ok, why = advance(st)
+    if not ok then
+        collect(st)
+        return behind(gen, why)
     end
     st.epoch, st.generation = epoch, gen
     serve(st)

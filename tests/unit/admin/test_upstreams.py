@@ -282,3 +282,16 @@ def test_health_and_all_targets_next_pages(client):
         assert len(body["data"]) == 2, suffix
         assert body["next"] == (f"/upstreams/example.upstream/{suffix}?offset="
                                 + body["offset"].replace("=", "%3D"))
+
+
+def test_whole_numbers_are_written_as_integers(client):
+    # Kong (one Lua number type) answers 5 for a form's "5" and for JSON's 6.0.
+    _up(client)
+    resp = client.patch("/upstreams/example.upstream",
+                        data={"healthchecks.active.healthy.interval": "5",
+                              "healthchecks.threshold": "2.5"})
+    assert resp.status_code == 200
+    assert b'"healthy":{"interval":5,' in resp.data and b'"threshold":2.5' in resp.data
+    resp = client.patch("/upstreams/example.upstream",
+                        json={"healthchecks": {"active": {"timeout": 6.0}}})
+    assert b'"timeout":6,' in resp.data

@@ -21,6 +21,8 @@ import kongpy
 from kongpy.admin.body import read_body
 from kongpy.db import paging
 from kongpy.db.dao import DAO
+from kongpy.errors import InvalidPrimaryKey
+from kongpy.schemas.typedefs import is_uuid
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +201,14 @@ class CollectionView(_KongView):
         return json_response(row, 201)
 
 
+def _check_primary_key(entity: str, key: str) -> None:
+    """Kong looks an entity without an endpoint key (ca_certificates) up by
+    its primary key whatever the URL says, and its DAO refuses a key that is
+    no UUID: 400 ``invalid primary key``, for every method, not a 404."""
+    if not is_uuid(key) and not dao_for(entity).schema.endpoint_key:
+        raise InvalidPrimaryKey({"id": "expected a valid UUID"})
+
+
 class EntityView(_KongView):
     """``/{entity}/{key}`` and ``/{parent}/{pkey}/{entity}/{key}``."""
 
@@ -209,6 +219,8 @@ class EntityView(_KongView):
     def _scope(self, kwargs: dict, missing_ok: bool = False) -> tuple[dict | None, dict | None]:
         parent = None
         within = None
+        for entity in filter(None, (self.parent, self.entity)):
+            _check_primary_key(entity, kwargs[entity])
         if self.parent:
             parent = dao_for(self.parent).select_by_key(kwargs[self.parent])
             if parent is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import NotFound as HTTPNotFound
@@ -43,7 +44,9 @@ def _target(upstream: dict, key: str) -> dict:
 
 
 class TargetView(EntityView):
-    """A missing target is a 404 for every method but PUT, as in Kong."""
+    """A missing target is a 404 for every method, PUT included: Kong 3.9
+    routes PUT through the same update as PATCH (a partial update of a target
+    that must exist), never an upsert keyed by the URL."""
 
     def delete(self, **kwargs: str) -> Response:
         _parent, row = self._scope(kwargs)
@@ -55,13 +58,24 @@ class TargetView(EntityView):
         self._scope(kwargs)
         return super().patch(**kwargs)
 
+    put = patch
 
-def _all_targets(upstreams: str) -> Response:
-    up = _upstream(upstreams)
+
+def _targets_page(upstreams: str, up: dict, suffix: str) -> dict:
+    """A page of the upstream's targets. Kong builds ``next`` of these two
+    endpoints by hand: the upstream as the client named it, the offset, and
+    neither ``size`` nor ``tags``."""
     rows, token = dao_for("targets").page(request.args.get("size"),
                                           request.args.get("offset") or None,
                                           upstream=up["id"])
-    return json_response(page_body(rows, token, request.path))
+    body = page_body(rows, token, request.path)
+    if token:
+        body["next"] = f"/upstreams/{upstreams}/{suffix}?offset={quote(token, safe='')}"
+    return body
+
+
+def _all_targets(upstreams: str) -> Response:
+    return json_response(_targets_page(upstreams, _upstream(upstreams), "targets/all"))
 
 
 # -- health -------------------------------------------------------------------------------
@@ -85,20 +99,18 @@ def _health(upstreams: str) -> Response:
     up = _upstream(upstreams)
     node_id = state().get("node_id")
     doc = _dataplane_health(up) or {}
-    if request.args.get("balancer_health") in ("1", "true"):
+    # Kong compares the argument with "1" and nothing else ("true" lists targets).
+    if request.args.get("balancer_health") == "1":
         balancer = doc.get("balancer") or {}
         data = {"id": up["id"], **balancer}
         return json_response({"data": data, "next": None, "node_id": node_id})
-    rows, token = dao_for("targets").page(request.args.get("size"),
-                                          request.args.get("offset") or None,
-                                          upstream=up["id"])
+    body = _targets_page(upstreams, up, "health")
     per_target = doc.get("targets") or {}
-    for row in rows:
+    for row in body["data"]:
         info = per_target.get(row["id"])
         if isinstance(info, dict):
             row["health"] = info.get("health")
             row["data"] = info.get("data")
-    body = page_body(rows, token, request.path)
     body["node_id"] = node_id
     return json_response(body)
 
@@ -143,16 +155,17 @@ def blueprint() -> Blueprint:
         "upstreams_targets_entity", "targets", "upstreams", "upstream"))
     bp.add_url_rule("/upstreams/<upstreams>/health", "upstreams_health", _health,
                     methods=["GET"])
+    # Kong 3.9 takes PUT only here; POST (Kong 1.x's) is a 405.
     for verdict in ("healthy", "unhealthy"):
         healthy = verdict == "healthy"
         bp.add_url_rule(
             f"/upstreams/<upstreams>/targets/<targets>/{verdict}", f"target_{verdict}",
             lambda upstreams, targets, _h=healthy: _set_health(upstreams, targets, _h),
-            methods=["PUT", "POST"])
+            methods=["PUT"])
         bp.add_url_rule(
             f"/upstreams/<upstreams>/targets/<targets>/<address>/{verdict}",
             f"address_{verdict}",
             lambda upstreams, targets, address, _h=healthy:
                 _set_health(upstreams, targets, _h, address),
-            methods=["PUT", "POST"])
+            methods=["PUT"])
     return bp

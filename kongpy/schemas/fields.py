@@ -19,6 +19,8 @@ MISSING_PK = "missing primary key"
 
 Check = Callable[[Any], "str | None"]
 _NO_DEFAULT = object()
+# Integers a double holds exactly: the range where 5.0 and 5 are the same number.
+_EXACT = 2 ** 53
 
 
 def first_error(messages: Any) -> Any:
@@ -162,6 +164,10 @@ class Number(KongField):
     def check_type(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValidationError(self.type_error)
+        # Lua has one number type and Kong's JSON writes 5.0 as 5; keeping
+        # Python's float would answer 5.0 (a form's "5" is parsed as a float).
+        if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT:
+            return int(value)
         return value
 
 

@@ -186,7 +186,7 @@ def test_manual_overrides_reach_every_worker_within_a_second(node, servers):
     statuses, names = spread(node, lb["path"], 40)
     assert statuses == Counter({200: 40}) and set(names) == {"a", "c"}, names
 
-    api.post(f"/upstreams/{up['id']}/targets/{tb['id']}/healthy", status=204)
+    api.put(f"/upstreams/{up['id']}/targets/{tb['id']}/healthy", status=204)
     assert health(node, up)[target_of(b)] == "HEALTHY"
     statuses, names = spread(node, lb["path"], 40)
     assert statuses == Counter({200: 40}) and set(names) == {"a", "b", "c"}, names

@@ -231,3 +231,18 @@ def test_references_are_stored_as_given(client, field, db):
     both = _cert(client, RSA2, cert_alt="{vault://my-env/alt/cert}",
                  key_alt="{vault://my-env/alt/key}")
     assert both["key_alt"] == "{vault://my-env/alt/key}"
+
+
+def test_ca_certificate_key_must_be_a_uuid(client):
+    # ca_certificates have no endpoint key: Kong's DAO validates the primary key
+    invalid = {"code": 1, "name": "invalid primary key",
+               "message": "invalid primary key: '{id=\"expected a valid UUID\"}'",
+               "fields": {"id": "expected a valid UUID"}}
+    for method in ("GET", "PUT", "PATCH", "DELETE"):
+        resp = client.open("/ca_certificates/not-a-uuid", method=method,
+                           json={} if method in ("PUT", "PATCH") else None)
+        assert resp.status_code == 400, method
+        assert resp.get_json() == invalid, method
+    missing = "/ca_certificates/00000000-0000-0000-0000-000000000000"
+    assert client.get(missing).status_code == 404
+    assert client.delete(missing).status_code == 204

@@ -193,10 +193,9 @@ def test_invalid_targets(client, body, field, message):
 def test_target_put_patch_delete(client, changes):
     up = _up(client)
     base = f"/upstreams/{up['name']}/targets"
-    put = client.put(f"{base}/10.0.0.2:90", json={"weight": 3})
-    assert put.status_code == 200 and put.get_json()["target"] == "10.0.0.2:90"
+    created = client.post(base, json={"target": "10.0.0.2:90", "weight": 3}).get_json()
     again = client.put(f"{base}/10.0.0.2:90", json={"weight": 4}).get_json()
-    assert again["id"] == put.get_json()["id"] and again["weight"] == 4
+    assert again["id"] == created["id"] and again["weight"] == 4
     patched = client.patch(f"{base}/10.0.0.2:90", json={"weight": 7}).get_json()
     assert patched["weight"] == 7 and patched["id"] == again["id"]
     assert client.patch(f"{base}/10.9.9.9", json={"weight": 1}).status_code == 404
@@ -242,3 +241,57 @@ def test_health_without_a_data_plane(client):
     assert resp.get_json() == {"message": "no healthchecker found for example.upstream"}
     assert client.put("/upstreams/example.upstream/targets/10.9.9.9/healthy").status_code \
         == 404
+
+
+def test_target_put_updates_and_never_creates(client):
+    # Kong 3.9 sends PUT through the update of PATCH: 404 for a missing
+    # target, and only the fields given change (the body's target wins).
+    _up(client)
+    base = "/upstreams/example.upstream/targets"
+    resp = client.put(f"{base}/10.0.0.3:90", json={"weight": 3})
+    assert resp.status_code == 404 and resp.get_json() == {"message": "Not found"}
+    assert client.get(base).get_json()["data"] == []
+    t = client.post(base, json={"target": "10.0.0.3:90", "weight": 3}).get_json()
+    moved = client.put(f"{base}/{t['id']}", json={"target": "10.0.0.4"}).get_json()
+    assert (moved["id"], moved["target"], moved["weight"]) == (t["id"], "10.0.0.4:8000", 3)
+
+
+def test_health_overrides_take_put_only(client):
+    _up(client)
+    client.post("/upstreams/example.upstream/targets", json={"target": "10.0.0.1"})
+    for path in ("10.0.0.1/healthy", "10.0.0.1/unhealthy", "10.0.0.1/10.0.0.1/healthy"):
+        resp = client.post(f"/upstreams/example.upstream/targets/{path}")
+        assert resp.status_code == 405, path
+        assert resp.get_json() == {"message": "Method not allowed"}
+
+
+def test_balancer_health_only_for_1(client):
+    up = _up(client)
+    body = client.get("/upstreams/example.upstream/health?balancer_health=1").get_json()
+    assert body["data"]["id"] == up["id"]
+    body = client.get("/upstreams/example.upstream/health?balancer_health=true").get_json()
+    assert body["data"] == []
+
+
+def test_health_and_all_targets_next_pages(client):
+    _up(client)
+    for i in (1, 2, 3):
+        client.post("/upstreams/example.upstream/targets", json={"target": f"10.0.0.{i}"})
+    for suffix in ("health", "targets/all"):
+        body = client.get(f"/upstreams/example.upstream/{suffix}?size=2&tags=x").get_json()
+        assert len(body["data"]) == 2, suffix
+        assert body["next"] == (f"/upstreams/example.upstream/{suffix}?offset="
+                                + body["offset"].replace("=", "%3D"))
+
+
+def test_whole_numbers_are_written_as_integers(client):
+    # Kong (one Lua number type) answers 5 for a form's "5" and for JSON's 6.0.
+    _up(client)
+    resp = client.patch("/upstreams/example.upstream",
+                        data={"healthchecks.active.healthy.interval": "5",
+                              "healthchecks.threshold": "2.5"})
+    assert resp.status_code == 200
+    assert b'"healthy":{"interval":5,' in resp.data and b'"threshold":2.5' in resp.data
+    resp = client.patch("/upstreams/example.upstream",
+                        json={"healthchecks": {"active": {"timeout": 6.0}}})
+    assert b'"timeout":6,' in resp.data

@@ -44,6 +44,9 @@ local SNAPSHOT_FORMAT = 3
 local SYNC_INTERVAL = 0.02
 -- ticks between two reports of the worker's Lua memory (about 1 s)
 local MEM_EVERY = 50
+-- ticks a worker may fail to follow the stored chain before it says so
+-- (about 1 s: a push being stored explains a few ticks, never that many)
+local BEHIND_TICKS = 50
 -- deltas kept after a full snapshot; the control plane compacts long before
 local MAX_CHAIN = 1000
 local LBRACE = byte("{")
@@ -250,16 +253,15 @@ local function advance(st)
     return true
 end
 
--- A worker that cannot follow the stored chain tries again every tick; a
--- push being stored explains a few ticks, not a second of them: then it
--- says so, once per generation.
+-- A worker that cannot follow the stored chain tries again every tick; after
+-- BEHIND_TICKS of them it says so, once per generation.
 local behind_gen, behind_ticks = nil, 0
 local function behind(gen, why)
     if gen ~= behind_gen then
         behind_gen, behind_ticks = gen, 0
     end
     behind_ticks = behind_ticks + 1
-    if behind_ticks == MEM_EVERY then
+    if behind_ticks == BEHIND_TICKS then
         log(ERR, "cannot reach configuration version ", tostring(dict:get("version")),
             " from the stored snapshot: ", why)
     end

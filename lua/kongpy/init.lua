@@ -41,6 +41,7 @@ local unpack = unpack
 local tonumber = tonumber
 local floor = math.floor
 local sub = string.sub
+local byte = string.byte
 
 local ERR_NO_ROUTE = "no Route matched with those values"
 local ERR_NO_SERVICE = "no Service found with those values"
@@ -50,6 +51,7 @@ local ERR_HTTP2 = "Please use HTTP2 protocol"
 local HTTP2_HEADERS = { Connection = "Upgrade", Upgrade = "HTTP/2" }
 local ERR_NOT_GRPC = "Non-gRPC request matched gRPC route"
 local GRPC = errors.GRPC
+local QMARK = byte("?")
 
 local _M = {}
 
@@ -252,7 +254,8 @@ function _M.access()
     ctx.kongpy_route = entry.route
     if service then
         local ups = state.upstreams
-        set_upstream(entry, service, qpos, request_uri, res.upstream_path,
+        -- with plugins to run, the query follows them (below)
+        set_upstream(entry, service, ps.n == 0 and qpos, request_uri, res.upstream_path,
                      ups and ups.by_name[service.host] ~= nil)
     end
     -- Kong runs the plugins before it looks for the service or a peer.
@@ -264,6 +267,11 @@ function _M.access()
             pscheme = scheme == "https" and "grpcs" or "grpc"
         end
         plugins.access(ctx, ps, pscheme, entry.route.id, service and service.id)
+        -- as Kong: the upstream query is the request's args as the plugins
+        -- left them (the PDK or ngx.req.set_uri_args), after the path they set
+        if service and (var.is_args == "?" or byte(request_uri, -1) == QMARK) then
+            var.upstream_uri = var.upstream_uri .. "?" .. (var.args or "")
+        end
     end
     if not service then
         return errors.exit(503, ERR_NO_SERVICE, rid)

@@ -1,6 +1,7 @@
--- kong.service.request: changes to the request sent upstream. kongpy's
--- $upstream_uri carries the query string (the access phase builds it before
--- the plugins run), so the path and query setters rewrite their half of it.
+-- kong.service.request: changes to the request sent upstream. As in Kong,
+-- $upstream_uri holds the path while the plugins run, and the query goes
+-- upstream from the request's args once the access phase ends (kongpy.init):
+-- a setter here and a plugin's own ngx.req.set_uri_args count alike.
 local cjson = require("cjson.safe")
 local phase = require("kongpy.pdk.phase")
 local checks = require("kongpy.pdk.checks")
@@ -91,13 +92,6 @@ function _M.set_scheme(scheme)
     end
 end
 
--- The query part of $upstream_uri (with its "?"), or "".
-local function upstream_query()
-    local uri = var.upstream_uri or ""
-    local q = find(uri, "?", 1, true)
-    return q and sub(uri, q) or "", q and sub(uri, 1, q - 1) or uri
-end
-
 function _M.set_path(p)
     check("kong.service.request.set_path", WITH_BALANCER)
     if type(p) ~= "string" then
@@ -106,16 +100,13 @@ function _M.set_path(p)
     if byte(p) ~= SLASH then
         error("path must start with /", 2)
     end
-    var.upstream_uri = path.escape(p) .. (upstream_query())
+    var.upstream_uri = path.escape(p)
 end
 
+-- the query goes upstream from the request's args once the access phase
+-- ends (kongpy.init), as in Kong
 local function set_query_string(query)
     req.set_uri_args(query)
-    local uri = var.upstream_uri
-    if uri and uri ~= "" then
-        local _, upath = upstream_query()
-        var.upstream_uri = query ~= "" and upath .. "?" .. query or upath
-    end
 end
 
 function _M.set_raw_query(query)

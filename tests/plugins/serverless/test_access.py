@@ -231,6 +231,9 @@ def test_gateway_headers_come_after_the_plugins(gateway, svc):
     ("ngx.var.args = nil", "/"),
     ('ngx.var.args = "x=1&y"', "/?x=1&y"),
     ('ngx.req.set_uri_args({ z = "2" })', "/?z=2"),
+    # the path alone, as Kong's plugins set it: the query still follows
+    ('ngx.var.upstream_uri = "/moved"', "/moved?a=b"),
+    ('kong.service.request.set_path("/p") ngx.req.set_uri_args({ q = "1" })', "/p?q=1"),
 ])
 def test_the_query_a_snippet_sets_is_the_upstreams(gateway, svc, snippet, path):
     """Kong builds the upstream query from the request's args after access

@@ -74,19 +74,6 @@ local compiled = setmetatable({}, {
     end,
 })
 
--- A snippet may change the query with ngx.var.args (or ngx.req.set_uri_args)
--- rather than through the PDK: Kong builds the upstream query from the
--- request's args after the access phase, so the change reaches the
--- upstream; here the PDK's $upstream_uri is brought in line with it.
-local function access(fn)
-    local before = ngx.var.args
-    fn()
-    local after = ngx.var.args
-    if after ~= before then
-        kong.service.request.set_raw_query(after or "")
-    end
-end
-
 return function(priority)
     local Handler = {
         PRIORITY = priority,
@@ -96,9 +83,6 @@ return function(priority)
         Handler[phase] = function(_, conf)
             return compiled[conf][phase]()
         end
-    end
-    Handler.access = function(_, conf)
-        return access(compiled[conf].access)
     end
     return Handler
 end

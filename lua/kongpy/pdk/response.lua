@@ -19,6 +19,8 @@ local get_phase = ngx.get_phase
 local get_resp_headers = ngx.resp.get_headers
 local add_resp_header = resp.add_header
 local get_req_headers = ngx.req.get_headers
+local now = ngx.now
+local req_start_time = ngx.req.start_time
 local check = phase.check
 local normalize = checks.normalize
 
@@ -29,6 +31,7 @@ local concat = table.concat
 local lower = string.lower
 local format = string.format
 local find = string.find
+local floor = math.floor
 
 local JSON = "application/json; charset=utf-8"
 local MAX_HEADERS = 100
@@ -300,8 +303,23 @@ end
 
 -- `tbl`: a table body, sent as JSON (or as its message to gRPC clients).
 -- Called in tail position: error level 2 names the plugin.
+-- A plugin that answers with what the service answered before (proxy-cache's
+-- hits) marks it as Kong's plugins do, ngx.ctx.KONG_PROXIED = true: the
+-- answer then carries the proxied headers (upstream and proxy latency, Via)
+-- rather than the response latency, as in Kong.
+local function proxied_exit(ctx)
+    if ctx.KONG_PROXIED and not ctx.kongpy_proxied then
+        local t = now()
+        ctx.kongpy_proxied = true
+        ctx.kongpy_access_end = t
+        ctx.kongpy_proxy_latency = floor((t - req_start_time()) * 1000 + 0.5)
+    end
+end
+
 local function send(status, body, headers, tbl, prepared)
-    ngx.ctx.kongpy_exited = true
+    local ctx = ngx.ctx
+    ctx.kongpy_exited = true
+    proxied_exit(ctx)
     local has_type, has_length = apply(status, headers, prepared)
     local is_grpc, grpc_output = grpc_kind()
     local code

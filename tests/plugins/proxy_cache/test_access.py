@@ -56,6 +56,25 @@ def test_miss_then_hit_from_every_worker(gateway, svc, upstream):
     assert len(workers) == 2  # stored by one worker, served by both
 
 
+def test_a_hit_carries_the_proxied_headers(gateway, svc, upstream):
+    """As Kong (its plugin marks a hit KONG_PROXIED): a Hit answers with the
+    upstream and proxy latencies and Via, like the Miss it repeats, and
+    without the response latency of a gateway-made answer."""
+    gw = gateway
+    gw.route("/pc-headers", _cache())
+    gw.wait_sync()
+    miss = _get(gw, "/pc-headers")
+    hit = _get(gw, "/pc-headers")
+    assert (miss.headers["X-Cache-Status"], hit.headers["X-Cache-Status"]) == ("Miss", "Hit")
+    for resp in (miss, hit):
+        assert resp.headers["X-Kong-Upstream-Latency"].isdigit()
+        assert resp.headers["X-Kong-Proxy-Latency"].isdigit()
+        assert "X-Kong-Response-Latency" not in resp.headers
+        assert resp.headers["Via"].endswith(miss.headers["Via"])
+    # a hit waits for no upstream
+    assert int(hit.headers["X-Kong-Upstream-Latency"]) <= 5
+
+
 def test_query_and_headers_vary(gateway, svc, upstream):
     gw = gateway
     gw.route("/pc-vary", _cache(vary_query_params=["a"], vary_headers=["X-Lang"]))

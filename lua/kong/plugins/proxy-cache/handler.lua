@@ -100,6 +100,8 @@ end
 local function serve(conf, key, res)
     kong.ctx.shared.proxy_cache_hit = { res = res, req = { body = res.req_body },
                                         server_addr = var.server_addr }
+    -- as Kong: the service's answer, served again (proxied headers)
+    ngx.ctx.KONG_PROXIED = true
     local prepared = hit_headers(res)
     local set = kong.response.set_header
     if show(conf, "Age") then

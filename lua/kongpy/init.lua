@@ -301,9 +301,10 @@ function _M.access()
     -- after the plugins, as Kong: a header they set and the client's
     -- Connection names is not sent either
     local grpc = service.grpc
-    if profile or grpc or ctx.kongpy_collected or ctx.kongpy_upstream then
-        -- an error page (the upstream unreachable) runs the plugins too, and
-        -- releases a balanced request's peer
+    if profile or grpc or ctx.kongpy_upstream then
+        -- an error page (the upstream unreachable) releases a balanced
+        -- request's peer (a request that collected plugins stashed its ctx
+        -- when it collected them: kongpy.runner)
         ctxref.stash()
     end
     local named = var.kongpy_request_hop

@@ -9,6 +9,7 @@ local secrets = require("kongpy.secrets")
 local instrumentation = require("kongpy.instrumentation")
 local rewriting = require("kongpy.pdk.phase").rewriting
 local request_id = require("kongpy.request_id").get
+local ctxref = require("kongpy.ctxref")
 
 local ngx = ngx
 local null = ngx.null
@@ -386,6 +387,10 @@ local function collect(ctx, later)
     ctx.kongpy_logging = later and later.logging
     if later then
         _M.collecting = true
+        -- before any access handler runs: one that raises ends on nginx's
+        -- error page, which runs the collected phases with this ctx (as
+        -- Kong's error handler restores it)
+        ctxref.stash()
         if later.buffered then
             -- Kong's response phase needs the whole upstream answer
             ctx.buffered_proxying = true

@@ -55,3 +55,19 @@ def test_no_route_runs_global_plugins(dead):
     resp = proxy(gw).get("/matches-no-route", headers={"Origin": ORIGIN})
     assert resp.status_code == 404
     assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+def test_a_plugin_error_in_access_keeps_plugin_headers(gateway, svc):
+    """As Kong (its error handler restores the request's ctx): a Lua error in
+    a plugin's access answers 500, and the plugins the request collected
+    still run their header_filter on that answer."""
+    gw = gateway
+    gw.route("/access-error",
+             {"name": "cors", "config": {"origins": [ORIGIN]}},
+             {"name": "post-function", "config": {"access": ["error('boom')"]}})
+    gw.wait_sync()
+    resp = proxy(gw).get("/access-error", headers={"Origin": ORIGIN})
+    assert resp.status_code == 500
+    assert resp.json()["message"] == "An unexpected error occurred"
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "X-Kong-Request-Id" in resp.headers

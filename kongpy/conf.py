@@ -36,6 +36,9 @@ HEADER_TOKENS = ("server_tokens", "latency_tokens", "via", "server",
                  "x-kong-response-latency", "x-kong-admin-latency",
                  "x-kong-upstream-status", "x-kong-request-id")
 UPSTREAM_HEADER_TOKENS = ("x-kong-request-id",)
+# Kong's defaults of the request/response parsers the PDK and plugins use
+LUA_MAX = ("lua_max_req_headers", "lua_max_resp_headers", "lua_max_uri_args",
+           "lua_max_post_args")
 # `headers` of a configuration loaded without conf.load (templates/kongpy.conf.default)
 _DEFAULT_HEADERS = ("server_tokens", "latency_tokens", "x-kong-request-id")
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes with the NUL).
@@ -61,6 +64,8 @@ _TYPES: dict[str, str] = {
     "stream_listen": "stream_listeners",
     "admin_gui_url": "list", "admin_allowed_origins": "list", "admin_server_names": "list",
     "admin_auth_insecure": "bool", "config_history_size": "int",
+    "lua_max_req_headers": "int", "lua_max_resp_headers": "int",
+    "lua_max_uri_args": "int", "lua_max_post_args": "int",
     "untrusted_lua_sandbox_requires": "list", "untrusted_lua_sandbox_environment": "list",
     # kongpy extension: the syslog plugin's local socket (Kong's syslog(3) uses /dev/log)
     "syslog_socket": "path",
@@ -443,6 +448,9 @@ def _check_numbers(values: dict[str, Any]) -> None:
             raise ConfigError.invalid(name, f"must be at least {minimum}")
     if values["db_update_frequency"] is None or values["db_update_frequency"] <= 0:
         raise ConfigError.invalid("db_update_frequency", "must be a positive number of seconds")
+    for name in LUA_MAX:
+        if values.get(name) is None or not 1 <= values[name] <= 1000:
+            raise ConfigError.invalid(name, "must be an integer between 1 and 1000")
 
 
 def _check_sizes(values: dict[str, Any]) -> None:

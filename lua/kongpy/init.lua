@@ -4,6 +4,9 @@
 
 -- before any module keeps a local copy of ngx.now, ngx.var's getter, ...
 require("kongpy.traceable").apply()
+-- as early: the parsers' defaults follow kong.configuration's lua_max_*
+local limits = require("kongpy.limits")
+limits.apply()
 
 local settings = require("kongpy.settings")
 local snapshot = require("kongpy.snapshot")
@@ -74,6 +77,7 @@ function _M.init(settings_file)
     if not ok then
         error(err)
     end
+    limits.configure(settings.configuration)
     enabled = settings.enabled_headers
     by_nginx_set, nginx_names = NONE, {}
     for _, name in ipairs(settings.nginx_headers) do

@@ -7,6 +7,7 @@ local ffi = require("ffi")
 local base = require("resty.core.base")
 local phase = require("kongpy.pdk.phase")
 local checks = require("kongpy.pdk.checks")
+local limits = require("kongpy.limits")
 require("resty.core.request") -- declares the ngx_http_lua_ffi_req_get_headers* functions
 
 local ngx = ngx
@@ -32,8 +33,6 @@ local ffi_str = ffi.string
 local get_request = base.get_request
 local get_string_buf = base.get_string_buf
 
-local MAX_HEADERS = 100
-local MAX_ARGS = 100
 local POST = "application/x-www-form-urlencoded"
 local JSON = "application/json"
 local MULTIPART = "multipart/form-data"
@@ -82,13 +81,13 @@ function _M.get_header_values(name)
     if not r then
         error("no request found")
     end
-    local n = C.ngx_http_lua_ffi_req_get_headers_count(r, MAX_HEADERS, truncated)
+    local n = C.ngx_http_lua_ffi_req_get_headers_count(r, limits.req_headers, truncated)
     if n <= 0 then
         return nil
     end
     local buf = ffi_cast(ELT_PTR, get_string_buf(n * ELT_SIZE))
     if C.ngx_http_lua_ffi_req_get_headers(r, buf, n, 0) ~= 0 then
-        return get_headers(MAX_HEADERS)[name]
+        return get_headers()[name]
     end
     local key, dashed = lookup_name(name)
     local len = #key
@@ -217,7 +216,7 @@ function _M.decode(raw, ctype, max_args)
     end
     local mime = mime_of(ctype)
     if find(mime, POST, 1, true) == 1 then
-        local args, err = ngx.decode_args(raw, checks.limit("max_args", max_args, MAX_ARGS))
+        local args, err = ngx.decode_args(raw, checks.limit("max_args", max_args))
         return args, err, POST
     end
     if find(mime, JSON, 1, true) == 1 then
@@ -243,7 +242,7 @@ function _M.get_body(mimetype, max_args, max_file_size)
     end
     local mime = mime_of(ctype)
     if find(mime, POST, 1, true) == 1 then
-        max_args = checks.limit("max_args", max_args, MAX_ARGS)
+        max_args = checks.limit("max_args", max_args)
         req.read_body()
         local args, err = get_post_args(max_args)
         if not args then

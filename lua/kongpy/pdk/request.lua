@@ -32,8 +32,6 @@ local gsub = string.gsub
 
 local REQUEST = phase.REQUEST
 local INIT_WORKER = phase.PHASES.init_worker
-local MAX_HEADERS = 100
-local MAX_ARGS = 100
 
 local _M = {
     get_raw_body = body.get_raw_body,
@@ -73,12 +71,12 @@ end
 
 function _M.get_headers(max_headers)
     check("kong.request.get_headers", REQUEST)
-    return get_headers(limit("max_headers", max_headers, MAX_HEADERS))
+    return get_headers(limit("max_headers", max_headers))
 end
 
 function _M.get_query(max_args)
     check("kong.request.get_query", REQUEST)
-    return get_uri_args(limit("max_args", max_args, MAX_ARGS))
+    return get_uri_args(limit("max_args", max_args))
 end
 
 function _M.get_query_arg(name)
@@ -86,7 +84,7 @@ function _M.get_query_arg(name)
     if type(name) ~= "string" then
         error("query argument name must be a string", 2)
     end
-    local v = get_uri_args(MAX_ARGS)[name]
+    local v = get_uri_args()[name]
     if type(v) == "table" then
         return v[1]
     end

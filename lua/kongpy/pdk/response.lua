@@ -34,7 +34,6 @@ local find = string.find
 local floor = math.floor
 
 local JSON = "application/json; charset=utf-8"
-local MAX_HEADERS = 100
 local HEADER_BODY_LOG = phase.new("response", "header_filter", "body_filter", "log", "error",
                                   "admin_api")
 local REWRITE_ACCESS_HEADER = phase.new("rewrite", "access", "response", "header_filter",
@@ -81,7 +80,7 @@ end
 
 function _M.get_headers(max_headers)
     check("kong.response.get_headers", HEADER_BODY_LOG)
-    return get_resp_headers(checks.limit("max_headers", max_headers, MAX_HEADERS))
+    return get_resp_headers(checks.limit("max_headers", max_headers))
 end
 
 -- The first value of a response header (the upstream's or one set here).

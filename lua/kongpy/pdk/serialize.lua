@@ -35,8 +35,6 @@ local find = string.find
 local DOT = byte(".")
 local QUESTION_MARK = byte("?")
 -- kong.request.get_headers() and get_query() defaults
-local MAX_HEADERS = 100
-local MAX_ARGS = 100
 local SOURCE_NAMES = { service = "upstream", exit = "kong", error = "kong" }
 local ERR_VALUE = "value must be nil, a number, string, boolean or a non-self-referencial "
                   .. "table containing numbers, string and booleans"
@@ -266,7 +264,7 @@ local function entity(t)
 end
 
 local function request_headers()
-    local headers = get_req_headers(MAX_HEADERS)
+    local headers = get_req_headers()
     if headers["authorization"] ~= nil then
         headers["authorization"] = "REDACTED"
     end
@@ -293,7 +291,7 @@ local function build(ctx)
             id = request_id() or "",
             uri = request_uri,
             url = var.scheme .. "://" .. var.host .. (port and ":" .. port or "") .. request_uri,
-            querystring = get_uri_args(MAX_ARGS),
+            querystring = get_uri_args(),
             method = get_method(),
             headers = request_headers(),
             size = tonumber(var.request_length) or var.request_length,

@@ -5,6 +5,7 @@
 -- ngx.ctx.
 local phase = require("kongpy.pdk.phase")
 local checks = require("kongpy.pdk.checks")
+local limits = require("kongpy.limits")
 local body = require("kongpy.pdk.body")
 
 local ngx = ngx
@@ -25,7 +26,6 @@ local lower = string.lower
 local match = string.match
 
 local HEADER_BODY_LOG = phase.new("response", "header_filter", "body_filter", "log")
-local MAX_HEADERS = 100
 -- Kong's message: the service body needs kong.service.request.enable_buffering.
 local ERR_BUFFERING = "service body is only available with buffered proxying "
                       .. "(see: kong.service.request.enable_buffering function)"
@@ -79,7 +79,7 @@ end
 -- case-insensitive lookup as ngx.resp.get_headers().
 function _M.get_headers(max_headers)
     check("kong.service.response.get_headers", HEADER_BODY_LOG)
-    local max = checks.limit("max_headers", max_headers, MAX_HEADERS)
+    local max = checks.limit("max_headers", max_headers, limits.resp_headers)
     local buffered = ngx.ctx.buffered_headers
     if buffered then
         return buffered_headers(buffered, max)

@@ -32,6 +32,7 @@ def test_defaults_match_kong(workdir, monkeypatch):
     assert c["sqlite_path"] == os.path.join(c["prefix"], "kongpy.db")
     assert c["db_update_frequency"] == 1.0
     assert c["config_history_size"] == 100
+    assert [c[n] for n in conf.LUA_MAX] == [100, 100, 100, 100]
     assert c["plugins"] == ["bundled"]
     assert c["router_flavor"] == "traditional_compatible"
     assert c["headers"] == ["server_tokens", "latency_tokens", "X-Kong-Request-Id"]
@@ -167,6 +168,10 @@ def test_dns_order_takes_record_types_in_any_case(make_conf):
     ("ssl_session_tickets", "maybe", "not a boolean"),
     ("nginx_worker_processes", "many", "not 'auto' or a positive number"),
     ("upstream_keepalive_pool_size", "-1", "at least 0"),
+    ("lua_max_req_headers", "0", "must be an integer between 1 and 1000"),
+    ("lua_max_resp_headers", "1001", "must be an integer between 1 and 1000"),
+    ("lua_max_uri_args", "-5", "must be an integer between 1 and 1000"),
+    ("lua_max_post_args", "many", "not an integer"),
     ("pg_port", "x", "not an integer"),
     ("plugins", "off, key-auth", "cannot be combined"),
     ("admin_gui_url", "manager.example:8002", "is not a URL"),

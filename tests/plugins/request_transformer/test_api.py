@@ -49,10 +49,10 @@ def test_a_template_that_does_not_compile(client):
     assert fields == {
         "append": {"querystring": [
             None, "value '$(a b)' is not in supported format, "
-                  "error:[string \"TMP\"]:4: ')' expected near 'b'"]},
+                  "error:[string \"TMP\"]:1: ')' expected near 'b'"]},
         "replace": {"body": [
             "value 'x $(1 +) y' is not in supported format, "
-            "error:[string \"TMP\"]:4: unexpected symbol near ')'"]}}
+            "error:[string \"TMP\"]:1: unexpected symbol near ')'"]}}
 
 
 def test_header_names(client):

@@ -10,6 +10,7 @@ from email.utils import formatdate
 from urllib.parse import quote
 
 from tests.helpers.http import proxy
+from tests.helpers.serving import ServingServer
 
 
 def _cache(**config) -> dict:
@@ -96,3 +97,22 @@ def test_query_arguments_in_any_order(gateway, svc):
     assert _status(gw, "/pck-args?a&b") == "Hit"
     assert _status(gw, "/pck-some-args?foo=b&b=c") == "Miss"
     assert _status(gw, "/pck-some-args?b=d&foo=b") == "Hit"
+
+
+def test_a_streamed_answer(gateway):
+    gw = gateway
+    server = ServingServer().start()
+    try:
+        server.serve("/stream", "\n".join(['{"line": %d}' % i for i in range(3)]),
+                     chunked=True)
+        gw.create("/services", {"name": "pck-streaming", "url": server.url})
+        gw.route("/pck-stream", _cache(), service="pck-streaming")
+        gw.wait_sync()
+        first = proxy(gw).get("/pck-stream/stream")
+        assert first.headers["X-Cache-Status"] == "Miss"
+        assert "Content-Length" not in first.headers
+        second = proxy(gw).get("/pck-stream/stream")
+        assert second.headers["X-Cache-Status"] == "Hit"
+        assert second.content == first.content
+    finally:
+        server.stop()

@@ -73,3 +73,23 @@ def test_renamed_empty_header(gateway, svc, upstream):
     assert resp.headers["h4"] == "v3"
     # Kong's PDK sends an empty value as one space (nginx would drop it)
     assert "h2" in resp.headers
+
+
+def test_json_values_as_kong_transforms_them(gateway, svc, upstream):
+    gw = gateway
+    upstream.serve("/jv", '{"p1" : "v1", "p2" : "v1", "p3": "v1", "a": []}')
+    upstream.serve("/jv-gone", '{"p1" : "v1", "p2" : "v1"}')
+    _route(gw, "jv.test", {"name": NAME, "config": {
+        "replace": {"json": ["p1:v2", 'p2:"v2"', "p3:-1"],
+                    "json_types": ["string", "string", "number"]},
+        "add": {"json": ["n1:v1", "n3:value:3", 'n4:"v1"', "n5:-1"],
+                "json_types": ["string", "string", "string", "number"]},
+        "append": {"json": ["p1:v3", "m4:-1"], "json_types": ["string", "number"]}}})
+    _route(gw, "jv-gone.test", {"name": NAME, "config": {"remove": {"json": ["p1", "p2"]}}})
+    gw.wait_sync()
+    resp = proxy(gw).get("/jv", headers={"Host": "jv.test"})
+    assert resp.json() == {"p1": ["v2", "v3"], "p2": '"v2"', "p3": -1, "a": [],
+                           "n1": "v1", "n3": "value:3", "n4": '"v1"', "n5": -1, "m4": [-1]}
+    assert '"a":[]' in resp.text
+    resp = proxy(gw).get("/jv-gone", headers={"Host": "jv-gone.test"})
+    assert resp.text == "{}"

@@ -5,6 +5,7 @@ unauthenticated requests, non-default methods and statuses, query
 arguments in any order."""
 from __future__ import annotations
 
+import re
 import time
 from email.utils import formatdate
 from urllib.parse import quote
@@ -83,6 +84,8 @@ def test_non_default_methods_and_statuses(gateway, svc):
         assert resp.status_code == 417 and resp.headers["X-Cache-Status"] == _
     resp = proxy(gw).get("/pck-post?status=418")
     assert resp.status_code == 418 and resp.headers["X-Cache-Status"] == "Bypass"
+    # a cacheable request whose answer is not: its key was already announced
+    assert re.fullmatch("[0-9a-f]{64}", resp.headers["X-Cache-Key"])
 
 
 def test_query_arguments_in_any_order(gateway, svc):

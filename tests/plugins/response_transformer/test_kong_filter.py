@@ -93,3 +93,17 @@ def test_json_values_as_kong_transforms_them(gateway, svc, upstream):
     assert '"a":[]' in resp.text
     resp = proxy(gw).get("/jv-gone", headers={"Host": "jv-gone.test"})
     assert resp.text == "{}"
+
+
+def test_a_large_post(gateway, svc):
+    gw = gateway
+    route = gw.create("/services/svc/routes", {"hosts": ["big.test"], "methods": ["POST"]})
+    gw.create(f"/routes/{route['id']}/plugins", {"name": NAME, "config": {
+        "add": {"json": ["p1:v1"]}, "remove": {"json": ["params"]}}})
+    gw.wait_sync()
+    big = {"mock_json": {"big_field": "*" * (1024 * 1024)}}
+    resp = proxy(gw).post("/post", json=big, headers={"Host": "big.test"})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["p1"] == "v1" and "params" not in body
+    assert json.loads(body["body"]) == big

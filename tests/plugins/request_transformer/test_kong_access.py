@@ -4,6 +4,9 @@ what the upstream receives for each request of the spec."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from urllib.parse import parse_qs
 
 import pytest
@@ -408,3 +411,41 @@ def test_sandbox_environment(start_node, upstream):
     gw.wait_sync()
     sent = proxy(gw).get("/env?user1=foo&user2=bar")
     assert sent.status_code == 200 and sent.json()["headers"]["x-added"] == "u1:foo;u2:bar"
+
+
+def test_concurrent_requests_keep_their_own_values(start_node, upstream):
+    """Kong's thread-safety scenario on one worker: a request whose body
+    comes slowly (its access waits for it) and another in between each
+    get their own header, body and query, plus the additions."""
+    gw = start_node(workers=1)
+    gw.create("/services", {"name": "svc", "url": upstream.url})
+    gw.route("/safe", {"name": NAME, "config": {"add": {
+        "querystring": ["added_q:yes_q"], "headers": ["added_h:yes_h"],
+        "body": ["added_b:yes_b"]}}})
+    gw.wait_sync()
+    results = {}
+
+    def send_raw(tag: str, delay: float) -> None:
+        body = json.dumps({"k": f"b{tag}"}).encode()
+        head = (f"POST /safe?q=vq{tag} HTTP/1.1\r\nHost: x\r\nh: vh{tag}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", gw.ports["proxy"]), timeout=10) as sock:
+            sock.sendall(head + body[:3])
+            time.sleep(delay)
+            sock.sendall(body[3:])
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        results[tag] = json.loads(data.partition(b"\r\n\r\n")[2])
+
+    slow = threading.Thread(target=send_raw, args=("1", 1.5))
+    slow.start()
+    time.sleep(0.3)
+    send_raw("2", 0)
+    slow.join()
+    for tag in ("1", "2"):
+        sent = results[tag]
+        assert sent["headers"]["h"] == f"vh{tag}" and sent["headers"]["added_h"] == "yes_h"
+        assert json.loads(sent["body"]) == {"k": f"b{tag}", "added_b": "yes_b"}
+        assert query(sent) == {"q": f"vq{tag}", "added_q": "yes_q"}

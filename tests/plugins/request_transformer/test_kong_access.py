@@ -403,13 +403,20 @@ def test_sandbox(rt):
         assert _log_count(rt, text) == before + 1
 
 
-def test_sandbox_environment(start_node, upstream):
-    gw = start_node(workers=1, untrusted_lua_sandbox_environment="string")
+def _one_template_node(start_node, upstream, value: str, **settings):
+    gw = start_node(workers=1, **settings)
     gw.create("/services", {"name": "svc", "url": upstream.url})
-    gw.route("/env", {"name": NAME, "config": {"add": {"headers": [
-        "x-added:$(string.format('u1:%s;u2:%s', query_params.user1,query_params.user2))"]}}})
+    gw.route("/tpl", {"name": NAME, "config": {"add": {"headers": [f"x-added:{value}"]}}})
     gw.wait_sync()
-    sent = proxy(gw).get("/env?user1=foo&user2=bar")
+    return gw
+
+
+def test_sandbox_environment(start_node, upstream):
+    gw = _one_template_node(
+        start_node, upstream,
+        "$(string.format('u1:%s;u2:%s', query_params.user1,query_params.user2))",
+        untrusted_lua_sandbox_environment="string")
+    sent = proxy(gw).get("/tpl?user1=foo&user2=bar")
     assert sent.status_code == 200 and sent.json()["headers"]["x-added"] == "u1:foo;u2:bar"
 
 
@@ -449,3 +456,19 @@ def test_concurrent_requests_keep_their_own_values(start_node, upstream):
         assert sent["headers"]["h"] == f"vh{tag}" and sent["headers"]["added_h"] == "yes_h"
         assert json.loads(sent["body"]) == {"k": f"b{tag}", "added_b": "yes_b"}
         assert query(sent) == {"q": f"vq{tag}", "added_q": "yes_q"}
+
+
+def test_untrusted_lua_on_requires_anything(start_node, upstream):
+    gw = _one_template_node(start_node, upstream,
+                            "$(require('inspect')(string.sub(query_params.user, 1, 3)))",
+                            untrusted_lua="on")
+    sent = proxy(gw).get("/tpl?user=foo123").json()
+    assert sent["headers"]["x-added"] == '"foo"'
+
+
+def test_sandbox_requires(start_node, upstream):
+    gw = _one_template_node(start_node, upstream,
+                            "$(require('inspect')({query_params.user1,query_params.user2}))",
+                            untrusted_lua_sandbox_requires="inspect")
+    sent = proxy(gw).get("/tpl?user1=foo&user2=bar").json()
+    assert sent["headers"]["x-added"] == '{ "foo", "bar" }'

@@ -458,17 +458,13 @@ def test_concurrent_requests_keep_their_own_values(start_node, upstream):
         assert query(sent) == {"q": f"vq{tag}", "added_q": "yes_q"}
 
 
-def test_untrusted_lua_on_requires_anything(start_node, upstream):
-    gw = _one_template_node(start_node, upstream,
-                            "$(require('inspect')(string.sub(query_params.user, 1, 3)))",
-                            untrusted_lua="on")
-    sent = proxy(gw).get("/tpl?user=foo123").json()
-    assert sent["headers"]["x-added"] == '"foo"'
-
-
-def test_sandbox_requires(start_node, upstream):
-    gw = _one_template_node(start_node, upstream,
-                            "$(require('inspect')({query_params.user1,query_params.user2}))",
-                            untrusted_lua_sandbox_requires="inspect")
-    sent = proxy(gw).get("/tpl?user1=foo&user2=bar").json()
-    assert sent["headers"]["x-added"] == '{ "foo", "bar" }'
+@pytest.mark.parametrize("settings, value, query_string, added", [
+    ({"untrusted_lua": "on"}, "$(require('inspect')(string.sub(query_params.user, 1, 3)))",
+     "user=foo123", '"foo"'),
+    ({"untrusted_lua_sandbox_requires": "inspect"},
+     "$(require('inspect')({query_params.user1,query_params.user2}))",
+     "user1=foo&user2=bar", '{ "foo", "bar" }'),
+])
+def test_inspect_required(start_node, upstream, settings, value, query_string, added):
+    gw = _one_template_node(start_node, upstream, value, **settings)
+    assert proxy(gw).get(f"/tpl?{query_string}").json()["headers"]["x-added"] == added

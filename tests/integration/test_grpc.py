@@ -332,3 +332,31 @@ def test_a_plugins_exit_message_is_the_grpc_message(gw, servers):
         err = rpc_error(lambda: say(ch))
     assert err.code() == grpc.StatusCode.PERMISSION_DENIED
     assert err.details() == "closed for gRPC"
+
+
+def test_correlation_id_and_request_termination_on_grpc(gw, servers):
+    """Kong's grpc scenarios of correlation-id (the counter id upstream and
+    echoed in the initial metadata) and request-termination (503 is
+    UNAVAILABLE)."""
+    grpc_service(gw, "correlated", f"grpc://127.0.0.1:{servers['h2c'].port}")
+    grpc_service(gw, "terminated", f"grpc://127.0.0.1:{servers['h2c'].port}")
+    api = admin(gw)
+    api.post("/routes/correlated/plugins", {"name": "correlation-id",
+                                            "config": {"echo_downstream": True}})
+    api.post("/routes/terminated/plugins", {"name": "request-termination",
+                                            "config": {"status_code": 503}})
+    gw.wait_sync()
+    counters = []
+    with channel_for(gw, "correlated.test") as ch:
+        for _ in range(2):
+            reply, call = say(ch)
+            sent = json.loads(reply.meta)["kong-request-id"]
+            assert dict(call.initial_metadata())["kong-request-id"] == sent
+            prefix, _, counter = sent.partition("#")
+            assert len(prefix) == 36
+            counters.append(int(counter))
+    assert counters[1] > counters[0]
+    with channel_for(gw, "terminated.test") as ch:
+        err = rpc_error(lambda: say(ch))
+    assert err.code() == grpc.StatusCode.UNAVAILABLE
+    assert err.details() == "Service unavailable"

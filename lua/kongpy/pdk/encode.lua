@@ -75,15 +75,15 @@ function _M.multipart(args, mime)
     return concat(out), MULTIPART .. "; boundary=" .. boundary
 end
 
--- Whether `t` holds an empty table marked as an array (Kong's empty JSON
--- arrays, e.g. kong.request.get_uri_captures().unnamed).
+-- Whether `t` holds a table marked as an array that cjson would not write
+-- as one: an empty one (Kong's empty JSON arrays, e.g.
+-- kong.request.get_uri_captures().unnamed) or one with a [0] (the whole
+-- match among those captures, which Kong's cjson leaves out).
 local function has_empty_array(t)
     for _, v in pairs(t) do
         if type(v) == "table" then
-            if next(v) == nil then
-                if getmetatable(v) == array_mt then
-                    return true
-                end
+            if getmetatable(v) == array_mt and (next(v) == nil or v[0] ~= nil) then
+                return true
             elseif has_empty_array(v) then
                 return true
             end

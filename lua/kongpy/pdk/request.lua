@@ -247,9 +247,8 @@ function _M.get_uri_captures()
     local unnamed, named = {}, {}
     for k, v in pairs(captures) do
         if type(k) == "number" then
-            if k > 0 then
-                unnamed[k] = v
-            end
+            -- [0] is the whole match, as in Kong (JSON leaves it out)
+            unnamed[k] = v
         else
             named[k] = v
         end

@@ -58,3 +58,19 @@ def test_endpoints_without_a_node(client):
     api.request("DELETE", "/proxy-cache", status=204)
     assert api.get("/proxy-cache/6d0f8a1c-6f5c-4c3f-9f0e-8f3c9a6f2b11/caches/abc",
                    status=404) == {"message": "Not found"}
+
+
+def test_kong_schema_scenarios(client):
+    api = admin(client)
+    base = {"strategy": "memory", "cache_ttl": 600, "request_method": ["GET"],
+            "content_type": ["text/json"]}
+    plugin = api.post("/plugins", {"name": "proxy-cache",
+                                   "config": {**base, "response_code": [123, 200]}})
+    assert plugin["config"]["response_code"] == [123, 200]
+    for codes, message in (([], "length must be at least 1"),
+                           ([True, "alo", 123], ["expected an integer", "expected an integer"]),
+                           ([90], ["value should be between 100 and 900"])):
+        body = api.post("/plugins", {"name": "proxy-cache", "config": {
+            **base, "request_method": "GET", "content_type": "text/json",
+            "response_code": codes}}, 400)
+        assert body["fields"]["config"]["response_code"] == message, body

@@ -49,10 +49,10 @@ def test_a_template_that_does_not_compile(client):
     assert fields == {
         "append": {"querystring": [
             None, "value '$(a b)' is not in supported format, "
-                  "error:[string \"TMP\"]:4: ')' expected near 'b'"]},
+                  "error:[string \"TMP\"]:1: ')' expected near 'b'"]},
         "replace": {"body": [
             "value 'x $(1 +) y' is not in supported format, "
-            "error:[string \"TMP\"]:4: unexpected symbol near ')'"]}}
+            "error:[string \"TMP\"]:1: unexpected symbol near ')'"]}}
 
 
 def test_header_names(client):
@@ -67,3 +67,17 @@ def test_header_names(client):
 
 def test_http_method(client):
     assert _errors(client, {"http_method": "get"}) == {"http_method": "invalid value: get"}
+
+
+def test_kong_api_scenarios(client):
+    api = admin(client)
+    plugin = api.post("/plugins", {"name": NAME, "config": {"remove": {
+        "headers": ["just_a_key"], "body": ["just_a_key"], "querystring": ["just_a_key"]}}})
+    assert plugin["config"]["remove"]["headers"] == ["just_a_key"]
+    for action in ("add", "replace", "append"):
+        fields = _errors(client, {action: {"headers": ["just_a_key"]}})
+        assert fields == {action: {"headers": ["invalid value: just_a_key"]}}
+    sections = ("body", "headers", "querystring")
+    actions = ("remove", "rename", "replace", "add", "append")
+    fields = _errors(client, {a: {s: None for s in sections} for a in actions})
+    assert fields == {a: {s: "required field missing" for s in sections} for a in actions}

@@ -1,48 +1,16 @@
--- Media types as Kong's proxy-cache reads them (kong.tools.mime_type, RFC
--- 2045): `type/subtype` or `*`, then `; attribute=value` parameters, the
--- value a token or a quoted string. Nothing is lower-cased and nothing else
--- is accepted: "application/xml;" or "text/plain; charset" is no media type,
--- so a configured one never matches (Kong's quirk, kept: an answer whose
--- type does not parse still matches `*/*`).
-local match = string.match
-local sub = string.sub
+-- Media types as Kong's proxy-cache compares them (kong.tools.mime_type):
+-- nothing is lower-cased, and a type that does not parse
+-- ("application/xml;", "text/plain; charset") is no media type, so a
+-- configured one never matches (Kong's quirk, kept: an answer whose type
+-- does not parse still matches `*/*`).
+local mime_type = require("kong.tools.mime_type")
+
 local pairs = pairs
 local setmetatable = setmetatable
 
 local _M = {}
 
--- a token: US-ASCII, no control character, no separator
-local TOKEN = "[^%c()<>@,;:\\\"/%[%]?={} \t\128-\255]+"
-local TYPES = "^(" .. TOKEN .. ")/(" .. TOKEN .. ")()"
-local PARAM = "^[ \t]*;[ \t]*(" .. TOKEN .. ")=(" .. TOKEN .. ")()"
-local QUOTED_PARAM = "^[ \t]*;[ \t]*(" .. TOKEN .. ")=\"([^\"%c]*)\"()"
-
--- "application/json; charset=utf-8" -> "application", "json", { charset = "utf-8" };
--- nil for what does not parse
-function _M.parse(s)
-    local t, st, pos = match(s, TYPES)
-    if not t then
-        if sub(s, 1, 1) ~= "*" then
-            return nil
-        end
-        t, st, pos = "*", "*", 2
-    end
-    local params
-    local n = #s
-    while pos <= n do
-        local k, v, nxt = match(s, PARAM, pos)
-        if not k then
-            k, v, nxt = match(s, QUOTED_PARAM, pos)
-            if not k then
-                return nil
-            end
-        end
-        params = params or {}
-        params[k] = v
-        pos = nxt
-    end
-    return t, st, params
-end
+local parse = mime_type.parse_mime_type
 
 local EMPTY = {}
 
@@ -71,7 +39,7 @@ local function wanted_of(conf)
         list = {}
         local types = conf.content_type
         for i = 1, #types do
-            local t, st, params = _M.parse(types[i])
+            local t, st, params = parse(types[i])
             if t then
                 list[#list + 1] = { t, st, params }
             end
@@ -84,7 +52,7 @@ end
 -- whether the answer's Content-Type is one of conf.content_type: types
 -- compared as written (`*` matches any), parameters all equal
 function _M.matches(conf, content_type)
-    local t, st, params = _M.parse(content_type)
+    local t, st, params = parse(content_type)
     local wanted = wanted_of(conf)
     for i = 1, #wanted do
         local w = wanted[i]

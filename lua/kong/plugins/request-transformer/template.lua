@@ -14,23 +14,27 @@ local sandbox = require("kong.tools.sandbox")
 local kong = kong
 local load = load
 local type = type
-local pcall = pcall
+local xpcall = xpcall
+local traceback = debug.traceback
 local pairs = pairs
+local ipairs = ipairs
 local rawset = rawset
 local tostring = tostring
 local setmetatable = setmetatable
 local error = error
 local format = string.format
 local find = string.find
+local match = string.match
 local sub = string.sub
 local gmatch = string.gmatch
 local concat = table.concat
 
 local _G = _G
+local ngx = ngx
 
-local APPENDER = "\n__R_size = __R_size + 1; __R_table[__R_size] = "
-local HEAD = "return function()\nlocal __R_size, __R_table, __tostring = 0, {}, __tostring"
-local TAIL = "\nreturn __R_table\nend"
+local APPENDER = " __R_size = __R_size + 1; __R_table[__R_size] = "
+local HEAD = "return function() local __R_size, __R_table, __tostring = 0, {}, __tostring; "
+local TAIL = "return __R_table; end"
 local EXEC_PAT = "()%$(%b())()"
 local ESC_PAT1 = "^\255+([^\n]*\n?)"
 local ESC_PAT2 = "\n\255+([^\n]*\n?)"
@@ -40,17 +44,20 @@ local ERR_READ_ONLY = "This environment is read-only."
 
 local _M = {}
 
+-- Penlight keeps the template's line layout in the generated Lua (every
+-- piece ends a statement on the same line), so an error names the line of
+-- the template itself: `[string "TMP"]:1:` for a one-line value.
 local function dollar_paren(pieces, chunk)
     local s = 1
     for term, executed, e in gmatch(chunk, EXEC_PAT) do
-        pieces[#pieces + 1] = APPENDER .. format("%q", sub(chunk, s, term - 1))
-        pieces[#pieces + 1] = APPENDER .. format("__tostring(%s or '')",
+        pieces[#pieces + 1] = APPENDER .. format("%q;", sub(chunk, s, term - 1))
+        pieces[#pieces + 1] = APPENDER .. format("__tostring(%s or '');",
                                                  "(" .. sub(executed, 2, -2) .. ")")
         s = e
     end
-    local rest = format("%q", sub(chunk, s))
-    if rest ~= '""' then
-        pieces[#pieces + 1] = APPENDER .. rest
+    local rest = sub(chunk, s)
+    if rest ~= "" then
+        pieces[#pieces + 1] = APPENDER .. format("%q;", rest)
     end
 end
 
@@ -67,10 +74,10 @@ local function generate(text)
                 break
             end
         end
-        if sub(lua, -1) == "\n" then
-            lua = sub(lua, 1, -2)
+        if sub(lua, -1) ~= "\n" then
+            lua = lua .. "\n"
         end
-        pieces[#pieces + 1] = "\n" .. lua
+        pieces[#pieces + 1] = lua
         s = e + 1
     end
     pieces[#pieces + 1] = TAIL
@@ -137,7 +144,7 @@ function _M.render(tpl, env)
         error(format(ERR_RENDER, tpl.source, tpl.err), 0)
     end
     tpl.mt.__index = env
-    local ok, out = pcall(tpl.fn)
+    local ok, out = xpcall(tpl.fn, traceback)
     tpl.mt.__index = nil
     if not ok then
         error(format(ERR_RENDER, tpl.source, tostring(out)), 0)
@@ -176,9 +183,29 @@ local loaders = {
     end,
 }
 
--- The names a template sees besides the request's: in `sandbox` mode the
--- sandbox's environment and `type` (Kong adds it for repeated headers),
--- in `on` mode every global. Built once per worker and mode.
+-- `untrusted_lua_sandbox_environment` names as Kong links them: each dotted
+-- path copied from _G, a table behind a view of its own.
+local function link(path, from, to)
+    local head, rest = match(path, "([^%.]+)%.?(.*)")
+    local v = head and from[head]
+    if not v then
+        return
+    end
+    if rest == "" then
+        to[head] = type(v) == "table" and setmetatable({}, { __index = v }) or v
+        return
+    end
+    to[head] = to[head] or {}
+    link(rest, v, to[head])
+end
+
+-- The names a template sees besides the request's. In `sandbox` mode
+-- Kong hands templates its sandbox configuration's environment, not the
+-- whitelist that sandboxed functions run in: `require` (limited to
+-- `untrusted_lua_sandbox_requires`), `kong`, `ngx`, the
+-- `untrusted_lua_sandbox_environment` names, and `type`; `string`, `os`
+-- and the rest are nil. In `on` mode every global. Built once per worker
+-- and mode.
 local bases = {}
 
 local function base()
@@ -186,7 +213,12 @@ local function base()
     local b = bases[mode]
     if b == nil then
         if mode == "sandbox" then
-            b = setmetatable({ type = type }, { __index = sandbox.configuration.environment })
+            local env = sandbox.configuration.environment
+            b = { type = type, require = env.require, kong = env.kong, ngx = ngx }
+            for _, path in ipairs(sandbox.configuration.env_vars) do
+                link(path, _G, b)
+            end
+            b._G = b
         else
             b = _G
         end

@@ -11,13 +11,17 @@
 local json = require("kongpy.tools.json")
 local multivalue = require("kongpy.tools.values")
 local cjson = require("cjson")
+local mime_type = require("kong.tools.mime_type")
+local lrucache = require("resty.lrucache")
 
 local kong = kong
 local type = type
 local ipairs = ipairs
 local tonumber = tonumber
 local setmetatable = setmetatable
-local find = string.find
+local gmatch = string.gmatch
+local parse_mime_type = mime_type.parse_mime_type
+local includes = mime_type.includes
 local lower = string.lower
 local match = string.match
 local sub = string.sub
@@ -29,8 +33,33 @@ local ERR_PARSE = "failed parsing json body"
 
 local _M = {}
 
+local JSON_TYPE = { type = "application", subtype = "json" }
+-- the few Content-Type values a node sees, decided once per worker
+local json_types = lrucache.new(64)
+
+-- Whether one of the comma-separated media types is JSON, as Kong decides:
+-- parsed as written (no lower-casing: "Application/JSON" is not), and
+-- application/json includes the "+json" subtypes.
+local function json_media(content_type)
+    for part in gmatch(content_type, "[^,]+") do
+        local t, st = parse_mime_type(match(part, "^%s*(.-)%s*$"))
+        if t and st and includes(JSON_TYPE, { type = t, subtype = st }) then
+            return true
+        end
+    end
+    return false
+end
+
 function _M.is_json_body(content_type)
-    return content_type ~= nil and find(lower(content_type), "application/json", 1, true) ~= nil
+    if content_type == nil then
+        return false
+    end
+    local yes = json_types:get(content_type)
+    if yes == nil then
+        yes = json_media(content_type)
+        json_types:set(content_type, yes)
+    end
+    return yes
 end
 
 local function split(list)

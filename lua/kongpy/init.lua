@@ -38,7 +38,6 @@ local req_start_time = ngx.req.start_time
 local http_version = ngx.req.http_version
 
 local error = error
-local xpcall = xpcall
 local type = type
 local ipairs = ipairs
 local unpack = unpack
@@ -195,17 +194,6 @@ local function set_upstream(entry, service, qpos, request_uri, upath, balanced)
     end
 end
 
--- A plugin's runtime error in access ends the request with nginx's 500,
--- whose error page runs the collected plugins' later phases (as Kong:
--- correlation-id still echoes its id): the ctx is stashed for it, from
--- the erroring frame, before the error goes on to nginx unchanged.
-local function stash_on_error(err)
-    if ngx.ctx.kongpy_collected then
-        ctxref.stash()
-    end
-    return err
-end
-
 -- The forwarding headers, Upgrade/Connection, TE, Via and the upstream
 -- request id are nginx maps (nginx_kongpy.conf.j2); only what depends on the
 -- matched route is written here.
@@ -282,11 +270,7 @@ function _M.access()
         if entry.grpc then
             pscheme = scheme == "https" and "grpcs" or "grpc"
         end
-        local ok, err = xpcall(plugins.access, stash_on_error, ctx, ps, pscheme, entry.route.id,
-                               service and service.id)
-        if not ok then
-            error(err, 0)
-        end
+        plugins.access(ctx, ps, pscheme, entry.route.id, service and service.id)
         -- as Kong: the upstream query is the request's args as the plugins
         -- left them (the PDK or ngx.req.set_uri_args), after the path they set
         if service and (var.is_args == "?" or byte(request_uri, -1) == QMARK) then

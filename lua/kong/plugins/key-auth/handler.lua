@@ -56,7 +56,8 @@ local function lookup(conf, name, query, body)
             local err
             body, err = request.get_body()
             if not body then
-                kong.log.err("cannot read request body: ", err)
+                -- Kong logs this at info: the client's body, not a fault
+                kong.log.info("Cannot process request body: ", err)
                 body = {}
             end
         end

@@ -304,7 +304,7 @@ function _M.access()
     if profile or grpc or ctx.kongpy_collected or ctx.kongpy_upstream then
         -- an error page (the upstream unreachable) runs the plugins too, and
         -- releases a balanced request's peer
-        ctxref.stash()
+        ctxref.stash(ctx)
     end
     local named = var.kongpy_request_hop
     if named ~= "" then

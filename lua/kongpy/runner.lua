@@ -5,6 +5,7 @@
 local store = require("kongpy.pdk.store")
 local pdk_ctx = require("kongpy.pdk.ctx")
 local errors = require("kongpy.errors")
+local ctxref = require("kongpy.ctxref")
 local secrets = require("kongpy.secrets")
 local instrumentation = require("kongpy.instrumentation")
 local rewriting = require("kongpy.pdk.phase").rewriting
@@ -386,6 +387,7 @@ local function collect(ctx, later)
     ctx.kongpy_logging = later and later.logging
     if later then
         _M.collecting = true
+        ctxref.stash(ctx)
         if later.buffered then
             -- Kong's response phase needs the whole upstream answer
             ctx.buffered_proxying = true

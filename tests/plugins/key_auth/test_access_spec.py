@@ -171,6 +171,18 @@ def test_hide_credentials_body(ka, gateway, ctype):
     assert "apikey" not in fields and fields["foo"] == "bar"
 
 
+def test_hide_credentials_rewrites_the_body_whatever_carried_the_key(ka, gateway):
+    # Kong reads and re-encodes the body with key_in_body and hide_credentials
+    # also when a header or the query string carried the key
+    px = proxy(gateway)
+    seen = px.post("/ka6", data="b=1&apikey=other&a=2",
+                   headers={"apikey": "bob-key", "Content-Type": FORM}).json()
+    assert seen["body"] == "a=2&b=1"
+    seen = px.post("/ka6?apikey=bob-key", json={"apikey": "other", "foo": "bar"}).json()
+    assert json.loads(seen["body"]) == {"foo": "bar"}
+    assert "apikey" not in seen["path"]
+
+
 def test_key_in_body_with_unsupported_content_type(ka, gateway):
     resp = proxy(gateway).post("/ka6", data="foobar", headers={"Content-Type": "text/plain"})
     assert _msg(resp, 401) == "No API key found in request"

@@ -27,18 +27,23 @@ local function key_of(body)
     return key
 end
 
--- An entity cache key ("<entity>:<k1>:...:<k5>:<workspace>"): Kong caches
--- the row (a credential by its key, a consumer by its id) on first use and
--- drops it when the row changes; here every row of the configuration the
--- worker serves is at hand, so such a key answers with the row while it
--- exists, whatever its workspace part (kongpy has one workspace).
+-- A credential's cache key ("<entity>:<k1>:...:<k5>:<workspace>"): Kong
+-- caches the credential on first use and drops it when it changes; here
+-- every credential of the configuration the worker serves is at hand, so
+-- such a key answers with the row while it exists, whatever its workspace
+-- part (kongpy has one workspace). Only rows that belong to a consumer: a
+-- plugin or consumer key that Kong drops on an update while the row stays
+-- keeps answering 404, which waiting for that invalidation expects.
 local function configured(key)
     local name, parts = match(key, "^([%w_]+)(:[^:]*:[^:]*:[^:]*:[^:]*:[^:]*):[^:]*$")
     local dao = name and db[name]
     if not dao then
         return nil
     end
-    return store.clean(dao:select_by_cache_key(name .. parts .. ":"))
+    local row = dao:select_by_cache_key(name .. parts .. ":")
+    if row and type(row.consumer) == "table" then
+        return store.clean(row)
+    end
 end
 
 -- {value = v} (null for a cached miss) while the key is cached, else 404

@@ -3,11 +3,12 @@
 consumer and the anonymous consumer."""
 from __future__ import annotations
 
-import time
-
 from tests.helpers.http import admin, proxy
-from tests.helpers.invalidations import (add_consumer, check_consumer_changes,
-                                         check_credential_changes, check_instance_lifecycle)
+from tests.helpers.invalidations import (add_consumer, cached, check_consumer_changes,
+                                         check_credential_changes, check_instance_lifecycle,
+                                         until_uncached)
+
+ENTITY = "keyauth_credentials"
 
 
 def test_instance_lifecycle(gateway, svc, bob):
@@ -72,21 +73,6 @@ def test_anonymous_consumer_deleted(gateway, svc):
                                       "but doesn't exist")
 
 
-# Kong's default workspace id: the last part of Kong's entity cache keys
-WORKSPACE = "00000000-0000-4000-8000-000000000000"
-
-
-def _cached(gw, key: str) -> tuple[int, dict]:
-    return admin(gw).send("GET", f"/cache/keyauth_credentials:{key}:::::{WORKSPACE}")
-
-
-def _until_gone(gw, key: str) -> None:
-    deadline = time.monotonic() + 5
-    while _cached(gw, key)[0] != 404:
-        assert time.monotonic() < deadline, f"{key} still cached"
-        time.sleep(0.05)
-
-
 def test_cache_entries_follow_consumer_and_credential_changes(gateway, svc):
     # Kong's 03-invalidations_spec: GET /cache/<credential cache key> answers
     # the credential, then 404 once it is gone (consumer or credential
@@ -97,18 +83,18 @@ def test_cache_entries_follow_consumer_and_credential_changes(gateway, svc):
         add_consumer(gw, name, {"key-auth": {"key": f"{name}-key"}})
     for name in ("inv1", "inv2", "inv3"):
         assert px.get("/ka-cache", headers={"apikey": f"{name}-key"}).status_code == 200
-    status, cred = _cached(gw, "inv1-key")
+    status, cred = cached(gw, ENTITY, "inv1-key")
     assert status == 200 and cred["key"] == "inv1-key" and "id" in cred
     api.delete("/consumers/inv1")
-    _until_gone(gw, "inv1-key")
+    until_uncached(gw, ENTITY, "inv1-key")
     assert px.get("/ka-cache", headers={"apikey": "inv1-key"}).status_code == 401
-    cred = _cached(gw, "inv2-key")[1]
+    cred = cached(gw, ENTITY, "inv2-key")[1]
     api.delete(f"/consumers/inv2/key-auth/{cred['id']}")
-    _until_gone(gw, "inv2-key")
+    until_uncached(gw, ENTITY, "inv2-key")
     assert px.get("/ka-cache", headers={"apikey": "inv2-key"}).status_code == 401
-    cred = _cached(gw, "inv3-key")[1]
+    cred = cached(gw, ENTITY, "inv3-key")[1]
     api.patch(f"/consumers/inv3/key-auth/{cred['id']}", {"key": "inv3-updated"})
-    _until_gone(gw, "inv3-key")
+    until_uncached(gw, ENTITY, "inv3-key")
     assert px.get("/ka-cache", headers={"apikey": "inv3-key"}).status_code == 401
     assert px.get("/ka-cache", headers={"apikey": "inv3-updated"}).status_code == 200
-    assert _cached(gw, "no-such-key")[0] == 404
+    assert cached(gw, ENTITY, "no-such-key")[0] == 404

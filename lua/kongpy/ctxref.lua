@@ -19,8 +19,14 @@ local tonumber = tonumber
 
 local _M = {}
 
--- access, once the request's ngx.ctx exists
-function _M.stash()
+-- access, once the request's ngx.ctx exists (`ctx`); once per request: before
+-- the plugins' access handlers when some have later phases (a runtime error
+-- in one of them ends on the error page, whose header_filter still runs
+-- them, as Kong, which stashes in rewrite), else when the request is proxied.
+function _M.stash(ctx)
+    if ctx.kongpy_ctx_stashed then
+        return
+    end
     local r = get_request()
     if not r then
         return
@@ -28,6 +34,7 @@ function _M.stash()
     local ref = C.ngx_http_lua_ffi_get_ctx_ref(r, nil, nil)
     if ref > 0 then
         var.kongpy_ctx_ref = ref
+        ctx.kongpy_ctx_stashed = true
     end
 end
 

@@ -309,7 +309,7 @@ function _M.access()
         -- an error page (the upstream unreachable) releases a balanced
         -- request's peer (a request that collected plugins stashed its ctx
         -- when it collected them: kongpy.runner)
-        ctxref.stash()
+        ctxref.stash(ctx)
     end
     local named = var.kongpy_request_hop
     if named ~= "" then

@@ -390,7 +390,7 @@ local function collect(ctx, later)
         -- before any access handler runs: one that raises ends on nginx's
         -- error page, which runs the collected phases with this ctx (as
         -- Kong's error handler restores it)
-        ctxref.stash()
+        ctxref.stash(ctx)
         if later.buffered then
             -- Kong's response phase needs the whole upstream answer
             ctx.buffered_proxying = true

@@ -5,6 +5,7 @@ the proxy does before and after the change, so a change that does not
 propagate fails the step that made it."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,24 @@ from tests.helpers.http import admin
 
 Probe = Callable[[], Any]
 Request = Callable[[], requests.Response]
+
+# Kong's default workspace id: the last part of Kong's entity cache keys
+WORKSPACE = "00000000-0000-4000-8000-000000000000"
+
+
+def cached(gw: Any, entity: str, key: str) -> tuple[int, Any]:
+    """GET /cache/<Kong's cache key of the ``entity`` row with cache key ``key``>."""
+    return admin(gw).send("GET", f"/cache/{entity}:{key}:::::{WORKSPACE}")
+
+
+def until_uncached(gw: Any, entity: str, key: str) -> None:
+    """Until /cache answers 404 for the row (Kong's wait_for_invalidation),
+    then until every worker serves the change."""
+    deadline = time.monotonic() + 5
+    while cached(gw, entity, key)[0] != 404:
+        assert time.monotonic() < deadline, f"{entity} {key} still cached"
+        time.sleep(0.05)
+    gw.wait_sync()
 
 
 def add_consumer(gw: Any, username: str,

@@ -4,6 +4,7 @@ upstreams, upstream TLS, a preread plugin and PROXY protocol, configured
 through the Admin API with no reload."""
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import threading
@@ -300,6 +301,9 @@ def test_ip_restriction_runs_on_stream_routes(gw, echo):
 
     assert _until(lambda: b"IP address not allowed" in through("10.7.7.7")), \
         gw.error_log_tail()
+    # Kong's stream refusal: the status and the message as one JSON object
+    assert json.loads(through("10.7.7.7")) == {"status": 403,
+                                               "message": "IP address not allowed: 10.7.7.7"}
     assert through("10.7.1.1") == b"in\n"
 
 

@@ -4,8 +4,11 @@ consumer and the anonymous consumer."""
 from __future__ import annotations
 
 from tests.helpers.http import admin, proxy
-from tests.helpers.invalidations import (add_consumer, check_consumer_changes,
-                                         check_credential_changes, check_instance_lifecycle)
+from tests.helpers.invalidations import (add_consumer, cached, check_consumer_changes,
+                                         check_credential_changes, check_instance_lifecycle,
+                                         until_uncached)
+
+ENTITY = "keyauth_credentials"
 
 
 def test_instance_lifecycle(gateway, svc, bob):
@@ -68,3 +71,30 @@ def test_anonymous_consumer_deleted(gateway, svc):
     assert resp.status_code == 500
     assert resp.json()["message"] == (f"anonymous consumer {guest['id']} is configured "
                                       "but doesn't exist")
+
+
+def test_cache_entries_follow_consumer_and_credential_changes(gateway, svc):
+    # Kong's 03-invalidations_spec: GET /cache/<credential cache key> answers
+    # the credential, then 404 once it is gone (consumer or credential
+    # deleted, key changed)
+    gw, px, api = gateway, proxy(gateway), admin(gateway)
+    gw.route("/ka-cache", {"name": "key-auth"})
+    for name in ("inv1", "inv2", "inv3"):
+        add_consumer(gw, name, {"key-auth": {"key": f"{name}-key"}})
+    for name in ("inv1", "inv2", "inv3"):
+        assert px.get("/ka-cache", headers={"apikey": f"{name}-key"}).status_code == 200
+    status, cred = cached(gw, ENTITY, "inv1-key")
+    assert status == 200 and cred["key"] == "inv1-key" and "id" in cred
+    api.delete("/consumers/inv1")
+    until_uncached(gw, ENTITY, "inv1-key")
+    assert px.get("/ka-cache", headers={"apikey": "inv1-key"}).status_code == 401
+    cred = cached(gw, ENTITY, "inv2-key")[1]
+    api.delete(f"/consumers/inv2/key-auth/{cred['id']}")
+    until_uncached(gw, ENTITY, "inv2-key")
+    assert px.get("/ka-cache", headers={"apikey": "inv2-key"}).status_code == 401
+    cred = cached(gw, ENTITY, "inv3-key")[1]
+    api.patch(f"/consumers/inv3/key-auth/{cred['id']}", {"key": "inv3-updated"})
+    until_uncached(gw, ENTITY, "inv3-key")
+    assert px.get("/ka-cache", headers={"apikey": "inv3-key"}).status_code == 401
+    assert px.get("/ka-cache", headers={"apikey": "inv3-updated"}).status_code == 200
+    assert cached(gw, ENTITY, "no-such-key")[0] == 404

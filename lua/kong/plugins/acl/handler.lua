@@ -1,14 +1,18 @@
 -- acl (Kong 3.9): allow or deny by the groups of the authenticated consumer.
 local kong = require("kongpy.pdk")
 
+local ngx = ngx
 local concat = table.concat
 local ipairs = ipairs
+local type = type
 
 local store = kong.store
 local client = kong.client
 local auth = kong.auth
 
 local ERR_FORBIDDEN = "You cannot consume this service"
+local WARN_GROUPS = "invalid authenticated_groups, a table was expected"
+local EMPTY = {}
 
 local AclHandler = {
     PRIORITY = 950,
@@ -40,17 +44,22 @@ local function in_groups(wanted, groups)
     return false
 end
 
+-- As Kong, a deny list counts only when it has an entry: `allow` with
+-- `deny = []` is an allow list.
+local function is_deny(conf)
+    local deny = conf.deny
+    return deny ~= nil and deny[1] ~= nil
+end
+
 -- true when blocked, otherwise the header value to pass upstream.
 local function to_be_blocked(conf, groups)
-    local deny = conf.deny ~= nil
-    local hit = in_groups(deny and conf.deny or conf.allow, groups)
-    local blocked
-    if deny then
-        blocked = hit
+    local hit
+    if is_deny(conf) then
+        hit = in_groups(conf.deny, groups)
     else
-        blocked = not hit
+        hit = not in_groups(conf.allow or EMPTY, groups)
     end
-    if blocked then
+    if hit then
         return true
     end
     return conf.hide_groups_header and "" or concat(groups, ", ")
@@ -63,26 +72,50 @@ local function fail()
     return kong.response.error(401)
 end
 
+-- Groups an authentication plugin gave the request: kong.ctx.shared first,
+-- then ngx.ctx (where older plugins such as session put them), as Kong.
+local function authenticated_groups()
+    local groups = kong.ctx.shared.authenticated_groups
+    if type(groups) == "table" then
+        return groups
+    end
+    groups = ngx.ctx.authenticated_groups
+    if groups == nil then
+        return nil
+    end
+    if type(groups) ~= "table" then
+        kong.log.warn(WARN_GROUPS)
+        return nil
+    end
+    return groups
+end
+
 function AclHandler:access(conf)
     local consumer = client.get_consumer()
-    local authenticated = kong.ctx.shared.authenticated_groups
-    local header_name = auth.CONSUMER_GROUPS
-    local groups
+    local groups, header_name
     if not consumer then
-        if not authenticated then
+        groups = authenticated_groups()
+        if not groups then
             return fail()
         end
-        groups, header_name = authenticated, auth.AUTHENTICATED_GROUPS
-    elseif authenticated and (not client.get_credential()
-                              or conf.always_use_authenticated_groups) then
-        groups = authenticated
+        header_name = auth.AUTHENTICATED_GROUPS
     else
-        groups = consumer_groups(consumer.id)
-        if not groups then
-            if conf.deny == nil then
-                return fail()
+        -- authenticated groups replace those of a consumer that came without
+        -- a credential (anonymous), and of any with always_use_authenticated_groups
+        if not client.get_credential() or conf.always_use_authenticated_groups then
+            groups = authenticated_groups()
+        end
+        if groups then
+            header_name = auth.AUTHENTICATED_GROUPS
+        else
+            header_name = auth.CONSUMER_GROUPS
+            groups = consumer_groups(consumer.id)
+            if not groups then
+                if not is_deny(conf) then
+                    return fail()
+                end
+                groups = EMPTY
             end
-            groups = {}
         end
     end
     local result = to_be_blocked(conf, groups)

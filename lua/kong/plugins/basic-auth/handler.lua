@@ -29,13 +29,16 @@ local function unauthorized(www_authenticate)
 end
 
 -- username, password from one header; nothing (never an error) when malformed.
+-- Kong's patterns, unanchored on purpose: `basic <b64>` may appear anywhere in
+-- the value, the username is the first run of non-colons followed by a colon
+-- and the password stops at a line break.
 local function retrieve(header_name, conf)
     local value = request.get_header(header_name)
     local username, password
     if type(value) == "string" then
-        local m = re_match(value, [[^\s*[Bb]asic\s*(.+)]], "jo")
+        local m = re_match(value, [[\s*[Bb]asic\s*(.+)]], "jo")
         local decoded = m and decode_base64(m[1])
-        local parts = decoded and re_match(decoded, "^([^:]+):(.*)$", "jos")
+        local parts = decoded and re_match(decoded, "([^:]+):(.*)", "jo")
         if parts then
             username, password = parts[1], parts[2]
         end

@@ -4,6 +4,7 @@ local lrucache = require("resty.lrucache")
 
 local ngx = ngx
 local re_find = ngx.re.find
+local get_method = ngx.req.get_method
 
 local type = type
 local ipairs = ipairs
@@ -166,18 +167,14 @@ local function configure_credentials(conf, allow_all, in_filter, req_origin)
     end
 end
 
-local function first(value)
-    if type(value) == "table" then
-        return value[1]
-    end
-    return value
-end
-
+-- Only a preflight is handled here: the method first, so that the other
+-- requests read no header at all.
 function CorsHandler:access(conf)
-    local headers = request.get_headers()
-    local req_origin = first(headers["origin"])
-    if not req_origin or request.get_method() ~= "OPTIONS"
-       or not headers["access-control-request-method"] then
+    if get_method() ~= "OPTIONS" then
+        return
+    end
+    local req_origin = request.get_header("origin")
+    if not req_origin or not request.get_header("access-control-request-method") then
         return
     end
     -- the preflight is answered here or by the upstream: no header_filter work
@@ -188,7 +185,7 @@ function CorsHandler:access(conf)
     local st = compiled[conf] or compile(conf)
     local allow_all = configure_origin(st, false, req_origin)
     configure_credentials(conf, allow_all, false, req_origin)
-    local allow_headers = st.headers or first(headers["access-control-request-headers"])
+    local allow_headers = st.headers or request.get_header("access-control-request-headers")
     if allow_headers then
         response.set_header("Access-Control-Allow-Headers", allow_headers)
     end
@@ -197,7 +194,7 @@ function CorsHandler:access(conf)
         response.set_header("Access-Control-Max-Age", st.max_age)
     end
     if conf.private_network
-       and first(headers["access-control-request-private-network"]) == "true" then
+       and request.get_header("access-control-request-private-network") == "true" then
         response.set_header("Access-Control-Allow-Private-Network", "true")
     end
     return response.exit(200, "")
@@ -208,7 +205,7 @@ function CorsHandler:header_filter(conf)
         return
     end
     local st = compiled[conf] or compile(conf)
-    local req_origin = first(request.get_header("origin"))
+    local req_origin = request.get_header("origin")
     local allow_all = configure_origin(st, true, req_origin)
     configure_credentials(conf, allow_all, true, req_origin)
     if st.exposed then

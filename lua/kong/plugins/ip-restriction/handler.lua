@@ -58,11 +58,12 @@ local function decide(st, addr)
     return PASS
 end
 
-function IpRestrictionHandler:access(conf)
+-- status, message when the client is refused; nothing when it may pass
+local function refusal(conf)
     local addr = client.get_forwarded_ip()
     if not addr or not cidr.parse(addr) then
         kong.log.warn(ERR_UNIX)
-        return kong.response.error(403, ERR_UNIX)
+        return 403, ERR_UNIX
     end
     local st = state_of(conf)
     local decision = st.decisions:get(addr)
@@ -73,13 +74,24 @@ function IpRestrictionHandler:access(conf)
     if decision == BLOCK then
         local message = conf.message or ERR_NOT_ALLOWED .. addr
         kong.log.warn(message)
-        return kong.response.error(conf.status or 403, message)
+        return conf.status or 403, message
     end
 end
 
--- stream connections (tcp, tls): the same decision, before proxying
+function IpRestrictionHandler:access(conf)
+    local status, message = refusal(conf)
+    if status then
+        return kong.response.error(status, message)
+    end
+end
+
+-- stream connections (tcp, tls): the same decision, before proxying; Kong
+-- writes {"status": ..., "message": ...} to the client, then closes
 function IpRestrictionHandler:preread(conf)
-    return self:access(conf)
+    local status, message = refusal(conf)
+    if status then
+        return kong.response.exit(status, { status = status, message = message })
+    end
 end
 
 return IpRestrictionHandler

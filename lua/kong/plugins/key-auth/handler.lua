@@ -4,6 +4,7 @@ local kong = require("kongpy.pdk")
 local ngx = ngx
 local get_method = ngx.req.get_method
 local type = type
+local setmetatable = setmetatable
 
 local request = kong.request
 local store = kong.store
@@ -28,14 +29,32 @@ local function unauthorized(conf, message)
                                                 or "Key" } }
 end
 
+-- Kong's sentinel for a body that cannot be parsed: read as empty, never
+-- written back.
+local UNREADABLE = setmetatable({}, { __newindex = function() end })
+
+local function read_body()
+    local body, err = request.get_body()
+    if not body then
+        -- Kong logs this at info: the client's body, not a fault
+        kong.log.info("Cannot process request body: ", err)
+        return UNREADABLE
+    end
+    return body
+end
+
 -- Kong 3.9: only the key leaves the query string (the other arguments keep
--- their order and bytes); the body is re-encoded in its own content type.
+-- their order and bytes); with key_in_body the body is re-encoded in its own
+-- content type, also when the key came from a header or the query string.
 local function hide(conf, name, body)
     kong.service.request.clear_query_arg(name)
     kong.service.request.clear_header(name)
-    if conf.key_in_body and body then
-        body[name] = nil
-        kong.service.request.set_body(body)
+    if conf.key_in_body then
+        body = body or read_body()
+        if body ~= UNREADABLE then
+            body[name] = nil
+            kong.service.request.set_body(body)
+        end
     end
 end
 
@@ -52,14 +71,7 @@ local function lookup(conf, name, query, body)
         v = query[name]
     end
     if v == nil and conf.key_in_body then
-        if not body then
-            local err
-            body, err = request.get_body()
-            if not body then
-                kong.log.err("cannot read request body: ", err)
-                body = {}
-            end
-        end
+        body = body or read_body()
         v = body[name]
     end
     return v, query, body

@@ -16,6 +16,7 @@ from tests.helpers.redis import REDIS, command, require_redis
 
 DBS = (11, 12, 13, 14)
 PASSWORD = "secret"
+NULL_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,14 @@ def test_each_instance_counts_in_its_database_and_user(gateway, svc, users, name
         while not _keys(route_id, db):
             assert time.monotonic() < deadline, f"nothing counted in database {db}"
             time.sleep(0.1)
+        if name == "rate-limiting":
+            # Kong's key (02-policies_spec): ratelimit:<route>:<service>:<id>:
+            # <window start ms>:<period>, expiring with its window
+            (key,) = _keys(route_id, db)
+            window = int(time.time() // 60 * 60 * 1000)
+            assert key in {f"ratelimit:{route_id}:{NULL_UUID}:127.0.0.1:{start}:minute"
+                           for start in (window, window - 60000)}  # a minute may just end
+            assert 0 < command("TTL", key, db=db) <= 60
         # no other database got this route's counters
         for other in DBS:
             if other != db:

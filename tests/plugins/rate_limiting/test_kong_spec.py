@@ -380,3 +380,57 @@ def test_cluster_fault_tolerancy(start_node, upstream, tolerant):
     # it stays so while the datastore fails (the tolerant instance does not limit)
     again = [get(node, path) for _ in range(8)]
     assert {r.status_code for r in again} == {200 if tolerant else 500}
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_handles_multiple_limits_minute_and_hour(node, scene, policy):
+    """Kong 3.0's scenario: minute 3, hour 5; the refusal keeps the hour's
+    remaining (2) and shows the minute's RateLimit-* and Retry-After."""
+    path, _ = _single(scene, policy, "ip", minute=3, hour=5)
+    safe_minute()
+    for i in range(1, 4):
+        resp = get(node, path)
+        assert resp.status_code == 200
+        assert (resp.headers["X-RateLimit-Remaining-Minute"],
+                resp.headers["X-RateLimit-Remaining-Hour"]) == (str(3 - i), str(5 - i))
+        assert (resp.headers["RateLimit-Limit"], resp.headers["RateLimit-Remaining"]) == (
+            "3", str(3 - i))
+        assert 0 < int(resp.headers["RateLimit-Reset"]) <= 60
+    resp = get(node, path)
+    assert resp.status_code == 429
+    assert resp.json()["message"] == "API rate limit exceeded"
+    assert (resp.headers["RateLimit-Limit"], resp.headers["RateLimit-Remaining"]) == ("3", "0")
+    assert (resp.headers["X-RateLimit-Remaining-Hour"],
+            resp.headers["X-RateLimit-Remaining-Minute"]) == ("2", "0")
+    assert 0 < int(resp.headers["Retry-After"]) <= 60
+    assert 0 < int(resp.headers["RateLimit-Reset"]) <= 60
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_consumer_and_route_instance_and_credentials(node, scene, policy):
+    """Kong 3.0's "With authentication" scenarios: a credential-limited route
+    instance (another key of the same consumer counts apart), and an instance
+    for one consumer on that route, which wins for that consumer."""
+    service = scene.service()
+    path = scene.path()
+    route = scene.route(service, path)
+    scene.add(f"/routes/{route['id']}/plugins", {"name": "key-auth"})
+    scene.add(f"/routes/{route['id']}/plugins",
+              {"name": "rate-limiting", "config": _conf(policy, minute=6,
+                                                        limit_by="credential")})
+    scene.consumer("provider_123", "apikey122")
+    scene.consumer("provider_124", "apikey123")
+    consumer = admin(node).get(f"/consumers/provider_124-{scene.tag}")
+    scene.add(f"/consumers/{consumer['id']}/key-auth", {"key": f"apikey333-{scene.tag}"})
+    first = admin(node).get(f"/consumers/provider_123-{scene.tag}")
+    scene.add(f"/routes/{route['id']}/plugins",
+              {"name": "rate-limiting", "consumer": {"id": first["id"]},
+               "config": _conf(policy, minute=8)})
+    node.wait_sync()
+    safe_minute(15)
+    validate(burst(node, f"{path}?apikey=apikey123-{scene.tag}"))
+    assert get(node, f"{path}?apikey=apikey333-{scene.tag}").status_code == 200
+    ret = burst(node, f"{path}?apikey=apikey122-{scene.tag}", 9)
+    assert ret["status"] == [200] * 8 + [429]
+    assert ret["minute_limit"] == ret["limit"] == [8] * 9
+    assert ret["remaining"] == [7, 6, 5, 4, 3, 2, 1, 0, 0]

@@ -42,6 +42,10 @@ def test_rate_limiting_schema_errors(client):
     assert body["fields"]["config"]["header_name"] == "required field missing"
     body = _violation(client, "rate-limiting", {"second": 10, "limit_by": "path"})
     assert body["fields"]["config"]["path"] == "required field missing"
+    # Kong 3.9's open-source schema offers no consumer-group
+    body = _violation(client, "rate-limiting", {"second": 10, "limit_by": "consumer-group"})
+    assert body["fields"] == {"config": {"limit_by": "expected one of: consumer, credential, "
+                                                     "ip, service, header, path"}}
 
 
 def test_rate_limiting_api_empty_config_and_default_policy(client):

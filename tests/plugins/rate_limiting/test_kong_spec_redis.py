@@ -91,3 +91,32 @@ def test_each_instance_counts_in_its_database_and_user(gateway, svc, users, name
     resp = requests.get(gateway.proxy + routes[3][0], timeout=15)
     assert resp.status_code == 500
     assert resp.json()["message"] == "An unexpected error occurred"
+
+
+@pytest.mark.parametrize("name", ["rate-limiting", "response-ratelimiting"])
+def test_deprecated_redis_fields_are_logged(gateway, name):
+    """Kong's "creating ... plugins using api" scenarios: the new `redis`
+    record logs nothing, each flat `redis_*` field logs its deprecation in
+    the node's error log."""
+    limits = {"minute": 100} if name == "rate-limiting" else {
+        "limits": {"video": {"minute": 100}}}
+    fields = ("host", "port", "password", "username", "ssl", "ssl_verify", "server_name",
+              "timeout", "database")
+    lines = [f"{name}: config.redis_{f} is deprecated, please use config.redis.{f} instead "
+             "(deprecated after 4.0)" for f in fields]
+    log = gateway.prefix / "logs" / "error.log"
+    redis = {"host": REDIS["host"], "port": REDIS["port"], "username": "test1",
+             "password": "testX", "database": 1, "timeout": 1100, "ssl": True,
+             "ssl_verify": True, "server_name": "example.test"}
+    route = gateway.create("/routes", {"hosts": [f"{uuid.uuid4().hex[:8]}.test"]})
+    plugin = gateway.create(f"/routes/{route['id']}/plugins", {
+        "name": name, "config": {**limits, "policy": "redis", "redis": redis}})
+    assert plugin["config"]["redis"] == redis
+    text = log.read_text(errors="replace")
+    assert not [line for line in lines if line in text]
+    legacy = {f"redis_{k}": v for k, v in redis.items()}
+    gateway.create(f"/routes/{route['id']}/plugins", {
+        "name": name, "config": {**limits, "policy": "redis", **legacy},
+        "consumer": {"id": gateway.create("/consumers", {"username": uuid.uuid4().hex})["id"]}})
+    text = log.read_text(errors="replace")
+    assert [line for line in lines if line not in text] == []

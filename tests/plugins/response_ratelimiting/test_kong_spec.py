@@ -296,3 +296,44 @@ def test_global(node, svc, ip, policy):
     body = {"name": "response-ratelimiting", "config": conf(policy, {"video": {"minute": N}})}
     with global_instance(node, body):
         limit_test(node, paths, lambda _: ip)
+
+
+def served_route(node, config: dict) -> str:
+    """A new route with the plugin, served, and far enough from a minute's end."""
+    path = unique()
+    route(node, path, config)
+    node.wait_sync()
+    safe_minute()
+    return path
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_refused_answer_is_not_counted(node, svc, ip, policy):
+    """Kong's header_filter marks a response it turns into the bodiless 429
+    `stop_log`: its reported usage is never added (the upstream is then told
+    0 left, not less)."""
+    path = served_route(node, conf(policy, {"video": {"minute": 2}}))
+    assert get(node, path, ip, "video=2").status_code == 200
+    wait_remaining(node, path, ip, {"X-RateLimit-Remaining-video-minute": 0})
+    refused = get(node, path, ip, "video=1")
+    assert refused.status_code == 429 and refused.content == b""
+    time.sleep(1.5 if policy == "cluster" else 0.3)
+    seen = get(node, path, ip).json()["headers"]
+    assert seen["x-ratelimit-remaining-video"] == "0"
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_negative_report_gives_usage_back(node, svc, ip, policy):
+    """Kong's log phase adds every reported increment but 0 (`~= 0`)."""
+    path = served_route(node, conf(policy, {"video": {"minute": 5}}))
+    assert get(node, path, ip, "video=3").status_code == 200
+    wait_remaining(node, path, ip, {"X-RateLimit-Remaining-video-minute": 2})
+    if policy == "cluster":
+        time.sleep(1.5)  # the usage is in the datastore before it is given back
+    resp = get(node, path, ip, "video=-2")
+    assert resp.status_code == 200
+    assert resp.headers["X-RateLimit-Remaining-video-minute"] == "4"
+    wait_remaining(node, path, ip, {"X-RateLimit-Remaining-video-minute": 4})
+    if policy == "cluster":
+        time.sleep(2.5)  # through the datastore and back (two syncs)
+        wait_remaining(node, path, ip, {"X-RateLimit-Remaining-video-minute": 4})

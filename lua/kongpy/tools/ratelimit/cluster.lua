@@ -141,7 +141,8 @@ function _M.take()
         if rec and not seen[rec.key] then
             seen[rec.key] = true
             local delta = d:get("cl:d:" .. rec.key) or 0
-            if delta > 0 then
+            -- negative when response-ratelimiting's upstream gave usage back
+            if delta ~= 0 then
                 d:incr("cl:d:" .. rec.key, -delta)
             end
             d:incr("cl:b:" .. rec.key, delta, 0, rec.ttl)

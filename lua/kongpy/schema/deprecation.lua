@@ -58,13 +58,15 @@ function _M.raise(...)
     end
     local text = decorate(concat({ ... }, "", 1, n), opts and opts.after,
                           opts and opts.removal)
+    -- Kong logs each validation's warnings: the collected ones are never
+    -- deduplicated (an Admin API write logs them every time)
+    if sink then
+        sink[#sink + 1] = text
+    end
     if logged[text] then
         return
     end
     logged[text] = true
-    if sink then
-        sink[#sink + 1] = text
-    end
     write(text)
 end
 

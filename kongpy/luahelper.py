@@ -198,7 +198,12 @@ class LuaHelper:
         except ValueError:
             raise ConfigError(f"the plugin helper answered {resp.status} with no "
                               "JSON") from None
-        return resp.status, decoded if isinstance(decoded, dict) else {}
+        if not isinstance(decoded, dict):
+            return resp.status, {}
+        # Kong writes a deprecated field's warning to the node's error log
+        for text in decoded.pop("warnings", None) or ():
+            log.warning("%s", text)
+        return resp.status, decoded
 
     def facts(self) -> dict[str, Any]:
         """``{"plugins": {name: facts}, "errors": {name: "file: reason"}}``."""

@@ -270,10 +270,34 @@ def test_key_auth_and_rate_limiting_answer_grpc_errors(gw, servers):
         assert reply.text == "authorised"
         headers = dict(call.initial_metadata())
         assert headers["x-ratelimit-remaining-minute"] == "1"
+        # Kong's grpc scenario (rate-limiting 04-access_spec): the
+        # RateLimit-* headers on success, and Retry-After on the refusal
+        assert (headers["x-ratelimit-limit-minute"], headers["ratelimit-limit"],
+                headers["ratelimit-remaining"]) == ("2", "2", "1")
+        assert 0 <= int(headers["ratelimit-reset"]) <= 60
         say(ch, "second", metadata=key)
         err = rpc_error(lambda: say(ch, metadata=key))
         assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert err.details() == "ResourceExhausted"
+        refused = dict(err.initial_metadata()) | dict(err.trailing_metadata())
+        assert (refused["ratelimit-limit"], refused["ratelimit-remaining"]) == ("2", "0")
+        assert 0 < int(refused["retry-after"]) <= 60
+        assert 0 < int(refused["ratelimit-reset"]) <= 60
+
+
+def test_response_ratelimiting_headers_on_a_grpc_call(gw, servers):
+    """Kong's response-ratelimiting grpc scenario: the limit's headers are
+    added to a gRPC answer (its upstream reports no usage)."""
+    grpc_service(gw, "rrl", f"grpc://127.0.0.1:{servers['h2c'].port}")
+    admin(gw).post("/services/rrl/plugins", {"name": "response-ratelimiting",
+                                             "config": {"limits": {"video": {"minute": 6}}}})
+    gw.wait_sync()
+    with channel_for(gw, "rrl.test") as ch:
+        reply, call = say(ch, "counted")
+    assert reply.text == "counted"
+    headers = dict(call.initial_metadata())
+    assert headers["x-ratelimit-limit-video-minute"] == "6"
+    assert headers["x-ratelimit-remaining-video-minute"] == "6"
 
 
 # -- balancing, retries, timeouts ---------------------------------------------

@@ -19,6 +19,7 @@ local encode = require("kongpy.schema.encode")
 local util = require("kongpy.schema.util")
 local loader = require("kongpy.helper.loader")
 local request = require("kongpy.pdk.request")
+local deprecation = require("kongpy.schema.deprecation")
 
 local ngx = ngx
 local null = ngx.null
@@ -46,6 +47,9 @@ local entities = {}     -- name -> schema of an entity a plugin owns
 local facts_body        -- the encoded answer of GET /facts, made once
 
 local function respond(status, body)
+    -- Kong logs a deprecated field's warning in the node's error log; the
+    -- control plane logs what a validation here raised
+    body.warnings = deprecation.take()
     ngx.status = status
     header["Content-Type"] = "application/json"
     say(encode.encode(body))
@@ -85,6 +89,7 @@ local function plugin_facts(name, f)
 end
 
 function _M.init(names)
+    deprecation.collect()
     local loaded
     plugins_schema, loaded, errors = loader.load(names)
     for name, f in pairs(loaded) do

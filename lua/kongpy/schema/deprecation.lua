@@ -17,13 +17,17 @@ local select = select
 local _M = {}
 
 local logged = {}
+-- what a caller collects besides the log (the control plane's helper, whose
+-- own log nobody reads, hands the warnings to the Admin API's log)
+local sink
 
 local function decorate(message, after, removal)
     if after and removal then
         return format("%s (deprecated after %s, scheduled for removal in %s)", message,
                       after, removal)
     elseif after then
-        return format("%s (deprecated after %s, scheduled for removal)", message, after)
+        -- Penlight's raise_deprecation, which Kong's deprecation uses
+        return format("%s (deprecated after %s)", message, after)
     elseif removal then
         return format("%s (scheduled for removal in %s)", message, removal)
     end
@@ -54,11 +58,31 @@ function _M.raise(...)
     end
     local text = decorate(concat({ ... }, "", 1, n), opts and opts.after,
                           opts and opts.removal)
+    -- Kong logs each validation's warnings: the collected ones are never
+    -- deduplicated (an Admin API write logs them every time)
+    if sink then
+        sink[#sink + 1] = text
+    end
     if logged[text] then
         return
     end
     logged[text] = true
     write(text)
+end
+
+-- Start collecting the warnings raised from now on; take() hands them over.
+function _M.collect()
+    sink = sink or {}
+end
+
+-- The warnings collected since the last call (nil when none).
+function _M.take()
+    if not sink or #sink == 0 then
+        return nil
+    end
+    local out = sink
+    sink = {}
+    return out
 end
 
 -- A value was given for a field with `deprecation`: warn unless we run as a

@@ -19,9 +19,19 @@ local ERR_NO_HOST = "redis host is not configured"
 
 local _M = {}
 
+-- A pooled connection is reused without AUTH, SELECT or handshake, so the
+-- pool is named by everything those checked: a configuration that verifies
+-- the server's name, or holds other credentials, never rides a connection
+-- set up for another (Kong names its pools by host, port and database only).
 local function pool_name(opts)
-    return fmt("redis:%s:%s:%s:%s:%s", opts.host, opts.port or 6379, opts.database or 0,
-               opts.ssl and "tls" or "plain", opts.username or "")
+    local tls = "plain"
+    if opts.ssl then
+        tls = opts.ssl_verify and "tls-verify=" .. tostring(opts.server_name or opts.host)
+              or "tls"
+    end
+    local password = opts.password
+    return fmt("redis:%s:%s:%s:%s:%s:%s", opts.host, opts.port or 6379, opts.database or 0,
+               tls, opts.username or "", password and ngx.md5(password) or "")
 end
 
 -- connect()'s options per `redis` record (a plugin's configuration is a new

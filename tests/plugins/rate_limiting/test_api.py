@@ -122,15 +122,19 @@ def test_shared_dict(tmp_path):
     assert all(d["name"] != "kongpy_ratelimit" for d in ctx["shared_dicts"])
 
 
-def test_redis_batching_sync_rate_is_refused_not_ignored(client):
+def test_sync_rate_is_kept_with_redis_only(client):
+    """Kong 3.9 accepts a batching sync_rate (>= 0.02) with the redis policy
+    (kongpy counts in redis on every request, which keeps any rate) and
+    refuses any other value than -1 with the other policies."""
     redis = {"host": "127.0.0.1", "port": 6379}
-    body = admin(client).plugin("rate-limiting", {
-        "minute": 5, "policy": "redis", "redis": redis, "sync_rate": 10}, 400)
-    assert body["fields"] == {"config": "sync_rate: only -1 (counting in redis on every "
-                                        "request) is supported"}
+    config = admin(client).plugin("rate-limiting", {
+        "minute": 5, "policy": "redis", "redis": redis, "sync_rate": 10})["config"]
+    assert config["sync_rate"] == 10
     body = admin(client).plugin("rate-limiting", {
         "minute": 5, "policy": "redis", "redis": redis, "sync_rate": 0.01}, 400)
     assert body["fields"] == {"config": "sync_rate must be greater than 0.02, or -1 to disable"}
-    # as in Kong, the other policies refuse any sync_rate
     body = admin(client).plugin("rate-limiting", {"minute": 5, "sync_rate": 10}, 400)
+    assert body["fields"] == {"config": "sync_rate can only be used with the redis policy"}
+    body = admin(client).plugin("rate-limiting", {"minute": 5, "policy": "cluster",
+                                                  "sync_rate": 0.5}, 400)
     assert body["fields"] == {"config": "sync_rate can only be used with the redis policy"}

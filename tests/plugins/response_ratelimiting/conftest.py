@@ -12,7 +12,8 @@ import pytest
 
 
 class _Reporting(BaseHTTPRequestHandler):
-    """Answers 200 with `X-Kong-Limit: <the `cost` query value>` when given;
+    """Answers 200 with `X-Kong-Limit: <the `cost` query values>` when given
+    (several joined by ", " into one header, as Kong's mock upstream does);
     the body shows the path and the request's headers (names lower-cased)."""
 
     protocol_version = "HTTP/1.1"
@@ -23,7 +24,7 @@ class _Reporting(BaseHTTPRequestHandler):
         body = json.dumps({"path": self.path, "headers": headers}).encode()
         self.send_response(200)
         if cost:
-            self.send_header("X-Kong-Limit", cost[0])
+            self.send_header("X-Kong-Limit", ", ".join(cost))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

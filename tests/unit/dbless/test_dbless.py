@@ -269,3 +269,14 @@ def test_keys_and_key_sets_load_nested_and_flat(client):
     assert resp.status_code == 400
     assert resp.get_json()["fields"]["keys"] == [
         {"@entity": ["could not load JWK, likely not a valid key"]}]
+
+
+def test_rate_limiting_policy_defaults_to_local(client):
+    """Kong's rate-limiting 03-api_spec on DB-less: a 1.1 document, and the
+    answer's plugins keyed by id show the default policy."""
+    plugin_id = "bac2038a-205c-4013-8830-e6dde503a3e3"
+    doc = {"_format_version": "1.1",
+           "plugins": [{"id": plugin_id, "name": "rate-limiting", "config": {"second": 10}}]}
+    resp = client.post("/config", json=doc)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["plugins"][plugin_id]["config"]["policy"] == "local"

@@ -145,9 +145,10 @@ function ResponseRateLimitingHandler:header_filter(conf)
             stop = true
         end
     end
-    state.increments = increments
+    state.increments = not stop and increments or nil
     if stop then
-        -- The upstream already answered: Kong swaps its response for a bodiless 429.
+        -- The upstream already answered: Kong swaps its response for a bodiless
+        -- 429, and counts none of its reported usage (its `stop_log`)
         state.blocked = true
         ngx.status = 429
         kong.response.set_header("Content-Length", 0)
@@ -169,7 +170,9 @@ local function increment(premature, conf, entries, increments)
     local policy = ratelimit.policy(conf.policy)
     local by_name = {}
     for _, e in ipairs(entries) do
-        if increments[e.name] and increments[e.name] > 0 then
+        -- Kong adds any reported usage but 0: a negative one gives usage back
+        local inc = increments[e.name]
+        if inc and inc ~= 0 then
             by_name[e.name] = by_name[e.name] or {}
             by_name[e.name][#by_name[e.name] + 1] = e
         end

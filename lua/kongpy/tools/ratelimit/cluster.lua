@@ -44,13 +44,16 @@ local function dict()
     return shared.kongpy_ratelimit
 end
 
+-- Kong reads the datastore on every request: while it fails, a fault-tolerant
+-- instance lets requests through uncounted and without headers, a strict one
+-- answers 500. The last sync's failure stands for that read here.
 local function check(d, conf)
-    if conf.fault_tolerant then
-        return true
-    end
     local down = d:get(DOWN)
     if down then
         return nil, down
+    end
+    if conf.fault_tolerant then
+        return true
     end
     local since = d:get(SINCE)
     if since and now() - since > STALE_AFTER then
@@ -138,7 +141,8 @@ function _M.take()
         if rec and not seen[rec.key] then
             seen[rec.key] = true
             local delta = d:get("cl:d:" .. rec.key) or 0
-            if delta > 0 then
+            -- negative when response-ratelimiting's upstream gave usage back
+            if delta ~= 0 then
                 d:incr("cl:d:" .. rec.key, -delta)
             end
             d:incr("cl:b:" .. rec.key, delta, 0, rec.ttl)

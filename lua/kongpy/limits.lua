@@ -27,16 +27,20 @@ local _M = {
 
 local applied = false
 
+-- passes a parser's answer on, saying so when it was cut short
+local function noted(notice, res, err)
+    if err == "truncated" then
+        log(NOTICE, notice)
+    end
+    return res, err
+end
+
 -- `parse(max, ...)` with this module's `field` when `max` is nil; `what`
 -- names the parsed things in the notice of a truncated result.
 local function with_default(parse, field, what)
     local notice = what .. " truncated"
     return function(max, ...)
-        local res, err = parse(max or _M[field], ...)
-        if err == "truncated" then
-            log(NOTICE, notice)
-        end
-        return res, err
+        return noted(notice, parse(max or _M[field], ...))
     end
 end
 
@@ -57,11 +61,7 @@ function _M.apply()
     -- ngx.decode_args(str, max): Kong limits it by lua_max_uri_args too
     local decode_args = ngx.decode_args
     ngx.decode_args = function(str, max, ...)
-        local res, err = decode_args(str, max or _M.uri_args, ...)
-        if err == "truncated" then
-            log(NOTICE, "decode args truncated")
-        end
-        return res, err
+        return noted("decode args truncated", decode_args(str, max or _M.uri_args, ...))
     end
 end
 -- luacheck: pop
